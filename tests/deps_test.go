@@ -1,0 +1,117 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/imchost/imchost"
+
+// layerRule says which imports (transitively) a package tree must not have.
+type layerRule struct {
+	pkg       string   // package path prefix, relative to the module
+	forbidden []string // import path prefixes (absolute) that must not appear
+	allowOnly []string // if set: every non-std dependency must match one of these prefixes
+	goos      string   // list with this GOOS ("" = native)
+	// forbiddenDirect are packages the tree must not import itself (fmt may
+	// still pull in os underneath).
+	forbiddenDirect []string
+}
+
+var rules = []layerRule{
+	{pkg: "abi", allowOnly: []string{}},
+	{pkg: "abi", allowOnly: []string{}, goos: "wasip1"},
+	{pkg: "tnccs", forbidden: []string{
+		"github.com/tetratelabs/wazero", module + "/host", module + "/sdk", module + "/imcs",
+		module + "/tpmhost", module + "/pdp", module + "/cmd"}},
+	{pkg: "tpmhost", forbidden: []string{
+		"github.com/tetratelabs/wazero", module + "/host", module + "/sdk", module + "/imcs",
+		module + "/tnccs", module + "/pdp", module + "/abi", module + "/cmd"}},
+	{pkg: "host", forbidden: []string{module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd"}},
+	{pkg: "sdk/patnc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi"},
+		forbidden: []string{"runtime/cgo"}, forbiddenDirect: []string{"os", "net", "syscall", "unsafe"}},
+	{pkg: "sdk/imc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}},
+	{pkg: "sdk/imc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}, goos: "wasip1"},
+	{pkg: "imcs", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}, goos: "wasip1"},
+	{pkg: "pdp", forbidden: []string{"github.com/tetratelabs/wazero", module + "/host", module + "/imcs", module + "/cmd"}},
+}
+
+type listed struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+}
+
+func list(t *testing.T, goos, pattern string) []listed {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-json", pattern)
+	if goos != "" {
+		cmd.Env = append(cmd.Environ(), "GOOS="+goos, "GOARCH=wasm")
+	}
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go list %s: %v\n%s", pattern, err, stderr.String())
+	}
+	var pkgs []listed
+	dec := json.NewDecoder(&out)
+	for dec.More() {
+		var p listed
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func hasPrefix(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
+}
+
+// TestLayering keeps the arrows of DESIGN.md and STYLE.md §7.2 true.
+func TestLayering(t *testing.T) {
+	for _, r := range rules {
+		pkgs := list(t, r.goos, "../"+r.pkg+"/...")
+		for _, p := range pkgs {
+			if strings.HasSuffix(p.ImportPath, "/imctest") || strings.Contains(p.ImportPath, "/internal/nativehost") {
+				continue // test harnesses run natively and may reach the real host
+			}
+			for _, d := range p.Imports {
+				for _, f := range r.forbiddenDirect {
+					if d == f {
+						t.Errorf("%s imports %s directly, which its layer forbids", p.ImportPath, d)
+					}
+				}
+			}
+			for _, d := range p.Deps {
+				for _, f := range r.forbidden {
+					if hasPrefix(d, f) {
+						t.Errorf("%s (GOOS=%s) imports %s, which its layer forbids", p.ImportPath, r.goos, d)
+					}
+				}
+				if r.allowOnly == nil || isStd(d) || hasPrefix(d, module+"/"+r.pkg) {
+					continue
+				}
+				ok := false
+				for _, a := range r.allowOnly {
+					if hasPrefix(d, a) {
+						ok = true
+					}
+				}
+				if !ok {
+					t.Errorf("%s (GOOS=%s) depends on %s, outside its allowed set %v", p.ImportPath, r.goos, d, r.allowOnly)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,59 @@
+// Package tnccs runs the TNC client-server conversation: PB-TNC (RFC 5793)
+// batches over PT-TLS (RFC 6876), in the client role (the endpoint) and the
+// server role (the PDP). It knows nothing of wasm or TPMs: PA messages cross
+// it as opaque PAMessage values, handed to an IMCs (client) or IMVs (server)
+// implementation.
+package tnccs
+
+import "context"
+
+// ConnID is a PB-TNC connection identifier (strongSwan's TNC_ConnectionID).
+type ConnID uint32
+
+// PAMessage is one PB-PA message (RFC 5793 §4.5) without the PB framing.
+type PAMessage struct {
+	Vendor    uint32 // PA Message Vendor ID, 24 bits
+	Subtype   uint32 // PA Subtype
+	Collector uint16 // Posture Collector Identifier (IMC ID)
+	Validator uint16 // Posture Validator Identifier (IMV ID)
+	Exclusive bool   // EXCL flag
+	Body      []byte // the PA-TNC message
+}
+
+// ConnState is a TNC connection state as seen by IMCs and IMVs.
+type ConnState uint32
+
+// Connection states (numbering as TNC IF-IMC/IF-IMV and abi.ConnState).
+const (
+	StateCreate    ConnState = 0
+	StateHandshake ConnState = 1
+	StateAllowed   ConnState = 2
+	StateIsolated  ConnState = 3
+	StateNone      ConnState = 4
+	StateDelete    ConnState = 5
+)
+
+// SendFunc queues a PA message into the batch being built for a connection.
+type SendFunc func(PAMessage) error
+
+// IMCs is the client-side collectors: host.Host implements it.
+type IMCs interface {
+	// Open is called when a PB-TNC connection is created; send queues PA
+	// messages for that connection. It returns the connection's IMC set.
+	Open(ctx context.Context, id ConnID, send SendFunc) (IMCConn, error)
+}
+
+// IMCConn is the IMCs of one connection.
+type IMCConn interface {
+	// ChangeState notifies every IMC of a connection state change.
+	ChangeState(ctx context.Context, s ConnState)
+	// BeginHandshake lets every IMC send its first messages.
+	BeginHandshake(ctx context.Context)
+	// Receive delivers one PB-PA message from the server to the IMCs
+	// subscribed to its type (or the one named by Collector with EXCL).
+	Receive(ctx context.Context, m PAMessage)
+	// BatchEnding is called after the last message of a server batch.
+	BatchEnding(ctx context.Context)
+	// Close releases the connection's IMC instances.
+	Close(ctx context.Context)
+}
