@@ -1,0 +1,22 @@
+// Package pdp is imchost's own Policy Decision Point: a small, strict TNC
+// server whose verdicts match what strongSwan's PDP (tnc-pdp with the OS and
+// Attestation IMVs) decides. The tests, `make run` (the demo) and anyone who
+// wants a small TNC server use it.
+//
+// A Server accepts PT-TLS connections (tnccs server role), runs PB-TNC and
+// dispatches PA messages by subtype to two native IMVs:
+//
+//   - the OS IMV (ID 1, IETF/Operating System): product, version, forwarding,
+//     factory default password and device ID checks;
+//   - the Attestation IMV (ID 2, TCG/PTS): the PTS exchange in strongSwan's
+//     order and the verification of the TPM 2.0 quote and the boot evidence
+//     against reference measurements learned on first contact.
+//
+// Their verdicts are combined with strongSwan's recommendation policy
+// "default" into PB-Assessment-Result, PB-Access-Recommendation and
+// PB-Reason-String. Products, devices, AK keyids and reference measurements
+// live in an embedded SQLite database (Store).
+//
+// pdp imports tnccs, sdk/patnc and the verification side of tpmhost; never
+// host, wazero or the IMCs.
+package pdp

@@ -1,0 +1,115 @@
+package pdp
+
+import (
+	"crypto/x509"
+	"fmt"
+)
+
+// PTS measurement algorithm bits (pts.md §2.2).
+const (
+	MeasSHA1   uint16 = 0x8000
+	MeasSHA256 uint16 = 0x4000
+	MeasSHA384 uint16 = 0x2000
+	MeasSHA512 uint16 = 0x1000
+)
+
+// PTS D-H group bits (pts.md §2.3).
+const (
+	DHModp1024 uint16 = 0x8000
+	DHModp1536 uint16 = 0x4000
+	DHModp2048 uint16 = 0x2000
+	DHECP256   uint16 = 0x1000
+	DHECP384   uint16 = 0x0800
+)
+
+// Policy is what the PDP enforces. The zero value is strict: nothing is
+// learned, forwarding and factory default passwords are forbidden, and no
+// product, device or AK is known. DefaultPolicy gives strongSwan's
+// out-of-the-box behaviour (learn on first contact).
+type Policy struct {
+	// AllowForwarding accepts endpoints with IPv4 forwarding enabled
+	// (strongSwan's forwarding work item fails them: non-compliant major).
+	AllowForwarding bool
+	// AllowDefaultPassword accepts a factory default password.
+	AllowDefaultPassword bool
+
+	// Products lists the allowed product keys ("Debian 12 x86_64"); they are
+	// seeded into the database. An endpoint reporting another product is
+	// non-compliant unless LearnProducts is set, which records and allows
+	// every product seen.
+	Products      []string
+	LearnProducts bool
+
+	// RequireKnownDevice fails an endpoint whose ITA Device ID is not in
+	// the database (devices are always recorded; see LearnDevices).
+	RequireKnownDevice bool
+	// LearnDevices makes RequireKnownDevice accept a device on its first
+	// contact and record it as known (first-contact learning).
+	LearnDevices bool
+
+	// TrustedAKs are AK keyids (SHA-1 of the DER SubjectPublicKeyInfo, 40
+	// lower-case hex) seeded into the database as trusted.
+	TrustedAKs []string
+	// LearnAKs trusts an unknown naked AK on its first contact and records
+	// it (trust on first use).
+	LearnAKs bool
+	// AKCAs, when set, trusts an AK sent as an X.509 certificate that
+	// chains to one of these CAs.
+	AKCAs *x509.CertPool
+
+	// LearnMeasurements registers the boot measurements of a device that has
+	// none yet (strongSwan's behaviour); without it such a device is
+	// non-compliant.
+	LearnMeasurements bool
+
+	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
+	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).
+	MeasurementAlgorithms uint16
+	// DHGroups is the D-H Nonce Parameters Request group set (default
+	// 0xF000: MODP 1024/1536/2048 and ECP_256, so that the IMC picks ECP_256).
+	DHGroups uint16
+	// MinNonceLen is the minimum responder nonce length (default 0 = none;
+	// nonces shorter than 17 bytes are refused regardless).
+	MinNonceLen int
+}
+
+// DefaultPolicy is strongSwan's default PDP: learn products, devices, AKs
+// and reference measurements on first contact, enforce them afterwards;
+// forwarding and default passwords are non-compliant.
+func DefaultPolicy() Policy {
+	return Policy{
+		LearnProducts:     true,
+		LearnDevices:      true,
+		LearnAKs:          true,
+		LearnMeasurements: true,
+	}
+}
+
+func (p *Policy) measAlgos() uint16 {
+	if p.MeasurementAlgorithms == 0 {
+		return MeasSHA1 | MeasSHA256 | MeasSHA384
+	}
+	return p.MeasurementAlgorithms
+}
+
+func (p *Policy) dhGroups() uint16 {
+	if p.DHGroups == 0 {
+		return DHModp1024 | DHModp1536 | DHModp2048 | DHECP256
+	}
+	return p.DHGroups
+}
+
+// minNonceLen is strongSwan's PTS_MIN_NONCE_LEN.
+const minNonceLen = 17
+
+func (p *Policy) validate() error {
+	if p.MinNonceLen < 0 || p.MinNonceLen > 255 {
+		return fmt.Errorf("pdp: policy: min nonce length %d out of range 0..255", p.MinNonceLen)
+	}
+	for _, k := range p.TrustedAKs {
+		if len(k) != 40 {
+			return fmt.Errorf("pdp: policy: AK keyid %q is not 40 hex characters", k)
+		}
+	}
+	return nil
+}
