@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/imchost/imchost/abi"
+)
+
+// Component Functional Name values the IMC knows (pts.md §5.1).
+const (
+	penITAHSR       uint32 = 0x00902a
+	compNameIMA     uint32 = 3    // ITA-HSR "Linux IMA"
+	qualBIOS        uint8  = 0x21 // K + trusted platform: BIOS/pre-boot log
+	qualIMA         uint8  = 0x22 // K + operating system: IMA runtime log
+	evNoAction      uint32 = 3    // EV_NO_ACTION
+	evidenceTimeFmt        = "2006-01-02T15:04:05Z"
+	unknownTime            = "0000-00-00T00:00:00Z"
+)
+
+// Request Functional Component Evidence flags (pts.md §5.2).
+const (
+	reqFlagTTC  uint8 = 0x80
+	reqFlagVER  uint8 = 0x40
+	reqFlagCURR uint8 = 0x20
+	reqFlagPCR  uint8 = 0x10
+)
+
+// compRequest is one entry of Request Functional Component Evidence.
+type compRequest struct {
+	Flags     uint8
+	Depth     uint32 // 24 bits
+	Vendor    uint32 // 24 bits
+	Family    uint8  // 2 bits
+	Qualifier uint8  // 6 bits
+	Name      uint32
+}
+
+// componentEvidence processes Request Functional Component Evidence: check
+// every entry as strongSwan does and measure the components now; the
+// evidence is cached until Generate Attestation Evidence. request is the
+// attribute value, the information of the TCG errors.
+func (s *session) componentEvidence(reqs []compRequest, request []byte) error {
+	if s.measAlgo == 0 {
+		s.log.err("functional component evidence requested before the measurement algorithm was selected")
+		return errOutOfOrder
+	}
+	s.log.info("evidence requested for %d functional components", len(reqs))
+	for _, r := range reqs {
+		switch {
+		case r.Flags&reqFlagTTC != 0:
+			s.log.err("evidence request flag TTC is not supported")
+			return &tcgError{Code: tcgErrUnableDetermineTTC, Info: request}
+		case r.Flags&reqFlagVER != 0 && s.caps&capV == 0:
+			s.log.err("evidence request flag VER needs capability V")
+			return &tcgError{Code: tcgErrUnableLocalValid, Info: request}
+		case r.Flags&reqFlagCURR != 0 && s.caps&capC == 0:
+			s.log.err("evidence request flag CURR needs capability C")
+			return &tcgError{Code: tcgErrUnableCurrentEvid, Info: request}
+		case r.Flags&reqFlagPCR != 0 && s.caps&capT == 0:
+			s.log.err("evidence request flag PCR needs capability T")
+			return &tcgError{Code: tcgErrUnableDeterminePCR, Info: request}
+		case r.Depth > 0:
+			s.log.err("sub-component depth %d is not supported", r.Depth)
+			return errInvalid
+		case r.Family != 0:
+			s.log.err("component name family %d is not supported", r.Family)
+			return &tcgError{Code: tcgErrInvalidNameFamily, Info: request}
+		}
+		switch {
+		case r.Vendor == penITAHSR && r.Name == compNameIMA && r.Qualifier == qualBIOS:
+			if err := s.measureBIOS(); err != nil {
+				return err
+			}
+		case r.Vendor == penITAHSR && r.Name == compNameIMA && r.Qualifier == qualIMA:
+			s.log.err("IMA runtime evidence is not supported")
+			return &tcgError{Code: tcgErrOperationNotSupp, Info: request}
+		default:
+			s.log.info("functional component 0x%06x/%d qualifier 0x%02x not registered: no evidence provided",
+				r.Vendor, r.Name, r.Qualifier)
+		}
+	}
+	return nil
+}
+
+// measureBIOS loads the boot event log in the selected bank and turns every
+// extended event into evidence, with strongSwan's skip rule (eventlog.md §2):
+// drop EV_NO_ACTION and events without a digest in the bank, keep everything
+// else in log order. It replays the kept digests into shadow PCRs whose PCR 0
+// starts at the TPM's startup locality.
+func (s *session) measureBIOS() error {
+	if s.measured {
+		return nil // already measured for the pending evidence
+	}
+	bank, _ := measTPMAlg(s.measAlgo)
+	size := measSize(s.measAlgo)
+	v, err := s.h.TPMVersionInfo()
+	if err != nil {
+		s.log.err("reading the TPM's startup locality failed: %v", err)
+		return &tcgError{Code: tcgErrUnableDeterminePCR, Info: nil}
+	}
+	s.locality = v.Locality
+	s.log.info("TPM 2.0 - locality indicator set to %d", v.Locality)
+
+	el, err := s.h.EventLog(bank)
+	if err != nil {
+		s.log.err("loading the bios measurements failed: %v", err)
+		return fmt.Errorf("attestation: event log: %w", err)
+	}
+	for i := range s.shadow {
+		s.shadow[i] = make([]byte, size)
+	}
+	s.shadow[0][size-1] = v.Locality
+	var list []evidence
+	var pcrs uint32
+	for _, ev := range el.Events {
+		if ev.Type == evNoAction || len(ev.Digest) == 0 {
+			continue
+		}
+		if ev.PCR >= numPCRs || len(ev.Digest) != size {
+			s.log.err("bios measurement %d is invalid (PCR %d, %d-byte digest)", ev.Seq, ev.PCR, len(ev.Digest))
+			return fmt.Errorf("attestation: event %d: bad PCR or digest", ev.Seq)
+		}
+		next, err := s.h.Hash(bank, append(bytes.Clone(s.shadow[ev.PCR]), ev.Digest...))
+		if err != nil || len(next) != size {
+			return fmt.Errorf("attestation: extending shadow PCR %d: %v", ev.PCR, err)
+		}
+		s.shadow[ev.PCR] = next
+		list = append(list, evidence{PCR: ev.PCR, Digest: bytes.Clone(ev.Digest)})
+		pcrs |= 1 << ev.PCR
+	}
+	s.evidence, s.pcrs, s.logCTime, s.measured = list, pcrs, el.CTime, true
+	s.log.info("loaded bios measurements '%s' (%d entries)", el.Path, len(list))
+	return nil
+}
+
+// evidenceTime is the Simple Component Evidence time: the log's ctime in UTC.
+func evidenceTime(ctime int64) string {
+	if ctime <= 0 {
+		return unknownTime
+	}
+	return time.Unix(ctime, 0).UTC().Format(evidenceTimeFmt)
+}
+
+// final is the content of Simple Evidence Final with a TPM 2.0 quote.
+type final struct {
+	CompositeAlg uint16 // PTS bit of the AK's signature hash
+	Quote        *quoteInfo
+	Signature    []byte
+}
+
+// generate answers Generate Attestation Evidence: the cached evidence and a
+// quote over exactly the PCRs it touched, in the selected bank, with the D-H
+// secret as qualifying data (pts.md §7.2). The cache is emptied.
+func (s *session) generate() ([]evidence, *final, error) {
+	if s.measAlgo == 0 || s.secret == nil {
+		s.log.err("attestation evidence requested before the measurement algorithm and the D-H secret were negotiated")
+		return nil, nil, errOutOfOrder
+	}
+	bank, _ := measTPMAlg(s.measAlgo)
+	q, err := s.h.TPMQuote(abi.QuoteRequest{Bank: bank, PCRs: s.pcrs, Qualifying: s.secret})
+	if err != nil {
+		s.log.err("TPM 2.0 quote failed: %v", err)
+		return nil, nil, fmt.Errorf("attestation: quote: %w", err)
+	}
+	info, err := parseQuoteInfo(q.Attest)
+	if err != nil {
+		s.log.err("TPM 2.0 quote: %v", err)
+		return nil, nil, err
+	}
+	comp, ok := measFromTPMAlg(q.HashAlg)
+	if !ok {
+		s.log.err("TPM 2.0 quote: unsupported signature hash 0x%04x", q.HashAlg)
+		return nil, nil, fmt.Errorf("attestation: quote hash 0x%04x", q.HashAlg)
+	}
+	if !bytes.Equal(info.ExtraData, s.secret) {
+		s.log.err("TPM 2.0 quote: extraData differs from the D-H secret")
+	}
+	s.logQuote(q, info)
+
+	ev := s.evidence
+	s.evidence, s.pcrs, s.measured = nil, 0, false
+	return ev, &final{CompositeAlg: comp, Quote: info, Signature: q.Signature}, nil
+}
+
+// logQuote logs the PCR composite as strongSwan does and checks our shadow
+// PCRs against the quoted digest (the host has no PCR read: one digest
+// comparison covers all PCRs).
+func (s *session) logQuote(q abi.Quote, info *quoteInfo) {
+	var comp []byte
+	for i := 0; i < numPCRs; i++ {
+		if s.pcrs&(1<<i) != 0 && s.shadow[i] != nil {
+			comp = append(comp, s.shadow[i]...)
+		}
+	}
+	digest, err := s.h.Hash(q.HashAlg, comp)
+	verdict := "ok"
+	if err != nil || !bytes.Equal(digest, info.PCRDigest) {
+		verdict = "differs"
+		s.log.err("PCR Composite digest of the evidence does not match the TPM's quoted digest")
+	}
+	if s.log.enabled(abi.LogDebug) {
+		s.log.debug("PCR values hashed into PCR Composite:")
+		for i := 0; i < numPCRs; i++ {
+			if s.pcrs&(1<<i) != 0 && s.shadow[i] != nil {
+				s.log.debug("PCR %2d %s  %s", i, colonHex(s.shadow[i]), verdict)
+			}
+		}
+		s.log.debug("PCR Composite digest: %s", colonHex(digest))
+	}
+	if s.log.enabled(abi.LogTrace) {
+		s.log.trace("TPM Quote Info: %s", hex.EncodeToString(q.Attest))
+		s.log.trace("qualifiedSigner: %s", hex.EncodeToString(info.QualifiedSigner))
+		s.log.trace("extraData: %s", hex.EncodeToString(info.ExtraData))
+		s.log.trace("clockInfo: %s", hex.EncodeToString(info.ClockInfo))
+		s.log.trace("firmwareVersion: %s", hex.EncodeToString(info.FirmwareVersion))
+		s.log.trace("pcrSelect: %s", hex.EncodeToString(info.PCRSelect))
+		s.log.trace("TPM Quote Signature: %s", hex.EncodeToString(q.Signature))
+	}
+}
+
+// colonHex renders b as strongSwan's "%#B": lower-case hex bytes joined by ':'.
+func colonHex(b []byte) string {
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			sb.WriteByte(':')
+		}
+		sb.WriteString(hex.EncodeToString([]byte{c}))
+	}
+	return sb.String()
+}
