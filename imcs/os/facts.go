@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imchost/imchost/abi"
+)
+
+// Settings keys the OS IMC reads from its [[imc]] settings in config.toml.
+const (
+	// settingDeviceID is a literal Device ID (strongSwan's imc-os.device_id).
+	settingDeviceID = "device_id"
+	// settingDeviceHandle is the persistent handle of a TPM key whose keyid
+	// becomes the Device ID (strongSwan's imc-os.device_handle), e.g.
+	// "0x81010003". Needs the tpm_aik grant.
+	settingDeviceHandle = "device_handle"
+	// settingDefaultPassword is "yes"/"no" (strongSwan's
+	// imcv.os_info.default_password_enabled); default no.
+	settingDefaultPassword = "default_password_enabled"
+	// settingOSName and settingOSVersion replace os-release when both are set
+	// (strongSwan's imcv.os_info.name / version).
+	settingOSName    = "os_name"
+	settingOSVersion = "os_version"
+	// settingPushInfo switches the unasked first message off ("no");
+	// strongSwan's imc-os.push_info, default yes.
+	settingPushInfo = "push_info"
+	// settingMaxMessageSize is the largest PA-TNC message the IMC builds, for
+	// the segmentation contract and for packing; default 2 097 104, the
+	// PT-TLS value strongSwan uses (pa-tnc.md §6.4).
+	settingMaxMessageSize = "max_message_size"
+)
+
+// defaultMaxMessageSize is strongSwan's maximum PA-TNC message size over
+// PT-TLS (pa-tnc.md §6.4: 2 097 104 - 24 = 2 097 080 segment size).
+const defaultMaxMessageSize = 2097104
+
+// Operational Status values (RFC 5792 §4.2.5) the OS IMC sends.
+const (
+	opStatusOperational = 3
+	opResultSuccessful  = 1
+)
+
+// Forwarding Enabled values (RFC 5792 §4.2.11).
+const (
+	fwdDisabled = 0
+	fwdEnabled  = 1
+	fwdUnknown  = 2
+)
+
+// fwdStatusName is strongSwan's os_fwd_status_names.
+func fwdStatusName(s uint32) string {
+	switch s {
+	case fwdDisabled:
+		return "disabled"
+	case fwdEnabled:
+		return "enabled"
+	}
+	return "unknown"
+}
+
+// lastUseTime formats the last boot for Operational Status: 20 ASCII bytes
+// "YYYY-MM-DDTHH:MM:SSZ" in UTC; an unknown boot time (0 or negative) is the
+// Unix epoch, as strongSwan sends for an unreadable uptime.
+func lastUseTime(boot int64) string {
+	if boot <= 0 {
+		boot = 0
+	}
+	return time.Unix(boot, 0).UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// lastBootLog is strongSwan's "last boot: %T, %u s ago" line with %T in UTC
+// ("May 31 08:26:18 UTC 2022"). The seconds are left out when the guest clock
+// is behind the boot time (a sandbox without a real wall clock).
+func lastBootLog(boot int64, now time.Time) string {
+	t := time.Unix(boot, 0).UTC().Format("Jan 02 15:04:05 UTC 2006")
+	if ago := now.Unix() - boot; ago >= 0 {
+		return fmt.Sprintf("last boot: %s, %d s ago", t, ago)
+	}
+	return "last boot: " + t
+}
+
+// forwarding combines the host's forwarding flags: enabled if IPv4 or IPv6
+// forwarding is on. strongSwan looks at IPv4 only; a router forwarding IPv6
+// is a router too.
+func forwarding(f abi.SystemFacts) uint32 {
+	if f.IPv4Forwarding || f.IPv6Forwarding {
+		return fwdEnabled
+	}
+	return fwdDisabled
+}
+
+// parseBool reads a strongSwan-style boolean setting.
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "true", "1", "on", "enabled":
+		return true, nil
+	case "no", "false", "0", "off", "disabled", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("imc-os: %q is not a boolean", s)
+}
+
+// parseHandle reads a TPM persistent handle such as "0x81010003" (base
+// prefixes as in C strtoul with base 0).
+func parseHandle(s string) (uint32, error) {
+	h, err := strconv.ParseUint(strings.TrimSpace(s), 0, 32)
+	if err != nil || h == 0 {
+		return 0, fmt.Errorf("imc-os: invalid device_handle %q", s)
+	}
+	return uint32(h), nil
+}
+
+// validDeviceID reports whether s can be sent as an ITA Device ID: not empty
+// and without NUL (the receiver rejects a NUL anywhere).
+func validDeviceID(s string) bool {
+	return s != "" && !strings.ContainsRune(s, 0)
+}
