@@ -57,3 +57,43 @@ type IMCConn interface {
 	// Close releases the connection's IMC instances.
 	Close(ctx context.Context)
 }
+
+// IMVs is the server-side validators: the PDP implements it.
+type IMVs interface {
+	// Open is called when a client's PB-TNC connection is created; send
+	// queues PA messages for the next server batch. peer says who the
+	// client authenticated as.
+	Open(ctx context.Context, id ConnID, peer Peer, send SendFunc) (IMVConn, error)
+}
+
+// IMVConn is the IMVs of one connection. The server calls Receive for each
+// PB-PA of a client batch, then BatchEnding. If the IMVs queued messages
+// it sends them in an SDATA batch; if not, it calls Decide (which may queue
+// final PA messages, e.g. assessment results) and sends a RESULT batch with
+// those PB-PA messages, PB-Assessment-Result, PB-Access-Recommendation,
+// one PB-Reason-String per reason and PB-Remediation-Parameters if given.
+// Close is called once at the end, whatever happened.
+type IMVConn interface {
+	// Receive delivers one PB-PA message from the client.
+	Receive(ctx context.Context, m PAMessage)
+	// BatchEnding is called after the last message of a client batch.
+	BatchEnding(ctx context.Context)
+	// Decide returns the verdict; called once, when the IMVs have nothing
+	// more to ask.
+	Decide(ctx context.Context) Decision
+	// Close releases the connection's IMV state.
+	Close(ctx context.Context)
+}
+
+// Peer describes the client of a server connection.
+type Peer struct {
+	// Identity is the authenticated identity: the SASL PLAIN user, or the
+	// subject common name (else first DNS name) of the verified client
+	// certificate; empty when the client did not authenticate.
+	Identity string
+	// RemoteAddr is the client's network address.
+	RemoteAddr string
+	// Language is the client's PB-Language-Preference list ("en"), known
+	// from the first client batch on (empty before).
+	Language string
+}

@@ -1,0 +1,237 @@
+package tnccs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tnccs/pttls"
+)
+
+// Client is the PB-TNC client (TNCC): it assigns connection IDs from 1 and
+// runs one assessment per connection with the IMCs.
+type Client struct {
+	cfg  ClientConfig
+	imcs IMCs
+	ids  atomic.Uint32
+}
+
+// NewClient returns a client for the given configuration and IMCs.
+func NewClient(cfg ClientConfig, imcs IMCs) *Client {
+	return &Client{cfg: cfg, imcs: imcs}
+}
+
+// Dial runs one complete assessment against cfg.Addr: TCP, TLS, PT-TLS
+// negotiation and authentication, then PB-TNC as client with connection
+// ID 1. The Result is returned also with an error when one was received.
+func Dial(ctx context.Context, cfg ClientConfig, imcs IMCs) (*Result, error) {
+	return NewClient(cfg, imcs).Assess(ctx)
+}
+
+// Assess dials cfg.Addr and runs one assessment on a new connection ID.
+func (c *Client) Assess(ctx context.Context) (*Result, error) {
+	pcfg := c.cfg.PTTLS
+	if pcfg.Logger == nil {
+		pcfg.Logger = c.cfg.logger("tls")
+	}
+	conn, err := pttls.Dial(ctx, c.cfg.Addr, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("tnccs: connecting to %s: %w", c.cfg.Addr, err)
+	}
+	defer conn.Close()
+	return c.Run(ctx, conn)
+}
+
+// Run runs the PB-TNC client over an established transport:
+//
+//	IMCs: Open, ChangeState(Create), ChangeState(Handshake),
+//	      [Language-Preference queued], BeginHandshake  -> CDATA
+//	each SDATA: Receive per PB-PA, BatchEnding          -> CDATA (maybe empty)
+//	RESULT:     Receive per PB-PA, ChangeState(Allowed|Isolated|None),
+//	            BatchEnding                             -> empty CLOSE
+//	            (the server's transport close is the normal end)
+//	Close at the end, whatever happened.
+func (c *Client) Run(ctx context.Context, conn BatchConn) (*Result, error) {
+	id := ConnID(c.ids.Add(1))
+	s := newSession(false, id, conn, &c.cfg.Options)
+	s.log.Info(fmt.Sprintf("assigned TNCCS Connection ID %d", id))
+	ic, err := c.imcs.Open(ctx, id, s.sendPA)
+	if err != nil {
+		return s.res, fmt.Errorf("tnccs: opening IMCs for connection %d: %w", id, err)
+	}
+	defer func() {
+		ic.Close(context.WithoutCancel(ctx))
+		s.log.Info(fmt.Sprintf("removed TNCCS Connection ID %d", id))
+	}()
+	ic.ChangeState(ctx, StateCreate)
+	ic.ChangeState(ctx, StateHandshake)
+	lang := c.cfg.Language
+	if lang == "" {
+		lang = DefaultLanguage
+	}
+	s.enqueue(&pb.MsgLanguagePreference{Languages: lang})
+	ic.BeginHandshake(ctx)
+	if err := s.sendBatch(ctx, pb.BatchCDATA); err != nil {
+		return s.res, err
+	}
+	for {
+		b, err := s.recv(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return s.res, fmt.Errorf("%w: server closed the transport in state '%s'", ErrClosed, s.state)
+			}
+			return s.res, err
+		}
+		if b.Type == pb.BatchCLOSE {
+			return s.res, c.closed(s, b)
+		}
+		if s.res.BatchesReceived > s.opts.rounds() {
+			s.log.Error(fmt.Sprintf("received %d batches without a decision, giving up", s.res.BatchesReceived))
+			_ = s.sendFatal(ctx, &pb.Error{Code: pb.ErrLocalError})
+			return s.res, ErrTooManyRounds
+		}
+		if b.Type == pb.BatchSRETRY {
+			ic.ChangeState(ctx, StateHandshake)
+		}
+		var fatal *pb.MsgError
+		var rec pb.Recommendation
+		for _, m := range b.Messages {
+			if e := c.handle(ctx, s, ic, b.Type, m, &rec); e != nil && fatal == nil {
+				fatal = e
+			}
+		}
+		if fatal != nil {
+			// strongSwan would carry on; we stop the assessment politely.
+			_ = s.sendBatch(ctx, pb.BatchCLOSE)
+			return s.res, &RemoteError{Msg: fatal}
+		}
+		switch b.Type {
+		case pb.BatchSRETRY:
+			ic.BeginHandshake(ctx)
+		case pb.BatchRESULT:
+			s.res.Decided = true
+			s.res.Recommendation = rec
+			ic.ChangeState(ctx, connStateFor(rec))
+			ic.BatchEnding(ctx)
+			if err := s.sendBatch(ctx, pb.BatchCLOSE); err != nil {
+				return s.res, err
+			}
+			c.awaitClose(ctx, s)
+			return s.res, nil
+		}
+		ic.BatchEnding(ctx)
+		next := pb.BatchCDATA
+		if s.state == stateServerWorking { // SRETRY while Decided: only CRETRY is legal
+			next = pb.BatchCRETRY
+		}
+		if err := s.sendBatch(ctx, next); err != nil {
+			return s.res, err
+		}
+	}
+}
+
+// handle processes one message of a server batch; it returns a received
+// fatal PB-Error.
+func (c *Client) handle(ctx context.Context, s *session, ic IMCConn, bt pb.BatchType, m pb.Message, rec *pb.Recommendation) *pb.MsgError {
+	if r, ok := pb.RuleFor(m.Type()); ok && r.ResultOnly && bt != pb.BatchRESULT {
+		s.log.Debug(fmt.Sprintf("ignore %s message not received within RESULT batch", m.Type()), "conn_id", s.id)
+		return nil
+	}
+	switch m := m.(type) {
+	case *pb.MsgPA:
+		s.log.Debug(fmt.Sprintf("handling PB-PA message type 0x%06x/0x%08x", m.Vendor, m.Subtype), "conn_id", s.id)
+		ic.Receive(ctx, PAMessage{Vendor: m.Vendor, Subtype: m.Subtype, Collector: m.Collector,
+			Validator: m.Validator, Exclusive: m.Exclusive, Body: m.Body})
+	case *pb.MsgAssessmentResult:
+		s.res.AssessmentResult = m.Result
+		s.log.Info(fmt.Sprintf("PB-TNC assessment result is '%s'", m.Result), "conn_id", s.id)
+	case *pb.MsgAccessRecommendation:
+		*rec = m.Recommendation
+		s.log.Info(fmt.Sprintf("PB-TNC access recommendation is '%s'", m.Recommendation), "conn_id", s.id)
+	case *pb.MsgReasonString:
+		s.res.Reasons = append(s.res.Reasons, Reason{Text: m.Text, Lang: m.Lang})
+		s.log.Info(fmt.Sprintf("reason string is '%s' [%s]", m.Text, m.Lang), "conn_id", s.id)
+	case *pb.MsgRemediationParameters:
+		r := &Remediation{URI: m.URI, Text: m.Text, Lang: m.Lang}
+		switch {
+		case m.URI != "":
+			s.log.Info(fmt.Sprintf("remediation uri: %s", m.URI), "conn_id", s.id)
+		case m.Text != "":
+			s.log.Info(fmt.Sprintf("remediation string: [%s] %s", m.Lang, m.Text), "conn_id", s.id)
+		default:
+			s.log.Info(fmt.Sprintf("remediation parameters vendor 0x%06x type %d", m.Vendor, m.ParamType), "conn_id", s.id)
+		}
+		s.res.Remediation = r
+	case *pb.MsgPDPReferral:
+		if m.Protocol != pb.PDPProtocolPTTLS || m.Host() == "" {
+			s.log.Info("unsupported PDP referral", "vendor", m.Vendor, "type", m.IDType, "protocol", m.Protocol)
+			return nil
+		}
+		s.res.PDPReferral = m
+		s.log.Info(fmt.Sprintf("PDP server '%s' is listening on port %d", m.Host(), m.Port), "conn_id", s.id)
+	case *pb.MsgError:
+		if s.noteError(m) {
+			return m
+		}
+	case *pb.MsgLanguagePreference, *pb.MsgExperimental, *pb.MsgMutualCapability, *pb.MsgUnknown:
+		// nothing to do: logged by recv
+	}
+	return nil
+}
+
+// closed handles a CLOSE batch from the server.
+func (c *Client) closed(s *session, b *pb.Batch) error {
+	var first *pb.MsgError
+	for _, m := range b.Messages {
+		if e, ok := m.(*pb.MsgError); ok {
+			s.noteError(e)
+			if first == nil {
+				first = e
+			}
+		}
+	}
+	switch {
+	case first != nil:
+		return &RemoteError{Msg: first}
+	case len(b.Messages) > 0:
+		return fmt.Errorf("%w: server sent a CLOSE batch with %d messages", ErrClosed, len(b.Messages))
+	case s.res.Decided:
+		return nil
+	}
+	return fmt.Errorf("%w: server sent CLOSE", ErrClosed)
+}
+
+// awaitClose gives the server a moment to close the transport after our
+// CLOSE batch, which is the normal end; anything else is only logged.
+func (c *Client) awaitClose(ctx context.Context, s *session) {
+	wait := c.cfg.CloseWait
+	if wait <= 0 {
+		wait = 2 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_, err := s.conn.ReadBatch(ctx)
+	switch {
+	case errors.Is(err, io.EOF):
+		s.log.Debug("PDP closed the connection", "conn_id", s.id)
+	case err != nil:
+		s.log.Debug("connection not closed by the PDP", "error", err)
+	default:
+		s.log.Debug("ignoring data after the CLOSE batch", "conn_id", s.id)
+	}
+}
+
+// connStateFor maps the access recommendation to the IMC connection state.
+func connStateFor(r pb.Recommendation) ConnState {
+	switch r {
+	case pb.RecommendationAllowed:
+		return StateAllowed
+	case pb.RecommendationQuarantined:
+		return StateIsolated
+	}
+	return StateNone
+}

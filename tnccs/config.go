@@ -1,0 +1,116 @@
+package tnccs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tnccs/pttls"
+)
+
+// BatchConn carries whole PB-TNC batches; *pttls.Conn implements it.
+// ReadBatch returns an error wrapping io.EOF when the peer closed.
+type BatchConn interface {
+	WriteBatch(ctx context.Context, batch []byte) error
+	ReadBatch(ctx context.Context) ([]byte, error)
+}
+
+// DefaultMaxRounds bounds the batches a connection may receive.
+const DefaultMaxRounds = 100
+
+// DefaultLanguage is the PB-Language-Preference a client sends.
+const DefaultLanguage = "en"
+
+// Options are the PB-TNC settings both roles share.
+type Options struct {
+	// Limits bounds batches and PA messages (pb defaults when zero).
+	Limits pb.Limits
+	// MaxRounds ends a connection that has received this many batches
+	// without reaching a decision (DefaultMaxRounds when 0): an endless
+	// SDATA/CDATA ping-pong gets a fatal Local Error.
+	MaxRounds int
+	// Logger is the parent logger; PB-TNC logs under "tnc", PT-TLS under
+	// "tls". None when nil.
+	Logger hclog.Logger
+	// OnBatch, when set, observes every batch sent (sent=true) or received
+	// and parsed, with its size in bytes. It runs synchronously.
+	OnBatch func(sent bool, b *pb.Batch, size int)
+}
+
+func (o *Options) rounds() int {
+	if o.MaxRounds <= 0 {
+		return DefaultMaxRounds
+	}
+	return o.MaxRounds
+}
+
+func (o *Options) logger(name string) hclog.Logger {
+	if o.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return o.Logger.Named(name)
+}
+
+// ClientConfig configures the client (endpoint) role.
+type ClientConfig struct {
+	// Addr is the PDP's "host:port" (port 271 is PT-TLS's).
+	Addr string
+	// PTTLS configures TLS and PT-TLS (server verification, client
+	// certificate, SASL PLAIN credentials, timeouts). Its Logger defaults
+	// to Options.Logger named "tls".
+	PTTLS pttls.ClientConfig
+	// Language is the PB-Language-Preference list (DefaultLanguage when
+	// empty); the message value is "Accept-Language: " + Language.
+	Language string
+	// CloseWait bounds the wait for the server to close TLS after our
+	// CLOSE batch (2 s when 0).
+	CloseWait time.Duration
+	Options
+}
+
+// ServerConfig configures the server (PDP) role.
+type ServerConfig struct {
+	// PTTLS configures TLS and PT-TLS (certificate, client CAs, SASL PLAIN
+	// verifier, timeouts). Its Logger defaults to Options.Logger named "tls".
+	PTTLS pttls.ServerConfig
+	// IMVs are the validators; required.
+	IMVs IMVs
+	// MaxConns bounds concurrent connections (64 when 0).
+	MaxConns int
+	// PDPReferral, when set, is sent in the first server batch.
+	PDPReferral *pb.MsgPDPReferral
+	// OnResult, when set, is called after each connection with its
+	// outcome.
+	OnResult func(res *Result, err error)
+	Options
+}
+
+// ErrClosed reports that the peer ended the connection (CLOSE batch or
+// transport close) before a decision.
+var ErrClosed = errors.New("tnccs: connection closed before a decision")
+
+// ErrTooManyRounds reports a connection ended for exceeding MaxRounds.
+var ErrTooManyRounds = errors.New("tnccs: too many PB-TNC batches without a decision")
+
+// RemoteError is a PB-Error received from the peer.
+type RemoteError struct {
+	Msg *pb.MsgError
+}
+
+// Error implements error.
+func (e *RemoteError) Error() string { return fmt.Sprintf("tnccs: peer sent %s", e.Msg) }
+
+// LocalError is a protocol error we found in a peer's batch and reported to
+// it (PB-Error in a CLOSE batch). Err is the *pb.Error.
+type LocalError struct {
+	Err *pb.Error
+}
+
+// Error implements error.
+func (e *LocalError) Error() string { return "tnccs: peer batch refused: " + e.Err.Error() }
+
+// Unwrap returns the *pb.Error.
+func (e *LocalError) Unwrap() error { return e.Err }

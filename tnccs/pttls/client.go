@@ -1,0 +1,230 @@
+package pttls
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// ClientConfig configures the client (endpoint) side.
+type ClientConfig struct {
+	// ServerName is the name the server certificate must carry. Empty:
+	// the host part of the dialled address.
+	ServerName string
+	// RootCAs verifies the server certificate. When nil, CAPEM is used;
+	// when both are empty, the system roots.
+	RootCAs *x509.CertPool
+	// CAPEM holds PEM CA certificates, an alternative to RootCAs.
+	CAPEM []byte
+	// Certificate is the optional client certificate; CertPEM and KeyPEM
+	// are the PEM alternative.
+	Certificate     *tls.Certificate
+	CertPEM, KeyPEM []byte
+	// InsecureSkipVerify disables server certificate verification. It is
+	// for tests and debugging only and logs a warning on every use.
+	InsecureSkipVerify bool
+	// Username and Password are used for SASL PLAIN when the server asks.
+	Username, Password string
+	// Timeout bounds the TLS handshake and every message read or write
+	// (DefaultTimeout when 0).
+	Timeout time.Duration
+	// MaxMessageSize bounds a received message value
+	// (DefaultMaxMessageSize when 0).
+	MaxMessageSize int
+	// Logger receives the "tls" subsystem logs (none when nil).
+	Logger hclog.Logger
+}
+
+func (cfg *ClientConfig) tlsConfig(log hclog.Logger, serverName string) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, RootCAs: cfg.RootCAs}
+	if tc.RootCAs == nil && len(cfg.CAPEM) > 0 {
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(cfg.CAPEM) {
+			return nil, errors.New("pttls: no CA certificate found in CAPEM")
+		}
+	}
+	switch {
+	case cfg.Certificate != nil:
+		tc.Certificates = []tls.Certificate{*cfg.Certificate}
+	case len(cfg.CertPEM) > 0:
+		c, err := tls.X509KeyPair(cfg.CertPEM, cfg.KeyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("pttls: client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{c}
+	}
+	if cfg.InsecureSkipVerify {
+		log.Warn("server certificate verification is DISABLED (insecure_skip_verify): anyone can impersonate the PDP")
+		tc.InsecureSkipVerify = true
+	}
+	if tc.ServerName == "" && !tc.InsecureSkipVerify {
+		return nil, errors.New("pttls: no server name to verify the server certificate against")
+	}
+	return tc, nil
+}
+
+// Dial connects to a PT-TLS server at addr ("host:port"): TCP, TLS (server
+// verified), version negotiation and client authentication. The returned
+// Conn is in the data phase.
+func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pttls: %w", err)
+	}
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("pttls: %w", err)
+		}
+		cfg.ServerName = host
+	}
+	c, err := Client(ctx, nc, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Client runs TLS and the PT-TLS negotiation phase over an established
+// connection. On error the caller closes nc.
+func Client(ctx context.Context, nc net.Conn, cfg ClientConfig) (*Conn, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	tcfg, err := cfg.tlsConfig(log, cfg.ServerName)
+	if err != nil {
+		return nil, err
+	}
+	tc := tls.Client(nc, tcfg)
+	c := newConn(tc, log, cfg.Timeout, cfg.MaxMessageSize, false)
+	stop := c.deadline(ctx)
+	err = tc.HandshakeContext(ctx)
+	stop()
+	if err != nil {
+		return nil, ioErr(ctx, "TLS handshake", err)
+	}
+	st := tc.ConnectionState()
+	log.Debug(fmt.Sprintf("TLS session established with '%s'", tcfg.ServerName), "version", tls.VersionName(st.Version),
+		"suite", tls.CipherSuiteName(st.CipherSuite))
+	if err := c.clientVersion(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.clientAuth(ctx, &cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Version Request value, RFC 6876 Section 3.6:
+//
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|    Reserved   |  Min Vers     |  Max Vers     |  Pref Vers    |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// Version Response value, Section 3.7:
+//
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                  Reserved                     |    Version    |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+func (c *Conn) clientVersion(ctx context.Context) error {
+	if err := c.WriteMessage(ctx, VendorIETF, TypeVersionRequest, []byte{0, Version, Version, Version}); err != nil {
+		return err
+	}
+	m, err := c.ReadMessage(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.Vendor == VendorIETF && m.Type == TypeError:
+		return parsePeerError(m.Value)
+	case m.Vendor != VendorIETF || m.Type != TypeVersionResponse:
+		return &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("expected Version Response, got %s", m.Type)}
+	case len(m.Value) != 4 || m.Value[3] != Version:
+		return &Error{Code: ErrVersionNotSupported, Reason: fmt.Sprintf("server selected version value %x", m.Value)}
+	}
+	c.log.Debug("negotiated PT-TLS version 1")
+	return nil
+}
+
+func (c *Conn) clientAuth(ctx context.Context, cfg *ClientConfig) error {
+	for round := 0; round < 4; round++ {
+		m, err := c.readNegotiation(ctx, TypeSASLMechanisms)
+		if err != nil {
+			return err
+		}
+		mechs, err := parseMechanisms(m.Value)
+		if err != nil {
+			return err
+		}
+		if len(mechs) == 0 {
+			c.log.Debug("PT-TLS client authentication complete")
+			return nil
+		}
+		c.log.Debug("server offers SASL mechanisms", "mechanisms", mechs)
+		if !slices.Contains(mechs, MechPLAIN) || cfg.Username == "" {
+			return fmt.Errorf("%w: no supported SASL mechanism among %v", ErrAuthFailed, mechs)
+		}
+		c.log.Info(fmt.Sprintf("SASL %s authentication as '%s'", MechPLAIN, cfg.Username))
+		sel := append(marshalMechanisms(MechPLAIN), plainResponse(cfg.Username, cfg.Password)...)
+		if err := c.WriteMessage(ctx, VendorIETF, TypeSASLMechSelection, sel); err != nil {
+			return err
+		}
+		for done := false; !done; {
+			m, err := c.ReadMessage(ctx)
+			if err != nil {
+				return err
+			}
+			switch {
+			case m.Vendor == VendorIETF && m.Type == TypeError:
+				return parsePeerError(m.Value)
+			case m.Vendor == VendorIETF && m.Type == TypeSASLAuthData:
+				// PLAIN has no challenge; a server that did not take the
+				// initial response asks with empty data.
+				if err := c.WriteMessage(ctx, VendorIETF, TypeSASLAuthData, plainResponse(cfg.Username, cfg.Password)); err != nil {
+					return err
+				}
+			case m.Vendor == VendorIETF && m.Type == TypeSASLResult:
+				r, err := parseSASLResult(m.Value)
+				if err != nil {
+					return err
+				}
+				if err := r.err(); err != nil {
+					c.log.Error(fmt.Sprintf("SASL %s authentication failed: %s", MechPLAIN, r))
+					return err
+				}
+				c.log.Info(fmt.Sprintf("SASL %s authentication successful", MechPLAIN))
+				done = true
+			default:
+				return &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("unexpected %s during SASL", m.Type)}
+			}
+		}
+	}
+	return &Error{Code: ErrInvalidMessage, Reason: "too many SASL rounds"}
+}
+
+// readNegotiation reads a message of the given IETF type, turning a PT-TLS
+// Error into *PeerError and anything else into *Error.
+func (c *Conn) readNegotiation(ctx context.Context, want MsgType) (*Message, error) {
+	m, err := c.ReadMessage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case m.Vendor == VendorIETF && m.Type == TypeError:
+		return nil, parsePeerError(m.Value)
+	case m.Vendor != VendorIETF || m.Type != want:
+		return nil, &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("expected %s, got %s (vendor 0x%06x)", want, m.Type, m.Vendor)}
+	}
+	return m, nil
+}

@@ -1,0 +1,231 @@
+package tnccs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tnccs/pttls"
+)
+
+// Server is the PB-TNC server (TNCS) behind a PT-TLS listener: one
+// goroutine and one assessment per TCP connection, connection IDs from 1.
+type Server struct {
+	// Config is read when Serve starts and must not change afterwards.
+	Config ServerConfig
+	ids    atomic.Uint32
+}
+
+// Serve accepts connections on ln until ctx is cancelled, then closes ln,
+// ends the running connections (their I/O is cancelled) and returns nil
+// once every connection goroutine has finished. Other accept errors are
+// returned after the same cleanup.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.Config.IMVs == nil {
+		return errors.New("tnccs: server has no IMVs")
+	}
+	maxConns := s.Config.MaxConns
+	if maxConns <= 0 {
+		maxConns = 64
+	}
+	log := s.Config.logger("tnc")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, maxConns)
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
+		nc, err := ln.Accept()
+		if err != nil {
+			<-sem
+			if ctx.Err() != nil {
+				return nil
+			}
+			cancel()
+			return fmt.Errorf("tnccs: accept: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res, err := s.serveConn(ctx, nc)
+			if err != nil {
+				log.Info("PB-TNC connection ended with an error", "remote", nc.RemoteAddr().String(), "error", err)
+			}
+			if s.Config.OnResult != nil {
+				s.Config.OnResult(res, err)
+			}
+		}()
+	}
+}
+
+func (s *Server) serveConn(ctx context.Context, nc net.Conn) (*Result, error) {
+	defer nc.Close()
+	pcfg := s.Config.PTTLS
+	if pcfg.Logger == nil {
+		pcfg.Logger = s.Config.logger("tls")
+	}
+	conn, err := pttls.Server(ctx, nc, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("tnccs: PT-TLS with %s: %w", nc.RemoteAddr(), err)
+	}
+	defer conn.Close()
+	return s.Run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()})
+}
+
+// Run runs the PB-TNC server over an established transport:
+//
+//	first CDATA: [Language-Preference read], IMVs.Open
+//	each CDATA/CRETRY: Receive per PB-PA, BatchEnding, then
+//	  queued messages -> SDATA (PDP-Referral first in the first batch)
+//	  nothing queued  -> Decide -> RESULT{PB-PA..., Assessment-Result,
+//	                     Access-Recommendation, Reason-String...,
+//	                     Remediation-Parameters}
+//	the client's CLOSE after RESULT is the normal end; Close at the end.
+func (s *Server) Run(ctx context.Context, conn BatchConn, peer Peer) (*Result, error) {
+	id := ConnID(s.ids.Add(1))
+	ss := newSession(true, id, conn, &s.Config.Options)
+	ss.res.Peer = peer
+	ss.log.Info(fmt.Sprintf("assigned TNCCS Connection ID %d", id), "identity", peer.Identity, "remote", peer.RemoteAddr)
+	var vc IMVConn
+	defer func() {
+		if vc != nil {
+			vc.Close(context.WithoutCancel(ctx))
+		}
+		ss.log.Info(fmt.Sprintf("removed TNCCS Connection ID %d", id))
+	}()
+	first := true
+	for {
+		b, err := ss.recv(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return ss.res, fmt.Errorf("%w: client closed the transport in state '%s'", ErrClosed, ss.state)
+			}
+			return ss.res, err
+		}
+		if b.Type == pb.BatchCLOSE {
+			return ss.res, s.closed(ss, b)
+		}
+		if ss.res.BatchesReceived > ss.opts.rounds() {
+			ss.log.Error(fmt.Sprintf("received %d batches without a decision, giving up", ss.res.BatchesReceived))
+			_ = ss.sendFatal(ctx, &pb.Error{Code: pb.ErrLocalError})
+			return ss.res, ErrTooManyRounds
+		}
+		if vc == nil {
+			for _, m := range b.Messages {
+				if lp, ok := m.(*pb.MsgLanguagePreference); ok {
+					ss.res.Peer.Language = lp.Languages
+				}
+			}
+			if vc, err = s.Config.IMVs.Open(ctx, id, ss.res.Peer, ss.sendPA); err != nil {
+				vc = nil
+				_ = ss.sendFatal(ctx, &pb.Error{Code: pb.ErrLocalError})
+				return ss.res, fmt.Errorf("tnccs: opening IMVs for connection %d: %w", id, err)
+			}
+		}
+		for _, m := range b.Messages {
+			switch m := m.(type) {
+			case *pb.MsgPA:
+				ss.log.Debug(fmt.Sprintf("handling PB-PA message type 0x%06x/0x%08x", m.Vendor, m.Subtype), "conn_id", id)
+				vc.Receive(ctx, PAMessage{Vendor: m.Vendor, Subtype: m.Subtype, Collector: m.Collector,
+					Validator: m.Validator, Exclusive: m.Exclusive, Body: m.Body})
+			case *pb.MsgLanguagePreference:
+				ss.res.Peer.Language = m.Languages
+			case *pb.MsgError:
+				if ss.noteError(m) {
+					_ = ss.sendBatch(ctx, pb.BatchCLOSE)
+					return ss.res, &RemoteError{Msg: m}
+				}
+			}
+		}
+		vc.BatchEnding(ctx)
+		var extra []pb.Message
+		if first && s.Config.PDPReferral != nil {
+			extra = append(extra, s.Config.PDPReferral)
+		}
+		first = false
+		if ss.queued() > 0 {
+			err = ss.sendBatch(ctx, pb.BatchSDATA, extra...)
+		} else {
+			err = s.sendResult(ctx, ss, vc, extra)
+		}
+		if err != nil {
+			return ss.res, err
+		}
+	}
+}
+
+// sendResult asks the IMVs for their decision and sends the RESULT batch.
+func (s *Server) sendResult(ctx context.Context, ss *session, vc IMVConn, extra []pb.Message) error {
+	d := vc.Decide(ctx)
+	if d.Recommendation < pb.RecommendationAllowed || d.Recommendation > pb.RecommendationQuarantined {
+		d.Recommendation = pb.RecommendationDenied
+	}
+	ss.res.Decided = true
+	ss.res.AssessmentResult = d.Result
+	ss.res.Recommendation = d.Recommendation
+	ss.res.Reasons = d.Reasons
+	ss.res.Remediation = d.Remediation
+	ss.log.Info(fmt.Sprintf("PB-TNC assessment result is '%s'", d.Result), "conn_id", ss.id)
+	ss.log.Info(fmt.Sprintf("PB-TNC access recommendation is '%s'", d.Recommendation), "conn_id", ss.id)
+	// The IMVs' final PA messages go first, then the verdict.
+	room := ss.opts.Limits.Batch() - pb.BatchHeaderLen
+	tail := []pb.Message{
+		&pb.MsgAssessmentResult{Result: d.Result},
+		&pb.MsgAccessRecommendation{Recommendation: d.Recommendation},
+	}
+	for _, r := range d.Reasons {
+		tail = append(tail, &pb.MsgReasonString{Text: r.Text, Lang: r.Lang})
+	}
+	if r := d.Remediation; r != nil {
+		m := &pb.MsgRemediationParameters{Vendor: pb.VendorIETF, ParamType: pb.RemediationString, Text: r.Text, Lang: r.Lang}
+		if r.URI != "" {
+			m = &pb.MsgRemediationParameters{Vendor: pb.VendorIETF, ParamType: pb.RemediationURI, URI: r.URI}
+		}
+		tail = append(tail, m)
+	}
+	for _, m := range append(extra, tail...) {
+		room -= pb.EncodedLen(m)
+	}
+	msgs := append(extra, ss.take(room)...)
+	if n := ss.queued(); n > 0 {
+		ss.log.Error(fmt.Sprintf("%d PA messages do not fit into the RESULT batch and are dropped", n), "conn_id", ss.id)
+		ss.mu.Lock()
+		ss.queue = nil
+		ss.mu.Unlock()
+	}
+	// sendBatch adds no queued messages now that the queue is empty.
+	return ss.sendBatch(ctx, pb.BatchRESULT, append(msgs, tail...)...)
+}
+
+// closed handles a CLOSE batch from the client.
+func (s *Server) closed(ss *session, b *pb.Batch) error {
+	var first *pb.MsgError
+	for _, m := range b.Messages {
+		if e, ok := m.(*pb.MsgError); ok {
+			ss.noteError(e)
+			if first == nil {
+				first = e
+			}
+		}
+	}
+	switch {
+	case first != nil:
+		return &RemoteError{Msg: first}
+	case ss.res.Decided:
+		return nil
+	}
+	return fmt.Errorf("%w: client sent CLOSE", ErrClosed)
+}
