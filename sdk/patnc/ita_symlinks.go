@@ -1,0 +1,81 @@
+package patnc
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// ITAGetSymlinks is the ITA-HSR Get Symlinks attribute (type 9): the whole
+// value is the directory to scan; strongSwan's IMV sends "/".
+type ITAGetSymlinks struct {
+	AttrFlags
+	Dir string
+}
+
+// Type implements Attr.
+func (a *ITAGetSymlinks) Type() Type { return TypeITAGetSymlinks }
+
+// MarshalValue implements Attr.
+func (a *ITAGetSymlinks) MarshalValue(b *cryptobyte.Builder) { b.AddBytes([]byte(a.Dir)) }
+
+// UnmarshalValue implements Attr.
+func (a *ITAGetSymlinks) UnmarshalValue(v []byte) error {
+	a.Dir = string(v)
+	return nil
+}
+
+// Symlink is one entry of Symlinks: a link below the requested directory
+// and '/' + its target (pts.md §8).
+type Symlink struct {
+	Path   string // e.g. "/bin"
+	Target string // e.g. "/usr/bin"
+}
+
+// ITASymlinks is the ITA-HSR Symlinks attribute (type 10).
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                        Number of Links                        |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|       Symlink Length          |  Symlink Path (Variable Len)  ~
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|    Target Dir Length          |  Target Dir (Variable Len)    ~
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+type ITASymlinks struct {
+	AttrFlags
+	Links []Symlink
+}
+
+// Type implements Attr.
+func (a *ITASymlinks) Type() Type { return TypeITASymlinks }
+
+// MarshalValue implements Attr.
+func (a *ITASymlinks) MarshalValue(b *cryptobyte.Builder) {
+	b.AddUint32(uint32(len(a.Links)))
+	for _, l := range a.Links {
+		add16(b, TypeITASymlinks, "symlink", []byte(l.Path))
+		add16(b, TypeITASymlinks, "target", []byte(l.Target))
+	}
+}
+
+// UnmarshalValue implements Attr.
+func (a *ITASymlinks) UnmarshalValue(v []byte) error {
+	r := newReader(v)
+	var count uint32
+	if !r.s.ReadUint32(&count) {
+		return invalid(0, "value shorter than 4 bytes")
+	}
+	a.Links = make([]Symlink, 0, capHint(uint64(count), len(r.s), 4))
+	for i := uint32(0); i < count; i++ {
+		var l Symlink
+		if err := r.string16(&l.Path, fmt.Sprintf("symlink %d", i)); err != nil {
+			return err
+		}
+		if err := r.string16(&l.Target, fmt.Sprintf("target %d", i)); err != nil {
+			return err
+		}
+		a.Links = append(a.Links, l)
+	}
+	return r.end()
+}

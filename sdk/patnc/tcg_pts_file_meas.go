@@ -1,0 +1,133 @@
+package patnc
+
+import (
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// File request flags and delimiters.
+const (
+	FileFlagDirectory  uint8  = 0x80 // the path is a directory
+	DelimiterSlash     uint32 = '/'
+	DelimiterBackslash uint32 = '\\'
+)
+
+// ReqFileMeas is the TCG Request File Measurement attribute (0x00C00000),
+// pts.md §9; sent by the IMV with NOSKIP. Fewer than 8 bytes is Invalid
+// Parameter at 0; reserved bits are ignored on receipt. The IMC checks the
+// delimiter and path (TCG errors Invalid Delimiter, File Not Found, ...).
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|D|  Reserved   |   Reserved    |          Request ID           |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                           Delimiter                           |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	~           Fully Qualified File Pathname (Variable Length)     ~
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+type ReqFileMeas struct {
+	AttrFlags
+	Directory bool
+	RequestID uint16
+	Delimiter uint32 // '/' or '\\'
+	Path      string
+}
+
+// Type implements Attr.
+func (a *ReqFileMeas) Type() Type { return TypeReqFileMeas }
+
+// MarshalValue implements Attr.
+func (a *ReqFileMeas) MarshalValue(b *cryptobyte.Builder) {
+	var f uint8
+	if a.Directory {
+		f = FileFlagDirectory
+	}
+	b.AddUint8(f)
+	b.AddUint8(0)
+	b.AddUint16(a.RequestID)
+	b.AddUint32(a.Delimiter)
+	b.AddBytes([]byte(a.Path))
+}
+
+// UnmarshalValue implements Attr.
+func (a *ReqFileMeas) UnmarshalValue(v []byte) error {
+	s := cryptobyte.String(v)
+	var f, rsvd uint8
+	if !s.ReadUint8(&f) || !s.ReadUint8(&rsvd) || !s.ReadUint16(&a.RequestID) || !s.ReadUint32(&a.Delimiter) {
+		return invalid(0, "value shorter than 8 bytes")
+	}
+	a.Directory, a.Path = f&FileFlagDirectory != 0, string(s)
+	return nil
+}
+
+// FileMeasurement is one entry of File Measurement.
+type FileMeasurement struct {
+	Digest []byte // MeasLen bytes
+	Name   string // relative name for a directory, basename for a file
+}
+
+// FileMeas is the TCG File Measurement attribute (0x00D00000), pts.md §9;
+// strongSwan's IMC sends it with NOSKIP.
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                   Number of Files included                    |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                   Number of Files included                    |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|          Request ID           |      Measurement Length       |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                   Measurement #1 (Variable Length)            |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|    Filename Length            | Filename (Variable Length)    ~
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                             ...                               |
+//
+// The count must match the entries exactly.
+type FileMeas struct {
+	AttrFlags
+	RequestID uint16
+	MeasLen   uint16 // digest size of every entry
+	Files     []FileMeasurement
+}
+
+// Type implements Attr.
+func (a *FileMeas) Type() Type { return TypeFileMeas }
+
+// MarshalValue implements Attr.
+func (a *FileMeas) MarshalValue(b *cryptobyte.Builder) {
+	b.AddUint64(uint64(len(a.Files)))
+	b.AddUint16(a.RequestID)
+	b.AddUint16(a.MeasLen)
+	for _, f := range a.Files {
+		if len(f.Digest) != int(a.MeasLen) {
+			b.SetError(errf(TypeFileMeas, "digest of %d bytes, measurement length %d", len(f.Digest), a.MeasLen))
+			return
+		}
+		b.AddBytes(f.Digest)
+		add16(b, TypeFileMeas, "file name", []byte(f.Name))
+	}
+}
+
+// UnmarshalValue implements Attr.
+func (a *FileMeas) UnmarshalValue(v []byte) error {
+	r := newReader(v)
+	var count uint64
+	if !r.s.ReadUint64(&count) || !r.s.ReadUint16(&a.RequestID) || !r.s.ReadUint16(&a.MeasLen) {
+		return invalid(0, "value shorter than 12 bytes")
+	}
+	a.Files = make([]FileMeasurement, 0, capHint(count, len(r.s), int(a.MeasLen)+2))
+	for i := uint64(0); i < count; i++ {
+		var f FileMeasurement
+		at := r.off()
+		if !r.s.ReadBytes(&f.Digest, int(a.MeasLen)) {
+			return short(at, fmt.Sprintf("measurement %d", i))
+		}
+		if err := r.string16(&f.Name, fmt.Sprintf("file name %d", i)); err != nil {
+			return err
+		}
+		a.Files = append(a.Files, f)
+	}
+	return r.end()
+}

@@ -1,0 +1,59 @@
+package patnc
+
+import "golang.org/x/crypto/cryptobyte"
+
+// ReqProtoCaps is the TCG Request PTS Protocol Capabilities attribute
+// (0x01000000, exactly 4 bytes), PTS IF-M Binding §3.7; strongSwan's IMV
+// sends V|T|D (0x000E) with NOSKIP.
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|            Reserved           |        Reserved     |C|V|D|T|X|
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// The first 16 reserved bits are ignored on receipt; the low 16 bits are
+// kept as they are in Caps.
+type ReqProtoCaps struct {
+	AttrFlags
+	Caps Caps
+}
+
+// Type implements Attr.
+func (a *ReqProtoCaps) Type() Type { return TypeReqProtoCaps }
+
+// MarshalValue implements Attr.
+func (a *ReqProtoCaps) MarshalValue(b *cryptobyte.Builder) { marshalU16Pair(b, 0, uint16(a.Caps)) }
+
+// UnmarshalValue implements Attr.
+func (a *ReqProtoCaps) UnmarshalValue(v []byte) error { return unmarshalLow16(v, (*uint16)(&a.Caps)) }
+
+// ProtoCaps is the TCG PTS Protocol Capabilities attribute (0x02000000),
+// same layout as ReqProtoCaps; strongSwan's IMC answers with its own flags
+// intersected with the requested ones.
+type ProtoCaps struct {
+	AttrFlags
+	Caps Caps
+}
+
+// Type implements Attr.
+func (a *ProtoCaps) Type() Type { return TypeProtoCaps }
+
+// MarshalValue implements Attr.
+func (a *ProtoCaps) MarshalValue(b *cryptobyte.Builder) { marshalU16Pair(b, 0, uint16(a.Caps)) }
+
+// UnmarshalValue implements Attr.
+func (a *ProtoCaps) UnmarshalValue(v []byte) error { return unmarshalLow16(v, (*uint16)(&a.Caps)) }
+
+func marshalU16Pair(b *cryptobyte.Builder, hi, lo uint16) {
+	b.AddUint16(hi)
+	b.AddUint16(lo)
+}
+
+// unmarshalLow16 reads a 4-byte value `Reserved(16) | field(16)`.
+func unmarshalLow16(v []byte, out *uint16) error {
+	if err := fixedLen(v, 4); err != nil {
+		return err
+	}
+	*out = uint16(v[2])<<8 | uint16(v[3])
+	return nil
+}

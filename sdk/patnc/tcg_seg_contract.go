@@ -1,0 +1,68 @@
+package patnc
+
+import "golang.org/x/crypto/cryptobyte"
+
+// NoLimit in Max Message Size means "no message size limit", in Max Segment
+// Size "no segmentation" (pa-tnc.md §6.1).
+const NoLimit uint32 = 0xffffffff
+
+// SegContractRequest is the TCG Segmentation Contract Request attribute
+// (0x21, exactly 8 bytes), TCG IF-M Segmentation §5.1.
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                       Max Message Size                        |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|                       Max Segment Size                        |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+type SegContractRequest struct {
+	AttrFlags
+	MaxMsgSize uint32 // NoLimit: no message size limit
+	MaxSegSize uint32 // NoLimit: no segmentation
+}
+
+// Type implements Attr.
+func (a *SegContractRequest) Type() Type { return TypeSegContractRequest }
+
+// MarshalValue implements Attr.
+func (a *SegContractRequest) MarshalValue(b *cryptobyte.Builder) {
+	b.AddUint32(a.MaxMsgSize)
+	b.AddUint32(a.MaxSegSize)
+}
+
+// UnmarshalValue implements Attr.
+func (a *SegContractRequest) UnmarshalValue(v []byte) error {
+	return unmarshalContract(v, &a.MaxMsgSize, &a.MaxSegSize)
+}
+
+// SegContractResponse is the TCG Segmentation Contract Response attribute
+// (0x22), same layout as SegContractRequest.
+type SegContractResponse struct {
+	AttrFlags
+	MaxMsgSize uint32
+	MaxSegSize uint32
+}
+
+// Type implements Attr.
+func (a *SegContractResponse) Type() Type { return TypeSegContractResponse }
+
+// MarshalValue implements Attr.
+func (a *SegContractResponse) MarshalValue(b *cryptobyte.Builder) {
+	b.AddUint32(a.MaxMsgSize)
+	b.AddUint32(a.MaxSegSize)
+}
+
+// UnmarshalValue implements Attr.
+func (a *SegContractResponse) UnmarshalValue(v []byte) error {
+	return unmarshalContract(v, &a.MaxMsgSize, &a.MaxSegSize)
+}
+
+func unmarshalContract(v []byte, msg, seg *uint32) error {
+	if err := fixedLen(v, 8); err != nil {
+		return err
+	}
+	s := cryptobyte.String(v)
+	s.ReadUint32(msg)
+	s.ReadUint32(seg)
+	return nil
+}

@@ -1,0 +1,97 @@
+package patnc
+
+import "golang.org/x/crypto/cryptobyte"
+
+// Segmentation Envelope flags.
+const (
+	SegFlagMore  uint8 = 0x80 // M: more segments follow
+	SegFlagStart uint8 = 0x40 // S: first segment
+)
+
+// SegEnvelope is the TCG Segmentation Envelope attribute (0x23), TCG IF-M
+// Segmentation §5.3 (pa-tnc.md §6.2). The value is at least 4 bytes.
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|M|S| Reserved  |             Base Message ID                   |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|              Segment Value (Variable Length)                  |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// The first segment (S) starts with the complete 12-byte header of the
+// base attribute, whose length is that of the whole attribute. Reserved
+// bits are ignored on receipt.
+type SegEnvelope struct {
+	AttrFlags
+	More      bool   // M
+	Start     bool   // S
+	BaseMsgID uint32 // 24 bits
+	Segment   []byte
+}
+
+// Type implements Attr.
+func (a *SegEnvelope) Type() Type { return TypeSegEnvelope }
+
+// MarshalValue implements Attr.
+func (a *SegEnvelope) MarshalValue(b *cryptobyte.Builder) {
+	var f uint8
+	if a.More {
+		f |= SegFlagMore
+	}
+	if a.Start {
+		f |= SegFlagStart
+	}
+	b.AddUint8(f)
+	addUint24(b, TypeSegEnvelope, "base message ID", a.BaseMsgID)
+	b.AddBytes(a.Segment)
+}
+
+// UnmarshalValue implements Attr.
+func (a *SegEnvelope) UnmarshalValue(v []byte) error {
+	s := cryptobyte.String(v)
+	var f uint8
+	if !s.ReadUint8(&f) || !s.ReadUint24(&a.BaseMsgID) {
+		return invalid(0, "value shorter than 4 bytes")
+	}
+	a.More, a.Start, a.Segment = f&SegFlagMore != 0, f&SegFlagStart != 0, s
+	return nil
+}
+
+// NextSegment is the TCG Next Segment attribute (0x24, exactly 4 bytes),
+// TCG IF-M Segmentation §5.4.
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|C|  Reserved   |             Base Message ID                   |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+type NextSegment struct {
+	AttrFlags
+	Cancel    bool   // C: cancel the remaining segments
+	BaseMsgID uint32 // 24 bits
+}
+
+// Type implements Attr.
+func (a *NextSegment) Type() Type { return TypeNextSegment }
+
+// MarshalValue implements Attr.
+func (a *NextSegment) MarshalValue(b *cryptobyte.Builder) {
+	var f uint8
+	if a.Cancel {
+		f = 0x80
+	}
+	b.AddUint8(f)
+	addUint24(b, TypeNextSegment, "base message ID", a.BaseMsgID)
+}
+
+// UnmarshalValue implements Attr.
+func (a *NextSegment) UnmarshalValue(v []byte) error {
+	if err := fixedLen(v, 4); err != nil {
+		return err
+	}
+	s := cryptobyte.String(v)
+	var f uint8
+	s.ReadUint8(&f)
+	s.ReadUint24(&a.BaseMsgID)
+	a.Cancel = f&0x80 != 0
+	return nil
+}

@@ -1,0 +1,76 @@
+package patnc
+
+import (
+	"fmt"
+	"time"
+)
+
+// DateTime is the 20-byte ASCII UTC time "YYYY-MM-DDTHH:MM:SSZ" of the
+// Operational Status Last Use field and the Simple Component Evidence
+// Measurement Date/Time field. The bytes are kept as received so that a
+// message re-encodes unchanged.
+type DateTime [20]byte
+
+// UnknownDateTime is the "time unknown" value 0000-00-00T00:00:00Z.
+const UnknownDateTime = "0000-00-00T00:00:00Z"
+
+// NewDateTime formats t in UTC.
+func NewDateTime(t time.Time) DateTime {
+	var d DateTime
+	copy(d[:], t.UTC().Format("2006-01-02T15:04:05Z"))
+	return d
+}
+
+// DateTimeFromUnix formats Unix seconds in UTC; strongSwan formats an
+// undetermined time as 0 (1970-01-01T00:00:00Z).
+func DateTimeFromUnix(sec int64) DateTime { return NewDateTime(time.Unix(sec, 0)) }
+
+// UnknownTime returns the "time unknown" value 0000-00-00T00:00:00Z.
+func UnknownTime() DateTime {
+	var d DateTime
+	copy(d[:], UnknownDateTime)
+	return d
+}
+
+// IsUnknown reports whether d is 0000-00-00T00:00:00Z.
+func (d DateTime) IsUnknown() bool { return string(d[:]) == UnknownDateTime }
+
+// Time parses d. It returns false for the unknown value and for bytes that
+// do not form a valid date and time.
+func (d DateTime) Time() (time.Time, bool) {
+	if !d.wellFormed() || d.IsUnknown() {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02T15:04:05Z", string(d[:]))
+	return t, err == nil
+}
+
+// String returns the 20 characters, or a quoted hex form if they are not
+// printable ASCII.
+func (d DateTime) String() string {
+	for _, c := range d {
+		if c < 0x20 || c > 0x7e {
+			return fmt.Sprintf("%q", d[:])
+		}
+	}
+	return string(d[:])
+}
+
+// wellFormed checks the shape DDDD-DD-DDTDD:DD:DDZ (what strongSwan's
+// sscanf("%4d-%2d-%2dT%2d:%2d:%2dZ") accepts for a well-formed sender).
+func (d DateTime) wellFormed() bool {
+	const shape = "dddd-dd-ddTdd:dd:ddZ"
+	for i := range d {
+		switch shape[i] {
+		case 'd':
+			if d[i] < '0' || d[i] > '9' {
+				return false
+			}
+		default:
+			if d[i] != shape[i] {
+				return false
+			}
+		}
+	}
+	return true
+}

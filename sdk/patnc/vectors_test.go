@@ -1,0 +1,123 @@
+package patnc
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// paVector is one PA-TNC message of the recorded strongSwan 6.0.6 exchange
+// (testdata/strongswan-pttls, copied from the shared vectors).
+type paVector struct {
+	name  string
+	msg   []byte
+	attrs []vectorAttr
+}
+
+// vectorAttr is one "attribute:" line of a vector file.
+type vectorAttr struct {
+	fullName string
+	t        Type
+	length   int
+	noskip   bool
+	value    []byte
+}
+
+func loadVectors(tb testing.TB) []paVector {
+	tb.Helper()
+	files, err := filepath.Glob("testdata/strongswan-pttls/[0-9]*.txt")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no vectors: %v", err)
+	}
+	var out []paVector
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		v := paVector{name: filepath.Base(f)}
+		for _, line := range strings.Split(string(data), "\n") {
+			switch {
+			case strings.HasPrefix(line, "hex: "):
+				if v.msg, err = hex.DecodeString(strings.TrimPrefix(line, "hex: ")); err != nil {
+					tb.Fatal(err)
+				}
+			case strings.HasPrefix(line, "attribute: "):
+				v.attrs = append(v.attrs, parseVectorAttr(tb, strings.TrimPrefix(line, "attribute: ")))
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// parseVectorAttr reads "IETF/Product Information (vendor 0x000000 type
+// 0x00000002) len=23 [NOSKIP] value=...".
+func parseVectorAttr(tb testing.TB, s string) vectorAttr {
+	tb.Helper()
+	var a vectorAttr
+	i := strings.Index(s, " (vendor ")
+	a.fullName = s[:i]
+	rest := s[i:]
+	var vendor, typ uint32
+	var n int
+	if _, err := sscan(rest, &vendor, &typ, &n); err != nil {
+		tb.Fatalf("%q: %v", s, err)
+	}
+	a.t, a.length = Type{vendor, typ}, n
+	a.noskip = strings.Contains(rest, " NOSKIP ")
+	val := rest[strings.Index(rest, "value=")+6:]
+	var err error
+	if a.value, err = hex.DecodeString(val); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+func TestVectorsDecodeNameReencode(t *testing.T) {
+	total := 0
+	for _, v := range loadVectors(t) {
+		t.Run(v.name, func(t *testing.T) {
+			m, err := ParseMessage(v.msg)
+			if err != nil {
+				t.Fatalf("ParseMessage: %v", err)
+			}
+			if len(m.Attrs) != len(v.attrs) {
+				t.Fatalf("%d attributes, want %d", len(m.Attrs), len(v.attrs))
+			}
+			for i, a := range m.Attrs {
+				w := v.attrs[i]
+				if a.Type() != w.t || a.Type().FullName() != w.fullName {
+					t.Errorf("attr %d: %s, want %q %v", i, a.Type(), w.fullName, w.t)
+				}
+				if _, unknown := a.(*Unknown); unknown {
+					t.Errorf("attr %d %s decoded as Unknown", i, a.Type())
+				}
+				if NoSkip(a) != w.noskip {
+					t.Errorf("attr %d: NOSKIP %v, want %v", i, NoSkip(a), w.noskip)
+				}
+				enc, err := MarshalAttr(a)
+				if err != nil {
+					t.Fatalf("attr %d: %v", i, err)
+				}
+				if len(enc) != w.length || !bytes.Equal(enc[AttrHeaderLen:], w.value) {
+					t.Errorf("attr %d %s re-encodes as %x, want value %x", i, a.Type(), enc, w.value)
+				}
+			}
+			out, err := m.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, v.msg) {
+				t.Errorf("re-encoding differs:\n got %x\nwant %x", out, v.msg)
+			}
+			total += len(m.Attrs)
+		})
+	}
+	if total != 132 {
+		t.Errorf("%d attributes in all vectors, want 132", total)
+	}
+}
