@@ -62,6 +62,13 @@ type Policy struct {
 	// non-compliant.
 	LearnMeasurements bool
 
+	// AllowMissingAttestation lets a client that ends the exchange before
+	// the quote (an empty CDATA) be judged by the other IMVs alone: the
+	// Attestation IMV then says "don't know" / no recommendation, which is
+	// strongSwan's behaviour. Without it an unfinished attestation is an
+	// error with recommendation "no access".
+	AllowMissingAttestation bool
+
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).
 	MeasurementAlgorithms uint16
@@ -82,6 +89,8 @@ func DefaultPolicy() Policy {
 		LearnDevices:      true,
 		LearnAKs:          true,
 		LearnMeasurements: true,
+
+		AllowMissingAttestation: true,
 	}
 }
 

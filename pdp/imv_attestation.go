@@ -1,0 +1,615 @@
+package pdp
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/tpmhost"
+)
+
+// attPhase is where the Attestation IMV is in the PTS exchange.
+type attPhase int
+
+const (
+	attInit     attPhase = iota // nothing sent yet
+	attCaps                     // capabilities and algorithm requested
+	attDH                       // D-H nonce parameters requested
+	attTPM                      // D-H finished, TPM version and AIK requested
+	attEvidence                 // evidence requested
+	attDone                     // verdict reached
+)
+
+// The component strongSwan's IMV requests for BIOS evidence: ITA-HSR
+// "Linux IMA" with qualifier K + trusted platform (pts.md §5.1).
+const (
+	biosCompVendor    = patnc.PENITA
+	biosCompQualifier = 0x21
+	biosCompName      = 3
+	// measTypeHash is the Simple Component Evidence measurement type "hash".
+	measTypeHash = 0x80
+	// reqFlagPCR is the PCR flag of Request Functional Component Evidence.
+	reqFlagPCR = 0x10
+	// sefTPM2 is the Simple Evidence Final flag for a TPM 2.0 TPMS_ATTEST.
+	sefTPM2 = 0x10
+	// maxEvidence bounds how many Simple Component Evidence attributes one
+	// connection may send.
+	maxEvidence = 16384
+)
+
+// evidenceFinal is the received Simple Evidence Final (TPM 2.0 form).
+type evidenceFinal struct {
+	flags           uint8
+	compositeHash   patnc.HashAlgs
+	pcrDigest       []byte
+	qualifiedSigner []byte
+	clockInfo       []byte
+	firmwareVersion []byte
+	pcrSelect       []byte
+	signature       []byte
+}
+
+// attIMV is the Attestation IMV's state for one connection (strongSwan
+// imv_attestation with a TPM attestation work item for BIOS evidence).
+type attIMV struct {
+	c   *conn
+	log hclog.Logger
+
+	phase   attPhase
+	gotPTS  bool // a PTS message arrived in this batch
+	askedOS bool
+
+	caps      patnc.Caps
+	gotCaps   bool
+	algo      patnc.HashAlgs
+	gotAlgo   bool
+	respNonce []byte
+	respPub   []byte
+	group     patnc.DHGroups
+	dhHashes  patnc.HashAlgs
+	gotDH     bool
+	secret    []byte
+	locality  uint8
+	gotVer    bool
+	akPub     crypto.PublicKey
+	akKeyID   string
+	akCert    *x509.Certificate
+	gotAK     bool
+	akLearn   bool // trusted on first use: record when the attestation succeeds
+	evidence  []Measurement
+	shadow    *shadowPCRs
+	final     *evidenceFinal
+	segs      map[uint32][]byte // segmented attributes being reassembled
+	failed    []string          // evidence problems found while receiving
+
+	decided bool
+	sent    bool
+	v       IMVVerdict
+}
+
+func newAttIMV(c *conn) *attIMV {
+	return &attIMV{c: c, log: c.env.attLog.With("conn_id", uint32(c.id)), segs: map[uint32][]byte{},
+		v: IMVVerdict{IMV: "Attestation", ID: AttestationIMVID, Recommendation: NoRecommendation, Result: DontKnow}}
+}
+
+// receiveOS reads an OS message: the Attestation IMV only needs the device
+// facts, which conn already extracted.
+func (a *attIMV) receiveOS(msg *patnc.Message) {}
+
+// receive processes a PTS message from the Attestation IMC.
+func (a *attIMV) receive(ctx context.Context, msg *patnc.Message) {
+	a.gotPTS = true
+	for _, at := range msg.Attrs {
+		if a.decided {
+			return
+		}
+		a.process(at)
+	}
+}
+
+// process handles one attribute (reassembled ones included).
+func (a *attIMV) process(at patnc.Attr) {
+	switch x := at.(type) {
+	case *patnc.SegContractResponse:
+		a.log.Info("received a segmentation contract response", "max_msg_size", x.MaxMsgSize,
+			"max_seg_size", x.MaxSegSize)
+	case *patnc.SegEnvelope:
+		a.reassemble(x)
+	case *patnc.ProtoCaps:
+		a.caps, a.gotCaps = x.Caps, true
+		a.log.Info("supported PTS protocol capabilities", "caps", x.Caps.String())
+	case *patnc.MeasAlgoSelection:
+		a.algo, a.gotAlgo = x.Alg, true
+		a.log.Info("selected PTS measurement algorithm", "algorithm", x.Alg.String())
+	case *patnc.DHNonceParamsResp:
+		a.group, a.dhHashes, a.respNonce, a.respPub, a.gotDH = x.Group, x.HashAlgs, x.Nonce, x.Public, true
+		a.log.Info("selected PTS DH group", "group", x.Group.String(), "nonce_len", len(x.Nonce))
+	case *patnc.TPMVersionInfo:
+		a.processVersion(x)
+	case *patnc.AIK:
+		a.processAIK(x)
+	case *patnc.ITASymlinks:
+		a.log.Debug("received symbolic links", "count", len(x.Links))
+	case *patnc.SimpleCompEvid:
+		a.processEvidence(x)
+	case *patnc.SimpleEvidFinal:
+		a.processFinal(x)
+	case *patnc.PATNCError:
+		a.log.Error("received PA-TNC error", "vendor", fmt.Sprintf("0x%06x", x.Vendor), "code", x.Code)
+		a.fail(ResultError, NoRecommendation, fmt.Sprintf("PA-TNC error %d received from the IMC", x.Code))
+	default:
+		a.log.Debug("ignored attribute", "attr", at.Type().String())
+	}
+}
+
+// maxReassembled bounds a reassembled attribute.
+const maxReassembled = 16 << 20
+
+// reassemble collects Segmentation Envelopes (pa-tnc.md §6.2): the first
+// segment starts with the base attribute's full header; a Next Segment
+// Request asks for each further one.
+func (a *attIMV) reassemble(e *patnc.SegEnvelope) {
+	buf, ok := a.segs[e.BaseMsgID]
+	switch {
+	case e.Start:
+		if ok {
+			a.fail(ResultError, NoRecommendation, "duplicate first segment")
+			return
+		}
+		buf = append([]byte(nil), e.Segment...)
+	case !ok:
+		a.log.Error("segment for unknown base message ID", "base_msg_id", e.BaseMsgID)
+		return
+	default:
+		buf = append(buf, e.Segment...)
+	}
+	if len(buf) > maxReassembled {
+		delete(a.segs, e.BaseMsgID)
+		a.fail(ResultError, NoRecommendation, "segmented attribute too large")
+		return
+	}
+	if e.More {
+		a.segs[e.BaseMsgID] = buf
+		a.c.queue(outMsg{vendor: patnc.PENTCG, subtype: subtypePTS, validator: AttestationIMVID,
+			attrs: []patnc.Attr{&patnc.NextSegment{BaseMsgID: e.BaseMsgID}}})
+		return
+	}
+	delete(a.segs, e.BaseMsgID)
+	at, n, err := patnc.ParseAttr(buf)
+	if err != nil || n != len(buf) {
+		a.log.Error("reassembled attribute is invalid", "err", err)
+		a.fail(ResultError, NoRecommendation, "invalid segmented attribute")
+		return
+	}
+	a.log.Debug("reassembled segmented attribute", "attr", at.Type().String(), "len", len(buf))
+	a.process(at)
+}
+
+func (a *attIMV) processVersion(x *patnc.TPMVersionInfo) {
+	v := x.Info
+	if len(v) < 4 {
+		a.log.Error("TPM version information too short", "len", len(v))
+		return
+	}
+	if v[0] != 0x02 || v[1] != 0x00 {
+		a.log.Info("TPM version information is not TPM 2.0", "tag", hex.EncodeToString(v[:2]))
+		return
+	}
+	a.locality, a.gotVer = v[3], true
+	a.log.Info("TPM 2.0", "startup_locality", a.locality)
+}
+
+func (a *attIMV) processAIK(x *patnc.AIK) {
+	var spki []byte
+	if x.Naked {
+		pub, err := x509.ParsePKIXPublicKey(x.DER)
+		if err != nil {
+			a.fail(NonCompliantMinor, Isolate, "AIK public key invalid")
+			return
+		}
+		a.akPub, spki = pub, x.DER
+	} else {
+		cert, err := x509.ParseCertificate(x.DER)
+		if err != nil {
+			a.fail(NonCompliantMinor, Isolate, "AIK certificate invalid")
+			return
+		}
+		a.akPub, a.akCert, spki = cert.PublicKey, cert, cert.RawSubjectPublicKeyInfo
+	}
+	sum := sha1.Sum(spki)
+	a.akKeyID, a.gotAK = hex.EncodeToString(sum[:]), true
+	a.log.Info("verifying AIK", "keyid", a.akKeyID)
+	if dev := a.c.facts.deviceID; dev != "" && dev != a.akKeyID {
+		a.log.Info("device ID does not match AIK keyid", "device_id", dev, "keyid", a.akKeyID)
+	}
+}
+
+func (a *attIMV) processEvidence(x *patnc.SimpleCompEvid) {
+	seq := len(a.evidence) + 1
+	switch {
+	case len(a.evidence) >= maxEvidence:
+		a.fail(ResultError, NoRecommendation, "too many evidence measurements")
+		return
+	case a.shadow == nil:
+		a.fail(ResultError, NoRecommendation, "evidence received before it was requested")
+		return
+	case x.Name.Vendor != biosCompVendor || uint8(x.Name.Qualifier) != biosCompQualifier || x.Name.Name != biosCompName:
+		a.fail(NonCompliantMinor, Isolate, "evidence for a component that was not requested")
+		return
+	case x.MeasType != measTypeHash:
+		a.fail(NonCompliantMinor, Isolate, fmt.Sprintf("measurement %d is not a hash", seq))
+		return
+	case x.HashAlg != a.algo:
+		a.fail(NonCompliantMinor, Isolate, fmt.Sprintf("measurement %d uses %s, not %s", seq, x.HashAlg, a.algo))
+		return
+	case len(x.Measurement) != a.algo.Size():
+		a.fail(NonCompliantMinor, Isolate, fmt.Sprintf("measurement %d has %d bytes", seq, len(x.Measurement)))
+		return
+	}
+	if x.PCRInfo && x.PCR < numPCRs && !equalBytes(x.PCRBefore, a.shadow.pcr[x.PCR]) {
+		a.fail(NonCompliantMinor, Isolate, fmt.Sprintf("PCR %d measurement %d: reported PCR before differs", x.PCR, seq))
+		return
+	}
+	if err := a.shadow.extend(int(x.PCR), x.Measurement); err != nil {
+		a.fail(NonCompliantMinor, Isolate, fmt.Sprintf("measurement %d: %v", seq, err))
+		return
+	}
+	if x.PCRInfo && !equalBytes(x.PCRAfter, a.shadow.pcr[x.PCR]) {
+		a.fail(NonCompliantMinor, Isolate, fmt.Sprintf("PCR %d measurement %d: reported PCR after differs", x.PCR, seq))
+		return
+	}
+	a.evidence = append(a.evidence, Measurement{Seq: seq, PCR: int(x.PCR),
+		Digest: append([]byte(nil), x.Measurement...)})
+}
+
+func (a *attIMV) processFinal(x *patnc.SimpleEvidFinal) {
+	a.final = &evidenceFinal{flags: uint8(x.QuoteMode), compositeHash: x.CompositeHashAlg, pcrDigest: x.PCRComposite,
+		qualifiedSigner: x.QualifiedSigner, clockInfo: x.ClockInfo, firmwareVersion: x.VersionInfo,
+		pcrSelect: x.PCRSelect, signature: x.QuoteSig}
+}
+
+// batchEnding sends the next round of requests, or verifies the evidence.
+func (a *attIMV) batchEnding(ctx context.Context) {
+	got := a.gotPTS
+	a.gotPTS = false
+	if a.decided {
+		a.sendAssessment()
+		return
+	}
+	p := a.c.env.policy
+	switch a.phase {
+	case attInit:
+		if (a.c.facts.product == "" || a.c.facts.deviceID == "") && !a.askedOS {
+			a.askedOS = true
+			a.c.queue(outMsg{vendor: patnc.PENIETF, subtype: subtypeOS, validator: AttestationIMVID,
+				attrs: []patnc.Attr{&patnc.AttrRequest{Types: []patnc.Type{
+					patnc.TypeProductInfo, patnc.TypeStringVersion, patnc.TypeITADeviceID}}}})
+		}
+		a.sendPTS(contractRequest(a.c.env.maxMsg),
+			patnc.WithNoSkip(&patnc.ReqProtoCaps{Caps: patnc.CapV | patnc.CapD | patnc.CapT}),
+			patnc.WithNoSkip(&patnc.MeasAlgoRequest{Algs: patnc.HashAlgs(p.measAlgos())}))
+		a.phase = attCaps
+	case attCaps:
+		if !a.gotCaps || !a.gotAlgo {
+			a.stalled(got, "PTS protocol capabilities or measurement algorithm missing")
+			return
+		}
+		switch {
+		case a.caps&patnc.CapT == 0:
+			a.fail(ResultError, NoRecommendation, "no TPM available")
+			return
+		case a.caps&patnc.CapD == 0:
+			a.fail(ResultError, NoRecommendation, "no DH nonce negotiation")
+			return
+		case !a.algo.Single() || a.algo&patnc.HashAlgs(p.measAlgos()) == 0 || tpmhost.Alg(a.algo.TPMAlg()).Hash() == 0:
+			a.fail(ResultError, NoRecommendation, fmt.Sprintf("measurement algorithm %s was not offered", a.algo))
+			return
+		}
+		a.sendPTS(patnc.WithNoSkip(&patnc.DHNonceParamsReq{MinNonceLen: uint8(p.MinNonceLen),
+			Groups: patnc.DHGroups(p.dhGroups())}))
+		a.phase = attDH
+	case attDH:
+		if !a.gotDH {
+			a.stalled(got, "D-H nonce parameters missing")
+			return
+		}
+		finish, err := a.finishDH()
+		if err != nil {
+			a.fail(ResultError, NoRecommendation, err.Error())
+			return
+		}
+		a.sendPTS(patnc.WithNoSkip(finish), patnc.WithNoSkip(&patnc.GetTPMVersionInfo{}),
+			patnc.WithNoSkip(&patnc.GetAIK{}))
+		a.phase = attTPM
+	case attTPM:
+		if !a.gotAK {
+			a.stalled(got, "no AIK received")
+			return
+		}
+		if !a.trustAK(ctx) {
+			return
+		}
+		a.shadow = newShadowPCRs(tpmhost.Alg(a.algo.TPMAlg()).Hash(), a.locality)
+		a.sendPTS(&patnc.ITAGetSymlinks{Dir: "/"},
+			patnc.WithNoSkip(&patnc.ReqFuncCompEvid{Requests: []patnc.CompEvidRequest{{
+				Flags: reqFlagPCR, Name: patnc.ComponentName{Vendor: biosCompVendor,
+					Qualifier: biosCompQualifier, Name: biosCompName}}}}),
+			patnc.WithNoSkip(&patnc.GenAttestEvid{}))
+		a.phase = attEvidence
+	case attEvidence:
+		if a.final == nil {
+			a.stalled(got, "no Simple Evidence Final received")
+			return
+		}
+		a.verify(ctx)
+	}
+}
+
+// stalled fails the work item when the IMC answered without what the IMV
+// needs; with no answer at all the IMV keeps waiting.
+func (a *attIMV) stalled(got bool, why string) {
+	if got {
+		a.fail(ResultError, NoRecommendation, why)
+	}
+}
+
+func (a *attIMV) sendPTS(attrs ...patnc.Attr) {
+	a.c.queue(outMsg{vendor: patnc.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, attrs: attrs})
+}
+
+// finishDH checks the IMC's D-H parameters and completes the exchange as the
+// initiator: own key pair, own nonce of the responder nonce's length, hash =
+// strongest common algorithm, secret assessment value.
+func (a *attIMV) finishDH() (*patnc.DHNonceFinish, error) {
+	p := a.c.env.policy
+	min := p.MinNonceLen
+	if min < minNonceLen {
+		min = minNonceLen
+	}
+	switch {
+	case !a.group.Single() || a.group&patnc.DHGroups(p.dhGroups()) == 0:
+		return nil, fmt.Errorf("DH group %s was not offered", a.group)
+	case len(a.respNonce) < min:
+		return nil, fmt.Errorf("responder nonce has %d bytes, at least %d required", len(a.respNonce), min)
+	}
+	hashAlg := (a.dhHashes & patnc.HashAlgs(p.measAlgos())).Best()
+	h := tpmhost.Alg(hashAlg.TPMAlg()).Hash()
+	if h == 0 {
+		return nil, fmt.Errorf("no common DH hash algorithm in %s", a.dhHashes)
+	}
+	dh, err := tpmhost.NewDHSession(tpmhost.DHInitiator, tpmhost.DHGroup(a.group.IKEGroup()), len(a.respNonce), nil)
+	if err != nil {
+		return nil, fmt.Errorf("DH group %s: %w", a.group, err)
+	}
+	secret, _, err := dh.Finish(h, a.respPub, a.respNonce)
+	if err != nil {
+		return nil, fmt.Errorf("invalid DH public value: %w", err)
+	}
+	a.secret = secret
+	a.log.Debug("DH nonce exchange finished", "hash", hashAlg.String())
+	return &patnc.DHNonceFinish{HashAlg: hashAlg, Public: dh.Key.PublicValue(), Nonce: dh.Nonce}, nil
+}
+
+// trustAK decides whether the AK is trusted: a keyid the database trusts, a
+// certificate chaining to a configured CA, or first contact under LearnAKs.
+func (a *attIMV) trustAK(ctx context.Context) bool {
+	p := a.c.env.policy
+	ok, err := a.c.env.store.AKTrusted(ctx, a.akKeyID)
+	if err != nil {
+		a.log.Error("database error", "err", err)
+		a.fail(ResultError, NoRecommendation, "policy database error")
+		return false
+	}
+	switch {
+	case ok:
+		a.log.Info("AIK public key is trusted", "keyid", a.akKeyID)
+		return true
+	case a.akCert != nil && p.AKCAs != nil:
+		if _, err := a.akCert.Verify(x509.VerifyOptions{Roots: p.AKCAs,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err == nil {
+			a.log.Info("AIK certificate is trusted", "keyid", a.akKeyID)
+			return true
+		}
+		a.log.Info("AIK certificate is not trusted", "keyid", a.akKeyID)
+	case p.LearnAKs:
+		a.akLearn = true
+		a.log.Info("AIK public key learned on first contact", "keyid", a.akKeyID)
+		return true
+	}
+	a.log.Info("AIK public key is not trusted", "keyid", a.akKeyID)
+	a.fail(NonCompliantMinor, Isolate, "unknown AK "+a.akKeyID)
+	return false
+}
+
+// verify checks the received evidence and quote (pts.md §7.3, eventlog.md
+// §6) and reaches the verdict.
+func (a *attIMV) verify(ctx context.Context) {
+	if len(a.evidence) == 0 {
+		a.fail(NonCompliantMinor, Isolate, "no BIOS evidence measurements received")
+		return
+	}
+	reasons := append([]string(nil), a.failed...)
+	quoteOK := false
+	if err := a.verifyQuote(); err != nil {
+		a.log.Info("TPM quote verification failed", "err", err)
+		reasons = append(reasons, err.Error())
+	} else {
+		quoteOK = true
+		a.log.Info("TPM Quote Info signature verification successful")
+	}
+
+	st := a.c.env.store
+	devKey := a.c.facts.deviceID
+	if devKey == "" {
+		devKey = a.akKeyID
+	}
+	dev, err := st.AddDevice(ctx, devKey, a.c.facts.product, false)
+	if err != nil {
+		a.log.Error("database error", "err", err)
+		a.fail(ResultError, NoRecommendation, "policy database error")
+		return
+	}
+	algo := uint16(a.algo)
+	ref, err := st.Measurements(ctx, dev.ID, algo)
+	if err != nil {
+		a.log.Error("database error", "err", err)
+		a.fail(ResultError, NoRecommendation, "policy database error")
+		return
+	}
+	var summary string
+	switch {
+	case len(ref) > 0:
+		fails, notes := compareMeasurements(ref, a.evidence)
+		for _, n := range notes {
+			a.log.Info(n)
+		}
+		for _, f := range fails {
+			a.log.Info(f)
+		}
+		reasons = append(reasons, fails...)
+		if len(fails) == 0 {
+			summary = fmt.Sprintf("%d BIOS evidence measurements are ok", len(a.evidence))
+		}
+	case !a.c.env.policy.LearnMeasurements:
+		reasons = append(reasons, "no reference BIOS measurements for device "+devKey)
+	case quoteOK:
+		// Registration only with a valid quote: the PDP never learns
+		// measurements it could not tie to the TPM.
+		if err := st.SetMeasurements(ctx, dev.ID, algo, a.evidence); err != nil {
+			a.log.Error("database error", "err", err)
+			a.fail(ResultError, NoRecommendation, "policy database error")
+			return
+		}
+		summary = fmt.Sprintf("registered %d BIOS evidence measurements", len(a.evidence))
+	}
+	if len(reasons) > 0 {
+		a.fail(NonCompliantMinor, Isolate, reasons...)
+		return
+	}
+	if a.akLearn {
+		if err := st.TrustAK(ctx, a.akKeyID); err != nil {
+			a.log.Error("database error", "err", err)
+		}
+	}
+	a.log.Info(summary)
+	a.finish(Compliant, Allow)
+}
+
+// verifyQuote checks the Simple Evidence Final against the replayed evidence
+// and the own secret.
+func (a *attIMV) verifyQuote() error {
+	f := a.final
+	if f.flags&0xd0 != sefTPM2 {
+		return fmt.Errorf("no TPM 2.0 quote in Simple Evidence Final (flags 0x%02x)", f.flags)
+	}
+	sigHash := tpmhost.Alg(f.compositeHash.TPMAlg()).Hash()
+	if sigHash == 0 || !f.compositeHash.Single() {
+		return fmt.Errorf("unsupported composite hash algorithm %s", f.compositeHash)
+	}
+	sels, err := tpmhost.ParsePCRSelection(f.pcrSelect)
+	if err != nil {
+		return fmt.Errorf("quote PCR selection invalid: %w", err)
+	}
+	want := a.shadow.selected
+	var got uint32
+	for _, s := range sels {
+		if s.Bank != tpmhost.Alg(a.algo.TPMAlg()) {
+			return fmt.Errorf("quote covers bank %s, evidence uses %s", s.Bank, a.algo)
+		}
+		for _, i := range s.PCRs {
+			if i < numPCRs {
+				got |= 1 << i
+			} else {
+				return fmt.Errorf("quote covers PCR %d without evidence", i)
+			}
+		}
+	}
+	if len(sels) != 1 || got != want {
+		return fmt.Errorf("quote covers PCRs %06x, evidence extended %06x", got, want)
+	}
+	var values [][]byte
+	for i := 0; i < numPCRs; i++ {
+		if want&(1<<i) != 0 {
+			values = append(values, a.shadow.pcr[i])
+		}
+	}
+	if constructed := tpmhost.PCRDigest(sigHash, values); !equalBytes(constructed, f.pcrDigest) {
+		return errors.New("PCR composite digest differs from the replayed evidence")
+	}
+	att := &tpmhost.Attest{QualifiedSigner: f.qualifiedSigner, ExtraData: a.secret, ClockInfo: f.clockInfo,
+		FirmwareVersion: f.firmwareVersion, PCRSelect: f.pcrSelect, PCRDigest: f.pcrDigest}
+	raw, err := att.Marshal()
+	if err != nil {
+		return fmt.Errorf("quote info invalid: %w", err)
+	}
+	if _, err := tpmhost.VerifyQuote(a.akPub, raw, f.signature, sigHash, a.secret, values); err != nil {
+		if errors.Is(err, tpmhost.ErrQuoteSignature) {
+			return errors.New("quote signature invalid")
+		}
+		return fmt.Errorf("quote invalid: %w", err)
+	}
+	return nil
+}
+
+func equalBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d byte
+	for i := range a {
+		d |= a[i] ^ b[i]
+	}
+	return d == 0
+}
+
+// fail ends the work item with a non-compliant or error verdict.
+func (a *attIMV) fail(res Result, rec Recommendation, reasons ...string) {
+	for _, r := range reasons {
+		a.log.Info("attestation failed", "reason", r)
+	}
+	a.finish(res, rec, reasons...)
+}
+
+func (a *attIMV) finish(res Result, rec Recommendation, reasons ...string) {
+	if a.decided {
+		return
+	}
+	a.decided, a.phase = true, attDone
+	a.v.Result, a.v.Recommendation, a.v.Reasons = res, rec, reasons
+	a.log.Info("IMV 2 provides recommendation", "recommendation", rec.String(), "evaluation", res.String())
+}
+
+// sendAssessment queues the IETF Assessment Result for the Attestation IMC
+// once (vector 10_01: a PTS-subtype message).
+func (a *attIMV) sendAssessment() {
+	if a.sent || !a.decided {
+		return
+	}
+	a.sent = true
+	a.c.queue(outMsg{vendor: patnc.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, final: true,
+		attrs: []patnc.Attr{&patnc.AssessmentResult{Result: patnc.AssessmentResultCode(a.v.Result)}}})
+}
+
+// solicit forces a decision. An unfinished attestation gives "don't know" /
+// no recommendation as in strongSwan (the other IMVs then decide), unless
+// the policy requires attestation.
+func (a *attIMV) solicit() {
+	if !a.decided {
+		if a.c.env.policy.AllowMissingAttestation {
+			a.v.Result, a.v.Recommendation = DontKnow, NoRecommendation
+			a.log.Info("IMV 2 has no recommendation: attestation not finished")
+			return
+		}
+		a.fail(ResultError, NoAccess, "attestation not finished")
+	}
+	a.sendAssessment()
+}
+
+func (a *attIMV) verdict() IMVVerdict { return a.v }

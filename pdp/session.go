@@ -1,0 +1,332 @@
+package pdp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
+)
+
+// PA subtypes the IMVs subscribe to.
+const (
+	subtypeOS  uint32 = 1 // IETF Operating System
+	subtypePTS uint32 = 1 // TCG PTS
+)
+
+// anyIMC is the Posture Collector Identifier "any" (TNC_IMCID_ANY). Every
+// PB-PA strongSwan's PDP sends carries it, with EXCL clear.
+const anyIMC uint16 = 0xffff
+
+// imvEnv is what every connection's IMVs share: the store, the policy, the
+// limits and the loggers.
+type imvEnv struct {
+	store  *Store
+	policy *Policy
+	maxMsg int // maximum PA-TNC message size
+	osLog  hclog.Logger
+	attLog hclog.Logger
+	log    hclog.Logger
+	now    func() time.Time
+}
+
+// facts are what the OS IMC reported, shared by both IMVs of a connection
+// (strongSwan's imv_session_t).
+type facts struct {
+	product       string // "<name> <version string>", e.g. "Debian 12 x86_64"
+	productName   string
+	stringVersion string
+	deviceID      string
+}
+
+// outMsg is a PA message an IMV wants to send.
+type outMsg struct {
+	vendor, subtype uint32
+	validator       uint16
+	attrs           []patnc.Attr
+	final           bool // carries only the final assessment
+}
+
+// conn is the IMV set of one PB-TNC connection. It implements tnccs.IMVConn.
+type conn struct {
+	env  *imvEnv
+	id   tnccs.ConnID
+	peer tnccs.Peer
+	send tnccs.SendFunc
+	log  hclog.Logger
+
+	mu       sync.Mutex
+	facts    facts
+	os       *osIMV
+	att      *attIMV
+	batches  int // client batches seen
+	received int // PB-PA messages in the current batch
+	held     []outMsg
+	verdict  *Verdict
+	decision *tnccs.Decision
+	start    time.Time
+	onClose  func(*conn)
+}
+
+// imvSet implements tnccs.IMVs for a Server.
+type imvSet struct {
+	env    *imvEnv
+	srv    *Server
+	onDone func(c *conn)
+}
+
+// Open implements tnccs.IMVs.
+func (s *imvSet) Open(ctx context.Context, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) (tnccs.IMVConn, error) {
+	c := newConn(s.env, id, peer, send)
+	c.onClose = s.onDone
+	return c, nil
+}
+
+func newConn(env *imvEnv, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) *conn {
+	c := &conn{env: env, id: id, peer: peer, send: send, start: env.now(),
+		log: env.log.With("conn_id", uint32(id))}
+	c.os = newOSIMV(c)
+	c.att = newAttIMV(c)
+	c.log.Info("IMV 1 \"OS\" created a state for Connection ID", "imv_id", OSIMVID)
+	c.log.Info("IMV 2 \"Attestation\" created a state for Connection ID", "imv_id", AttestationIMVID)
+	return c
+}
+
+// Receive implements tnccs.IMVConn: it dispatches a PB-PA by (vendor,
+// subtype) — OS messages to both IMVs (the Attestation IMV reads the device
+// facts from them), PTS messages to the Attestation IMV — honouring EXCL.
+func (c *conn) Receive(ctx context.Context, m tnccs.PAMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.received++
+	forOS := !m.Exclusive || m.Validator == OSIMVID
+	forAtt := !m.Exclusive || m.Validator == AttestationIMVID
+	switch {
+	case m.Vendor == patnc.PENIETF && m.Subtype == subtypeOS:
+		msg, ok := c.parse(m, c.os.log, OSIMVID)
+		if !ok {
+			c.os.fail("invalid PA-TNC message received")
+			return
+		}
+		c.learnFacts(msg)
+		if forOS {
+			c.os.receive(ctx, msg)
+		}
+		if forAtt {
+			c.att.receiveOS(msg)
+		}
+	case m.Vendor == patnc.PENTCG && m.Subtype == subtypePTS:
+		if !forAtt {
+			return
+		}
+		msg, ok := c.parse(m, c.att.log, AttestationIMVID)
+		if !ok {
+			c.att.fail(ResultError, NoRecommendation, "invalid PA-TNC message received")
+			return
+		}
+		c.att.receive(ctx, msg)
+	default:
+		c.log.Debug("no IMV subscribed to PA message type", "vendor", m.Vendor, "subtype", m.Subtype)
+	}
+}
+
+// parse decodes a PA-TNC message; on a codec error it answers with an IETF
+// PA-TNC Error attribute, as strongSwan's IMVs do.
+func (c *conn) parse(m tnccs.PAMessage, log hclog.Logger, imv uint16) (*patnc.Message, bool) {
+	msg, err := patnc.ParseMessage(m.Body)
+	if err == nil {
+		if log.IsDebug() {
+			log.Debug("processing PA-TNC message", "msg_id", hexID(msg.ID), "attrs", len(msg.Attrs))
+		}
+		return msg, true
+	}
+	log.Error("received invalid PA-TNC message", "err", err)
+	var perr *patnc.Error
+	if errors.As(err, &perr) {
+		c.queue(outMsg{vendor: m.Vendor, subtype: m.Subtype, validator: imv,
+			attrs: []patnc.Attr{perr.ErrorAttr()}})
+	}
+	return nil, false
+}
+
+// learnFacts records the product and device the OS IMC reported.
+func (c *conn) learnFacts(msg *patnc.Message) {
+	for _, a := range msg.Attrs {
+		switch a := a.(type) {
+		case *patnc.ProductInfo:
+			c.facts.productName = a.Name
+		case *patnc.StringVersion:
+			c.facts.stringVersion = a.Version
+		case *patnc.ITADeviceID:
+			c.facts.deviceID = a.ID
+		}
+	}
+	if c.facts.productName != "" && c.facts.stringVersion != "" {
+		c.facts.product = c.facts.productName + " " + c.facts.stringVersion
+	}
+}
+
+// queue schedules a message for the next server batch.
+func (c *conn) queue(m outMsg) {
+	if len(m.attrs) == 0 {
+		return
+	}
+	c.held = append(c.held, m)
+}
+
+// BatchEnding implements tnccs.IMVConn. The IMVs act on the batch; if any
+// of them asks for more, everything queued (assessments of IMVs that are
+// done included) goes out in an SDATA. If nobody asks for more, final
+// assessments are held back for Decide, so that they travel in the RESULT
+// batch as with strongSwan. A client batch without any PB-PA after the
+// first one ("nothing more to say") makes the IMVs ask nothing.
+func (c *conn) BatchEnding(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batches++
+	empty := c.batches > 1 && c.received == 0
+	c.received = 0
+	if empty {
+		c.log.Debug("client has nothing more to send, IMVs are asked for a decision")
+		return
+	}
+	c.os.batchEnding(ctx)
+	c.att.batchEnding(ctx)
+	working := false
+	for _, m := range c.held {
+		if !m.final {
+			working = true
+		}
+	}
+	if working {
+		c.flush()
+	}
+}
+
+// flush sends every queued message, OS IMV first (queue order).
+func (c *conn) flush() {
+	for _, m := range c.held {
+		body, err := (&patnc.Message{ID: randomID(), Attrs: m.attrs}).Marshal()
+		if err != nil {
+			c.log.Error("building PA-TNC message failed", "err", err)
+			continue
+		}
+		for _, part := range splitBody(body, m.attrs, c.env.maxMsg) {
+			if err := c.send(tnccs.PAMessage{Vendor: m.vendor, Subtype: m.subtype,
+				Collector: anyIMC, Validator: m.validator, Body: part}); err != nil {
+				c.log.Error("sending PA message failed", "err", err)
+			}
+		}
+	}
+	c.held = nil
+}
+
+// splitBody keeps a PA-TNC message within the maximum size by starting a new
+// message when the next attribute would not fit (attributes the IMVs send
+// are small; one that does not fit an empty message is dropped, as in
+// strongSwan).
+func splitBody(body []byte, attrs []patnc.Attr, max int) [][]byte {
+	if len(body) <= max {
+		return [][]byte{body}
+	}
+	var out [][]byte
+	var cur []patnc.Attr
+	size := patnc.MsgHeaderLen
+	emit := func() {
+		if len(cur) > 0 {
+			if b, err := (&patnc.Message{ID: randomID(), Attrs: cur}).Marshal(); err == nil {
+				out = append(out, b)
+			}
+		}
+		cur, size = nil, patnc.MsgHeaderLen
+	}
+	for _, a := range attrs {
+		enc, err := patnc.MarshalAttr(a)
+		if err != nil || patnc.MsgHeaderLen+len(enc) > max {
+			continue
+		}
+		if size+len(enc) > max {
+			emit()
+		}
+		cur, size = append(cur, a), size+len(enc)
+	}
+	emit()
+	return out
+}
+
+// Decide implements tnccs.IMVConn: undecided IMVs are asked for their
+// recommendation (strongSwan's solicit_recommendation), final assessments
+// are sent with the RESULT batch and the verdicts are combined.
+func (c *conn) Decide(ctx context.Context) tnccs.Decision {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.decision != nil {
+		return *c.decision
+	}
+	c.os.solicit()
+	c.att.solicit()
+	c.flush()
+	v := Combine([]IMVVerdict{c.os.verdict(), c.att.verdict()})
+	v.Device, v.Product = c.facts.deviceID, c.facts.product
+	c.verdict = &v
+	c.log.Info("final recommendation", "recommendation", v.Recommendation.String(),
+		"evaluation", v.Result.String())
+	d := tnccs.Decision{Result: pb.AssessmentResult(v.Result), Recommendation: pb.Recommendation(v.Access)}
+	for _, r := range v.Reasons {
+		d.Reasons = append(d.Reasons, tnccs.Reason{Text: r, Lang: "en"})
+	}
+	c.record(ctx, v)
+	c.decision = &d
+	return d
+}
+
+// record stores the verdict in the sessions table.
+func (c *conn) record(ctx context.Context, v Verdict) {
+	err := c.env.store.AddSession(ctx, SessionRecord{Time: c.env.now(), Device: v.Device,
+		Product: v.Product, Result: v.Result, Recommendation: v.Recommendation,
+		Reasons: strings.Join(v.Reasons, "; ")})
+	if err != nil {
+		c.log.Error("recording the session failed", "err", err)
+	}
+}
+
+// Close implements tnccs.IMVConn.
+func (c *conn) Close(ctx context.Context) {
+	c.mu.Lock()
+	onClose := c.onClose
+	c.mu.Unlock()
+	c.log.Debug("IMV states deleted")
+	if onClose != nil {
+		onClose(c)
+	}
+}
+
+// result returns the combined verdict, or nil if Decide was never called.
+func (c *conn) result() *Verdict {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.verdict
+}
+
+func randomID() uint32 {
+	var b [4]byte
+	rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func hexID(id uint32) string {
+	const hexd = "0123456789abcdef"
+	b := []byte("0x00000000")
+	for i := 0; i < 8; i++ {
+		b[9-i] = hexd[id>>(4*i)&0xf]
+	}
+	return string(b)
+}
