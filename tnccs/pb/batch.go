@@ -221,6 +221,3 @@ type Message interface {
 	// to the start of the value.
 	parseValue(v []byte, lim Limits) error
 }
-
-// noSkipOf returns the flag a known message type is sent with.
-func noSkipOf(t MsgType) bool { return msgInfos[t].NoSkip == NoSkipRequired }

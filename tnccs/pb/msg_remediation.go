@@ -95,14 +95,14 @@ func (m *MsgRemediationParameters) parseValue(v []byte, _ Limits) error {
 			return invalidParam(8)
 		}
 		s.ReadBytes(&text, int(n))
-		if bytes.IndexByte(text, 0) >= 0 {
-			return invalidParam(12)
+		if i := bytes.IndexByte(text, 0); i >= 0 {
+			return invalidParam(12 + i)
 		}
 		if !s.ReadUint8LengthPrefixed((*cryptobyte.String)(&lang)) || !s.Empty() {
 			return invalidParam(12 + int(n))
 		}
-		if bytes.IndexByte(lang, 0) >= 0 {
-			return invalidParam(13 + int(n))
+		if i := bytes.IndexByte(lang, 0); i >= 0 {
+			return invalidParam(13 + int(n) + i)
 		}
 		m.Text, m.Lang = string(text), string(lang)
 	default:
