@@ -1,14 +1,168 @@
 package main
 
 import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/imc"
+	"github.com/imchost/imchost/sdk/patnc"
 )
 
-// outbox collects the reply attributes of one received message and sends
-// them under the segmentation contract (wired to sdk/patnc next).
-type outbox struct{}
+// receive processes one PA-TNC message of the Attestation IMV: every
+// attribute in order, the replies collected into one outgoing batch of
+// PA-TNC messages addressed (EXCL) to the sender.
+func (a *attestation) receive(st *conn, msg imc.Message) error {
+	imv := msg.Validator
+	out := st.out.begin(imv)
+	defer out.flush()
 
-func newOutbox(imc.Host, settings, logger, imc.ConnID) *outbox { return &outbox{} }
+	m, err := patnc.ParseMessage(msg.Body)
+	if err != nil {
+		var perr *patnc.Error
+		if !errors.As(err, &perr) {
+			a.log.err("processing PA-TNC message failed: %v", err)
+			return nil
+		}
+		a.log.err("%v", perr)
+		out.add(perr.ErrorAttr())
+		return nil
+	}
+	a.log.debug("processing PA-TNC message with ID 0x%08x", m.ID)
+	var hdr [8]byte
+	copy(hdr[:], msg.Body)
+	offsets := attrOffsets(msg.Body)
+	for i, attr := range m.Attrs {
+		off := uint32(0)
+		if i < len(offsets) {
+			off = offsets[i]
+		}
+		a.handle(st, out, attr, hdr, off)
+	}
+	return nil
+}
 
-// receive processes one PA-TNC message (wired to sdk/patnc next).
-func (a *attestation) receive(st *conn, msg imc.Message) error { return nil }
+// attrOffsets returns the offset of each attribute in a PA-TNC message that
+// parsed (so every length is sane).
+func attrOffsets(b []byte) []uint32 {
+	var offs []uint32
+	for off := patnc.MsgHeaderLen; len(b)-off >= patnc.AttrHeaderLen; {
+		l := int(binary.BigEndian.Uint32(b[off+8:]))
+		if l < patnc.AttrHeaderLen || l > len(b)-off {
+			break
+		}
+		offs = append(offs, uint32(off))
+		off += l
+	}
+	return offs
+}
+
+// handle processes one attribute (also one reassembled from segments).
+// hdr and off locate it for an Invalid Parameter error.
+func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte, off uint32) {
+	a.log.debug("processing PA-TNC attribute type '%s'", attr.Type().FullName())
+	s := st.pts
+	var err error
+	switch r := attr.(type) {
+	case *patnc.SegContractRequest:
+		out.add(out.contractResponse(r))
+	case *patnc.NextSegment:
+		if env := out.nextSegment(r); env != nil {
+			out.add(env)
+		}
+	case *patnc.SegEnvelope:
+		if whole := out.envelope(r); whole != nil {
+			a.handle(st, out, whole, hdr, off)
+		}
+	case *patnc.ReqProtoCaps:
+		out.add(&patnc.ProtoCaps{Caps: patnc.Caps(s.protoCaps(uint16(r.Caps)))})
+	case *patnc.MeasAlgoRequest:
+		var sel uint16
+		if sel, err = s.selectMeasAlgo(uint16(r.Algs)); err == nil {
+			out.add(&patnc.MeasAlgoSelection{Alg: patnc.HashAlgs(sel)})
+		}
+	case *patnc.DHNonceParamsReq:
+		var p *dhParams
+		if p, err = s.dhParameters(r.MinNonceLen, uint16(r.Groups)); err == nil {
+			out.add(&patnc.DHNonceParamsResp{Group: patnc.DHGroups(p.Group), HashAlgs: patnc.HashAlgs(p.HashSet),
+				Nonce: p.Nonce, Public: p.Public})
+		}
+	case *patnc.DHNonceFinish:
+		err = s.dhFinish(uint16(r.HashAlg), r.Public, r.Nonce)
+	case *patnc.GetTPMVersionInfo:
+		var v []byte
+		if v, err = s.tpmVersionInfo(attrValue(r)); err == nil {
+			out.add(&patnc.TPMVersionInfo{Info: v})
+		}
+	case *patnc.GetAIK:
+		naked, blob, aerr := s.aik()
+		if aerr == nil { // strongSwan sends nothing without an AIK
+			out.add(&patnc.AIK{Naked: naked, DER: blob})
+		}
+	case *patnc.ITAGetSymlinks:
+		links, lerr := s.symlinks(r.Dir)
+		if lerr == nil {
+			sl := &patnc.ITASymlinks{Links: make([]patnc.Symlink, 0, len(links))}
+			for _, l := range links {
+				sl.Links = append(sl.Links, patnc.Symlink{Path: l.Path, Target: l.Target})
+			}
+			out.add(sl)
+		}
+	case *patnc.ReqFuncCompEvid:
+		err = s.componentEvidence(r.Requests, attrValue(r))
+	case *patnc.GenAttestEvid:
+		var ev []evidence
+		var sef *patnc.SimpleEvidFinal
+		if ev, sef, err = s.generate(); err == nil {
+			t := patnc.DateTimeFromUnix(s.logCTime)
+			if s.logCTime <= 0 {
+				t = patnc.UnknownTime()
+			}
+			for _, e := range ev {
+				out.add(&patnc.SimpleCompEvid{
+					Name: patnc.BIOSComponent, MeasType: patnc.MeasTypeHash, PCR: e.PCR,
+					HashAlg: patnc.HashAlgs(s.measAlgo), Transform: patnc.TransformMatch, Time: t,
+					Measurement: e.Digest,
+				})
+			}
+			out.add(sef)
+		}
+	case *patnc.ReqFileMeas, *patnc.ReqFileMeta:
+		a.log.err("%s is not supported", attr.Type().FullName())
+		err = &tcgError{Code: tcgErrOperationNotSupp, Info: attrValue(attr)}
+	case *patnc.PATNCError:
+		a.log.err("received PA-TNC error from IMV: %s", r.String())
+	case *patnc.Unknown:
+		a.log.debug("skipping unknown attribute '%s'", attr.Type().FullName())
+	default:
+		a.log.info("received unsupported attribute '%s'", attr.Type().FullName())
+	}
+	if err == nil {
+		return
+	}
+	var terr *tcgError
+	switch {
+	case errors.As(err, &terr):
+		out.add(patnc.NewTCGError(patnc.TCGErrorCode(terr.Code), terr.Info))
+	case errors.Is(err, errOutOfOrder), errors.Is(err, errInvalid):
+		out.add(&patnc.PATNCError{Vendor: patnc.PENIETF, Code: uint32(patnc.ErrInvalidParameter),
+			MsgHeader: hdr, Offset: off})
+	default:
+		a.log.err("%s: %v", attr.Type().FullName(), err)
+	}
+}
+
+// attrValue re-encodes an attribute's value (for errors whose information is
+// a copy of the request value).
+func attrValue(a patnc.Attr) []byte {
+	b, err := patnc.MarshalAttr(a)
+	if err != nil || len(b) < patnc.AttrHeaderLen {
+		return nil
+	}
+	return b[patnc.AttrHeaderLen:]
+}
+
+// msgTypeOf is the PB-PA message type of every reply.
+func replyMessage(validator uint32, body []byte) imc.Message {
+	return imc.Message{Type: abi.MsgType{Vendor: abi.PENTCG, Subtype: 1}, Validator: validator, Exclusive: true, Body: body}
+}

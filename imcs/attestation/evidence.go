@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/patnc"
 )
 
 // Component Functional Name values the IMC knows (pts.md §5.1).
@@ -21,46 +22,36 @@ const (
 	unknownTime            = "0000-00-00T00:00:00Z"
 )
 
-// Request Functional Component Evidence flags (pts.md §5.2).
-const (
-	reqFlagTTC  uint8 = 0x80
-	reqFlagVER  uint8 = 0x40
-	reqFlagCURR uint8 = 0x20
-	reqFlagPCR  uint8 = 0x10
-)
-
-// compRequest is one entry of Request Functional Component Evidence.
-type compRequest struct {
-	Flags     uint8
-	Depth     uint32 // 24 bits
-	Vendor    uint32 // 24 bits
-	Family    uint8  // 2 bits
-	Qualifier uint8  // 6 bits
-	Name      uint32
-}
-
 // componentEvidence processes Request Functional Component Evidence: check
 // every entry as strongSwan does and measure the components now; the
 // evidence is cached until Generate Attestation Evidence. request is the
 // attribute value, the information of the TCG errors.
-func (s *session) componentEvidence(reqs []compRequest, request []byte) error {
+func (s *session) componentEvidence(reqs []patnc.CompEvidRequest, request []byte) error {
 	if s.measAlgo == 0 {
 		s.log.err("functional component evidence requested before the measurement algorithm was selected")
 		return errOutOfOrder
 	}
 	s.log.info("evidence requested for %d functional components", len(reqs))
-	for _, r := range reqs {
+	for _, req := range reqs {
+		r := struct {
+			Flags     uint8
+			Depth     uint32
+			Vendor    uint32
+			Family    uint8
+			Qualifier uint8
+			Name      uint32
+		}{req.Flags, req.Depth, req.Name.Vendor, req.Name.Family, uint8(req.Name.Qualifier), req.Name.Name}
 		switch {
-		case r.Flags&reqFlagTTC != 0:
+		case r.Flags&patnc.CompEvidTTC != 0:
 			s.log.err("evidence request flag TTC is not supported")
 			return &tcgError{Code: tcgErrUnableDetermineTTC, Info: request}
-		case r.Flags&reqFlagVER != 0 && s.caps&capV == 0:
+		case r.Flags&patnc.CompEvidVER != 0 && s.caps&capV == 0:
 			s.log.err("evidence request flag VER needs capability V")
 			return &tcgError{Code: tcgErrUnableLocalValid, Info: request}
-		case r.Flags&reqFlagCURR != 0 && s.caps&capC == 0:
+		case r.Flags&patnc.CompEvidCURR != 0 && s.caps&capC == 0:
 			s.log.err("evidence request flag CURR needs capability C")
 			return &tcgError{Code: tcgErrUnableCurrentEvid, Info: request}
-		case r.Flags&reqFlagPCR != 0 && s.caps&capT == 0:
+		case r.Flags&patnc.CompEvidPCR != 0 && s.caps&capT == 0:
 			s.log.err("evidence request flag PCR needs capability T")
 			return &tcgError{Code: tcgErrUnableDeterminePCR, Info: request}
 		case r.Depth > 0:
@@ -145,17 +136,11 @@ func evidenceTime(ctime int64) string {
 	return time.Unix(ctime, 0).UTC().Format(evidenceTimeFmt)
 }
 
-// final is the content of Simple Evidence Final with a TPM 2.0 quote.
-type final struct {
-	CompositeAlg uint16 // PTS bit of the AK's signature hash
-	Quote        *quoteInfo
-	Signature    []byte
-}
-
 // generate answers Generate Attestation Evidence: the cached evidence and a
-// quote over exactly the PCRs it touched, in the selected bank, with the D-H
-// secret as qualifying data (pts.md §7.2). The cache is emptied.
-func (s *session) generate() ([]evidence, *final, error) {
+// Simple Evidence Final with a quote over exactly the PCRs the evidence
+// touched, in the selected bank, with the D-H secret as qualifying data
+// (pts.md §7.1-7.2). The cache is emptied.
+func (s *session) generate() ([]evidence, *patnc.SimpleEvidFinal, error) {
 	if s.measAlgo == 0 || s.secret == nil {
 		s.log.err("attestation evidence requested before the measurement algorithm and the D-H secret were negotiated")
 		return nil, nil, errOutOfOrder
@@ -166,30 +151,31 @@ func (s *session) generate() ([]evidence, *final, error) {
 		s.log.err("TPM 2.0 quote failed: %v", err)
 		return nil, nil, fmt.Errorf("attestation: quote: %w", err)
 	}
-	info, err := parseQuoteInfo(q.Attest)
-	if err != nil {
-		s.log.err("TPM 2.0 quote: %v", err)
-		return nil, nil, err
-	}
 	comp, ok := measFromTPMAlg(q.HashAlg)
 	if !ok {
 		s.log.err("TPM 2.0 quote: unsupported signature hash 0x%04x", q.HashAlg)
 		return nil, nil, fmt.Errorf("attestation: quote hash 0x%04x", q.HashAlg)
 	}
-	if !bytes.Equal(info.ExtraData, s.secret) {
+	sef := &patnc.SimpleEvidFinal{CompositeHashAlg: patnc.HashAlgs(comp), QuoteSig: q.Signature}
+	extra, err := sef.FromTPMSAttest(q.Attest)
+	if err != nil {
+		s.log.err("TPM 2.0 quote: %v", err)
+		return nil, nil, fmt.Errorf("attestation: quote: %w", err)
+	}
+	if !bytes.Equal(extra, s.secret) {
 		s.log.err("TPM 2.0 quote: extraData differs from the D-H secret")
 	}
-	s.logQuote(q, info)
+	s.logQuote(q, sef, extra)
 
 	ev := s.evidence
 	s.evidence, s.pcrs, s.measured = nil, 0, false
-	return ev, &final{CompositeAlg: comp, Quote: info, Signature: q.Signature}, nil
+	return ev, sef, nil
 }
 
 // logQuote logs the PCR composite as strongSwan does and checks our shadow
 // PCRs against the quoted digest (the host has no PCR read: one digest
 // comparison covers all PCRs).
-func (s *session) logQuote(q abi.Quote, info *quoteInfo) {
+func (s *session) logQuote(q abi.Quote, sef *patnc.SimpleEvidFinal, extra []byte) {
 	var comp []byte
 	for i := 0; i < numPCRs; i++ {
 		if s.pcrs&(1<<i) != 0 && s.shadow[i] != nil {
@@ -198,7 +184,7 @@ func (s *session) logQuote(q abi.Quote, info *quoteInfo) {
 	}
 	digest, err := s.h.Hash(q.HashAlg, comp)
 	verdict := "ok"
-	if err != nil || !bytes.Equal(digest, info.PCRDigest) {
+	if err != nil || !bytes.Equal(digest, sef.PCRComposite) {
 		verdict = "differs"
 		s.log.err("PCR Composite digest of the evidence does not match the TPM's quoted digest")
 	}
@@ -213,11 +199,11 @@ func (s *session) logQuote(q abi.Quote, info *quoteInfo) {
 	}
 	if s.log.enabled(abi.LogTrace) {
 		s.log.trace("TPM Quote Info: %s", hex.EncodeToString(q.Attest))
-		s.log.trace("qualifiedSigner: %s", hex.EncodeToString(info.QualifiedSigner))
-		s.log.trace("extraData: %s", hex.EncodeToString(info.ExtraData))
-		s.log.trace("clockInfo: %s", hex.EncodeToString(info.ClockInfo))
-		s.log.trace("firmwareVersion: %s", hex.EncodeToString(info.FirmwareVersion))
-		s.log.trace("pcrSelect: %s", hex.EncodeToString(info.PCRSelect))
+		s.log.trace("qualifiedSigner: %s", hex.EncodeToString(sef.QualifiedSigner))
+		s.log.trace("extraData: %s", hex.EncodeToString(extra))
+		s.log.trace("clockInfo: %s", hex.EncodeToString(sef.ClockInfo))
+		s.log.trace("firmwareVersion: %s", hex.EncodeToString(sef.VersionInfo))
+		s.log.trace("pcrSelect: %s", hex.EncodeToString(sef.PCRSelect))
 		s.log.trace("TPM Quote Signature: %s", hex.EncodeToString(q.Signature))
 	}
 }
