@@ -2,13 +2,107 @@ package pdp
 
 import (
 	"context"
-	"errors"
+	"crypto/subtle"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tnccs/pttls"
 )
 
 // Serve accepts PT-TLS clients until Close is called or ctx is done; each
-// client runs in its own goroutine and a misbehaving one affects no other.
-// It returns nil after Close.
+// client runs in its own goroutine (tnccs server role), so a misbehaving or
+// vanished client affects no other: a client silent for IdleTimeout is
+// dropped and its IMV state released. Serve returns nil after Close or ctx.
 func (s *Server) Serve(ctx context.Context) error {
-	_ = ctx
-	return errors.New("pdp: serving is not wired to tnccs yet")
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+	ctx, stop := mergeDone(ctx, s.ctx)
+	defer stop()
+
+	env := &imvEnv{store: s.store, policy: &s.cfg.Policy, maxMsg: s.cfg.MaxMessageSize,
+		osLog: s.cfg.Logger.Named("imv.os"), attLog: s.cfg.Logger.Named("imv.attestation"),
+		log: s.log, now: time.Now}
+	set := &imvSet{env: env, conns: map[tnccs.ConnID]*conn{}}
+	pcfg := pttls.ServerConfig{Certificates: s.cfg.Certificates, ClientCAs: s.cfg.ClientCAs,
+		Timeout: s.cfg.IdleTimeout, Logger: s.cfg.Logger.Named("tls")}
+	switch {
+	case len(s.cfg.Users) > 0:
+		users := s.cfg.Users
+		pcfg.VerifyPlain = func(user, password string) bool {
+			want, ok := users[user]
+			return ok && subtle.ConstantTimeCompare([]byte(want), []byte(password)) == 1
+		}
+	case s.cfg.ClientCAs == nil:
+		pcfg.AllowAnonymous = true
+	}
+	scfg := tnccs.ServerConfig{PTTLS: pcfg, IMVs: set,
+		Options: tnccs.Options{Logger: s.cfg.Logger}}
+	if r := s.cfg.Referral; r != nil {
+		scfg.PDPReferral = &pb.MsgPDPReferral{Vendor: pb.VendorTCG, IDType: pb.PDPIDFQDN,
+			Protocol: pb.PDPProtocolPTTLS, Port: r.Port, FQDN: r.Host}
+	}
+	scfg.OnResult = func(res *tnccs.Result, err error) {
+		o := Outcome{Err: err, End: time.Now()}
+		if res != nil {
+			o.ConnID, o.Peer, o.User, o.Decided = uint32(res.ConnID), res.Peer.RemoteAddr, res.Peer.Identity, res.Decided
+			if c := set.take(res.ConnID); c != nil {
+				o.Start = c.start
+				if v := c.result(); v != nil {
+					o.Verdict = *v
+				}
+			}
+		}
+		if o.Decided {
+			s.log.Info("connection assessed", "conn_id", o.ConnID, "peer", o.Peer,
+				"result", o.Verdict.Result.String(), "access", o.Verdict.Access.String())
+		}
+		s.record(o)
+	}
+	srv := &tnccs.Server{Config: scfg}
+	s.log.Info("PDP listening", "addr", s.ln.Addr().String())
+	if err := srv.Serve(ctx, s.ln); err != nil {
+		return fmt.Errorf("pdp: %w", err)
+	}
+	return nil
+}
+
+// mergeDone returns a context done when either a or b is.
+func mergeDone(a, b context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(a)
+	stop := context.AfterFunc(b, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// imvSet implements tnccs.IMVs for a Server: one conn per PB-TNC
+// connection, kept until its outcome is recorded.
+type imvSet struct {
+	env   *imvEnv
+	mu    sync.Mutex
+	conns map[tnccs.ConnID]*conn
+}
+
+// Open implements tnccs.IMVs.
+func (s *imvSet) Open(ctx context.Context, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) (tnccs.IMVConn, error) {
+	c := newConn(s.env, id, peer, send)
+	s.mu.Lock()
+	s.conns[id] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+func (s *imvSet) take(id tnccs.ConnID) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conns[id]
+	delete(s.conns, id)
+	return c
 }

@@ -73,21 +73,6 @@ type conn struct {
 	verdict  *Verdict
 	decision *tnccs.Decision
 	start    time.Time
-	onClose  func(*conn)
-}
-
-// imvSet implements tnccs.IMVs for a Server.
-type imvSet struct {
-	env    *imvEnv
-	srv    *Server
-	onDone func(c *conn)
-}
-
-// Open implements tnccs.IMVs.
-func (s *imvSet) Open(ctx context.Context, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) (tnccs.IMVConn, error) {
-	c := newConn(s.env, id, peer, send)
-	c.onClose = s.onDone
-	return c, nil
 }
 
 func newConn(env *imvEnv, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) *conn {
@@ -300,13 +285,7 @@ func (c *conn) record(ctx context.Context, v Verdict) {
 
 // Close implements tnccs.IMVConn.
 func (c *conn) Close(ctx context.Context) {
-	c.mu.Lock()
-	onClose := c.onClose
-	c.mu.Unlock()
 	c.log.Debug("IMV states deleted")
-	if onClose != nil {
-		onClose(c)
-	}
 }
 
 // result returns the combined verdict, or nil if Decide was never called.
