@@ -109,3 +109,18 @@ type Package struct {
 	Name    string
 	Version string
 }
+
+// HashRequest is the input of hash: a TPM_ALG_ID and the data to hash.
+type HashRequest struct {
+	Alg  uint16 // AlgSHA1, AlgSHA256, AlgSHA384 or AlgSHA512
+	Data []byte
+}
+
+// MaxRandomLen bounds the length random returns in one call.
+const MaxRandomLen = 1024
+
+// MaxSymlinkDirLen bounds the directory name given to symlinks.
+const MaxSymlinkDirLen = 4096
+
+// MaxConfigKeyLen bounds the key given to config_get.
+const MaxConfigKeyLen = 256

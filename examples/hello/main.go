@@ -1,0 +1,94 @@
+// Command hello is the example vendor IMC of sdk/README.md: it subscribes to
+// its vendor's PA subtype, sends one PA-TNC message with one custom attribute
+// when the handshake begins, and answers every message it receives with the
+// same attribute, addressed exclusively to the IMV that asked.
+//
+// Build it with `make wasm` (out/wasm/imc-hello.wasm) and grant it
+// ["subscribe", "send", "log", "config_get"] in config.toml.
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/imc"
+)
+
+// PEN 32473 is reserved for documentation (RFC 5612); a vendor uses its own.
+const (
+	vendorExample uint32 = 32473
+	subtypeHello  uint32 = 1
+	attrGreeting  uint32 = 1
+)
+
+// hello is the IMC. One module instance serves one connection, so the
+// fields are that connection's state.
+type hello struct {
+	h        imc.Host
+	id       uint32
+	greeting string
+	msgID    uint32
+}
+
+func (m *hello) Initialize(h imc.Host, id uint32) error {
+	m.h, m.id = h, id
+	m.greeting = "hello from a wasm IMC"
+	if g, ok := h.Config("greeting"); ok {
+		m.greeting = g
+	}
+	if err := h.Subscribe(abi.MsgType{Vendor: vendorExample, Subtype: subtypeHello}); err != nil {
+		return err
+	}
+	h.Log(abi.LogInfo, fmt.Sprintf("IMC %d \"Hello\" initialized", id))
+	return nil
+}
+
+func (m *hello) ConnectionChange(imc.ConnID, abi.ConnState) error { return nil }
+
+func (m *hello) BeginHandshake(conn imc.ConnID) error {
+	return m.h.Send(conn, imc.Message{
+		Type:      abi.MsgType{Vendor: vendorExample, Subtype: subtypeHello},
+		Validator: abi.IDAny,
+		Body:      m.paMessage(),
+	})
+}
+
+func (m *hello) Receive(conn imc.ConnID, msg imc.Message) error {
+	if m.h.LogLevel() >= abi.LogDebug {
+		m.h.Log(abi.LogDebug, fmt.Sprintf("received %d bytes from IMV %d", len(msg.Body), msg.Validator))
+	}
+	return m.h.Send(conn, imc.Message{
+		Type:      msg.Type,
+		Validator: msg.Validator,
+		Exclusive: true,
+		Body:      m.paMessage(),
+	})
+}
+
+func (m *hello) BatchEnding(imc.ConnID) error { return nil }
+func (m *hello) Terminate() error             { return nil }
+
+// paMessage builds a PA-TNC message (RFC 5792 §4.1) holding one attribute
+// (§4.2) of the vendor's own type:
+//
+//	| Version (1)   |           Reserved (0)                        |
+//	|                       Message Identifier                      |
+//	|     Flags     |          Attribute Vendor ID                  |
+//	|                       Attribute Type                          |
+//	|                 Attribute Length (12 + value)                 |
+//	|                 Attribute Value: the greeting                 |
+func (m *hello) paMessage() []byte {
+	m.msgID++
+	b := make([]byte, 0, 20+len(m.greeting))
+	b = append(b, 1, 0, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, m.msgID)
+	b = binary.BigEndian.AppendUint32(b, vendorExample) // flags 0 | 24-bit vendor
+	b = binary.BigEndian.AppendUint32(b, attrGreeting)
+	b = binary.BigEndian.AppendUint32(b, uint32(12+len(m.greeting)))
+	return append(b, m.greeting...)
+}
+
+func init() { imc.Run(&hello{}) }
+
+func main() {}

@@ -1,0 +1,323 @@
+package host
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/imchost/imchost/abi"
+)
+
+// Defaults for the [wasm] table.
+const (
+	DefaultCacheDir    = "/var/cache/imchost"
+	DefaultMemoryPages = 512 // 32 MiB
+	DefaultCallTimeout = 2 * time.Second
+	// DefaultEventLogPath is where Linux exposes the boot event log.
+	DefaultEventLogPath = "/sys/kernel/security/tpm0/binary_bios_measurements"
+	// maxModuleSize bounds a module file read from disk.
+	maxModuleSize = 64 << 20
+)
+
+// Config is the whole config.toml of DESIGN.md. The CLI loads it with
+// LoadConfig and hands it to New; the host itself uses [wasm], [tpm]
+// eventlog and [[imc]].
+type Config struct {
+	Log   LogConfig   `toml:"log"`
+	TPM   TPMConfig   `toml:"tpm"`
+	PDP   PDPConfig   `toml:"pdp"`
+	TNCCS TNCCSConfig `toml:"tnccs"`
+	Wasm  WasmConfig  `toml:"wasm"`
+	IMCs  []IMCConfig `toml:"imc"`
+	// Path is the file the configuration was read from ("" when built in
+	// code); Reload re-reads it.
+	Path string `toml:"-"`
+}
+
+// LogConfig is [log].
+type LogConfig struct {
+	Level  string `toml:"level"`  // error|warn|info|debug|trace
+	Format string `toml:"format"` // text|json
+}
+
+// TPMConfig is [tpm].
+type TPMConfig struct {
+	Device   string `toml:"device"`   // "/dev/tpmrm0", "tcp:host:port" or "simulator"
+	EventLog string `toml:"eventlog"` // boot event log path
+}
+
+// PDPConfig is [pdp]: where `imchost run` connects and how it authenticates.
+type PDPConfig struct {
+	Host       string `toml:"host"`
+	Port       int    `toml:"port"`
+	CA         string `toml:"ca"`
+	ServerName string `toml:"server_name"`
+	Cert       string `toml:"cert"`
+	Key        string `toml:"key"`
+	Client     string `toml:"client"`
+	Secret     string `toml:"secret"`
+}
+
+// TNCCSConfig is [tnccs].
+type TNCCSConfig struct {
+	MaxBatchSize   uint32 `toml:"max_batch_size"`
+	MaxMessageSize uint32 `toml:"max_message_size"`
+}
+
+// WasmConfig is [wasm].
+type WasmConfig struct {
+	CacheDir    string   `toml:"cache_dir"`    // wazero compilation cache
+	MemoryPages uint32   `toml:"memory_pages"` // default memory cap per instance (64 KiB pages)
+	CallTimeout Duration `toml:"call_timeout"` // default deadline of every call into a module
+	Watch       bool     `toml:"watch"`        // watch module files and the config, reload on change
+}
+
+// IMCConfig is one [[imc]] entry. The order of entries gives the IMC IDs,
+// starting at 1.
+type IMCConfig struct {
+	Name   string   `toml:"name"`
+	Path   string   `toml:"path"`   // relative paths are relative to the config file
+	SHA256 string   `toml:"sha256"` // optional pin, 64 hex digits
+	Grants []string `toml:"grants"` // host functions the module may import
+	// Settings reach the module through config_get; some are read by the
+	// host itself: aik_handle, aik_cert, eventlog.
+	Settings    Settings `toml:"settings"`
+	MemoryPages uint32   `toml:"memory_pages"` // 0: [wasm] memory_pages
+	CallTimeout Duration `toml:"call_timeout"` // 0: [wasm] call_timeout
+}
+
+// Settings are an IMC's settings. TOML values of any scalar type are kept
+// as their string form (nonce_len = 20 and nonce_len = "20" are the same).
+type Settings map[string]string
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (s *Settings) UnmarshalTOML(v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("settings must be a table, not %T", v)
+	}
+	out := make(Settings, len(m))
+	for k, x := range m {
+		switch x := x.(type) {
+		case string:
+			out[k] = x
+		case int64:
+			out[k] = strconv.FormatInt(x, 10)
+		case float64:
+			out[k] = strconv.FormatFloat(x, 'g', -1, 64)
+		case bool:
+			out[k] = strconv.FormatBool(x)
+		default:
+			return fmt.Errorf("setting %q: unsupported value type %T", k, x)
+		}
+	}
+	*s = out
+	return nil
+}
+
+// Duration is a time.Duration written as "2s" or "500ms" in TOML.
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// grantable lists every host function a grant may name. result_take is not
+// in it: every module may import it.
+var grantable = map[string]bool{
+	abi.FnSend: true, abi.FnSubscribe: true, abi.FnLog: true, abi.FnLogLevel: true,
+	abi.FnConfigGet: true, abi.FnOSRelease: true, abi.FnSystemFacts: true, abi.FnReport: true,
+	abi.FnTPMVersionInfo: true, abi.FnTPMBanks: true, abi.FnTPMAIK: true, abi.FnTPMQuote: true,
+	abi.FnEventLog: true, abi.FnSymlinks: true, abi.FnDHCreate: true, abi.FnDHFinish: true,
+	abi.FnHash: true, abi.FnRandom: true, abi.FnPackages: true,
+}
+
+// BaseGrants are the grants of an IMC listed in a strongSwan tnc_config
+// file, which has no place for grants: enough to talk, log and read its
+// settings, nothing that touches the system or the TPM.
+var BaseGrants = []string{abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnReport}
+
+// LoadConfig reads config.toml (or, when the file's first statement is an
+// `IMC "name" path` line, a strongSwan /etc/tnc_config), fills defaults and
+// validates it. Relative module paths are resolved against the file's
+// directory.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("host: reading config: %w", err)
+	}
+	var c *Config
+	if isTNCConfig(b) {
+		c = &Config{}
+		c.IMCs, err = ParseTNCConfig(b)
+	} else {
+		c, err = ParseConfig(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host: %s: %w", path, err)
+	}
+	c.Path = path
+	dir := filepath.Dir(path)
+	for i := range c.IMCs {
+		if c.IMCs[i].Path != "" && !filepath.IsAbs(c.IMCs[i].Path) {
+			c.IMCs[i].Path = filepath.Join(dir, c.IMCs[i].Path)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("host: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes config.toml contents and fills defaults; unknown keys
+// are an error (a misspelt grant list must not go unnoticed).
+func ParseConfig(b []byte) (*Config, error) {
+	var c Config
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		return nil, err
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("unknown keys: %s", strings.Join(keys, ", "))
+	}
+	c.setDefaults()
+	return &c, nil
+}
+
+func isTNCConfig(b []byte) bool {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		return strings.HasPrefix(line, "IMC ") || strings.HasPrefix(line, "IMC\t") ||
+			strings.HasPrefix(line, "IMV ") || strings.HasPrefix(line, "IMV\t")
+	}
+	return false
+}
+
+// ParseTNCConfig reads strongSwan's tnc_config format: lines
+// `IMC "name" /path/to/module.wasm`, '#' comments, IMV lines ignored. Each
+// IMC gets BaseGrants.
+func ParseTNCConfig(b []byte) ([]IMCConfig, error) {
+	var out []IMCConfig
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		kind, rest, _ := strings.Cut(line, " ")
+		if kind == "IMV" {
+			continue
+		}
+		if kind != "IMC" {
+			return nil, fmt.Errorf("line %d: expected IMC \"name\" path", n)
+		}
+		rest = strings.TrimSpace(rest)
+		if !strings.HasPrefix(rest, `"`) {
+			return nil, fmt.Errorf("line %d: IMC name must be quoted", n)
+		}
+		name, path, ok := strings.Cut(rest[1:], `"`)
+		path = strings.TrimSpace(path)
+		if !ok || name == "" || path == "" {
+			return nil, fmt.Errorf("line %d: expected IMC \"name\" path", n)
+		}
+		out = append(out, IMCConfig{Name: name, Path: path, Grants: append([]string(nil), BaseGrants...)})
+	}
+	return out, sc.Err()
+}
+
+func (c *Config) setDefaults() {
+	if c.Wasm.CacheDir == "" {
+		c.Wasm.CacheDir = DefaultCacheDir
+	}
+	if c.Wasm.MemoryPages == 0 {
+		c.Wasm.MemoryPages = DefaultMemoryPages
+	}
+	if c.Wasm.CallTimeout == 0 {
+		c.Wasm.CallTimeout = Duration(DefaultCallTimeout)
+	}
+	if c.TPM.EventLog == "" {
+		c.TPM.EventLog = DefaultEventLogPath
+	}
+}
+
+// Validate checks what the host relies on: unique non-empty IMC names,
+// module paths, known grants, well-formed pins and memory limits.
+func (c *Config) Validate() error {
+	c.setDefaults()
+	var errs []error
+	if c.Wasm.MemoryPages > 65536 {
+		errs = append(errs, fmt.Errorf("[wasm] memory_pages %d exceeds 65536", c.Wasm.MemoryPages))
+	}
+	seen := map[string]bool{}
+	for i := range c.IMCs {
+		m := &c.IMCs[i]
+		switch {
+		case m.Name == "":
+			errs = append(errs, fmt.Errorf("[[imc]] #%d has no name", i+1))
+			continue
+		case seen[m.Name]:
+			errs = append(errs, fmt.Errorf("IMC %q is configured twice", m.Name))
+		case m.Path == "":
+			errs = append(errs, fmt.Errorf("IMC %q has no path", m.Name))
+		}
+		seen[m.Name] = true
+		for _, g := range m.Grants {
+			if !grantable[g] {
+				errs = append(errs, fmt.Errorf("IMC %q grants unknown host function %q", m.Name, g))
+			}
+		}
+		if m.SHA256 != "" {
+			if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {
+				errs = append(errs, fmt.Errorf("IMC %q: sha256 must be 64 hex digits", m.Name))
+			}
+		}
+		if m.MemoryPages > 65536 {
+			errs = append(errs, fmt.Errorf("IMC %q: memory_pages %d exceeds 65536", m.Name, m.MemoryPages))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// memoryPages and callTimeout resolve an IMC's limits against [wasm].
+func (c *Config) memoryPages(m *IMCConfig) uint32 {
+	if m.MemoryPages != 0 {
+		return m.MemoryPages
+	}
+	return c.Wasm.MemoryPages
+}
+
+func (c *Config) callTimeout(m *IMCConfig) time.Duration {
+	if m.CallTimeout != 0 {
+		return time.Duration(m.CallTimeout)
+	}
+	return time.Duration(c.Wasm.CallTimeout)
+}

@@ -1,0 +1,455 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tnccs"
+)
+
+// Conn is the IMC instances of one PB-TNC connection; it implements
+// tnccs.IMCConn. Calls go to the IMCs in ID order. An IMC that traps, times
+// out or runs out of memory is closed for this connection and skipped from
+// then on; the others go on.
+type Conn struct {
+	h     *Host
+	id    tnccs.ConnID
+	send  tnccs.SendFunc
+	insts []*instance
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var _ tnccs.IMCConn = (*Conn)(nil)
+var _ tnccs.IMCs = (*Host)(nil)
+
+// ID returns the connection ID.
+func (c *Conn) ID() tnccs.ConnID { return c.id }
+
+// IMCs returns the IDs of the IMCs still serving the connection.
+func (c *Conn) IMCs() []uint32 {
+	var out []uint32
+	for _, in := range c.insts {
+		if in.alive() {
+			out = append(out, in.v.m.id)
+		}
+	}
+	return out
+}
+
+// ChangeState implements tnccs.IMCConn.
+func (c *Conn) ChangeState(ctx context.Context, s tnccs.ConnState) {
+	for _, in := range c.insts {
+		if !in.alive() {
+			continue
+		}
+		switch s {
+		case tnccs.StateCreate:
+			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" created a state for IF-TNCCS 2.0 Connection ID %d", in.v.m.id, in.v.m.name, c.id))
+		case tnccs.StateDelete:
+			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" deleted the state of Connection ID %d", in.v.m.id, in.v.m.name, c.id))
+		default:
+			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" changed state of Connection ID %d to '%s'", in.v.m.id, in.v.m.name, c.id, stateString(s)))
+		}
+		in.lifecycle(ctx, in.fChange, abi.ExportConnectionChange, uint64(c.id), uint64(s))
+	}
+}
+
+// BeginHandshake implements tnccs.IMCConn.
+func (c *Conn) BeginHandshake(ctx context.Context) {
+	for _, in := range c.insts {
+		in.lifecycle(ctx, in.fBegin, abi.ExportBeginHandshake, uint64(c.id))
+	}
+}
+
+// Receive implements tnccs.IMCConn: an EXCL message goes to the IMC whose ID
+// is its Collector (if subscribed to the type); any other message to every
+// IMC subscribed to its type, wildcards included.
+func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
+	t := abi.MsgType{Vendor: m.Vendor, Subtype: m.Subtype}
+	delivered := false
+	for _, in := range c.insts {
+		if !in.alive() || !in.accepts(t) || (m.Exclusive && uint32(m.Collector) != in.v.m.id) {
+			continue
+		}
+		delivered = true
+		c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
+			in.v.m.id, in.v.m.name, c.id, m.Validator))
+		in.receive(ctx, c.id, m)
+	}
+	if !delivered {
+		c.h.ilog.Debug(fmt.Sprintf("no IMC for PA message type %s from IMV %d on Connection ID %d",
+			msgTypeString(t), m.Validator, c.id))
+	}
+}
+
+// BatchEnding implements tnccs.IMCConn.
+func (c *Conn) BatchEnding(ctx context.Context) {
+	for _, in := range c.insts {
+		in.lifecycle(ctx, in.fBatch, abi.ExportBatchEnding, uint64(c.id))
+	}
+}
+
+// Close implements tnccs.IMCConn: imc_terminate, then the instances close.
+func (c *Conn) Close(ctx context.Context) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	for _, in := range c.insts {
+		in.terminate(ctx)
+	}
+	c.h.mu.Lock()
+	delete(c.h.conns, c)
+	c.h.mu.Unlock()
+}
+
+// Reports returns what the connection's IMCs reported so far.
+func (c *Conn) Reports() []IMCReport { return c.h.Reports(c.id) }
+
+// instance is one module instance: one IMC version serving one connection
+// (or the load-time probe when conn is nil). It takes one call at a time.
+type instance struct {
+	h    *Host
+	v    *version
+	conn *Conn
+	log  hclog.Logger // "imc.<name>"
+	sess *Session
+	out  *lineWriter // stdout
+	err  *lineWriter // stderr
+
+	mu     sync.Mutex
+	mod    api.Module
+	ref    bool // holds a reference on v (connection instances)
+	failed bool
+	closed bool
+	stack  [4]uint64
+
+	fAlloc, fInit, fChange, fBegin, fReceive, fBatch, fTerm api.Function
+}
+
+type instKey struct{}
+
+func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance, error) {
+	cfg := h.cfg.Load()
+	mlog := h.log.Named("imc").Named(strings.ToLower(v.m.name))
+	in := &instance{h: h, v: v, conn: c, log: mlog}
+	in.out = newLineWriter(func(l string) { mlog.Info(l) })
+	in.err = newLineWriter(func(l string) { mlog.Debug(l, "stream", "stderr") })
+	p := h.opts.Platform
+	if p.EventLogPath == "" {
+		p.EventLogPath = cfg.TPM.EventLog
+	}
+	sc := SessionConfig{
+		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Platform: p, Logger: mlog,
+		MaxMessageSize: v.full.TNCCS.MaxMessageSize,
+	}
+	if c != nil {
+		sc.Conn, sc.Send = c.id, c.send
+		sc.OnReport = func(r abi.Report) {
+			h.addReport(IMCReport{Conn: c.id, IMCID: v.m.id, IMC: v.m.name, Report: r})
+		}
+	}
+	in.sess = NewSession(sc)
+
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions(). // a reactor: _initialize is called below, under a deadline
+		WithStdout(in.out).
+		WithStderr(in.err).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	ictx, cancel := context.WithTimeout(ctx, v.timeout)
+	defer cancel()
+	mod, err := v.rt.rt.InstantiateModule(context.WithValue(ictx, instKey{}, in), v.compiled, mc)
+	if err != nil {
+		return nil, fmt.Errorf("instantiating: %v", err)
+	}
+	h.live.Add(1)
+	in.mod = mod
+	in.fAlloc = mod.ExportedFunction(abi.ExportAlloc)
+	in.fInit = mod.ExportedFunction(abi.ExportInit)
+	in.fChange = mod.ExportedFunction(abi.ExportConnectionChange)
+	in.fBegin = mod.ExportedFunction(abi.ExportBeginHandshake)
+	in.fReceive = mod.ExportedFunction(abi.ExportReceive)
+	in.fBatch = mod.ExportedFunction(abi.ExportBatchEnding)
+	in.fTerm = mod.ExportedFunction(abi.ExportTerminate)
+	h.mu.Lock()
+	v.instances++
+	h.mu.Unlock()
+
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if _, err := in.callLocked(ctx, mod.ExportedFunction(abi.ExportInitialize), abi.ExportInitialize); err != nil {
+		return nil, err
+	}
+	in.sess.BeginInitialize()
+	st, err := in.callLocked(ctx, in.fInit, abi.ExportInit, uint64(v.m.id))
+	in.sess.EndInitialize()
+	if err != nil {
+		return nil, err
+	}
+	if st != abi.StatusOK {
+		in.closeLocked()
+		return nil, fmt.Errorf("imc_initialize returned status %d (%s)", st, statusText(st))
+	}
+	return in, nil
+}
+
+func statusText(s abi.Status) string {
+	switch s {
+	case abi.StatusOK:
+		return "ok"
+	case abi.StatusModuleFailed:
+		return "module failed"
+	case abi.StatusInvalid:
+		return "invalid"
+	case abi.StatusState:
+		return "not allowed now"
+	}
+	return "error"
+}
+
+func (in *instance) alive() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return !in.failed && !in.closed
+}
+
+func (in *instance) accepts(t abi.MsgType) bool {
+	for _, s := range in.sess.Subscriptions() {
+		if (s.Vendor == abi.VendorAny || s.Vendor == t.Vendor) && (s.Subtype == abi.SubtypeAny || s.Subtype == t.Subtype) {
+			return true
+		}
+	}
+	return false
+}
+
+func (in *instance) connID() tnccs.ConnID {
+	if in.conn == nil {
+		return 0
+	}
+	return in.conn.id
+}
+
+// lifecycle makes one lifecycle call and logs a non-OK status.
+func (in *instance) lifecycle(ctx context.Context, f api.Function, name string, params ...uint64) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.failed || in.closed {
+		return
+	}
+	st, err := in.callLocked(ctx, f, name, params...)
+	if err == nil && st != abi.StatusOK {
+		in.h.ilog.Warn(fmt.Sprintf("IMC %d \"%s\" returned status %d (%s) from %s for Connection ID %d",
+			in.v.m.id, in.v.m.name, st, statusText(st), name, in.connID()))
+	}
+}
+
+// receive copies the message into a buffer from imc_alloc and calls imc_receive.
+func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMessage) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.failed || in.closed {
+		return
+	}
+	if len(m.Body) > abi.MaxMessageLen {
+		in.h.ilog.Warn(fmt.Sprintf("PA message of %d bytes is too large for IMC %d", len(m.Body), in.v.m.id))
+		return
+	}
+	size := abi.MessageHeaderLen + len(m.Body)
+	if _, err := in.callLocked(ctx, in.fAlloc, abi.ExportAlloc, uint64(size)); err != nil {
+		return
+	}
+	ptr := api.DecodeU32(in.stack[0])
+	var hdr [abi.MessageHeaderLen]byte
+	h := abi.MessageHeader{
+		Type:      abi.MsgType{Vendor: m.Vendor, Subtype: m.Subtype},
+		Collector: uint32(m.Collector),
+		Validator: uint32(m.Validator),
+	}
+	if m.Exclusive {
+		h.Flags = abi.FlagExclusive
+	}
+	abi.AppendMessageHeader(hdr[:0], h)
+	mem := in.mod.Memory()
+	if ptr == 0 || !mem.Write(ptr, hdr[:]) || !mem.Write(ptr+abi.MessageHeaderLen, m.Body) {
+		in.failLocked(abi.ExportAlloc, fmt.Errorf("imc_alloc(%d) returned an unusable buffer at 0x%x", size, ptr))
+		return
+	}
+	st, err := in.callLocked(ctx, in.fReceive, abi.ExportReceive, uint64(conn), uint64(ptr), uint64(size))
+	if err == nil && st != abi.StatusOK {
+		in.h.ilog.Warn(fmt.Sprintf("IMC %d \"%s\" returned status %d (%s) from %s for Connection ID %d",
+			in.v.m.id, in.v.m.name, st, statusText(st), abi.ExportReceive, conn))
+	}
+}
+
+// callLocked calls f under the version's deadline with the instance in the
+// context (for the host functions). A failure closes the instance.
+func (in *instance) callLocked(ctx context.Context, f api.Function, name string, params ...uint64) (abi.Status, error) {
+	cctx, cancel := context.WithTimeout(ctx, in.v.timeout)
+	copy(in.stack[:], params)
+	err := f.CallWithStack(context.WithValue(cctx, instKey{}, in), in.stack[:])
+	cerr := cctx.Err()
+	cancel()
+	if err != nil {
+		if cerr != nil && ctx.Err() == nil && errors.Is(cerr, context.DeadlineExceeded) {
+			err = fmt.Errorf("timed out after %s: %w", in.v.timeout, err)
+		}
+		return 0, in.failLocked(name, err)
+	}
+	return abi.Status(api.DecodeI32(in.stack[0])), nil
+}
+
+// failLocked logs the failure once, with the guest's last stderr lines, and
+// closes the instance.
+func (in *instance) failLocked(name string, err error) error {
+	reason := in.classify(err)
+	tail := in.err.tail()
+	msg := fmt.Sprintf("IMC %d \"%s\" %s in %s", in.v.m.id, in.v.m.name, reason, name)
+	if c := in.connID(); c != 0 {
+		msg += fmt.Sprintf(" for Connection ID %d; it is closed for this connection", c)
+	}
+	if len(tail) > 0 {
+		in.h.wlog.Error(msg, "stderr", strings.Join(tail, "\n"))
+	} else {
+		in.h.wlog.Error(msg)
+	}
+	in.failed = true
+	in.closeLocked()
+	return fmt.Errorf("%s in %s: %w", reason, name, err)
+}
+
+func (in *instance) classify(err error) string {
+	var ee *sys.ExitError
+	errors.As(err, &ee)
+	switch {
+	case ee != nil && ee.ExitCode() == sys.ExitCodeDeadlineExceeded, strings.HasPrefix(err.Error(), "timed out"):
+		return fmt.Sprintf("timed out after %s", in.v.timeout)
+	case ee != nil && ee.ExitCode() == sys.ExitCodeContextCanceled:
+		return "was canceled"
+	}
+	for _, l := range in.err.tail() {
+		if strings.Contains(l, "out of memory") {
+			return fmt.Sprintf("ran out of memory (limit %d pages)", in.v.pages)
+		}
+	}
+	if mem := in.mod.Memory(); mem != nil && uint64(mem.Size())+(1<<20) > uint64(in.v.pages)*65536 &&
+		strings.Contains(err.Error(), "unreachable") {
+		return fmt.Sprintf("ran out of memory (limit %d pages)", in.v.pages)
+	}
+	if ee != nil {
+		return fmt.Sprintf("exited with code %d", ee.ExitCode())
+	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return "trapped (" + first + ")"
+}
+
+// terminate calls imc_terminate (when still healthy) and closes the instance.
+func (in *instance) terminate(ctx context.Context) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.closed {
+		return
+	}
+	if !in.failed {
+		st, err := in.callLocked(ctx, in.fTerm, abi.ExportTerminate)
+		if err == nil && st != abi.StatusOK {
+			in.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" returned status %d from imc_terminate", in.v.m.id, in.v.m.name, st))
+		}
+	}
+	in.closeLocked()
+}
+
+func (in *instance) closeLocked() {
+	if in.closed {
+		return
+	}
+	in.closed = true
+	in.mod.Close(context.Background())
+	in.sess.Close()
+	in.h.live.Add(-1)
+	in.h.mu.Lock()
+	in.v.instances--
+	in.h.mu.Unlock()
+	if in.ref {
+		in.v.release(in.h)
+	}
+}
+
+// lineWriter turns a guest's stdout or stderr into log lines and keeps the
+// last ones for failure reports.
+type lineWriter struct {
+	mu      sync.Mutex
+	emit    func(string)
+	partial []byte
+	last    []string
+	emitted int
+}
+
+const (
+	tailLines   = 8
+	maxLineLen  = 4096
+	maxLinesOut = 1000 // lines logged per instance; the rest only fill the tail
+)
+
+func newLineWriter(emit func(string)) *lineWriter { return &lineWriter{emit: emit} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := len(p)
+	for len(p) > 0 {
+		i := 0
+		for i < len(p) && p[i] != '\n' {
+			i++
+		}
+		if room := maxLineLen - len(w.partial); room > 0 {
+			w.partial = append(w.partial, p[:min(i, room)]...)
+		}
+		if i == len(p) {
+			break
+		}
+		w.line(string(w.partial))
+		w.partial = w.partial[:0]
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (w *lineWriter) line(l string) {
+	if w.emitted < maxLinesOut {
+		w.emitted++
+		w.emit(l)
+	}
+	w.last = append(w.last, l)
+	if len(w.last) > tailLines {
+		w.last = w.last[len(w.last)-tailLines:]
+	}
+}
+
+func (w *lineWriter) tail() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := append([]string(nil), w.last...)
+	if len(w.partial) > 0 {
+		out = append(out, string(w.partial))
+	}
+	return out
+}

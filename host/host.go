@@ -1,0 +1,520 @@
+// Package host runs IMCs compiled to WebAssembly: it loads the modules named
+// in config.toml (compiled through wazero's file cache; checked for their
+// sha256 pin, ABI marker and grants), instantiates each one per PB-TNC
+// connection in a sandbox with a memory cap and a deadline on every call,
+// implements the ABI's host functions (see abi/README.md) on a Platform
+// (tpmhost in production), and hot-reloads changed modules.
+//
+// Host implements tnccs.IMCs: tnccs opens one Conn per PB-TNC connection and
+// drives the IMCs through it.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tnccs"
+)
+
+// Options are the parts of a Host that do not come from config.toml.
+type Options struct {
+	// Logger is the root logger; the host logs under "wasm" (loading,
+	// grants, traps, reload) and "imc" (per-IMC events), and each module
+	// logs under "imc.<name>". nil discards.
+	Logger hclog.Logger
+	// Platform backs the host functions (see NewTPMPlatform).
+	Platform Platform
+	// CompilationCache, when set, replaces the file cache in
+	// [wasm] cache_dir; tests share one across hosts. The Host does not
+	// close it.
+	CompilationCache wazero.CompilationCache
+	// OnReport, when set, is called for every report a module makes.
+	OnReport func(IMCReport)
+}
+
+// IMCReport is one report call of a module: an assessment result or
+// remediation instructions the IMC received from an IMV, for the CLI.
+type IMCReport struct {
+	Conn  tnccs.ConnID
+	IMCID uint32
+	IMC   string // the IMC's name
+	abi.Report
+}
+
+// maxKeptReports bounds the connections whose reports Reports still returns.
+const maxKeptReports = 64
+
+// Host owns the wazero runtimes, the loaded IMC modules and their
+// instances. All methods are safe for concurrent use.
+type Host struct {
+	opts Options
+	cfg  atomic.Pointer[Config]
+	log  hclog.Logger // root
+	wlog hclog.Logger // "wasm"
+	ilog hclog.Logger // "imc"
+
+	cache    wazero.CompilationCache
+	ownCache bool
+	cacheDir string
+
+	reloadMu sync.Mutex // serialises LoadIMCs and Reload
+
+	mu          sync.Mutex
+	runtimes    map[uint32]*hostRuntime // by memory limit in pages
+	modules     []*module               // loaded, in ID order
+	ids         map[string]uint32       // IMC name → ID, stable across reloads
+	nextID      uint32
+	conns       map[*Conn]struct{}
+	reports     map[tnccs.ConnID][]IMCReport
+	reportOrder []tnccs.ConnID
+	closed      bool
+
+	live atomic.Int64 // open module instances
+
+	watchStop chan struct{}
+	watchDone chan struct{}
+}
+
+// hostRuntime is one wazero runtime; modules with the same memory limit
+// share it.
+type hostRuntime struct {
+	rt    wazero.Runtime
+	pages uint32
+}
+
+// New returns a Host for cfg; it loads nothing yet (see LoadIMCs). It opens
+// the compilation cache in cfg.Wasm.CacheDir, falling back to the user's
+// cache directory when that is not writable.
+func New(cfg *Config, opts Options) (*Host, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("host: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	h := &Host{
+		opts:     opts,
+		log:      log,
+		wlog:     log.Named("wasm"),
+		ilog:     log.Named("imc"),
+		runtimes: map[uint32]*hostRuntime{},
+		ids:      map[string]uint32{},
+		nextID:   1,
+		conns:    map[*Conn]struct{}{},
+		reports:  map[tnccs.ConnID][]IMCReport{},
+	}
+	h.cfg.Store(cfg)
+	if opts.CompilationCache != nil {
+		h.cache = opts.CompilationCache
+	} else {
+		h.cache, h.cacheDir = openCache(cfg.Wasm.CacheDir, h.wlog)
+		h.ownCache = true
+	}
+	return h, nil
+}
+
+// openCache opens wazero's file cache in dir (created 0700), else in the
+// user's cache directory, else in memory only.
+func openCache(dir string, log hclog.Logger) (wazero.CompilationCache, string) {
+	try := func(d string) (wazero.CompilationCache, error) {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.CreateTemp(d, ".probe-*")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		os.Remove(f.Name())
+		return wazero.NewCompilationCacheWithDir(d)
+	}
+	c, err := try(dir)
+	if err == nil {
+		log.Debug(fmt.Sprintf("compilation cache in '%s'", dir))
+		return c, dir
+	}
+	if ucd, uerr := os.UserCacheDir(); uerr == nil {
+		alt := filepath.Join(ucd, "imchost")
+		if c, err2 := try(alt); err2 == nil {
+			log.Info(fmt.Sprintf("compilation cache '%s' is not writable (%v), using '%s'", dir, err, alt))
+			return c, alt
+		}
+	}
+	log.Warn(fmt.Sprintf("no writable compilation cache directory (%v); modules are compiled at every start", err))
+	return wazero.NewCompilationCache(), ""
+}
+
+// CacheDir returns the compilation cache directory in use ("" when the
+// cache was given in Options or is memory only).
+func (h *Host) CacheDir() string { return h.cacheDir }
+
+// Config returns the configuration in force (after the last Reload).
+func (h *Host) Config() *Config { return h.cfg.Load() }
+
+// runtime returns the runtime for a memory limit, creating it with the
+// WASI and imchost host modules on first use.
+func (h *Host) runtime(ctx context.Context, pages uint32) (*hostRuntime, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, errors.New("host: closed")
+	}
+	if r, ok := h.runtimes[pages]; ok {
+		return r, nil
+	}
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCompilationCache(h.cache).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(pages)
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("host: WASI: %w", err)
+	}
+	if err := instantiateHostModule(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	r := &hostRuntime{rt: rt, pages: pages}
+	h.runtimes[pages] = r
+	return r, nil
+}
+
+// LoadIMCs loads every IMC of the configuration, in order, with IDs from 1.
+// A module that fails a check is refused and logged; the others load. The
+// returned error joins the refusals (nil when all loaded).
+func (h *Host) LoadIMCs(ctx context.Context) error {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	cfg := h.cfg.Load()
+	h.wlog.Debug(fmt.Sprintf("loading %s", plural(len(cfg.IMCs), "IMC", "IMCs")))
+	var errs []error
+	for i := range cfg.IMCs {
+		if err := h.loadOne(ctx, cfg, &cfg.IMCs[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// idFor returns the stable ID of an IMC name.
+func (h *Host) idFor(name string) uint32 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if id, ok := h.ids[name]; ok {
+		return id
+	}
+	id := h.nextID
+	h.nextID++
+	h.ids[name] = id
+	return id
+}
+
+func (h *Host) moduleByName(name string) *module {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.modules {
+		if m.name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// loadOne prepares an IMC and makes it current: new, or replacing the
+// running version (reload).
+func (h *Host) loadOne(ctx context.Context, cfg *Config, c *IMCConfig) error {
+	id := h.idFor(c.Name)
+	old := h.moduleByName(c.Name)
+	bin, err := readModule(c.Path)
+	if err == nil && old != nil {
+		if cur := old.current(h); cur != nil && cur.sameSource(cfg, c, bin) {
+			cur.release(h)
+			return nil
+		} else if cur != nil {
+			cur.release(h)
+		}
+	}
+	var v *version
+	if err == nil {
+		v, err = h.prepare(ctx, cfg, id, c, bin)
+	}
+	if err != nil {
+		err = fmt.Errorf("host: IMC %d %q: %w", id, c.Name, err)
+		if old != nil {
+			cur := old.current(h)
+			seq := 0
+			if cur != nil {
+				seq = cur.seq
+				cur.release(h)
+			}
+			h.wlog.Error(fmt.Sprintf("IMC %d \"%s\": refusing the new version from '%s', version %d keeps serving: %v",
+				id, c.Name, c.Path, seq, errors.Unwrap(err)))
+		} else {
+			h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" not loaded from '%s': %v", id, c.Name, c.Path, errors.Unwrap(err)))
+		}
+		return err
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		v.release(h)
+		return errors.New("host: closed")
+	}
+	m := old
+	if m == nil {
+		m = &module{id: id, name: c.Name}
+		h.modules = append(h.modules, m)
+		slices.SortFunc(h.modules, func(a, b *module) int { return int(a.id) - int(b.id) })
+	}
+	m.seq++
+	v.m, v.seq = m, m.seq
+	prev := m.cur
+	m.cur = v // the module's reference moves to v
+	h.mu.Unlock()
+
+	subs := make([]string, len(v.subs))
+	for i, t := range v.subs {
+		subs[i] = msgTypeString(t)
+	}
+	h.ilog.Info(fmt.Sprintf("IMC %d supports %s: %s", id, plural(len(v.subs), "message type", "message types"),
+		joinComma(subs)))
+	if prev != nil {
+		h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" reloaded from '%s' (version %d, sha256 %s)", id, c.Name, c.Path, v.seq, v.sha[:16]))
+		prev.release(h)
+	} else {
+		h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" loaded from '%s'", id, c.Name, c.Path))
+	}
+	return nil
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}
+
+// Reload re-reads the configuration file (when the Host was built from
+// one) and every module file; changed modules are compiled and checked off
+// to the side and, if good, serve the connections opened from now on.
+// Running connections keep their instances. A broken new version is refused
+// with a log line and the old one stays. IMCs removed from the
+// configuration are unloaded (their running instances finish).
+func (h *Host) Reload(ctx context.Context) error {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	cfg := h.cfg.Load()
+	if cfg.Path != "" {
+		nc, err := LoadConfig(cfg.Path)
+		if err != nil {
+			h.wlog.Error(fmt.Sprintf("reloading '%s' failed, keeping the running configuration: %v", cfg.Path, err))
+			return err
+		}
+		nc.Wasm.CacheDir = cfg.Wasm.CacheDir // the cache is opened once
+		cfg = nc
+		h.cfg.Store(cfg)
+	}
+	var errs []error
+	keep := map[string]bool{}
+	for i := range cfg.IMCs {
+		keep[cfg.IMCs[i].Name] = true
+		if err := h.loadOne(ctx, cfg, &cfg.IMCs[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	h.mu.Lock()
+	var gone []*module
+	h.modules = slices.DeleteFunc(h.modules, func(m *module) bool {
+		if !keep[m.name] {
+			gone = append(gone, m)
+			return true
+		}
+		return false
+	})
+	h.mu.Unlock()
+	for _, m := range gone {
+		h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" unloaded", m.id, m.name))
+		h.mu.Lock()
+		v := m.cur
+		m.cur = nil
+		h.mu.Unlock()
+		if v != nil {
+			v.release(h)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Open implements tnccs.IMCs: it instantiates every loaded IMC for the
+// connection and calls its imc_initialize. An IMC that fails here is left
+// out of this connection only.
+func (h *Host) Open(ctx context.Context, id tnccs.ConnID, send tnccs.SendFunc) (tnccs.IMCConn, error) {
+	c, err := h.OpenConn(ctx, id, send)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// OpenConn is Open returning the concrete *Conn.
+func (h *Host) OpenConn(ctx context.Context, id tnccs.ConnID, send tnccs.SendFunc) (*Conn, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, errors.New("host: closed")
+	}
+	var vs []*version
+	for _, m := range h.modules {
+		if m.cur != nil {
+			m.cur.refs++
+			vs = append(vs, m.cur)
+		}
+	}
+	c := &Conn{h: h, id: id, send: send}
+	h.conns[c] = struct{}{}
+	delete(h.reports, id)
+	h.mu.Unlock()
+
+	for _, v := range vs {
+		inst, err := h.newInstance(ctx, v, c)
+		if err != nil {
+			h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" failed for Connection ID %d: %v", v.m.id, v.m.name, id, err))
+			v.release(h)
+			continue
+		}
+		inst.ref = true
+		c.insts = append(c.insts, inst)
+	}
+	return c, nil
+}
+
+// addReport records a module's report for the CLI.
+func (h *Host) addReport(r IMCReport) {
+	h.mu.Lock()
+	if _, ok := h.reports[r.Conn]; !ok {
+		h.reportOrder = append(h.reportOrder, r.Conn)
+		if len(h.reportOrder) > maxKeptReports {
+			delete(h.reports, h.reportOrder[0])
+			h.reportOrder = h.reportOrder[1:]
+		}
+	}
+	h.reports[r.Conn] = append(h.reports[r.Conn], r)
+	h.mu.Unlock()
+	h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" reported result %d from IMV %d for Connection ID %d",
+		r.IMCID, r.IMC, r.Result, r.Validator, r.Conn))
+	if h.opts.OnReport != nil {
+		h.opts.OnReport(r)
+	}
+}
+
+// Reports returns the reports the IMCs made on a connection (kept after the
+// connection closes, for the last 64 connections; a new Open with the same
+// ID clears them).
+func (h *Host) Reports(conn tnccs.ConnID) []IMCReport {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.reports[conn])
+}
+
+// Instances returns the number of module instances alive (probes and
+// connections); tests use it to find leaks.
+func (h *Host) Instances() int { return int(h.live.Load()) }
+
+// Close closes every connection's instances, the loaded modules and the
+// runtimes.
+func (h *Host) Close(ctx context.Context) error {
+	h.stopWatch()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	conns := make([]*Conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.Close(ctx)
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	h.mu.Lock()
+	h.closed = true
+	mods := h.modules
+	h.modules = nil
+	h.mu.Unlock()
+	for _, m := range mods {
+		h.mu.Lock()
+		v := m.cur
+		m.cur = nil
+		h.mu.Unlock()
+		if v != nil {
+			v.release(h)
+		}
+	}
+	var errs []error
+	for _, r := range h.runtimes {
+		errs = append(errs, r.rt.Close(ctx))
+	}
+	if h.ownCache {
+		errs = append(errs, h.cache.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ModuleInfo describes a loaded module, for `imchost imc list` and
+// `imchost imc check`.
+type ModuleInfo struct {
+	ID            uint32
+	Name          string
+	Path          string
+	SHA256        string // hex
+	Size          int    // bytes
+	Version       int    // 1 at load, +1 at every reload that swapped it
+	Grants        []string
+	Imports       []string // imchost functions the module imports
+	Subscriptions []abi.MsgType
+	MemoryPages   uint32
+	CallTimeout   time.Duration
+	LoadedAt      time.Time
+	Instances     int // live connection instances of this version
+}
+
+// List returns the loaded modules in ID order.
+func (h *Host) List() []ModuleInfo {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []ModuleInfo
+	for _, m := range h.modules {
+		if m.cur != nil {
+			out = append(out, m.cur.info())
+		}
+	}
+	return out
+}
+
+// MsgTypeString formats a message type as the logs do:
+// 'IETF/Operating System' 0x000000/0x00000001.
+func MsgTypeString(t abi.MsgType) string { return msgTypeString(t) }

@@ -1,0 +1,143 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tnccs"
+)
+
+var helloGrants = []string{"send", "subscribe", "log", "log_level", "config_get"}
+
+// logBuf is a concurrency-safe log sink for assertions on log lines.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func testLogger(t testing.TB) (hclog.Logger, *logBuf) {
+	var buf logBuf
+	return hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Debug, DisableTime: true}), &buf
+}
+
+// newTestHost builds a Host for imcs on the shared compilation cache.
+func newTestHost(t testing.TB, imcs ...IMCConfig) (*Host, *logBuf) {
+	t.Helper()
+	log, buf := testLogger(t)
+	cfg := &Config{IMCs: imcs}
+	cfg.Wasm.CallTimeout = Duration(5 * time.Second)
+	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, Platform: Platform{System: NewSystem("testdata/root")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.Close(context.Background())
+		if t.Failed() {
+			t.Logf("host log:\n%s", buf.String())
+		}
+	})
+	return h, buf
+}
+
+// sink collects what the IMCs send on a connection.
+type sink struct {
+	mu   sync.Mutex
+	msgs []tnccs.PAMessage
+}
+
+func (s *sink) send(m tnccs.PAMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, m)
+	return nil
+}
+
+func (s *sink) take() []tnccs.PAMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.msgs
+	s.msgs = nil
+	return out
+}
+
+var helloType = abi.MsgType{Vendor: 32473, Subtype: 1}
+
+func helloMsg(validator uint16) tnccs.PAMessage {
+	return tnccs.PAMessage{Vendor: helloType.Vendor, Subtype: helloType.Subtype, Collector: 0xffff,
+		Validator: validator, Body: []byte{1, 0, 0, 0, 0, 0, 0, 7}}
+}
+
+// exchange runs one connection: create, handshake, begin, one server batch
+// with a hello message, batch ending, close; it returns the two client batches.
+func exchange(t *testing.T, h *Host, id tnccs.ConnID) (first, second []tnccs.PAMessage) {
+	t.Helper()
+	ctx := context.Background()
+	var s sink
+	c, err := h.Open(ctx, id, s.send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ChangeState(ctx, tnccs.StateCreate)
+	c.ChangeState(ctx, tnccs.StateHandshake)
+	c.BeginHandshake(ctx)
+	first = s.take()
+	c.Receive(ctx, helloMsg(7))
+	c.BatchEnding(ctx)
+	second = s.take()
+	c.ChangeState(ctx, tnccs.StateAllowed)
+	c.Close(ctx)
+	return first, second
+}
+
+func isGreeting(m tnccs.PAMessage, collector uint16) bool {
+	return m.Vendor == helloType.Vendor && m.Subtype == helloType.Subtype && m.Collector == collector &&
+		bytes.Contains(m.Body, []byte("hello from a wasm IMC"))
+}
+
+func TestHelloExchange(t *testing.T) {
+	h, logs := newTestHost(t, IMCConfig{Name: "Hello", Path: modPath("hello"), Grants: helloGrants})
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first, second := exchange(t, h, 1)
+	if len(first) != 1 || !isGreeting(first[0], 1) || first[0].Exclusive || first[0].Validator != 0xffff {
+		t.Fatalf("first batch: %+v", first)
+	}
+	if len(second) != 1 || !isGreeting(second[0], 1) || !second[0].Exclusive || second[0].Validator != 7 {
+		t.Fatalf("second batch: %+v", second)
+	}
+	for _, want := range []string{
+		`IMC 1 supports 1 message type: '32473/1' 0x007ed9/0x00000001`,
+		`IMC 1 "Hello" loaded from '` + modPath("hello") + `'`,
+		`IMC 1 "Hello" created a state for IF-TNCCS 2.0 Connection ID 1`,
+		`IMC 1 "Hello" changed state of Connection ID 1 to 'Handshake'`,
+		`IMC 1 "Hello" received message for Connection ID 1 from IMV 7`,
+		`IMC 1 "Hello" initialized`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if n := h.Instances(); n != 0 {
+		t.Errorf("%d instances alive after Close", n)
+	}
+}

@@ -1,0 +1,102 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// Test modules: examples/hello (from $IMCHOST_WASM_DIR/imc-hello.wasm when
+// set, as `make test` builds it) and the hostile modules of
+// testdata/hostile, built once here. All tests share one compilation cache,
+// so each module is compiled once per test binary.
+var (
+	wasmDir   string
+	testCache wazero.CompilationCache
+)
+
+var testModules = map[string]string{
+	"hello":       "../examples/hello",
+	"loop":        "./testdata/hostile/loop",
+	"alloc":       "./testdata/hostile/alloc",
+	"trap":        "./testdata/hostile/trap",
+	"ungranted":   "./testdata/hostile/ungranted",
+	"oversize":    "./testdata/hostile/oversize",
+	"noabi":       "./testdata/hostile/noabi",
+	"wrongabi":    "./testdata/hostile/wrongabi",
+	"nosubscribe": "./testdata/hostile/nosubscribe",
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "imchost-host-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	wasmDir = dir
+	if err := buildModules(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cacheDir := filepath.Join(dir, "cache")
+	testCache, err = wazero.NewCompilationCacheWithDir(cacheDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer testCache.Close(context.Background())
+	return m.Run()
+}
+
+// buildModules builds the test modules into dir (two at a time: the CPU is
+// shared), taking prebuilt ones from $IMCHOST_WASM_DIR.
+func buildModules(dir string) error {
+	pre := os.Getenv("IMCHOST_WASM_DIR")
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, min(2, runtime.NumCPU()))
+	errs := make(chan error, len(testModules))
+	for name, src := range testModules {
+		out := filepath.Join(dir, name+".wasm")
+		if pre != "" && !strings.HasPrefix(src, "./testdata") {
+			if b, err := os.ReadFile(filepath.Join(pre, "imc-"+name+".wasm")); err == nil {
+				if err := os.WriteFile(out, b, 0o644); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, src)
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				errs <- fmt.Errorf("building %s: %v\n%s", src, err, b)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// modPath returns the built module's path.
+func modPath(name string) string { return filepath.Join(wasmDir, name+".wasm") }

@@ -1,0 +1,332 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/imchost/imchost/abi"
+)
+
+// module is one configured IMC; its ID and name stay across reloads.
+type module struct {
+	id   uint32
+	name string
+	seq  int      // versions loaded so far (guarded by Host.mu)
+	cur  *version // serving new connections (guarded by Host.mu)
+}
+
+// current returns the current version with a reference the caller releases.
+func (m *module) current(h *Host) *version {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m.cur != nil {
+		m.cur.refs++
+	}
+	return m.cur
+}
+
+// version is one compiled and checked module file. References: one while it
+// is its module's current version, one per instance. The compiled module is
+// closed when the last reference goes.
+type version struct {
+	m        *module
+	seq      int
+	cfg      IMCConfig // as configured (path resolved)
+	full     *Config   // the configuration it was loaded with
+	sha      string
+	size     int
+	compiled wazero.CompiledModule
+	rt       *hostRuntime
+	pages    uint32
+	timeout  time.Duration
+	imports  []string
+	subs     []abi.MsgType
+	loadedAt time.Time
+
+	refs      int // guarded by Host.mu
+	instances int // guarded by Host.mu
+}
+
+func (v *version) release(h *Host) {
+	h.mu.Lock()
+	v.refs--
+	last := v.refs == 0
+	h.mu.Unlock()
+	if last {
+		v.compiled.Close(context.Background())
+		h.wlog.Debug(fmt.Sprintf("IMC %d \"%s\" version %d closed", v.m.id, v.m.name, v.seq))
+	}
+}
+
+// sameSource reports whether reloading c with bin would change nothing.
+func (v *version) sameSource(full *Config, c *IMCConfig, bin []byte) bool {
+	sum := sha256.Sum256(bin)
+	return hex.EncodeToString(sum[:]) == v.sha && reflect.DeepEqual(*c, v.cfg) &&
+		full.memoryPages(c) == v.pages && full.callTimeout(c) == v.timeout &&
+		full.TNCCS.MaxMessageSize == v.full.TNCCS.MaxMessageSize && full.TPM.EventLog == v.full.TPM.EventLog
+}
+
+func (v *version) info() ModuleInfo {
+	return ModuleInfo{
+		ID: v.m.id, Name: v.m.name, Path: v.cfg.Path, SHA256: v.sha, Size: v.size, Version: v.seq,
+		Grants: slices.Clone(v.cfg.Grants), Imports: slices.Clone(v.imports),
+		Subscriptions: slices.Clone(v.subs), MemoryPages: v.pages, CallTimeout: v.timeout,
+		LoadedAt: v.loadedAt, Instances: v.instances,
+	}
+}
+
+// readModule reads a module file, bounded by maxModuleSize.
+func readModule(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxModuleSize {
+		return nil, fmt.Errorf("'%s' is larger than %d bytes", path, maxModuleSize)
+	}
+	return b, nil
+}
+
+// Check errors, for errors.Is.
+var (
+	// ErrPin: the file's sha256 differs from the configured pin.
+	ErrPin = errors.New("sha256 pin mismatch")
+	// ErrNotWasm: the file is not a WebAssembly binary.
+	ErrNotWasm = errors.New("not a WebAssembly module")
+	// ErrABI: the module lacks the ABI marker, declares another ABI version
+	// or lacks a required export.
+	ErrABI = errors.New("ABI mismatch")
+	// ErrGrant: the module imports a function it was not granted, or from
+	// a module other than imchost and wasi_snapshot_preview1.
+	ErrGrant = errors.New("import not granted")
+	// ErrInit: the module failed in _initialize or imc_initialize, or
+	// subscribed to no message type.
+	ErrInit = errors.New("initialization failed")
+)
+
+var wasmMagic = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
+
+// exportSigs are the lifecycle exports and their (params, results) counts;
+// all are i32.
+var exportSigs = []struct {
+	name            string
+	params, results int
+}{
+	{abi.ExportMarker, 0, 0},
+	{abi.ExportInitialize, 0, 0},
+	{abi.ExportAlloc, 1, 1},
+	{abi.ExportInit, 1, 1},
+	{abi.ExportConnectionChange, 2, 1},
+	{abi.ExportBeginHandshake, 1, 1},
+	{abi.ExportReceive, 3, 1},
+	{abi.ExportBatchEnding, 1, 1},
+	{abi.ExportTerminate, 0, 1},
+}
+
+// importSigs are the host functions and their (params, results) counts.
+var importSigs = map[string][2]int{
+	abi.FnLog: {3, 1}, abi.FnLogLevel: {0, 1}, abi.FnResultTake: {2, 1},
+}
+
+func importSig(name string) ([2]int, bool) {
+	if s, ok := importSigs[name]; ok {
+		return s, true
+	}
+	if grantable[name] {
+		return [2]int{4, 1}, true
+	}
+	return [2]int{}, false
+}
+
+func allI32(ts []api.ValueType) bool {
+	for _, t := range ts {
+		if t != api.ValueTypeI32 {
+			return false
+		}
+	}
+	return true
+}
+
+// prepare turns a module file into a checked, compiled version: pin, wasm
+// magic, compilation, ABI marker and exports, imports ⊆ grants, and a probe
+// instance that must initialize and subscribe.
+func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfig, bin []byte) (*version, error) {
+	sum := sha256.Sum256(bin)
+	sha := hex.EncodeToString(sum[:])
+	if c.SHA256 != "" && !strings.EqualFold(c.SHA256, sha) {
+		return nil, fmt.Errorf("%w: '%s' has sha256 %s, config.toml pins %s", ErrPin, c.Path, sha, strings.ToLower(c.SHA256))
+	}
+	if !bytes.HasPrefix(bin, wasmMagic) {
+		return nil, fmt.Errorf("%w: '%s' does not start with the wasm header \\0asm version 1", ErrNotWasm, c.Path)
+	}
+	pages := full.memoryPages(c)
+	hr, err := h.runtime(ctx, pages)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	cm, err := hr.rt.CompileModule(ctx, bin)
+	if err != nil {
+		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
+	}
+	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", c.Path, len(bin), time.Since(start).Round(time.Millisecond)))
+	v := &version{
+		cfg: *c, full: full, sha: sha, size: len(bin), compiled: cm, rt: hr, pages: pages,
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1,
+		m: &module{id: id, name: c.Name},
+	}
+	if err := checkExports(cm); err != nil {
+		cm.Close(ctx)
+		return nil, err
+	}
+	if v.imports, err = checkImports(cm, c.Grants); err != nil {
+		cm.Close(ctx)
+		return nil, err
+	}
+	if v.subs, err = h.probe(ctx, v); err != nil {
+		cm.Close(ctx)
+		return nil, err
+	}
+	return v, nil
+}
+
+func checkExports(cm wazero.CompiledModule) error {
+	exp := cm.ExportedFunctions()
+	if _, ok := exp[abi.ExportMarker]; !ok {
+		for name := range exp {
+			if strings.HasPrefix(name, "imc_abi_v") {
+				return fmt.Errorf("%w: the module is built for ABI %s, this host speaks %s", ErrABI, name, abi.ExportMarker)
+			}
+		}
+		return fmt.Errorf("%w: the module does not export %s (not an imchost IMC, or built without sdk/imc)", ErrABI, abi.ExportMarker)
+	}
+	for _, e := range exportSigs {
+		f, ok := exp[e.name]
+		if !ok {
+			return fmt.Errorf("%w: the module does not export %s", ErrABI, e.name)
+		}
+		if len(f.ParamTypes()) != e.params || len(f.ResultTypes()) != e.results ||
+			!allI32(f.ParamTypes()) || !allI32(f.ResultTypes()) {
+			return fmt.Errorf("%w: export %s has the signature %v -> %v", ErrABI, e.name, f.ParamTypes(), f.ResultTypes())
+		}
+	}
+	return nil
+}
+
+// checkImports enforces that every import is a function of imchost (granted,
+// known, right signature) or of wasi_snapshot_preview1, and returns the
+// imchost functions imported.
+func checkImports(cm wazero.CompiledModule, grants []string) ([]string, error) {
+	if len(cm.ImportedMemories()) > 0 {
+		return nil, fmt.Errorf("%w: the module imports a memory", ErrGrant)
+	}
+	var used []string
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		switch mod {
+		case "wasi_snapshot_preview1":
+			continue
+		case abi.ImportModule:
+		default:
+			return nil, fmt.Errorf("%w: the module imports %s.%s; only %s and wasi_snapshot_preview1 exist", ErrGrant, mod, name, abi.ImportModule)
+		}
+		sig, ok := importSig(name)
+		if !ok && name != abi.FnResultTake {
+			return nil, fmt.Errorf("%w: the module imports %s.%s, which this host does not provide", ErrGrant, mod, name)
+		}
+		if len(f.ParamTypes()) != sig[0] || len(f.ResultTypes()) != sig[1] || !allI32(f.ParamTypes()) || !allI32(f.ResultTypes()) {
+			return nil, fmt.Errorf("%w: import %s.%s has the signature %v -> %v", ErrABI, mod, name, f.ParamTypes(), f.ResultTypes())
+		}
+		if name != abi.FnResultTake && !slices.Contains(grants, name) {
+			return nil, fmt.Errorf("%w: the module imports %s.%s, which config.toml does not grant (grants: %s)",
+				ErrGrant, mod, name, strings.Join(grants, ", "))
+		}
+		if !slices.Contains(used, name) {
+			used = append(used, name)
+		}
+	}
+	slices.Sort(used)
+	return used, nil
+}
+
+// probe instantiates the module once without a connection, runs
+// imc_initialize, collects its subscriptions and closes it again.
+func (h *Host) probe(ctx context.Context, v *version) ([]abi.MsgType, error) {
+	inst, err := h.newInstance(ctx, v, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInit, err)
+	}
+	subs := inst.sess.Subscriptions()
+	inst.terminate(ctx)
+	if len(subs) == 0 {
+		return nil, fmt.Errorf("%w: the module subscribed to no message type in imc_initialize", ErrInit)
+	}
+	return subs, nil
+}
+
+// CheckOptions configure Check.
+type CheckOptions struct {
+	Name string // IMC name used in messages ("check" when empty)
+	// Grants to check the imports against; nil grants everything, so Check
+	// reports what the module imports (ModuleInfo.Imports) without refusing.
+	Grants   []string
+	SHA256   string   // optional pin
+	Settings Settings // what config_get answers during imc_initialize
+	Platform Platform // backs host functions called during imc_initialize
+	Logger   hclog.Logger
+	// CacheDir is the compilation cache ("" = DefaultCacheDir with fallback).
+	CacheDir string
+	// CompilationCache overrides CacheDir.
+	CompilationCache wazero.CompilationCache
+}
+
+// Check validates a module file the way loading does (pin, wasm, ABI
+// marker and exports, imports ⊆ grants, imc_initialize and subscriptions)
+// without a running host: `imchost imc check FILE`.
+func Check(ctx context.Context, path string, o CheckOptions) (ModuleInfo, error) {
+	name := o.Name
+	if name == "" {
+		name = "check"
+	}
+	grants := o.Grants
+	if grants == nil {
+		for g := range grantable {
+			grants = append(grants, g)
+		}
+		slices.Sort(grants)
+	}
+	cfg := &Config{IMCs: []IMCConfig{{Name: name, Path: path, SHA256: o.SHA256, Grants: grants, Settings: o.Settings}}}
+	cfg.Wasm.CacheDir = o.CacheDir
+	h, err := New(cfg, Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: o.CompilationCache})
+	if err != nil {
+		return ModuleInfo{}, err
+	}
+	defer h.Close(ctx)
+	if err := h.LoadIMCs(ctx); err != nil {
+		return ModuleInfo{}, err
+	}
+	l := h.List()
+	if len(l) != 1 {
+		return ModuleInfo{}, errors.New("host: check: module not loaded")
+	}
+	return l[0], nil
+}

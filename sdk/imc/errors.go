@@ -1,0 +1,55 @@
+package imc
+
+import (
+	"fmt"
+
+	"github.com/imchost/imchost/abi"
+)
+
+// StatusError is the error a Host method returns when the host function
+// answered with a negative status, or the IMC could not decode its result.
+type StatusError struct {
+	Fn     string     // the host function, e.g. abi.FnTPMQuote
+	Status abi.Status // what the host answered
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("imc: host function %s failed: %s", e.Fn, statusText(e.Status))
+}
+
+// Is lets errors.Is match a StatusError against another with the same Status
+// (Fn ignored when empty), e.g. errors.Is(err, &imc.StatusError{Status: abi.StatusNotFound}).
+func (e *StatusError) Is(target error) bool {
+	t, ok := target.(*StatusError)
+	return ok && t.Status == e.Status && (t.Fn == "" || t.Fn == e.Fn)
+}
+
+func statusText(s abi.Status) string {
+	switch s {
+	case abi.StatusOK:
+		return "ok"
+	case abi.StatusInvalid:
+		return "invalid argument"
+	case abi.StatusFault:
+		return "bad guest pointer"
+	case abi.StatusTooLarge:
+		return "too large"
+	case abi.StatusNotFound:
+		return "not found"
+	case abi.StatusNotGranted:
+		return "not granted"
+	case abi.StatusUnavailable:
+		return "unavailable"
+	case abi.StatusFailed:
+		return "failed on the host"
+	case abi.StatusState:
+		return "not allowed now"
+	case abi.StatusNoResult:
+		return "no stashed result"
+	case abi.StatusUnsupported:
+		return "unsupported"
+	case abi.StatusModuleFailed:
+		return "module failed"
+	}
+	return fmt.Sprintf("status %d", int32(s))
+}

@@ -1,0 +1,229 @@
+//go:build wasip1
+
+package imc
+
+import (
+	"runtime"
+	"unsafe"
+
+	"github.com/imchost/imchost/abi"
+)
+
+// Imports: one stub per host function of module "imchost". A stub that no
+// code path reaches is dropped by the linker, so a module imports (and needs
+// a grant for) only what its IMC calls.
+
+//go:wasmimport imchost send
+func hostSend(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost subscribe
+func hostSubscribe(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost log
+func hostLog(level int32, ptr, n uint32) int32
+
+//go:wasmimport imchost log_level
+func hostLogLevel() int32
+
+//go:wasmimport imchost result_take
+func hostResultTake(outPtr, outCap uint32) int32
+
+//go:wasmimport imchost config_get
+func hostConfigGet(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost os_release
+func hostOSRelease(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost system_facts
+func hostSystemFacts(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost packages
+func hostPackages(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost report
+func hostReport(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost tpm_version_info
+func hostTPMVersionInfo(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost tpm_banks
+func hostTPMBanks(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost tpm_aik
+func hostTPMAIK(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost tpm_quote
+func hostTPMQuote(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost eventlog_events
+func hostEventLog(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost symlinks
+func hostSymlinks(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost dh_create
+func hostDHCreate(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost dh_finish
+func hostDHFinish(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost hash
+func hostHash(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost random
+func hostRandom(inPtr, inLen, outPtr, outCap uint32) int32
+
+// outBuf receives host results; it grows to the largest result seen.
+var outBuf = make([]byte, 4096)
+
+func ptrOf(b []byte) uint32 {
+	if len(b) == 0 {
+		return 0
+	}
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+}
+
+// wasmCall wraps one data import: the result is copied out of outBuf; when
+// it does not fit, outBuf grows and result_take fetches the stashed result,
+// so the host function itself runs once.
+func wasmCall(fn string, stub func(inPtr, inLen, outPtr, outCap uint32) int32) rawCall {
+	return func(in []byte) ([]byte, error) {
+		n := stub(ptrOf(in), uint32(len(in)), ptrOf(outBuf), uint32(len(outBuf)))
+		runtime.KeepAlive(in)
+		if n < 0 {
+			return nil, &StatusError{Fn: fn, Status: abi.Status(-n)}
+		}
+		if int(n) > len(outBuf) {
+			outBuf = make([]byte, n)
+			m := hostResultTake(ptrOf(outBuf), uint32(len(outBuf)))
+			if m < 0 {
+				return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.Status(-m)}
+			}
+			n = m
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		return append([]byte(nil), outBuf[:n]...), nil
+	}
+}
+
+// wasmHost is the Host of a module: each method calls its own import.
+type wasmHost struct{}
+
+func (wasmHost) Send(conn ConnID, msg Message) error {
+	return send(wasmCall(abi.FnSend, hostSend), conn, msg)
+}
+func (wasmHost) Subscribe(types ...abi.MsgType) error {
+	return subscribe(wasmCall(abi.FnSubscribe, hostSubscribe), types)
+}
+func (wasmHost) Log(level abi.LogLevel, msg string) {
+	b := []byte(msg)
+	hostLog(int32(level), ptrOf(b), uint32(len(b)))
+	runtime.KeepAlive(b)
+}
+func (wasmHost) LogLevel() abi.LogLevel { return abi.LogLevel(hostLogLevel()) }
+func (wasmHost) Config(key string) (string, bool) {
+	return configGet(wasmCall(abi.FnConfigGet, hostConfigGet), key)
+}
+func (wasmHost) OSRelease() ([]byte, error) {
+	return wasmCall(abi.FnOSRelease, hostOSRelease)(nil)
+}
+func (wasmHost) SystemFacts() (abi.SystemFacts, error) {
+	return systemFacts(wasmCall(abi.FnSystemFacts, hostSystemFacts))
+}
+func (wasmHost) Packages() ([]abi.Package, error) {
+	return packages(wasmCall(abi.FnPackages, hostPackages))
+}
+func (wasmHost) Report(r abi.Report) error { return report(wasmCall(abi.FnReport, hostReport), r) }
+func (wasmHost) TPMVersionInfo() (abi.TPMVersionInfo, error) {
+	return tpmVersionInfo(wasmCall(abi.FnTPMVersionInfo, hostTPMVersionInfo))
+}
+func (wasmHost) TPMBanks() ([]uint16, error) {
+	return tpmBanks(wasmCall(abi.FnTPMBanks, hostTPMBanks))
+}
+func (wasmHost) TPMAIK(handle uint32) (abi.AIK, error) {
+	return tpmAIK(wasmCall(abi.FnTPMAIK, hostTPMAIK), handle)
+}
+func (wasmHost) TPMQuote(req abi.QuoteRequest) (abi.Quote, error) {
+	return tpmQuote(wasmCall(abi.FnTPMQuote, hostTPMQuote), req)
+}
+func (wasmHost) EventLog(bank uint16) (abi.EventLog, error) {
+	return eventLog(wasmCall(abi.FnEventLog, hostEventLog), bank)
+}
+func (wasmHost) Symlinks(dir string) ([]abi.Symlink, error) {
+	return symlinks(wasmCall(abi.FnSymlinks, hostSymlinks), dir)
+}
+func (wasmHost) DHCreate(group uint16) (abi.DHCreateResult, error) {
+	return dhCreate(wasmCall(abi.FnDHCreate, hostDHCreate), group)
+}
+func (wasmHost) DHFinish(req abi.DHFinishRequest) ([]byte, error) {
+	return wasmCall(abi.FnDHFinish, hostDHFinish)(abi.AppendDHFinishRequest(nil, req))
+}
+func (wasmHost) Hash(alg uint16, data []byte) ([]byte, error) {
+	return hash(wasmCall(abi.FnHash, hostHash), alg, data)
+}
+func (wasmHost) Random(n int) ([]byte, error) {
+	return random(wasmCall(abi.FnRandom, hostRandom), n)
+}
+
+// Exports.
+
+// inbox is the buffer imc_alloc hands out; it stays valid until the next
+// imc_alloc (the host writes into it, then makes one lifecycle call).
+var inbox []byte
+
+//go:wasmexport imc_abi_v1
+func exportMarker() {}
+
+//go:wasmexport imc_alloc
+func exportAlloc(size uint32) uint32 {
+	if size > abi.MessageHeaderLen+abi.MaxMessageLen {
+		return 0
+	}
+	if uint32(cap(inbox)) < size || size == 0 {
+		inbox = make([]byte, size, max(size, 64))
+	}
+	inbox = inbox[:size]
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inbox[:cap(inbox)]))))
+}
+
+//go:wasmexport imc_initialize
+func exportInitialize(id uint32) int32 {
+	return lifecycle("Initialize", func(m IMC) error { return m.Initialize(wasmHost{}, id) })
+}
+
+//go:wasmexport imc_connection_change
+func exportConnectionChange(conn, state uint32) int32 {
+	return lifecycle("ConnectionChange", func(m IMC) error {
+		return m.ConnectionChange(ConnID(conn), abi.ConnState(state))
+	})
+}
+
+//go:wasmexport imc_begin_handshake
+func exportBeginHandshake(conn uint32) int32 {
+	return lifecycle("BeginHandshake", func(m IMC) error { return m.BeginHandshake(ConnID(conn)) })
+}
+
+//go:wasmexport imc_receive
+func exportReceive(conn, ptr, n uint32) int32 {
+	if ptr == 0 || uint32(cap(inbox)) < n ||
+		ptr != uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inbox[:cap(inbox)])))) {
+		return int32(abi.StatusFault)
+	}
+	msg, st := decodeReceive(inbox[:n])
+	if st != abi.StatusOK {
+		return int32(st)
+	}
+	return lifecycle("Receive", func(m IMC) error { return m.Receive(ConnID(conn), msg) })
+}
+
+//go:wasmexport imc_batch_ending
+func exportBatchEnding(conn uint32) int32 {
+	return lifecycle("BatchEnding", func(m IMC) error { return m.BatchEnding(ConnID(conn)) })
+}
+
+//go:wasmexport imc_terminate
+func exportTerminate() int32 {
+	return lifecycle("Terminate", func(m IMC) error { return m.Terminate() })
+}
