@@ -1,0 +1,385 @@
+// Package imctest drives an IMC in tests the way the host does, with
+// scripted server messages, and collects what it sends and reports.
+//
+// New runs an IMC natively (in-process, in the test binary) against a Host
+// backed by the real host capability code (host.Session on a
+// host.Platform: a fixture root for os-release and friends, tpmhost on a
+// simulator for the TPM), encoding every call with the abi codecs exactly as
+// a wasm module does. NewWasm runs a built .wasm module through the real
+// host (wazero, grants, deadlines, memory cap). Both return a *Harness with
+// the same methods, so one test body can run both ways.
+//
+//	h := imctest.New(t, &osIMC{}, imctest.Options{Root: "testdata/root"})
+//	first := h.Start()                 // CREATE, HANDSHAKE, BeginHandshake
+//	reply := h.Batch(serverMsg)        // Receive each, then BatchEnding
+package imctest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/sdk/imc"
+	"github.com/imchost/imchost/tnccs"
+)
+
+// Options configure a Harness. Zero values are fine.
+type Options struct {
+	ID       uint32            // IMC ID (default 1)
+	Name     string            // IMC name (default "test")
+	Conn     uint32            // connection ID (default 1)
+	Settings map[string]string // what config_get answers
+	// Platform backs the host functions. When Platform.System is nil and
+	// Root is set, the System is host.NewSystem(Root).
+	Platform host.Platform
+	Root     string
+	// MaxMessageSize bounds sent PA messages (0: abi.MaxMessageLen).
+	MaxMessageSize uint32
+	// Logger receives the IMC's and host's log lines (default: t.Log at
+	// Trace level).
+	Logger hclog.Logger
+	// ExpectErrors keeps IMC errors (native) in Errors() instead of
+	// failing the test.
+	ExpectErrors bool
+
+	// Wasm only: grants (default: every host function), memory cap and
+	// call deadline (defaults of the host).
+	Grants      []string
+	MemoryPages uint32
+	CallTimeout time.Duration
+}
+
+// Harness is one IMC serving one connection.
+type Harness struct {
+	t    testing.TB
+	o    Options
+	conn tnccs.ConnID
+
+	mu      sync.Mutex
+	sent    []imc.Message
+	reports []abi.Report
+	errs    []error
+
+	// native
+	imc  imc.IMC
+	sess *host.Session
+
+	// wasm
+	h *host.Host
+	c *host.Conn
+
+	closed bool
+}
+
+func (o *Options) defaults(t testing.TB) {
+	if o.ID == 0 {
+		o.ID = 1
+	}
+	if o.Name == "" {
+		o.Name = "test"
+	}
+	if o.Conn == 0 {
+		o.Conn = 1
+	}
+	if o.Platform.System == nil && o.Root != "" {
+		o.Platform.System = host.NewSystem(o.Root)
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.New(&hclog.LoggerOptions{
+			Output: tWriter{t}, Level: hclog.Trace, DisableTime: true,
+		})
+	}
+}
+
+// tWriter sends log output to t.Log.
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func toIMC(m tnccs.PAMessage) imc.Message {
+	return imc.Message{
+		Type:      abi.MsgType{Vendor: m.Vendor, Subtype: m.Subtype},
+		Collector: uint32(m.Collector),
+		Validator: uint32(m.Validator),
+		Exclusive: m.Exclusive,
+		Body:      m.Body,
+	}
+}
+
+func toPA(m imc.Message) tnccs.PAMessage {
+	return tnccs.PAMessage{
+		Vendor:    m.Type.Vendor,
+		Subtype:   m.Type.Subtype,
+		Collector: uint16(m.Collector),
+		Validator: uint16(m.Validator),
+		Exclusive: m.Exclusive,
+		Body:      slices.Clone(m.Body),
+	}
+}
+
+func (x *Harness) collect(m tnccs.PAMessage) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.sent = append(x.sent, toIMC(m))
+	return nil
+}
+
+// transport is the imc.Transport over a host.Session.
+type transport struct{ s *host.Session }
+
+func (tr transport) Call(fn string, in []byte) ([]byte, abi.Status) { return tr.s.Call(fn, in) }
+func (tr transport) Log(level abi.LogLevel, msg []byte) abi.Status  { return tr.s.Log(level, msg) }
+func (tr transport) LogLevel() abi.LogLevel                         { return tr.s.LogLevel() }
+
+// New runs m natively and calls its Initialize (in the subscribe window).
+// The harness closes itself at the end of the test.
+func New(t testing.TB, m imc.IMC, o Options) *Harness {
+	t.Helper()
+	o.defaults(t)
+	x := &Harness{t: t, o: o, conn: tnccs.ConnID(o.Conn), imc: m}
+	x.sess = host.NewSession(host.SessionConfig{
+		IMCID:          o.ID,
+		Name:           o.Name,
+		Conn:           x.conn,
+		Settings:       host.Settings(o.Settings),
+		Platform:       o.Platform,
+		Logger:         o.Logger.Named("imc").Named(strings.ToLower(o.Name)),
+		Send:           x.collect,
+		MaxMessageSize: o.MaxMessageSize,
+		OnReport: func(r abi.Report) {
+			x.mu.Lock()
+			x.reports = append(x.reports, r)
+			x.mu.Unlock()
+		},
+	})
+	x.sess.BeginInitialize()
+	err := m.Initialize(imc.NewHost(transport{x.sess}), o.ID)
+	x.sess.EndInitialize()
+	x.check("Initialize", err)
+	t.Cleanup(x.Close)
+	return x
+}
+
+// NewWasm loads the module at path into a real host (it must pass the
+// load checks) and opens the connection.
+func NewWasm(t testing.TB, path string, o Options) *Harness {
+	t.Helper()
+	o.defaults(t)
+	grants := o.Grants
+	if grants == nil {
+		grants = AllGrants()
+	}
+	cfg := &host.Config{IMCs: []host.IMCConfig{{
+		Name: o.Name, Path: path, Grants: grants, Settings: host.Settings(o.Settings),
+		MemoryPages: o.MemoryPages, CallTimeout: host.Duration(o.CallTimeout),
+	}}}
+	cfg.TNCCS.MaxMessageSize = o.MaxMessageSize
+	if o.ID > 1 { // keep the requested ID: pad with unused names
+		ids := make([]host.IMCConfig, 0, o.ID)
+		for i := uint32(1); i < o.ID; i++ {
+			ids = append(ids, host.IMCConfig{Name: fmt.Sprintf("placeholder-%d", i), Path: "/nonexistent"})
+		}
+		cfg.IMCs = append(ids, cfg.IMCs...)
+	}
+	h, err := host.New(cfg, host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
+	if err != nil {
+		t.Fatalf("imctest: %v", err)
+	}
+	x := &Harness{t: t, o: o, conn: tnccs.ConnID(o.Conn), h: h}
+	t.Cleanup(x.Close)
+	if err := h.LoadIMCs(context.Background()); err != nil && len(h.List()) == 0 {
+		t.Fatalf("imctest: %v", err)
+	}
+	c, err := h.OpenConn(context.Background(), x.conn, x.collect)
+	if err != nil {
+		t.Fatalf("imctest: %v", err)
+	}
+	x.c = c
+	return x
+}
+
+// AllGrants returns every host function name a grant may list.
+func AllGrants() []string {
+	return []string{
+		abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnOSRelease,
+		abi.FnSystemFacts, abi.FnPackages, abi.FnReport, abi.FnTPMVersionInfo, abi.FnTPMBanks,
+		abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog, abi.FnSymlinks, abi.FnDHCreate,
+		abi.FnDHFinish, abi.FnHash, abi.FnRandom,
+	}
+}
+
+func (x *Harness) check(what string, err error) {
+	if err == nil {
+		return
+	}
+	x.mu.Lock()
+	x.errs = append(x.errs, fmt.Errorf("%s: %w", what, err))
+	x.mu.Unlock()
+	if !x.o.ExpectErrors {
+		x.t.Helper()
+		x.t.Errorf("imctest: IMC %s: %v", what, err)
+	}
+}
+
+// Errors returns the errors the IMC's methods returned (native only).
+func (x *Harness) Errors() []error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.errs)
+}
+
+// Subscriptions returns the message types the IMC subscribed to.
+func (x *Harness) Subscriptions() []abi.MsgType {
+	if x.sess != nil {
+		return x.sess.Subscriptions()
+	}
+	if l := x.h.List(); len(l) > 0 {
+		return l[len(l)-1].Subscriptions
+	}
+	return nil
+}
+
+// ChangeState tells the IMC about a connection state change.
+func (x *Harness) ChangeState(s abi.ConnState) {
+	x.t.Helper()
+	if x.imc != nil {
+		x.check("ConnectionChange", x.imc.ConnectionChange(imc.ConnID(x.conn), s))
+		return
+	}
+	x.c.ChangeState(context.Background(), tnccs.ConnState(s))
+}
+
+// BeginHandshake calls BeginHandshake and returns what the IMC sent.
+func (x *Harness) BeginHandshake() []imc.Message {
+	x.t.Helper()
+	if x.imc != nil {
+		x.check("BeginHandshake", x.imc.BeginHandshake(imc.ConnID(x.conn)))
+	} else {
+		x.c.BeginHandshake(context.Background())
+	}
+	return x.Sent()
+}
+
+// Start is CREATE, HANDSHAKE, then BeginHandshake; it returns the IMC's
+// first messages (what goes into the first CDATA batch).
+func (x *Harness) Start() []imc.Message {
+	x.t.Helper()
+	x.ChangeState(abi.ConnCreate)
+	x.ChangeState(abi.ConnHandshake)
+	return x.BeginHandshake()
+}
+
+// Receive delivers one server message (natively: when the IMC subscribed
+// to its type, as the host dispatches; EXCL messages only when addressed
+// to this IMC's ID).
+func (x *Harness) Receive(m imc.Message) {
+	x.t.Helper()
+	if x.imc != nil {
+		if !x.accepts(m) {
+			return
+		}
+		m.Body = slices.Clone(m.Body)
+		x.check("Receive", x.imc.Receive(imc.ConnID(x.conn), m))
+		return
+	}
+	x.c.Receive(context.Background(), toPA(m))
+}
+
+func (x *Harness) accepts(m imc.Message) bool {
+	if m.Exclusive && m.Collector != x.o.ID {
+		return false
+	}
+	for _, s := range x.sess.Subscriptions() {
+		if (s.Vendor == abi.VendorAny || s.Vendor == m.Type.Vendor) &&
+			(s.Subtype == abi.SubtypeAny || s.Subtype == m.Type.Subtype) {
+			return true
+		}
+	}
+	return false
+}
+
+// BatchEnding tells the IMC the server batch is done.
+func (x *Harness) BatchEnding() {
+	x.t.Helper()
+	if x.imc != nil {
+		x.check("BatchEnding", x.imc.BatchEnding(imc.ConnID(x.conn)))
+		return
+	}
+	x.c.BatchEnding(context.Background())
+}
+
+// Batch delivers a server batch (each message, then BatchEnding) and
+// returns what the IMC sent in response.
+func (x *Harness) Batch(msgs ...imc.Message) []imc.Message {
+	x.t.Helper()
+	for _, m := range msgs {
+		x.Receive(m)
+	}
+	x.BatchEnding()
+	return x.Sent()
+}
+
+// Sent returns (and forgets) the messages sent since the last call.
+func (x *Harness) Sent() []imc.Message {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := x.sent
+	x.sent = nil
+	return out
+}
+
+// Reports returns the reports the IMC made so far.
+func (x *Harness) Reports() []abi.Report {
+	if x.h != nil {
+		var out []abi.Report
+		for _, r := range x.h.Reports(x.conn) {
+			out = append(out, r.Report)
+		}
+		return out
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.reports)
+}
+
+// Alive reports whether the IMC still serves the connection (wasm: it did
+// not trap, time out or run out of memory; native: always).
+func (x *Harness) Alive() bool {
+	if x.c == nil {
+		return !x.closed
+	}
+	return len(x.c.IMCs()) > 0
+}
+
+// Host returns the real host of a NewWasm harness (nil for New).
+func (x *Harness) Host() *host.Host { return x.h }
+
+// Close calls Terminate and releases everything; it runs at test cleanup
+// and may be called earlier.
+func (x *Harness) Close() {
+	if x.closed {
+		return
+	}
+	x.closed = true
+	if x.imc != nil {
+		x.check("Terminate", x.imc.Terminate())
+		x.sess.Close()
+		return
+	}
+	if x.c != nil {
+		x.c.Close(context.Background())
+	}
+	x.h.Close(context.Background())
+}
