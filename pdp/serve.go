@@ -23,6 +23,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return nil
 	}
 	s.wg.Add(1)
+	s.serving = true
 	s.mu.Unlock()
 	defer s.wg.Done()
 	ctx, stop := mergeDone(ctx, s.ctx)
@@ -69,7 +70,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	srv := &tnccs.Server{Config: scfg}
 	s.log.Info("PDP listening", "addr", s.ln.Addr().String())
-	if err := srv.Serve(ctx, s.ln); err != nil {
+	if err := srv.Serve(ctx, s.ln); err != nil && s.ctx.Err() == nil {
 		return fmt.Errorf("pdp: %w", err)
 	}
 	return nil

@@ -97,7 +97,7 @@ type Server struct {
 	changed chan struct{} // closed and replaced whenever outcomes grows
 	done    []Outcome
 	closed  bool
-	nextID  uint32
+	serving bool // Serve owns the listener (tnccs closes it on cancel)
 }
 
 // New opens the database, seeds the policy into it and starts listening. Call
@@ -226,9 +226,13 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	serving := s.serving
 	s.mu.Unlock()
 	s.cancel()
-	err := s.ln.Close()
+	var err error
+	if !serving {
+		err = s.ln.Close()
+	}
 	s.wg.Wait()
 	s.closeStore()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
