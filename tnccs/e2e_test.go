@@ -3,9 +3,9 @@ package tnccs
 import (
 	"context"
 	"crypto/tls"
-	"runtime"
 	"errors"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -153,7 +153,6 @@ func TestFullExchange(t *testing.T) {
 		t.Log(logs)
 	}
 }
-
 
 // TestResultDetails: Reason-Strings, Remediation-Parameters and a
 // PDP-Referral travel to the client's Result; Quarantined maps to the
