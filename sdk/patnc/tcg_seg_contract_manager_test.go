@@ -12,11 +12,11 @@ func TestContractArithmetic(t *testing.T) {
 		imv, imc         uint32
 		wantReq, wantRsp uint32
 	}{
-		{65490, 32722, 65466, 32698},       // the seed (gotcha 14)
+		{65490, 32722, 65466, 32698},         // the seed (gotcha 14)
 		{2097104, 2097104, 2097080, 2097080}, // PT-TLS defaults (verified)
-		{32722, 65490, 32698, 32698},       // a smaller request is kept
-		{0, 65490, NoLimit, NoLimit},       // no segmentation stays so
-		{10, 65490, 0, 0},                  // saturates
+		{32722, 65490, 32698, 32698},         // a smaller request is kept
+		{0, 65490, NoLimit, NoLimit},         // no segmentation stays so
+		{10, 65490, 0, 0},                    // saturates
 	} {
 		ci, req := NewContractRequest(c.imv)
 		cr, resp := RespondToContract(req, c.imc)
