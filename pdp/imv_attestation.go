@@ -86,8 +86,10 @@ type attIMV struct {
 	evidence  []Measurement
 	shadow    *shadowPCRs
 	final     *evidenceFinal
-	segs      map[uint32][]byte // segmented attributes being reassembled
-	failed    []string          // evidence problems found while receiving
+	contract  *patnc.Contract // TCG segmentation contract with the IMC
+	// segRequested: a Next Segment request went out in this batch, so the
+	// IMV waits for the rest instead of judging what it has.
+	segRequested bool
 
 	decided bool
 	sent    bool
@@ -95,7 +97,7 @@ type attIMV struct {
 }
 
 func newAttIMV(c *conn) *attIMV {
-	return &attIMV{c: c, log: c.env.attLog.With("conn_id", uint32(c.id)), segs: map[uint32][]byte{},
+	return &attIMV{c: c, log: c.env.attLog.With("conn_id", uint32(c.id)),
 		v: IMVVerdict{IMV: "Attestation", ID: AttestationIMVID, Recommendation: NoRecommendation, Result: DontKnow}}
 }
 
@@ -118,8 +120,10 @@ func (a *attIMV) receive(ctx context.Context, msg *patnc.Message) {
 func (a *attIMV) process(at patnc.Attr) {
 	switch x := at.(type) {
 	case *patnc.SegContractResponse:
-		a.log.Info("received a segmentation contract response", "max_msg_size", x.MaxMsgSize,
-			"max_seg_size", x.MaxSegSize)
+		if a.contract != nil {
+			a.contract.Accept(x)
+			a.log.Info("received a segmentation contract response", "contract", a.contract.String())
+		}
 	case *patnc.SegEnvelope:
 		a.reassemble(x)
 	case *patnc.ProtoCaps:
@@ -149,47 +153,32 @@ func (a *attIMV) process(at patnc.Attr) {
 	}
 }
 
-// maxReassembled bounds a reassembled attribute.
-const maxReassembled = 16 << 20
-
-// reassemble collects Segmentation Envelopes (pa-tnc.md §6.2): the first
-// segment starts with the base attribute's full header; a Next Segment
-// Request asks for each further one.
+// reassemble feeds a Segmentation Envelope to the contract (pa-tnc.md
+// §6.2): a Next Segment request goes back while segments are due, the base
+// attribute is processed when complete; a broken reassembly is answered with
+// the PA-TNC error strongSwan sends and ends the work item.
 func (a *attIMV) reassemble(e *patnc.SegEnvelope) {
-	buf, ok := a.segs[e.BaseMsgID]
+	if a.contract == nil {
+		a.fail(ResultError, NoRecommendation, "segment received without a segmentation contract")
+		return
+	}
+	at, next, err := a.contract.Reassemble(e)
 	switch {
-	case e.Start:
-		if ok {
-			a.fail(ResultError, NoRecommendation, "duplicate first segment")
-			return
+	case err != nil:
+		a.log.Error("reassembly of a segmented attribute failed", "base_msg_id", e.BaseMsgID, "err", err)
+		var perr *patnc.Error
+		if errors.As(err, &perr) {
+			a.sendPTS(perr.ErrorAttr())
 		}
-		buf = append([]byte(nil), e.Segment...)
-	case !ok:
-		a.log.Error("segment for unknown base message ID", "base_msg_id", e.BaseMsgID)
-		return
-	default:
-		buf = append(buf, e.Segment...)
-	}
-	if len(buf) > maxReassembled {
-		delete(a.segs, e.BaseMsgID)
-		a.fail(ResultError, NoRecommendation, "segmented attribute too large")
-		return
-	}
-	if e.More {
-		a.segs[e.BaseMsgID] = buf
-		a.c.queue(outMsg{vendor: patnc.PENTCG, subtype: subtypePTS, validator: AttestationIMVID,
-			attrs: []patnc.Attr{&patnc.NextSegment{BaseMsgID: e.BaseMsgID}}})
-		return
-	}
-	delete(a.segs, e.BaseMsgID)
-	at, n, err := patnc.ParseAttr(buf)
-	if err != nil || n != len(buf) {
-		a.log.Error("reassembled attribute is invalid", "err", err)
 		a.fail(ResultError, NoRecommendation, "invalid segmented attribute")
-		return
+	case next != nil:
+		a.log.Debug("requesting next segment", "base_msg_id", e.BaseMsgID)
+		a.segRequested = true
+		a.sendPTS(next)
+	default:
+		a.log.Debug("reassembled segmented attribute", "attr", at.Type().String())
+		a.process(at)
 	}
-	a.log.Debug("reassembled segmented attribute", "attr", at.Type().String(), "len", len(buf))
-	a.process(at)
 }
 
 func (a *attIMV) processVersion(x *patnc.TPMVersionInfo) {
@@ -277,8 +266,8 @@ func (a *attIMV) processFinal(x *patnc.SimpleEvidFinal) {
 
 // batchEnding sends the next round of requests, or verifies the evidence.
 func (a *attIMV) batchEnding(ctx context.Context) {
-	got := a.gotPTS
-	a.gotPTS = false
+	got := a.gotPTS && !a.segRequested
+	a.gotPTS, a.segRequested = false, false
 	if a.decided {
 		a.sendAssessment()
 		return
@@ -292,7 +281,9 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 				attrs: []patnc.Attr{&patnc.AttrRequest{Types: []patnc.Type{
 					patnc.TypeProductInfo, patnc.TypeStringVersion, patnc.TypeITADeviceID}}}})
 		}
-		a.sendPTS(contractRequest(a.c.env.maxMsg),
+		var req *patnc.SegContractRequest
+		a.contract, req = patnc.NewContractRequest(uint32(a.c.env.maxMsg))
+		a.sendPTS(req,
 			patnc.WithNoSkip(&patnc.ReqProtoCaps{Caps: patnc.CapV | patnc.CapD | patnc.CapT}),
 			patnc.WithNoSkip(&patnc.MeasAlgoRequest{Algs: patnc.HashAlgs(p.measAlgos())}))
 		a.phase = attCaps
@@ -435,7 +426,7 @@ func (a *attIMV) verify(ctx context.Context) {
 		a.fail(NonCompliantMinor, Isolate, "no BIOS evidence measurements received")
 		return
 	}
-	reasons := append([]string(nil), a.failed...)
+	var reasons []string
 	quoteOK := false
 	if err := a.verifyQuote(); err != nil {
 		a.log.Info("TPM quote verification failed", "err", err)

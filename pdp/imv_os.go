@@ -116,7 +116,8 @@ func (o *osIMV) batchEnding(ctx context.Context) {
 // contractRequest is the Segmentation Contract Request strongSwan's IMVs
 // send: no message size limit, segments of max PA-TNC message size - 24.
 func contractRequest(maxMsg int) patnc.Attr {
-	return &patnc.SegContractRequest{MaxMsgSize: 0xffffffff, MaxSegSize: uint32(maxMsg - 24)}
+	_, req := patnc.NewContractRequest(uint32(maxMsg))
+	return req
 }
 
 // assess runs the OS work items: forwarding, factory default password,

@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -102,6 +103,12 @@ type testIMC struct {
 	changeSeq int
 	// forwarding is the reported IPv4 forwarding status.
 	forwarding patnc.ForwardingStatus
+	// maxPA is the collector's maximum PA-TNC message size (0: PT-TLS
+	// default); a small one lowers the contract's segment size so that
+	// large attributes travel in Segmentation Envelopes.
+	maxPA uint32
+	// segments counts the envelopes sent.
+	segments int
 }
 
 type testIMCConn struct {
@@ -111,7 +118,8 @@ type testIMCConn struct {
 	dh      *tpmhost.DHSession
 	secret  []byte
 	evidReq bool
-	reports []patnc.AssessmentResultCode
+	reports  []patnc.AssessmentResultCode
+	contract *patnc.Contract
 }
 
 func (i *testIMC) Open(ctx context.Context, id tnccs.ConnID, send tnccs.SendFunc) (tnccs.IMCConn, error) {
@@ -152,9 +160,32 @@ func (c *testIMCConn) Receive(ctx context.Context, m tnccs.PAMessage) {
 	for _, a := range msg.Attrs {
 		out = append(out, c.answer(a)...)
 	}
-	if len(out) > 0 {
-		c.sendAttrs(m.Subtype, m.Vendor, 2, m.Validator, true, out...)
+	if len(out) == 0 {
+		return
 	}
+	if c.contract == nil {
+		c.sendAttrs(m.Subtype, m.Vendor, 2, m.Validator, true, out...)
+		return
+	}
+	msgs, dropped, err := c.contract.Split(out, c.maxPA())
+	if err != nil || len(dropped) > 0 {
+		panic(fmt.Sprintf("split: %v, %d dropped", err, len(dropped)))
+	}
+	for _, attrs := range msgs {
+		for _, a := range attrs {
+			if _, ok := a.(*patnc.SegEnvelope); ok {
+				c.imc.segments++
+			}
+		}
+		c.sendAttrs(m.Subtype, m.Vendor, 2, m.Validator, true, attrs...)
+	}
+}
+
+func (c *testIMCConn) maxPA() uint32 {
+	if c.imc.maxPA == 0 {
+		return defaultMaxMessageSize
+	}
+	return c.imc.maxPA
 }
 
 // answer is the Attestation IMC's reaction to one attribute.
@@ -164,7 +195,16 @@ func (c *testIMCConn) answer(a patnc.Attr) []patnc.Attr {
 	case *patnc.AssessmentResult:
 		c.reports = append(c.reports, x.Result)
 	case *patnc.SegContractRequest:
-		return []patnc.Attr{&patnc.SegContractResponse{MaxMsgSize: x.MaxMsgSize, MaxSegSize: x.MaxSegSize}}
+		var resp *patnc.SegContractResponse
+		c.contract, resp = patnc.RespondToContract(x, c.maxPA())
+		return []patnc.Attr{resp}
+	case *patnc.NextSegment:
+		env, err := c.contract.NextSegment(x)
+		if err != nil {
+			panic(err)
+		}
+		c.imc.segments++
+		return []patnc.Attr{env}
 	case *patnc.ReqProtoCaps:
 		return []patnc.Attr{&patnc.ProtoCaps{Caps: x.Caps & (patnc.CapV | patnc.CapD | patnc.CapT)}}
 	case *patnc.MeasAlgoRequest:
@@ -441,5 +481,24 @@ func TestLiveMisbehavingClient(t *testing.T) {
 	}
 	if bad != 2 {
 		t.Fatalf("outcomes %+v: want 2 failed connections", outs)
+	}
+}
+
+// TestLiveSegmentedEvidence: a collector with a 120-byte PA-TNC message limit
+// lowers the segment size to 96, so the AIK and the Simple Evidence Final
+// arrive in Segmentation Envelopes that the Attestation IMV reassembles with
+// Next Segment requests.
+func TestLiveSegmentedEvidence(t *testing.T) {
+	f := getTPM(t)
+	pki := newTestPKI(t)
+	s := startPDP(t, pki, Config{Policy: DefaultPolicy()})
+	imc := &testIMC{f: f, maxPA: 120}
+	res, err := attest(t, s, pki, imc, "", "")
+	if err != nil || res.Recommendation != 1 || res.AssessmentResult != 0 {
+		t.Fatalf("segmented attestation: %+v %v", res, err)
+	}
+	// AIK (104 bytes) in 2 segments, Simple Evidence Final (197) in 3.
+	if imc.segments < 5 {
+		t.Fatalf("only %d segments sent", imc.segments)
 	}
 }
