@@ -112,12 +112,12 @@ type testIMC struct {
 }
 
 type testIMCConn struct {
-	imc     *testIMC
-	send    tnccs.SendFunc
-	t       testing.TB
-	dh      *tpmhost.DHSession
-	secret  []byte
-	evidReq bool
+	imc      *testIMC
+	send     tnccs.SendFunc
+	t        testing.TB
+	dh       *tpmhost.DHSession
+	secret   []byte
+	evidReq  bool
 	reports  []patnc.AssessmentResultCode
 	contract *patnc.Contract
 }
