@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -401,6 +402,10 @@ type lineWriter struct {
 	partial []byte
 	last    []string
 	emitted int
+	// headline is the last "panic:", "fatal error:" or "runtime:" line: the
+	// reason a Go runtime prints before its goroutine dump, which the tail
+	// alone would miss.
+	headline string
 }
 
 const (
@@ -434,6 +439,9 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 func (w *lineWriter) line(l string) {
+	if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") || strings.HasPrefix(l, "runtime: ") {
+		w.headline = l
+	}
 	if w.emitted < maxLinesOut {
 		w.emitted++
 		w.emit(l)
@@ -447,7 +455,11 @@ func (w *lineWriter) line(l string) {
 func (w *lineWriter) tail() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := append([]string(nil), w.last...)
+	var out []string
+	if w.headline != "" && !slices.Contains(w.last, w.headline) {
+		out = append(out, w.headline, "...")
+	}
+	out = append(out, w.last...)
 	if len(w.partial) > 0 {
 		out = append(out, string(w.partial))
 	}
