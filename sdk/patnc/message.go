@@ -168,44 +168,58 @@ func (m *Message) Marshal() ([]byte, error) {
 func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 	dst = append(dst, Version, 0, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, m.ID)
-	var err error
+	b := cryptobyte.NewBuilder(dst) // one Builder for all attributes
 	for i, a := range m.Attrs {
 		if a == nil {
 			return nil, fmt.Errorf("patnc: attribute %d is nil", i)
 		}
-		if dst, err = AppendAttr(dst, a); err != nil {
+		if err := appendAttr(b, a); err != nil {
 			return nil, err
 		}
 	}
-	return dst, nil
+	return b.Bytes()
 }
 
 // AppendAttr appends the encoding of one attribute (header and value) to dst.
 func AppendAttr(dst []byte, a Attr) ([]byte, error) {
+	b := cryptobyte.NewBuilder(dst)
+	if err := appendAttr(b, a); err != nil {
+		return nil, err
+	}
+	return b.Bytes()
+}
+
+// appendAttr writes header and value to b and patches the length field in
+// place (b.Bytes shares b's buffer).
+func appendAttr(b *cryptobyte.Builder, a Attr) error {
 	t := a.Type()
 	if t.Vendor > 0xffffff {
-		return nil, errf(t, "vendor ID wider than 24 bits")
+		return errf(t, "vendor ID wider than 24 bits")
 	}
-	start := len(dst)
+	cur, err := b.Bytes()
+	if err != nil {
+		return err
+	}
+	start := len(cur)
 	var flags uint8
 	if a.attrFlags().NoSkip {
 		flags = FlagNoSkip
 	}
-	dst = append(dst, flags, byte(t.Vendor>>16), byte(t.Vendor>>8), byte(t.Vendor))
-	dst = binary.BigEndian.AppendUint32(dst, t.Type)
-	dst = append(dst, 0, 0, 0, 0)
-	b := cryptobyte.NewBuilder(dst)
+	b.AddUint8(flags)
+	b.AddUint24(t.Vendor)
+	b.AddUint32(t.Type)
+	b.AddUint32(0) // length, patched below
 	a.MarshalValue(b)
 	out, err := b.Bytes()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	l := len(out) - start
 	if int64(l) > int64(MaxAttrValueLen)+AttrHeaderLen {
-		return nil, errf(t, "value too long")
+		return errf(t, "value too long")
 	}
 	binary.BigEndian.PutUint32(out[start+8:], uint32(l))
-	return out, nil
+	return nil
 }
 
 // MarshalAttr encodes one attribute (header and value).
