@@ -62,9 +62,14 @@ func ParseMessage(b []byte) (*Message, error) {
 	buf := make([]byte, len(b))
 	copy(buf, b)
 	m := &Message{ID: binary.BigEndian.Uint32(buf[4:8])}
-	m.Attrs = make([]Attr, 0, countAttrs(buf))
+	n, nSCE := countAttrs(buf)
+	m.Attrs = make([]Attr, 0, n)
+	var sl slab
+	if nSCE > 1 {
+		sl.sce = make([]SimpleCompEvid, nSCE) // evidence comes by the hundred: one allocation
+	}
 	for off := MsgHeaderLen; off < len(buf); {
-		a, n, err := parseAttrAt(buf, off)
+		a, n, err := sl.parseAttrAt(buf, off)
 		if err != nil {
 			err.Header = hdr
 			return nil, err
@@ -75,18 +80,33 @@ func ParseMessage(b []byte) (*Message, error) {
 	return m, nil
 }
 
-// countAttrs walks the attribute headers to size the Attrs slice; a
-// malformed message just gives a smaller count.
-func countAttrs(b []byte) int {
-	n := 0
+// countAttrs walks the attribute headers to size the Attrs slice and
+// returns the number of attributes and of Simple Component Evidence among
+// them; a malformed message just gives smaller counts.
+func countAttrs(b []byte) (n, sce int) {
 	for off := MsgHeaderLen; len(b)-off >= AttrHeaderLen; n++ {
 		l := int(binary.BigEndian.Uint32(b[off+8:]))
 		if l < AttrHeaderLen || l > len(b)-off {
 			break
 		}
+		if binary.BigEndian.Uint32(b[off:])&0xffffff == PENTCG && binary.BigEndian.Uint32(b[off+4:]) == TypeSimpleCompEvid.Type {
+			sce++
+		}
 		off += l
 	}
-	return n
+	return n, sce
+}
+
+// slab hands out preallocated attribute structs during one ParseMessage.
+type slab struct{ sce []SimpleCompEvid }
+
+func (s *slab) newAttr(t Type) Attr {
+	if t == TypeSimpleCompEvid && len(s.sce) > 0 {
+		a := &s.sce[0]
+		s.sce = s.sce[1:]
+		return a
+	}
+	return newAttr(t)
 }
 
 // parseAttrAt decodes the attribute starting at b[off:]; offsets in the
@@ -102,6 +122,12 @@ func countAttrs(b []byte) int {
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //	|                 Attribute Value (Variable Length)             |
 func parseAttrAt(b []byte, off int) (Attr, int, *Error) {
+	var s slab
+	return s.parseAttrAt(b, off)
+}
+
+// parseAttrAt is parseAttrAt taking attribute structs from s.
+func (sl *slab) parseAttrAt(b []byte, off int) (Attr, int, *Error) {
 	s := cryptobyte.String(b[off:])
 	var flags uint8
 	var vendor, typ, length uint32
@@ -121,7 +147,7 @@ func parseAttrAt(b []byte, off int) (Attr, int, *Error) {
 			Reason: fmt.Sprintf("attribute length %d", length)}
 	}
 	value := b[off+AttrHeaderLen : off+int(length) : off+int(length)]
-	a := newAttr(t)
+	a := sl.newAttr(t)
 	if a == nil {
 		if flags&FlagNoSkip != 0 {
 			return nil, 0, &Error{Code: ErrAttrTypeNotSupported, Offset: uint32(off), Attr: t, AttrFlags: flags,
