@@ -47,6 +47,22 @@ func WithNoSkip[A Attr](a A) A {
 	return a
 }
 
+// DefaultNoSkip reports whether strongSwan sends attributes of type t with
+// NOSKIP (pa-tnc.md §2): the IMV's PTS requests (protocol capabilities,
+// measurement algorithm, D-H nonce parameters and finish, TPM version, AIK,
+// functional component evidence, attestation evidence, file measurement and
+// metadata requests) and the IMC's File Measurement and Unix-Style File
+// Metadata. Everything else goes without.
+func DefaultNoSkip(t Type) bool {
+	switch t {
+	case TypeReqProtoCaps, TypeMeasAlgoRequest, TypeDHNonceParamsReq, TypeDHNonceFinish,
+		TypeGetTPMVersionInfo, TypeGetAIK, TypeReqFuncCompEvid, TypeGenAttestEvid,
+		TypeReqFileMeas, TypeReqFileMeta, TypeFileMeas, TypeUnixFileMeta:
+		return true
+	}
+	return false
+}
+
 // Unknown is an attribute the catalog does not implement, kept as raw bytes
 // so that it re-encodes unchanged (like miekg/dns RFC3597).
 type Unknown struct {

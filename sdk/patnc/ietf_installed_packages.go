@@ -1,10 +1,6 @@
 package patnc
 
-import (
-	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
-)
+import "golang.org/x/crypto/cryptobyte"
 
 // Package is one entry of Installed Packages.
 type Package struct {
@@ -59,10 +55,10 @@ func (a *InstalledPackages) UnmarshalValue(v []byte) error {
 	a.Packages = make([]Package, 0, capHint(uint64(count), len(r.s), 2))
 	for i := 0; i < int(count); i++ {
 		var p Package
-		if err := r.string8(&p.Name, fmt.Sprintf("package name %d", i)); err != nil {
+		if err := r.string8(&p.Name, "package name"); err != nil {
 			return err
 		}
-		if err := r.string8(&p.Version, fmt.Sprintf("package version %d", i)); err != nil {
+		if err := r.string8(&p.Version, "package version"); err != nil {
 			return err
 		}
 		a.Packages = append(a.Packages, p)

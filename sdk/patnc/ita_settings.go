@@ -1,10 +1,6 @@
 package patnc
 
-import (
-	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
-)
+import "golang.org/x/crypto/cryptobyte"
 
 // ITAGetSettings is the ITA-HSR Get Settings attribute (type 3): the names
 // of the settings wanted (strongSwan's OS IMC answers names below /etc/,
@@ -42,7 +38,7 @@ func (a *ITAGetSettings) UnmarshalValue(v []byte) error {
 	a.Names = make([]string, 0, capHint(uint64(count), len(r.s), 2))
 	for i := uint32(0); i < count; i++ {
 		var n string
-		if err := r.string16(&n, fmt.Sprintf("setting name %d", i)); err != nil {
+		if err := r.string16(&n, "setting name"); err != nil {
 			return err
 		}
 		a.Names = append(a.Names, n)
@@ -93,10 +89,10 @@ func (a *ITASettings) UnmarshalValue(v []byte) error {
 	a.Settings = make([]Setting, 0, capHint(uint64(count), len(r.s), 4))
 	for i := uint32(0); i < count; i++ {
 		var s Setting
-		if err := r.string16(&s.Name, fmt.Sprintf("setting name %d", i)); err != nil {
+		if err := r.string16(&s.Name, "setting name"); err != nil {
 			return err
 		}
-		if err := r.string16(&s.Value, fmt.Sprintf("setting value %d", i)); err != nil {
+		if err := r.string16(&s.Value, "setting value"); err != nil {
 			return err
 		}
 		a.Settings = append(a.Settings, s)

@@ -1,10 +1,6 @@
 package patnc
 
-import (
-	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
-)
+import "golang.org/x/crypto/cryptobyte"
 
 // ITAGetSymlinks is the ITA-HSR Get Symlinks attribute (type 9): the whole
 // value is the directory to scan; strongSwan's IMV sends "/".
@@ -69,10 +65,10 @@ func (a *ITASymlinks) UnmarshalValue(v []byte) error {
 	a.Links = make([]Symlink, 0, capHint(uint64(count), len(r.s), 4))
 	for i := uint32(0); i < count; i++ {
 		var l Symlink
-		if err := r.string16(&l.Path, fmt.Sprintf("symlink %d", i)); err != nil {
+		if err := r.string16(&l.Path, "symlink"); err != nil {
 			return err
 		}
-		if err := r.string16(&l.Target, fmt.Sprintf("target %d", i)); err != nil {
+		if err := r.string16(&l.Target, "target"); err != nil {
 			return err
 		}
 		a.Links = append(a.Links, l)

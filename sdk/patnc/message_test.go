@@ -271,3 +271,15 @@ func TestSimpleEvidFinalTPMSAttest(t *testing.T) {
 		t.Error("TPMSAttest without a quote")
 	}
 }
+
+// TestDefaultNoSkipMatchesVectors: every attribute of the recorded exchange
+// carries exactly the NOSKIP flag DefaultNoSkip gives for its type.
+func TestDefaultNoSkipMatchesVectors(t *testing.T) {
+	for _, v := range loadVectors(t) {
+		for _, a := range v.attrs {
+			if DefaultNoSkip(a.t) != a.noskip {
+				t.Errorf("%s: %s NOSKIP %v", v.name, a.fullName, a.noskip)
+			}
+		}
+	}
+}

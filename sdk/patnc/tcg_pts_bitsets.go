@@ -97,10 +97,12 @@ func HashAlgFromTPM(alg uint16) HashAlgs {
 // String names the algorithms, e.g. "SHA256" or "SHA1|SHA256", or "none".
 func (h HashAlgs) String() string {
 	var parts []string
-	for _, a := range [...]HashAlgs{HashSHA1, HashSHA256, HashSHA384, HashSHA512} {
-		if h&a != 0 {
-			parts = append(parts, map[HashAlgs]string{HashSHA1: "SHA1", HashSHA256: "SHA256",
-				HashSHA384: "SHA384", HashSHA512: "SHA512"}[a])
+	for _, a := range [...]struct {
+		bit  HashAlgs
+		name string
+	}{{HashSHA1, "SHA1"}, {HashSHA256, "SHA256"}, {HashSHA384, "SHA384"}, {HashSHA512, "SHA512"}} {
+		if h&a.bit != 0 {
+			parts = append(parts, a.name)
 		}
 	}
 	if len(parts) == 0 {
@@ -187,10 +189,13 @@ func (g DHGroups) PublicLen() int {
 // String names the groups as strongSwan does, e.g. "ECP_256", or "none".
 func (g DHGroups) String() string {
 	var parts []string
-	for _, a := range [...]DHGroups{DHGroupIKE2, DHGroupIKE5, DHGroupIKE14, DHGroupIKE19, DHGroupIKE20} {
-		if g&a != 0 {
-			parts = append(parts, map[DHGroups]string{DHGroupIKE2: "MODP_1024", DHGroupIKE5: "MODP_1536",
-				DHGroupIKE14: "MODP_2048", DHGroupIKE19: "ECP_256", DHGroupIKE20: "ECP_384"}[a])
+	for _, a := range [...]struct {
+		bit  DHGroups
+		name string
+	}{{DHGroupIKE2, "MODP_1024"}, {DHGroupIKE5, "MODP_1536"}, {DHGroupIKE14, "MODP_2048"},
+		{DHGroupIKE19, "ECP_256"}, {DHGroupIKE20, "ECP_384"}} {
+		if g&a.bit != 0 {
+			parts = append(parts, a.name)
 		}
 	}
 	if len(parts) == 0 {

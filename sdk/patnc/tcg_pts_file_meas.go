@@ -124,7 +124,7 @@ func (a *FileMeas) UnmarshalValue(v []byte) error {
 		if !r.s.ReadBytes(&f.Digest, int(a.MeasLen)) {
 			return short(at, fmt.Sprintf("measurement %d", i))
 		}
-		if err := r.string16(&f.Name, fmt.Sprintf("file name %d", i)); err != nil {
+		if err := r.string16(&f.Name, "file name"); err != nil {
 			return err
 		}
 		a.Files = append(a.Files, f)
