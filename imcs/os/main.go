@@ -7,6 +7,10 @@
 // the logic also builds natively so that it is tested with sdk/imctest.
 package main
 
+import "github.com/imchost/imchost/sdk/imc"
+
+func init() { imc.Run(New()) }
+
 // main is never called in a wasip1 reactor; natively the package exists for
 // its tests.
 func main() {}
