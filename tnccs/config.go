@@ -80,6 +80,10 @@ type ServerConfig struct {
 	IMVs IMVs
 	// MaxConns bounds concurrent connections (64 when 0).
 	MaxConns int
+	// ConnTimeout bounds one whole connection, PT-TLS negotiation
+	// included (10 minutes when 0); single reads and writes are bounded by
+	// PTTLS.Timeout.
+	ConnTimeout time.Duration
 	// PDPReferral, when set, is sent in the first server batch.
 	PDPReferral *pb.MsgPDPReferral
 	// OnResult, when set, is called after each connection with its

@@ -22,7 +22,7 @@ const (
 
 func plainVerifier(user, pass string) bool { return user == testUser && pass == testPass }
 
-func serverConfig(t *testing.T, imvs IMVs) ServerConfig {
+func serverConfig(t testing.TB, imvs IMVs) ServerConfig {
 	p := getPKI(t)
 	return ServerConfig{
 		PTTLS: pttls.ServerConfig{Certificates: []tls.Certificate{p.server}, ClientCAs: p.pool, VerifyPlain: plainVerifier},
@@ -30,7 +30,7 @@ func serverConfig(t *testing.T, imvs IMVs) ServerConfig {
 	}
 }
 
-func clientConfig(t *testing.T, addr string) ClientConfig {
+func clientConfig(t testing.TB, addr string) ClientConfig {
 	p := getPKI(t)
 	return ClientConfig{
 		Addr:  addr,

@@ -16,7 +16,7 @@ import (
 	"github.com/imchost/imchost/tnccs/pttls"
 )
 
-func listen(t *testing.T) (net.Listener, string) {
+func listen(t testing.TB) (net.Listener, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // recordedBatches returns the client and the server batches of the
 // recorded strongSwan run, in order.
-func recordedBatches(t *testing.T) (client, server [][]byte) {
+func recordedBatches(t testing.TB) (client, server [][]byte) {
 	files, err := filepath.Glob("testdata/strongswan/*_*.txt")
 	if err != nil || len(files) != 11 {
 		t.Fatalf("want 11 batch files, got %d %v", len(files), err)
@@ -46,7 +46,7 @@ func recordedBatches(t *testing.T) (client, server [][]byte) {
 }
 
 // paOf returns the PB-PA messages of a recorded batch as PAMessages.
-func paOf(t *testing.T, raw []byte) []PAMessage {
+func paOf(t testing.TB, raw []byte) []PAMessage {
 	b, err := pb.ParseBatch(raw, pb.ParseOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func paOf(t *testing.T, raw []byte) []PAMessage {
 // replayIMCs sends, at BeginHandshake and then at each BatchEnding, the
 // PA messages of the next recorded client batch.
 type replayIMCs struct {
-	t      *testing.T
+	t      testing.TB
 	rounds [][]PAMessage
 	got    []PAMessage
 }
@@ -126,7 +126,7 @@ func TestReplayClient(t *testing.T) {
 // replayIMVs queues, at each BatchEnding, the PA messages of the next
 // recorded server SDATA; in Decide the RESULT's PA message.
 type replayIMVs struct {
-	t      *testing.T
+	t      testing.TB
 	rounds [][]PAMessage
 	final  []PAMessage
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tnccs/pttls"
@@ -73,6 +74,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) (*Result, error) {
 	defer nc.Close()
+	limit := s.Config.ConnTimeout
+	if limit <= 0 {
+		limit = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	pcfg := s.Config.PTTLS
 	if pcfg.Logger == nil {
 		pcfg.Logger = s.Config.logger("tls")

@@ -32,6 +32,13 @@ func newSession(server bool, id ConnID, conn BatchConn, opts *Options) *session 
 		res: &Result{ConnID: id}}
 }
 
+func (s *session) role() string {
+	if s.server {
+		return "server"
+	}
+	return "client"
+}
+
 // sendPA is the SendFunc handed to IMCs/IMVs: it validates and queues.
 func (s *session) sendPA(m PAMessage) error {
 	switch {
@@ -110,6 +117,7 @@ func (s *session) sendBatch(ctx context.Context, bt pb.BatchType, first ...pb.Me
 	if bt != pb.BatchCLOSE {
 		msgs = append(msgs, s.take(room)...)
 	}
+	s.log.Debug(fmt.Sprintf("TNC %s is handling outbound connection", s.role()), "conn_id", s.id)
 	s.setState(next)
 	b := &pb.Batch{Type: bt, FromServer: s.server, Messages: msgs}
 	s.log.Debug(fmt.Sprintf("creating PB-TNC %s batch", bt), "conn_id", s.id)
@@ -159,6 +167,7 @@ func (s *session) recv(ctx context.Context) (*pb.Batch, error) {
 	if s.log.IsTrace() {
 		s.log.Trace("received batch", "conn_id", s.id, "hex", hex.EncodeToString(raw))
 	}
+	s.log.Debug(fmt.Sprintf("TNC %s is handling inbound connection", s.role()), "conn_id", s.id)
 	recv := pb.SideClient
 	if s.server {
 		recv = pb.SideServer
