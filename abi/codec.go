@@ -2,8 +2,8 @@ package abi
 
 import (
 	"errors"
-	"fmt"
 	"math"
+	"strconv"
 )
 
 // Byte layouts. Every value that crosses the wasm boundary is encoded
@@ -40,7 +40,8 @@ type DecodeError struct {
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("abi: %s at offset %d: %v", e.Value, e.Offset, e.Err)
+	// No fmt here: abi is linked into every module, and fmt is large.
+	return "abi: " + e.Value + " at offset " + strconv.Itoa(e.Offset) + ": " + e.Err.Error()
 }
 
 // Unwrap returns the fault sentinel.

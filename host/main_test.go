@@ -52,7 +52,12 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// One cache for the whole test binary, kept under the user's cache
+	// directory so that the next run does not compile the modules again.
 	cacheDir := filepath.Join(dir, "cache")
+	if ucd, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(ucd, "imchost", "host-test")
+	}
 	testCache, err = wazero.NewCompilationCacheWithDir(cacheDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

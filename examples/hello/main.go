@@ -9,7 +9,7 @@ package main
 
 import (
 	"encoding/binary"
-	"fmt"
+	"strconv"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/imc"
@@ -40,7 +40,7 @@ func (m *hello) Initialize(h imc.Host, id uint32) error {
 	if err := h.Subscribe(abi.MsgType{Vendor: vendorExample, Subtype: subtypeHello}); err != nil {
 		return err
 	}
-	h.Log(abi.LogInfo, fmt.Sprintf("IMC %d \"Hello\" initialized", id))
+	h.Log(abi.LogInfo, "IMC "+strconv.Itoa(int(id))+` "Hello" initialized`)
 	return nil
 }
 
@@ -56,7 +56,7 @@ func (m *hello) BeginHandshake(conn imc.ConnID) error {
 
 func (m *hello) Receive(conn imc.ConnID, msg imc.Message) error {
 	if m.h.LogLevel() >= abi.LogDebug {
-		m.h.Log(abi.LogDebug, fmt.Sprintf("received %d bytes from IMV %d", len(msg.Body), msg.Validator))
+		m.h.Log(abi.LogDebug, "received "+strconv.Itoa(len(msg.Body))+" bytes from IMV "+strconv.Itoa(int(msg.Validator)))
 	}
 	return m.h.Send(conn, imc.Message{
 		Type:      msg.Type,

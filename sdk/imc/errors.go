@@ -1,10 +1,12 @@
 package imc
 
 import (
-	"fmt"
+	"strconv"
 
 	"github.com/imchost/imchost/abi"
 )
+
+// The SDK avoids fmt: it would add about a megabyte to every module.
 
 // StatusError is the error a Host method returns when the host function
 // answered with a negative status, or the IMC could not decode its result.
@@ -14,7 +16,7 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("imc: host function %s failed: %s", e.Fn, statusText(e.Status))
+	return "imc: host function " + e.Fn + " failed: " + statusText(e.Status)
 }
 
 // Is lets errors.Is match a StatusError against another with the same Status
@@ -51,5 +53,5 @@ func statusText(s abi.Status) string {
 	case abi.StatusModuleFailed:
 		return "module failed"
 	}
-	return fmt.Sprintf("status %d", int32(s))
+	return "status " + strconv.Itoa(int(s))
 }

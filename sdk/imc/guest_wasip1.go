@@ -73,6 +73,21 @@ func hostHash(inPtr, inLen, outPtr, outCap uint32) int32
 //go:wasmimport imchost random
 func hostRandom(inPtr, inLen, outPtr, outCap uint32) int32
 
+//go:wasmimport wasi_snapshot_preview1 fd_write
+func fdWrite(fd int32, iovs, iovsLen, nwritten uint32) int32
+
+// writeStderr writes to the module's stderr (which the host logs) straight
+// through WASI, so the SDK does not link package os.
+func writeStderr(s string) {
+	b := []byte(s)
+	iov := [2]uint32{ptrOf(b), uint32(len(b))}
+	var n uint32
+	fdWrite(2, uint32(uintptr(unsafe.Pointer(&iov))), 1, uint32(uintptr(unsafe.Pointer(&n))))
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(&iov)
+	runtime.KeepAlive(&n)
+}
+
 // outBuf receives host results; it grows to the largest result seen.
 var outBuf = make([]byte, 4096)
 

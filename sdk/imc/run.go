@@ -1,9 +1,6 @@
 package imc
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/imchost/imchost/abi"
 )
 
@@ -24,18 +21,28 @@ func Run(imc IMC) { registered = imc }
 // return.
 func lifecycle(name string, f func(IMC) error) (st int32) {
 	if registered == nil {
-		fmt.Fprintf(os.Stderr, "imc: %s called before imc.Run\n", name)
+		writeStderr("imc: " + name + " called before imc.Run\n")
 		return int32(abi.StatusModuleFailed)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "imc: %s panicked: %v\n", name, r)
+			writeStderr("imc: " + name + " panicked: " + panicText(r) + "\n")
 			st = int32(abi.StatusModuleFailed)
 		}
 	}()
 	if err := f(registered); err != nil {
-		fmt.Fprintf(os.Stderr, "imc: %s: %v\n", name, err)
+		writeStderr("imc: " + name + ": " + err.Error() + "\n")
 		return int32(abi.StatusModuleFailed)
 	}
 	return int32(abi.StatusOK)
+}
+
+func panicText(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "(non-string panic value)"
 }
