@@ -121,3 +121,47 @@ func TestVectorsDecodeNameReencode(t *testing.T) {
 		t.Errorf("%d attributes in all vectors, want 132", total)
 	}
 }
+
+// readHexFile reads a commented hex file ('#' comments, whitespace ignored).
+func readHexFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var h strings.Builder
+	for _, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		h.WriteString(strings.Join(strings.Fields(line), ""))
+	}
+	b, err := hex.DecodeString(h.String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestGoldenOSMessage checks the commented golden file against the recorded
+// vector and the values it documents.
+func TestGoldenOSMessage(t *testing.T) {
+	b := readHexFile(t, "testdata/os_imc_first_message.hex")
+	var rec []byte
+	for _, v := range loadVectors(t) {
+		if strings.HasPrefix(v.name, "01_02") {
+			rec = v.msg
+		}
+	}
+	if !bytes.Equal(b, rec) {
+		t.Fatalf("golden file differs from the recorded message")
+	}
+	m, err := ParseMessage(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi := m.Attrs[0].(*ProductInfo)
+	op := m.Attrs[3].(*OpStatus)
+	if pi.VendorID != PENDebian || pi.Name != "Debian" || op.Status != OpStatusOperational ||
+		op.LastUse.String() != "2026-11-26T18:51:08Z" || m.Attrs[6].(*ITADeviceID).ID != "d41bcf69169cbbcbb9fa29a895264bff2224fc95" {
+		t.Errorf("decoded %+v %+v", pi, op)
+	}
+}
