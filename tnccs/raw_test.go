@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,7 +101,7 @@ func negotiate(t *testing.T, tc *tls.Conn) bool {
 
 func rawClientConfig(t *testing.T, addr string) ClientConfig {
 	cfg := clientConfig(t, addr)
-	cfg.PTTLS.Timeout = 2 * time.Second
+	cfg.PTTLS.Timeout = 10 * time.Second
 	return cfg
 }
 
@@ -275,7 +276,11 @@ func TestTransportFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := rawServer(t, func(c *tls.Conn) { tc.h(t, c) })
 			cfg := rawClientConfig(t, addr)
-			cfg.PTTLS.Timeout = 300 * time.Millisecond
+			// stall tests use a short timeout (still generous for a
+			// loopback TLS handshake), the others a long one
+			if strings.HasPrefix(tc.name, "stall") {
+				cfg.PTTLS.Timeout = time.Second
+			}
 			_, err := Dial(context.Background(), cfg, &testIMCs{ev: &events{}})
 			if !tc.want(err) {
 				t.Fatalf("err = %v", err)

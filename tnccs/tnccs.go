@@ -3,6 +3,34 @@
 // server role (the PDP). It knows nothing of wasm or TPMs: PA messages cross
 // it as opaque PAMessage values, handed to an IMCs (client) or IMVs (server)
 // implementation.
+//
+// The codec is in tnccs/pb, the transport in tnccs/pttls. This package has
+// the state machine of RFC 5793 Section 3.2 for both roles (state.go, one
+// transition table per role and direction) and the conversation around it.
+//
+// Client, one assessment:
+//
+//	res, err := tnccs.Dial(ctx, tnccs.ClientConfig{
+//		Addr:  "pdp.example.org:271",
+//		PTTLS: pttls.ClientConfig{CAPEM: caPEM, Username: "alice", Password: "secret"},
+//		Options: tnccs.Options{Logger: log}, // logs under "tnc" and "tls"
+//	}, imcs)
+//	// res.Decided, res.AssessmentResult, res.Recommendation, res.Reasons, ...
+//
+// Server (PDP):
+//
+//	srv := &tnccs.Server{Config: tnccs.ServerConfig{
+//		PTTLS: pttls.ServerConfig{Certificates: certs, ClientCAs: pool,
+//			VerifyPlain: func(user, pass string) bool { ... }},
+//		IMVs: imvs,
+//	}}
+//	err := srv.Serve(ctx, listener) // returns once ctx is done and all connections ended
+//
+// Errors: a faulty peer batch is answered with a fatal PB-Error in a CLOSE
+// batch and returned as *LocalError (wrapping the *pb.Error); a PB-Error
+// from the peer is *RemoteError; a transport problem is the pttls error
+// (*pttls.Error, *pttls.PeerError, pttls.ErrAuthFailed, deadlines);
+// ErrClosed and ErrTooManyRounds end a conversation without a decision.
 package tnccs
 
 import "context"
