@@ -88,9 +88,10 @@ type IMCConn interface {
 
 // IMVs is the server-side validators: the PDP implements it.
 type IMVs interface {
-	// Open is called when a client's PB-TNC connection is created; send
-	// queues PA messages for the next server batch. peer says who the
-	// client authenticated as.
+	// Open is called when the first batch of a client's PB-TNC connection
+	// has arrived (so that peer.Language is known); send queues PA
+	// messages for the next server batch. peer says who the client
+	// authenticated as.
 	Open(ctx context.Context, id ConnID, peer Peer, send SendFunc) (IMVConn, error)
 }
 
@@ -106,8 +107,8 @@ type IMVConn interface {
 	Receive(ctx context.Context, m PAMessage)
 	// BatchEnding is called after the last message of a client batch.
 	BatchEnding(ctx context.Context)
-	// Decide returns the verdict; called once, when the IMVs have nothing
-	// more to ask.
+	// Decide returns the verdict; called when the IMVs have nothing more
+	// to ask (again after a client's CRETRY).
 	Decide(ctx context.Context) Decision
 	// Close releases the connection's IMV state.
 	Close(ctx context.Context)
@@ -121,7 +122,7 @@ type Peer struct {
 	Identity string
 	// RemoteAddr is the client's network address.
 	RemoteAddr string
-	// Language is the client's PB-Language-Preference list ("en"), known
-	// from the first client batch on (empty before).
+	// Language is the client's PB-Language-Preference list ("en"); empty
+	// if its first batch carried none.
 	Language string
 }
