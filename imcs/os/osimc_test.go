@@ -490,51 +490,7 @@ func TestInstalledPackagesSegmented(t *testing.T) {
 			h, _, _ := e.start(t)
 			h.Start()
 
-			imv, req := patnc.NewContractRequest(tc.imvMaxMsg)
-			reply := h.Batch(fromIMV(marshal(t, req,
-				&patnc.AttrRequest{Types: []patnc.Type{patnc.TypeInstalledPackages}})))
-			var got patnc.Attr
-			for round := 0; got == nil; round++ {
-				if round > 1000 {
-					t.Fatal("no end of segments")
-				}
-				if len(reply) != 1 || !reply[0].Exclusive || reply[0].Validator != imvID {
-					t.Fatalf("round %d: reply %+v", round, reply)
-				}
-				if tc.maxMsgSize != 0 && len(reply[0].Body) > int(tc.maxMsgSize) {
-					t.Fatalf("round %d: message of %d bytes", round, len(reply[0].Body))
-				}
-				var next []patnc.Attr
-				for _, a := range parse(t, reply[0].Body).Attrs {
-					switch a := a.(type) {
-					case *patnc.SegContractResponse:
-						if round != 0 || a.MaxMsgSize != patnc.NoLimit || a.MaxSegSize != tc.wantSeg {
-							t.Fatalf("round %d: contract response %+v", round, a)
-						}
-						imv.Accept(a)
-					case *patnc.SegEnvelope:
-						if round == 0 != a.Start || len(a.Segment) > int(tc.wantSeg) {
-							t.Fatalf("round %d: envelope start %v, %d bytes", round, a.Start, len(a.Segment))
-						}
-						whole, ns, err := imv.Reassemble(a)
-						if err != nil {
-							t.Fatalf("round %d: %v", round, err)
-						}
-						if ns != nil {
-							next = append(next, ns)
-						}
-						got = whole
-					default:
-						t.Fatalf("round %d: unexpected %s", round, a.Type())
-					}
-				}
-				if got == nil {
-					if len(next) != 1 {
-						t.Fatalf("round %d: no next segment to ask for", round)
-					}
-					reply = h.Batch(fromIMV(marshal(t, next...)))
-				}
-			}
+			got := segmentedPackages(t, h, tc.imvMaxMsg, tc.wantSeg, tc.maxMsgSize)
 			want := &patnc.InstalledPackages{Packages: toPatnc(dpkgInstalled(t, e.m.dpkgStatus))}
 			if len(want.Packages) < 700 {
 				t.Fatalf("fixture lists only %d packages", len(want.Packages))
@@ -544,6 +500,60 @@ func TestInstalledPackagesSegmented(t *testing.T) {
 			}
 		})
 	}
+}
+
+// segmentedPackages plays the OS IMV asking for the installed packages
+// under a contract with a maximum PA-TNC message size of imvMaxMsg: it checks
+// the contracted segment size, each envelope and the message sizes, asks
+// for every next segment and returns the reassembled attribute.
+func segmentedPackages(t *testing.T, h *imctest.Harness, imvMaxMsg, wantSeg, maxMsgSize uint32) patnc.Attr {
+	t.Helper()
+	imv, req := patnc.NewContractRequest(imvMaxMsg)
+	reply := h.Batch(fromIMV(marshal(t, req,
+		&patnc.AttrRequest{Types: []patnc.Type{patnc.TypeInstalledPackages}})))
+	var got patnc.Attr
+	for round := 0; got == nil; round++ {
+		if round > 1000 {
+			t.Fatal("no end of segments")
+		}
+		if len(reply) != 1 || !reply[0].Exclusive || reply[0].Validator != imvID {
+			t.Fatalf("round %d: reply %+v", round, reply)
+		}
+		if maxMsgSize != 0 && len(reply[0].Body) > int(maxMsgSize) {
+			t.Fatalf("round %d: message of %d bytes", round, len(reply[0].Body))
+		}
+		var next []patnc.Attr
+		for _, a := range parse(t, reply[0].Body).Attrs {
+			switch a := a.(type) {
+			case *patnc.SegContractResponse:
+				if round != 0 || a.MaxMsgSize != patnc.NoLimit || a.MaxSegSize != wantSeg {
+					t.Fatalf("round %d: contract response %+v", round, a)
+				}
+				imv.Accept(a)
+			case *patnc.SegEnvelope:
+				if round == 0 != a.Start || len(a.Segment) > int(wantSeg) {
+					t.Fatalf("round %d: envelope start %v, %d bytes", round, a.Start, len(a.Segment))
+				}
+				whole, ns, err := imv.Reassemble(a)
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				if ns != nil {
+					next = append(next, ns)
+				}
+				got = whole
+			default:
+				t.Fatalf("round %d: unexpected %s", round, a.Type())
+			}
+		}
+		if got == nil {
+			if len(next) != 1 {
+				t.Fatalf("round %d: no next segment to ask for", round)
+			}
+			reply = h.Batch(fromIMV(marshal(t, next...)))
+		}
+	}
+	return got
 }
 
 // TestTooLargeWithoutContract: without a contract an Installed Packages

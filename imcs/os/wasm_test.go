@@ -1,0 +1,219 @@
+//go:build !wasip1
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/sdk/imctest"
+	"github.com/imchost/imchost/sdk/patnc"
+)
+
+// grants is the grant list README.md documents.
+var grants = []string{
+	abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnOSRelease,
+	abi.FnSystemFacts, abi.FnPackages, abi.FnReport, abi.FnTPMAIK,
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	builtPath string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// wasmModule returns imc-os.wasm: the one `make` built into
+// $IMCHOST_WASM_DIR, else a fresh build of this package (GOOS=wasip1
+// GOARCH=wasm -buildmode=c-shared, as build/wasm.mk does).
+func wasmModule(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
+		p := filepath.Join(dir, "imc-os.wasm")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if testing.Short() {
+		t.Skip("-short: not building imc-os.wasm")
+	}
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "imc-os-wasm-"); buildErr != nil {
+			return
+		}
+		builtPath = filepath.Join(buildDir, "imc-os.wasm")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goBin); err != nil {
+			goBin = "go"
+		}
+		cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", builtPath, ".")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			buildErr = &buildError{err: err, out: out.String()}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building imc-os.wasm: %v", buildErr)
+	}
+	return builtPath
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// startWasm loads the module into the real host with the README's grants.
+func (e env) startWasm(t *testing.T) (*imctest.Harness, *logBuffer) {
+	t.Helper()
+	logs := &logBuffer{}
+	o := e.options(t, logs)
+	o.Grants = grants
+	// the host names the IMC logger after the config name
+	o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace, DisableTime: true})
+	return imctest.NewWasm(t, wasmModule(t), o), logs
+}
+
+// TestWasmFirstMessage: the built module, loaded by the real host with the
+// documented grants on the recorded machine, sends the recorded first
+// message: same attributes in the same order with the same flags, lengths
+// and values; only the random message identifier differs.
+func TestWasmFirstMessage(t *testing.T) {
+	h, logs := recordedEnv(t).startWasm(t)
+	if want := []abi.MsgType{msgTypeOS}; !reflect.DeepEqual(h.Subscriptions(), want) {
+		t.Fatalf("subscribed %v, want %v", h.Subscriptions(), want)
+	}
+	sent := h.Start()
+	if len(sent) != 1 {
+		t.Fatalf("sent %d messages, want 1", len(sent))
+	}
+	m := sent[0]
+	if m.Type != msgTypeOS || m.Validator != abi.IDAny || m.Exclusive {
+		t.Fatalf("PB-PA type %v validator %#x excl %v, want IETF/OS, 0xffff, false", m.Type, m.Validator, m.Exclusive)
+	}
+	want := vector(t, firstVector)
+	if len(m.Body) != len(want) || !bytes.Equal(m.Body[:4], want[:4]) || !bytes.Equal(m.Body[8:], want[8:]) {
+		t.Fatalf("first message differs from the recording (beyond the message ID)\n got %x\nwant %x", m.Body, want)
+	}
+	// Attribute by attribute: type, flags and length as recorded.
+	got, rec := attrHeaders(t, m.Body), attrHeaders(t, want)
+	if !reflect.DeepEqual(got, rec) {
+		t.Fatalf("attribute headers\n got %v\nwant %v", got, rec)
+	}
+	logs.has(t, "operating system version is '12 x86_64'", "device ID is "+recordedKeyID)
+	if !h.Alive() {
+		t.Fatal("module died")
+	}
+}
+
+// attrHeaders lists the 12-byte attribute headers of a PA-TNC message.
+func attrHeaders(t *testing.T, msg []byte) []string {
+	t.Helper()
+	var out []string
+	for off := patnc.MsgHeaderLen; off < len(msg); {
+		if len(msg)-off < patnc.AttrHeaderLen {
+			t.Fatalf("truncated attribute at %d", off)
+		}
+		out = append(out, hex.EncodeToString(msg[off:off+patnc.AttrHeaderLen]))
+		n := int(msg[off+8])<<24 | int(msg[off+9])<<16 | int(msg[off+10])<<8 | int(msg[off+11])
+		if n < patnc.AttrHeaderLen {
+			t.Fatalf("attribute length %d at %d", n, off)
+		}
+		off += n
+	}
+	return out
+}
+
+// TestWasmExchange: through the real host, the module answers an
+// Attribute Request for the installed packages under a small segmentation
+// contract, survives malformed messages with PA-TNC Errors, and reports
+// the assessment.
+func TestWasmExchange(t *testing.T) {
+	e := recordedEnv(t)
+	e.m.dpkgStatus = filepath.Join("testdata", "dpkg-status")
+	e.settings[settingMaxMessageSize] = "4096"
+	e.maxMsg = 4096
+	h, logs := e.startWasm(t)
+	h.Start()
+
+	got := segmentedPackages(t, h, 2097104, 4072, 4096)
+	want := &patnc.InstalledPackages{Packages: toPatnc(dpkgInstalled(t, e.m.dpkgStatus))}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("reassembled %d packages, want %d", len(got.(*patnc.InstalledPackages).Packages), len(want.Packages))
+	}
+
+	for _, in := range []string{"", "01", "02000000a1b2c3d4", "01000000a1b2c3d4" + "80005597" + "7f000000" + "0000000c",
+		"01000000a1b2c3d4" + "00000000" + "00000001" + "0000000d" + "00"} {
+		b, _ := hex.DecodeString(in)
+		reply := h.Batch(fromIMV(b))
+		if len(reply) != 1 {
+			t.Fatalf("%q: sent %d messages", in, len(reply))
+		}
+		if m := parse(t, reply[0].Body); len(m.Attrs) != 1 || m.Attrs[0].Type() != patnc.TypePATNCError {
+			t.Fatalf("%q: reply %s", in, dump(m.Attrs))
+		}
+	}
+	if !h.Alive() {
+		t.Fatal("module died on a malformed message")
+	}
+
+	h.Batch(fromIMV(vector(t, "02_01_s2c_IETF-OS_imc65535_imv1.txt")))
+	if r := h.Reports(); len(r) != 1 || r[0] != (abi.Report{Validator: imvID, Result: 0}) {
+		t.Fatalf("reports %+v", r)
+	}
+	logs.has(t, "assessment result is 'compliant'")
+}
+
+// TestWasmNeedsItsGrants: the module loads with the documented grants and
+// is refused without any one of them, so the list is exact.
+func TestWasmNeedsItsGrants(t *testing.T) {
+	path := wasmModule(t)
+	sys := recordedMachine(t).system(t, "x86_64")
+	loads := func(g []string) (bool, error) {
+		hst, err := host.New(&host.Config{IMCs: []host.IMCConfig{{Name: imcName, Path: path, Grants: g}}},
+			host.Options{Logger: hclog.NewNullLogger(), Platform: host.Platform{System: sys}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hst.Close(context.Background())
+		err = hst.LoadIMCs(context.Background())
+		return len(hst.List()) > 0 && err == nil, err
+	}
+	if ok, err := loads(grants); !ok {
+		t.Fatalf("refused with the documented grants: %v", err)
+	}
+	for i, g := range grants {
+		ok, err := loads(append(append([]string{}, grants[:i]...), grants[i+1:]...))
+		if ok || err == nil || !strings.Contains(err.Error(), "imports imchost."+g+",") {
+			t.Errorf("without the %s grant: loaded %v, %v", g, ok, err)
+		}
+	}
+}
