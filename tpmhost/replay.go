@@ -1,0 +1,271 @@
+package tpmhost
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Replay is the result of extending an event log's digests of one bank into
+// shadow PCRs, as the PTS verifier does (eventlog.md §4).
+type Replay struct {
+	Bank     Alg
+	Locality uint8          // PCR 0's starting value (its last byte)
+	PCRs     map[int][]byte // every PCR an event extended, plus PCR 0 if seeded non-zero
+	Last     map[int]int    // PCR → Seq of the last event extended into it
+	Skipped  []int          // Seq of events that carry no digest of Bank
+}
+
+// Replay replays bank with PCR 0 seeded from the log's StartupLocality event
+// (0 without one).
+func (l *EventLog) Replay(bank Alg) (*Replay, error) {
+	loc, _ := l.StartupLocality()
+	return l.ReplayLocality(bank, loc)
+}
+
+// ReplayAll replays every bank of the log, in the order of l.Banks.
+func (l *EventLog) ReplayAll() ([]*Replay, error) {
+	var out []*Replay
+	for _, b := range l.Banks {
+		r, err := l.Replay(b)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ReplayLocality replays bank with PCR 0 seeded by locality (last byte). Every
+// event except EV_NO_ACTION is extended: PCR = H(PCR || digest).
+func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
+	h := bank.Hash()
+	if h == 0 || !h.Available() {
+		return nil, fmt.Errorf("tpmhost: cannot replay bank %s: hash not available", bank)
+	}
+	r := &Replay{Bank: bank, Locality: locality, PCRs: map[int][]byte{}, Last: map[int]int{}}
+	size := h.Size()
+	if locality != 0 {
+		r.PCRs[0] = seedPCR(size, locality)
+	}
+	hh := h.New()
+	for i := range l.Events {
+		ev := &l.Events[i]
+		if ev.Type == EvNoAction {
+			continue
+		}
+		d, ok := ev.Digests[bank]
+		if !ok {
+			r.Skipped = append(r.Skipped, ev.Seq)
+			continue
+		}
+		pcr := int(ev.PCR)
+		old, ok := r.PCRs[pcr]
+		if !ok {
+			old = seedPCR(size, 0)
+		}
+		hh.Reset()
+		hh.Write(old)
+		hh.Write(d)
+		r.PCRs[pcr] = hh.Sum(nil)
+		r.Last[pcr] = ev.Seq
+	}
+	return r, nil
+}
+
+func seedPCR(size int, locality uint8) []byte {
+	b := make([]byte, size)
+	b[size-1] = locality
+	return b
+}
+
+// Value returns the replayed value of a PCR: the extended value, or the
+// reset value (zero, PCR 0 seeded) for a PCR no event touched.
+func (r *Replay) Value(pcr int) []byte {
+	if v, ok := r.PCRs[pcr]; ok {
+		return v
+	}
+	loc := uint8(0)
+	if pcr == 0 {
+		loc = r.Locality
+	}
+	return seedPCR(r.Bank.Hash().Size(), loc)
+}
+
+// Indices returns the PCRs of r.PCRs in ascending order.
+func (r *Replay) Indices() []int {
+	var out []int
+	for p := range r.PCRs {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Mismatch is one PCR whose replay differs from the value it was compared
+// with, with the last event that touched it.
+type Mismatch struct {
+	Bank      Alg
+	PCR       int
+	Replayed  []byte
+	Actual    []byte
+	LastEvent *Event // nil if no event touched the PCR
+}
+
+// String explains the mismatch in one line.
+func (m *Mismatch) String() string {
+	s := fmt.Sprintf("PCR %d (%s) differs: replay %x, TPM %x", m.PCR, m.Bank, m.Replayed, m.Actual)
+	if m.LastEvent != nil {
+		s += fmt.Sprintf("; last event #%d %s", m.LastEvent.Seq, m.LastEvent.Type)
+	} else {
+		s += "; no event in the log touched it"
+	}
+	return s
+}
+
+// Compare compares a replay with PCR values (e.g. from TPM2_PCR_Read) and
+// returns one Mismatch per differing PCR of actual, ascending.
+func (l *EventLog) Compare(r *Replay, actual map[int][]byte) []Mismatch {
+	var out []Mismatch
+	idx := make([]int, 0, len(actual))
+	for p := range actual {
+		idx = append(idx, p)
+	}
+	slices.Sort(idx)
+	for _, p := range idx {
+		want := r.Value(p)
+		if bytes.Equal(want, actual[p]) {
+			continue
+		}
+		m := Mismatch{Bank: r.Bank, PCR: p, Replayed: want, Actual: actual[p]}
+		if seq, ok := r.Last[p]; ok && seq < len(l.Events) {
+			m.LastEvent = &l.Events[seq]
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Quirk is a known firmware defect that makes a correct event log replay to
+// values different from the TPM's.
+type Quirk struct {
+	Name   string   // short identifier, e.g. "ebs-events-missing"
+	PCR    int      // the PCR it repairs
+	Bank   Alg      // the bank it was applied to
+	Events []string // the unlogged measurements it adds
+}
+
+// ebsMissing: some firmware extends the two "Exit Boot Services" EV_EFI_ACTION
+// measurements into PCR 5 without logging them (go-attestation's
+// ebs_event_missing_eventlog). Their digests are the hashes of these strings.
+var ebsMissing = Quirk{Name: "ebs-events-missing", PCR: 5, Events: []string{
+	"Exit Boot Services Invocation",
+	"Exit Boot Services Returned with Success",
+}}
+
+// CompareWithQuirks is Compare followed, for each mismatch, by the known
+// firmware quirks: a quirk that makes the PCR match is applied, logged as a
+// warning and returned; mismatches no quirk explains are returned as such.
+// Use it only when comparing with a real TPM, never to build evidence.
+func (l *EventLog) CompareWithQuirks(r *Replay, actual map[int][]byte, log hclog.Logger) ([]Mismatch, []Quirk) {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	var rest []Mismatch
+	var applied []Quirk
+	for _, m := range l.Compare(r, actual) {
+		if q, ok := l.tryEBSMissing(r, m); ok {
+			log.Warn("PCR matches the TPM only after adding measurements the firmware did not log",
+				"pcr", m.PCR, "bank", m.Bank, "quirk", q.Name, "events", q.Events)
+			applied = append(applied, q)
+			continue
+		}
+		rest = append(rest, m)
+	}
+	return rest, applied
+}
+
+func (l *EventLog) tryEBSMissing(r *Replay, m Mismatch) (Quirk, bool) {
+	if m.PCR != ebsMissing.PCR {
+		return Quirk{}, false
+	}
+	// Not when the log already has them.
+	for i := range l.Events {
+		ev := &l.Events[i]
+		if ev.PCR == 5 && ev.Type == EvEFIAction && bytes.Equal(ev.Data, []byte(ebsMissing.Events[0])) {
+			return Quirk{}, false
+		}
+	}
+	h := r.Bank.Hash()
+	v := m.Replayed
+	for _, s := range ebsMissing.Events {
+		d := h.New()
+		d.Write([]byte(s))
+		e := h.New()
+		e.Write(v)
+		e.Write(d.Sum(nil))
+		v = e.Sum(nil)
+	}
+	if !bytes.Equal(v, m.Actual) {
+		return Quirk{}, false
+	}
+	q := ebsMissing
+	q.Bank = r.Bank
+	return q, true
+}
+
+// LocalityCandidates returns the PCR 0 seeds to try, in order: the
+// StartupLocality event's value if present, then 0, 3, 4 (pts.md §4.2).
+func (l *EventLog) LocalityCandidates() []uint8 {
+	var c []uint8
+	if loc, ok := l.StartupLocality(); ok {
+		c = append(c, loc)
+	}
+	for _, loc := range []uint8{0, 3, 4} {
+		if !slices.Contains(c, loc) {
+			c = append(c, loc)
+		}
+	}
+	return c
+}
+
+// DetectLocality picks the seed whose PCR 0 replay of bank equals pcr0 (read
+// from the TPM). If none does, it returns the StartupLocality value (or 0)
+// and matched false; the quote will then fail verification anyway.
+func (l *EventLog) DetectLocality(bank Alg, pcr0 []byte) (loc uint8, matched bool, err error) {
+	for _, c := range l.LocalityCandidates() {
+		r, err := l.ReplayLocality(bank, c)
+		if err != nil {
+			return 0, false, err
+		}
+		if bytes.Equal(r.Value(0), pcr0) {
+			return c, true, nil
+		}
+	}
+	loc, _ = l.StartupLocality()
+	return loc, false, nil
+}
+
+// StartupLocality reads PCR 0 of bank and returns the startup locality whose
+// replay of l reproduces it (see EventLog.DetectLocality), logging the
+// choice. matched is false if no candidate reproduces PCR 0.
+func (t *TPM) StartupLocality(l *EventLog, bank Alg) (loc uint8, matched bool, err error) {
+	vals, err := t.ReadPCRs(bank, []int{0})
+	if err != nil {
+		return 0, false, err
+	}
+	loc, matched, err = l.DetectLocality(bank, vals[0])
+	if err != nil {
+		return 0, false, err
+	}
+	if matched {
+		t.log.Info("startup locality detected from PCR 0", "locality", loc, "bank", bank)
+	} else {
+		t.log.Warn("no startup locality reproduces PCR 0 from the event log",
+			"bank", bank, "pcr0", hex.EncodeToString(vals[0]), "using", loc)
+	}
+	return loc, matched, nil
+}

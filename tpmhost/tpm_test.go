@@ -1,0 +1,199 @@
+package tpmhost_test
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/imchost/imchost/internal/swtpm"
+	"github.com/imchost/imchost/tpmhost"
+)
+
+const akHandle = 0x81010003
+
+func testLogger(t testing.TB) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: tWriter{t}})
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(bytes.TrimRight(p, "\n")))
+	return len(p), nil
+}
+
+// tpmUnderTest names a way to get a fresh TPM and the locality it started at.
+type tpmUnderTest struct {
+	name string
+	open func(t *testing.T) (*tpmhost.TPM, uint8)
+}
+
+func openSwtpm(loc uint8) func(t *testing.T) (*tpmhost.TPM, uint8) {
+	return func(t *testing.T) (*tpmhost.TPM, uint8) {
+		inst := swtpm.Start(t, swtpm.WithLocality(loc))
+		tpm, err := tpmhost.Open(inst.Spec, testLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tpm.Close() })
+		return tpm, loc
+	}
+}
+
+func openSimulator(t *testing.T) (*tpmhost.TPM, uint8) {
+	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, testLogger(t))
+	if errors.Is(err, tpmhost.ErrNotSupported) {
+		t.Skip("simulator needs cgo")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tpm.Close() })
+	return tpm, 0
+}
+
+var tpms = []tpmUnderTest{
+	{"swtpm-locality3", openSwtpm(3)},
+	{"simulator", openSimulator},
+}
+
+func TestVersionAndBanks(t *testing.T) {
+	for _, tt := range tpms {
+		t.Run(tt.name, func(t *testing.T) {
+			tpm, _ := tt.open(t)
+			v, err := tpm.VersionInfo()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s vendor %q fw %x level %d day %d", v, v.VendorString, v.FirmwareVersion, v.Level, v.DayOfYear)
+			if v.Family != "2.0" || v.Revision < 100 || v.Year < 2012 || v.Manufacturer == "" {
+				t.Errorf("implausible version info %+v", v)
+			}
+			banks, err := tpm.Banks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			alloc, err := tpm.AllocatedBanks()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("listed %v allocated %v", banks, alloc)
+			for _, b := range alloc {
+				if len(banks[b]) == 0 {
+					t.Errorf("bank %s reported allocated with no PCRs", b)
+				}
+			}
+			for b, pcrs := range banks {
+				if len(pcrs) == 0 {
+					for _, a := range alloc {
+						if a == b {
+							t.Errorf("empty bank %s reported as allocated", b)
+						}
+					}
+				}
+			}
+			if len(alloc) == 0 {
+				t.Fatal("no allocated banks")
+			}
+			vals, err := tpm.ReadPCRs(alloc[0], []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 16, 23})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(vals) != 14 {
+				t.Errorf("read %d PCRs, want 14", len(vals))
+			}
+		})
+	}
+}
+
+func TestQuoteRealLog(t *testing.T) {
+	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tpms {
+		for _, kind := range []tpmhost.AKKind{tpmhost.AKECCP256, tpmhost.AKRSA2048} {
+			t.Run(tt.name+"/"+kind.String(), func(t *testing.T) {
+				tpm, startLoc := tt.open(t)
+				ak, err := tpm.ProvisionAK(akHandle, kind, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				loaded, err := tpm.LoadAK(akHandle)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if loaded.KeyID != ak.KeyID || !bytes.Equal(loaded.Name, ak.Name) {
+					t.Fatalf("LoadAK gives keyid %s, provisioned %s", loaded.KeyID, ak.KeyID)
+				}
+				if _, err := tpm.ExtendFromLog(l); err != nil {
+					t.Fatal(err)
+				}
+				bank := tpmhost.AlgSHA256
+				loc, matched, err := tpm.StartupLocality(l, bank)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !matched || loc != startLoc {
+					t.Fatalf("detected locality %d (matched %v), TPM started at %d", loc, matched, startLoc)
+				}
+				r, err := l.ReplayLocality(bank, loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pcrs := r.Indices()
+				actual, err := tpm.ReadPCRs(bank, pcrs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if mm := l.Compare(r, actual); len(mm) != 0 {
+					t.Fatalf("replay differs from TPM: %v", mm)
+				}
+				nonce := bytes.Repeat([]byte{0x5a}, 32)
+				q, err := tpm.Quote(loaded, bank, pcrs, nonce)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var vals [][]byte
+				for _, p := range pcrs {
+					vals = append(vals, r.Value(p))
+				}
+				h := q.HashAlg.Hash()
+				a, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, h, nonce, vals)
+				if err != nil {
+					t.Fatalf("verify: %v", err)
+				}
+				if !bytes.Equal(a.QualifiedSigner, ak.QualifiedName) {
+					t.Errorf("qualifiedSigner %x, AK qualified name %x", a.QualifiedSigner, ak.QualifiedName)
+				}
+				// Rebuild from the pieces, as the PDP does.
+				re, err := a.Marshal()
+				if err != nil || !bytes.Equal(re, q.Attest) {
+					t.Fatalf("rebuilt TPMS_ATTEST differs (%v)", err)
+				}
+				// Failures.
+				bad := append([][]byte(nil), vals...)
+				bad[3] = bytes.Repeat([]byte{1}, 32)
+				if _, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, h, nonce, bad); !errors.Is(err, tpmhost.ErrQuotePCRDigest) {
+					t.Errorf("tampered PCR: %v", err)
+				}
+				if _, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, h, bytes.Repeat([]byte{0x5b}, 32), vals); !errors.Is(err, tpmhost.ErrQuoteExtraData) {
+					t.Errorf("wrong nonce: %v", err)
+				}
+				other, err := tpm.ProvisionAK(akHandle+1, kind, true)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tpmhost.VerifyQuote(other.Public, q.Attest, q.Signature, h, nonce, vals); !errors.Is(err, tpmhost.ErrQuoteSignature) {
+					t.Errorf("foreign key: %v", err)
+				}
+				if h != crypto.SHA256 {
+					t.Errorf("hash %v", h)
+				}
+			})
+		}
+	}
+}
