@@ -1,0 +1,214 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tpmhost"
+)
+
+// TPMPlatformOptions configure NewTPMPlatform.
+type TPMPlatformOptions struct {
+	// Root is the file-system root of the System part ("" = "/").
+	Root string
+	// EventLogPath is the default boot event log ([tpm] eventlog); it also
+	// serves to detect the TPM's startup locality.
+	EventLogPath string
+	Logger       hclog.Logger
+}
+
+// NewTPMPlatform returns the production Platform: the System read from
+// Root, the TPM and DH of tpmhost (t may be nil: no TPM, the tpm_*
+// functions answer StatusUnavailable).
+func NewTPMPlatform(t *tpmhost.TPM, o TPMPlatformOptions) Platform {
+	log := o.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	p := Platform{System: NewSystem(o.Root), DH: TPMHostDH{}, EventLogPath: o.EventLogPath}
+	if t != nil {
+		p.TPM = &tpmPlatform{t: t, defaultLog: o.EventLogPath, log: log, aks: map[uint32]*tpmhost.AK{}}
+	}
+	return p
+}
+
+// tpmPlatform implements TPM on tpmhost.
+type tpmPlatform struct {
+	t          *tpmhost.TPM
+	defaultLog string
+	log        hclog.Logger
+
+	mu       sync.Mutex
+	aks      map[uint32]*tpmhost.AK
+	locality *uint8
+}
+
+func (p *tpmPlatform) VersionInfo(ctx context.Context) (abi.TPMVersionInfo, error) {
+	v, err := p.t.VersionInfo()
+	if err != nil {
+		return abi.TPMVersionInfo{}, err
+	}
+	return abi.TPMVersionInfo{
+		Family:          2,
+		Manufacturer:    v.ManufacturerID,
+		VendorString:    v.VendorString,
+		FirmwareVersion: v.FirmwareVersion,
+		SpecYear:        uint16(v.Year),
+		SpecRevision:    uint16(v.Revision),
+		SpecLevel:       uint8(v.Level),
+		Locality:        p.startupLocality(v.Manufacturer),
+	}, nil
+}
+
+// startupLocality is detected once: the seed whose replay of the event log
+// reproduces PCR 0 (pts.md §4.2); without a readable log, strongSwan's
+// guess (0 for "INTC", else 3).
+func (p *tpmPlatform) startupLocality(manufacturer string) uint8 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.locality != nil {
+		return *p.locality
+	}
+	loc := uint8(3)
+	if manufacturer == "INTC" {
+		loc = 0
+	}
+	if l, err := tpmhost.ReadEventLog(p.defaultLog); err != nil {
+		p.log.Debug(fmt.Sprintf("no event log to detect the startup locality (%v), assuming %d", err, loc))
+	} else {
+		bank := tpmhost.Alg(abi.AlgSHA256)
+		if !slices.Contains(l.Banks, bank) && len(l.Banks) > 0 {
+			bank = l.Banks[0]
+		}
+		if got, _, err := p.t.StartupLocality(l, bank); err == nil {
+			loc = got
+		}
+	}
+	p.locality = &loc
+	return loc
+}
+
+func (p *tpmPlatform) Banks(ctx context.Context) ([]uint16, error) {
+	banks, err := p.t.AllocatedBanks()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint16, len(banks))
+	for i, b := range banks {
+		out[i] = uint16(b)
+	}
+	return out, nil
+}
+
+func (p *tpmPlatform) ak(handle uint32) (*tpmhost.AK, error) {
+	p.mu.Lock()
+	ak, ok := p.aks[handle]
+	p.mu.Unlock()
+	if ok {
+		return ak, nil
+	}
+	ak, err := p.t.LoadAK(handle)
+	if err != nil {
+		return nil, fmt.Errorf("%w: AK 0x%08x: %v", ErrNotFound, handle, err)
+	}
+	p.mu.Lock()
+	p.aks[handle] = ak
+	p.mu.Unlock()
+	return ak, nil
+}
+
+func (p *tpmPlatform) AIK(ctx context.Context, handle uint32) (abi.AIK, error) {
+	ak, err := p.ak(handle)
+	if err != nil {
+		return abi.AIK{}, err
+	}
+	return abi.AIK{Handle: ak.Handle, PublicDER: ak.SPKI, KeyID: ak.KeyID,
+		SigAlg: uint16(ak.SigAlg), HashAlg: uint16(ak.HashAlg)}, nil
+}
+
+func (p *tpmPlatform) Quote(ctx context.Context, req abi.QuoteRequest) (abi.Quote, error) {
+	ak, err := p.ak(req.Handle)
+	if err != nil {
+		return abi.Quote{}, err
+	}
+	var pcrs []int
+	for i := 0; i < 24; i++ {
+		if req.PCRs&(1<<i) != 0 {
+			pcrs = append(pcrs, i)
+		}
+	}
+	if len(pcrs) == 0 {
+		return abi.Quote{}, fmt.Errorf("%w: no PCR selected", ErrInvalid)
+	}
+	q, err := p.t.Quote(ak, tpmhost.Alg(req.Bank), pcrs, req.Qualifying)
+	if err != nil {
+		return abi.Quote{}, err
+	}
+	return abi.Quote{Attest: q.Attest, SigAlg: uint16(q.SigAlg), HashAlg: uint16(q.HashAlg), Signature: q.Signature}, nil
+}
+
+func (p *tpmPlatform) EventLog(ctx context.Context, path string, bank uint16) (abi.EventLog, error) {
+	return ReadEventLog(path, bank)
+}
+
+// ReadEventLog parses the boot event log at path with tpmhost and returns
+// its events with their digests in bank (empty for an event without one).
+// Every event is listed, the Spec ID event included; the IMC filters.
+func ReadEventLog(path string, bank uint16) (abi.EventLog, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return abi.EventLog{}, err
+	}
+	l, err := tpmhost.ReadEventLog(path)
+	if err != nil {
+		return abi.EventLog{}, err
+	}
+	if !slices.Contains(l.Banks, tpmhost.Alg(bank)) {
+		return abi.EventLog{}, fmt.Errorf("%w: the event log has no digests for bank 0x%04x", ErrUnsupported, bank)
+	}
+	out := abi.EventLog{Path: path, CTime: st.ModTime().Unix(), SpecIDLog: l.SpecID != nil,
+		Events: make([]abi.Event, 0, len(l.Events))}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		out.CTime = sys.Ctim.Sec
+	}
+	for _, e := range l.Events {
+		d, _ := e.Digest(tpmhost.Alg(bank))
+		out.Events = append(out.Events, abi.Event{Seq: uint32(e.Seq), PCR: e.PCR, Type: uint32(e.Type), Digest: d})
+	}
+	return out, nil
+}
+
+// TPMHostDH is the DH of tpmhost: MODP groups 2, 5, 14 and ECP 19, 20.
+type TPMHostDH struct{}
+
+// NewKey implements DH.
+func (TPMHostDH) NewKey(group uint16) (DHKey, error) {
+	if !slices.Contains(tpmhost.DHGroups(), tpmhost.DHGroup(group)) {
+		return nil, fmt.Errorf("%w: DH group %d", ErrUnsupported, group)
+	}
+	k, err := tpmhost.GenerateDH(tpmhost.DHGroup(group), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return tpmKey{k}, nil
+}
+
+type tpmKey struct{ k *tpmhost.DHKey }
+
+func (k tpmKey) Public() []byte { return k.k.PublicValue() }
+func (k tpmKey) Shared(peer []byte) ([]byte, error) {
+	s, err := k.k.SharedSecret(peer)
+	if err != nil {
+		return nil, errors.Join(ErrInvalid, err)
+	}
+	return s, nil
+}
