@@ -42,7 +42,16 @@
 //
 // Marshal refuses values the decoder would reject (builders never produce
 // what decoders reject). The message identifier is the caller's: strongSwan
-// uses four random bytes per message.
+// uses four random bytes per message. DefaultNoSkip tells which types
+// strongSwan sends with NOSKIP; WithNoSkip sets the flag on a new attribute.
+//
+// Reserved fields and reserved flag bits are sent as zero and ignored on
+// receipt (RFC 5792), so a message with reserved bits set re-encodes with
+// them cleared; everything else, unknown attributes included, re-encodes
+// byte for byte. Error offsets of value decoders follow one convention: a
+// fixed-size value that is too short is reported at the value start (as
+// strongSwan does), a truncated variable field at that field, left-over
+// bytes at the first of them, and an invalid field value at that field.
 //
 // # Segmentation
 //
