@@ -27,7 +27,8 @@ func NewClient(cfg ClientConfig, imcs IMCs) *Client {
 
 // Dial runs one complete assessment against cfg.Addr: TCP, TLS, PT-TLS
 // negotiation and authentication, then PB-TNC as client with connection
-// ID 1. The Result is returned also with an error when one was received.
+// ID 1. Once PB-TNC has started, the Result (what was learnt so far) is
+// returned also together with an error; before that it is nil.
 func Dial(ctx context.Context, cfg ClientConfig, imcs IMCs) (*Result, error) {
 	return NewClient(cfg, imcs).Assess(ctx)
 }

@@ -87,7 +87,9 @@ type ServerConfig struct {
 	// PDPReferral, when set, is sent in the first server batch.
 	PDPReferral *pb.MsgPDPReferral
 	// OnResult, when set, is called after each connection with its
-	// outcome.
+	// outcome; res is nil when the connection failed before PB-TNC
+	// (TLS, PT-TLS negotiation or authentication). It runs on the
+	// connection's goroutine.
 	OnResult func(res *Result, err error)
 	Options
 }

@@ -257,17 +257,23 @@ func (c *Conn) WriteBatch(ctx context.Context, batch []byte) error {
 	return c.WriteMessage(ctx, VendorIETF, TypePBBatch, batch)
 }
 
+// maxSkipped bounds the vendor-specific messages skipped while waiting for
+// one batch, so a peer cannot keep a reader busy forever.
+const maxSkipped = 16
+
 // ReadBatch reads the next PB-TNC Batch message. Vendor-specific messages
-// are logged and skipped; a PT-TLS Error is returned as *PeerError; any
+// are logged and skipped (up to 16 in a row); a PT-TLS Error is returned as *PeerError; any
 // other message type is an Invalid Message error (also sent to the peer).
 // io.EOF (unwrapped with errors.Is) means the peer closed cleanly.
 func (c *Conn) ReadBatch(ctx context.Context) ([]byte, error) {
-	for {
+	for skipped := 0; ; skipped++ {
 		m, err := c.ReadMessage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		switch {
+		case m.Vendor != VendorIETF && skipped >= maxSkipped:
+			return nil, &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("more than %d vendor specific messages in a row", maxSkipped)}
 		case m.Vendor != VendorIETF:
 			c.log.Debug("ignoring vendor specific PT-TLS message", "vendor", fmt.Sprintf("0x%06x", m.Vendor), "type", uint32(m.Type))
 			continue

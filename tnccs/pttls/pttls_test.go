@@ -370,3 +370,29 @@ func TestContextCancel(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestVendorFlood: a peer sending only vendor-specific messages gets an
+// error after a bounded number of them.
+func TestVendorFlood(t *testing.T) {
+	p := newPKI(t)
+	cn, sn := tlsPair(t)
+	go func() {
+		s, err := Server(context.Background(), sn, ServerConfig{Certificates: []tls.Certificate{p.server}, AllowAnonymous: true})
+		if err != nil {
+			return
+		}
+		for i := 0; i < 100; i++ {
+			if s.WriteMessage(context.Background(), 0x00902a, 1, nil) != nil {
+				return
+			}
+		}
+	}()
+	c, err := Client(context.Background(), cn, ClientConfig{ServerName: "pdp.test", RootCAs: p.pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ReadBatch(context.Background()); !isCode(err, ErrInvalidMessage) {
+		t.Fatalf("err = %v", err)
+	}
+}
