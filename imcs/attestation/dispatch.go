@@ -130,6 +130,8 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 	case *patnc.ReqFileMeas, *patnc.ReqFileMeta:
 		a.log.err("%s is not supported", attr.Type().FullName())
 		err = &tcgError{Code: tcgErrOperationNotSupp, Info: attrValue(attr)}
+	case *patnc.AssessmentResult:
+		a.log.info("assessment result is '%s'", r.Result)
 	case *patnc.PATNCError:
 		a.log.err("received PA-TNC error from IMV: %s", r.String())
 	case *patnc.Unknown:

@@ -88,7 +88,7 @@ func (s *session) measureBIOS() error {
 	}
 	bank, _ := measTPMAlg(s.measAlgo)
 	size := measSize(s.measAlgo)
-	v, err := s.h.TPMVersionInfo()
+	v, err := s.tpmVersion()
 	if err != nil {
 		s.log.err("reading the TPM's startup locality failed: %v", err)
 		return &tcgError{Code: tcgErrUnableDeterminePCR, Info: nil}

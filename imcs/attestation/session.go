@@ -73,31 +73,40 @@ type session struct {
 	respNonce []byte
 	secret    []byte // the PTS secret assessment value; nil before Finish
 
-	locality  uint8
-	evidence  []evidence // measured, not yet sent
-	pcrs      uint32     // bit i = PCR i received evidence
-	shadow    [numPCRs][]byte
-	logCTime  int64
-	measured  bool // shadow PCRs are initialised
-	tpmProbed bool
-	hasTPM    bool
+	locality   uint8
+	evidence   []evidence // measured, not yet sent
+	pcrs       uint32     // bit i = PCR i received evidence
+	shadow     [numPCRs][]byte
+	logCTime   int64
+	measured   bool // shadow PCRs are initialised
+	tpmProbed  bool
+	hasTPM     bool
+	version    abi.TPMVersionInfo // valid when tpmProbed && hasTPM
+	versionErr error
 }
 
 func newSession(h imc.Host, cfg settings, log logger) *session {
 	return &session{h: h, cfg: cfg, log: log}
 }
 
-// tpmPresent reports whether the host has a TPM (asked once).
-func (s *session) tpmPresent() bool {
+// tpmVersion returns the TPM's version information, asked once per
+// connection.
+func (s *session) tpmVersion() (abi.TPMVersionInfo, error) {
 	if !s.tpmProbed {
 		s.tpmProbed = true
-		_, err := s.h.TPMVersionInfo()
-		s.hasTPM = err == nil
-		if err != nil {
-			s.log.info("no TPM available: %v", err)
+		s.version, s.versionErr = s.h.TPMVersionInfo()
+		s.hasTPM = s.versionErr == nil
+		if s.versionErr != nil {
+			s.log.info("no TPM available: %v", s.versionErr)
 		}
 	}
-	return s.hasTPM
+	return s.version, s.versionErr
+}
+
+// tpmPresent reports whether the host has a TPM.
+func (s *session) tpmPresent() bool {
+	_, err := s.tpmVersion()
+	return err == nil
 }
 
 // ownCaps is what the IMC can do: V always, T and D with a TPM.
@@ -237,7 +246,7 @@ func (s *session) dhFinish(hash uint16, peerPublic, initNonce []byte) error {
 //	| Year     (uint32) = TPM2_PT_YEAR                             |
 //	| Vendor   (uint32) = TPM2_PT_MANUFACTURER                     |
 func (s *session) tpmVersionInfo(request []byte) ([]byte, error) {
-	v, err := s.h.TPMVersionInfo()
+	v, err := s.tpmVersion()
 	if err != nil || v.Family != 2 {
 		if err == nil {
 			err = fmt.Errorf("TPM family %d", v.Family)
