@@ -144,7 +144,7 @@ func (c *Client) handle(ctx context.Context, s *session, ic IMCConn, bt pb.Batch
 	}
 	switch m := m.(type) {
 	case *pb.MsgPA:
-		s.log.Debug(fmt.Sprintf("handling PB-PA message type 0x%06x/0x%08x", m.Vendor, m.Subtype), "conn_id", s.id)
+		s.log.Debug(fmt.Sprintf("handling PB-PA message type '%s' 0x%06x/0x%08x", paTypeName(m.Vendor, m.Subtype), m.Vendor, m.Subtype), "conn_id", s.id)
 		ic.Receive(ctx, PAMessage{Vendor: m.Vendor, Subtype: m.Subtype, Collector: m.Collector,
 			Validator: m.Validator, Exclusive: m.Exclusive, Body: m.Body})
 	case *pb.MsgAssessmentResult:

@@ -136,6 +136,7 @@ func TestFullExchange(t *testing.T) {
 		"imchost.tnc: processing PB-TNC SDATA batch for Connection ID 1",
 		"imchost.tnc: PB-TNC state transition from 'Server Working' to 'Client Working'",
 		"imchost.tnc: processing IETF/PB-PA message (29 bytes)",
+		"imchost.tnc: handling PB-PA message type 'TCG/PTS' 0x005597/0x00000001",
 		"imchost.tnc: PB-TNC state transition from 'Server Working' to 'Decided'",
 		"imchost.tnc: PB-TNC assessment result is 'compliant'",
 		"imchost.tnc: PB-TNC access recommendation is 'Access Allowed'",

@@ -145,7 +145,7 @@ func (s *Server) Run(ctx context.Context, conn BatchConn, peer Peer) (*Result, e
 		for _, m := range b.Messages {
 			switch m := m.(type) {
 			case *pb.MsgPA:
-				ss.log.Debug(fmt.Sprintf("handling PB-PA message type 0x%06x/0x%08x", m.Vendor, m.Subtype), "conn_id", id)
+				ss.log.Debug(fmt.Sprintf("handling PB-PA message type '%s' 0x%06x/0x%08x", paTypeName(m.Vendor, m.Subtype), m.Vendor, m.Subtype), "conn_id", id)
 				vc.Receive(ctx, PAMessage{Vendor: m.Vendor, Subtype: m.Subtype, Collector: m.Collector,
 					Validator: m.Validator, Exclusive: m.Exclusive, Body: m.Body})
 			case *pb.MsgLanguagePreference:

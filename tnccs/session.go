@@ -201,3 +201,15 @@ func (s *session) noteError(m *pb.MsgError) bool {
 	s.log.Error(fmt.Sprintf("received %s", m), "conn_id", s.id)
 	return m.Fatal
 }
+
+// paTypeName names the PA subtypes strongSwan's log shows (RFC 5792 §4.4
+// and TCG PTS); others are "unknown".
+func paTypeName(vendor, subtype uint32) string {
+	switch {
+	case vendor == pb.VendorIETF && subtype == 1:
+		return "IETF/Operating System"
+	case vendor == pb.VendorTCG && subtype == 1:
+		return "TCG/PTS"
+	}
+	return "unknown"
+}
