@@ -3,6 +3,7 @@ package patnc
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +164,53 @@ func TestGoldenOSMessage(t *testing.T) {
 	if pi.VendorID != PENDebian || pi.Name != "Debian" || op.Status != OpStatusOperational ||
 		op.LastUse.String() != "2026-11-26T18:51:08Z" || m.Attrs[6].(*ITADeviceID).ID != "d41bcf69169cbbcbb9fa29a895264bff2224fc95" {
 		t.Errorf("decoded %+v %+v", pi, op)
+	}
+}
+
+// TestSummaryNames checks the catalog's names against summary.txt, which
+// lists each PA message's attributes (runs of one type as "name xN").
+func TestSummaryNames(t *testing.T) {
+	data, err := os.ReadFile("testdata/strongswan-pttls/summary.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{} // vector file -> names
+	var cur string
+	for _, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "PA ") && strings.Contains(line, "(pa/"):
+			cur = line[strings.Index(line, "(pa/")+4 : strings.LastIndex(line, ")")]
+		case cur != "" && strings.HasPrefix(line, "        ") && trimmed != "":
+			name, count := trimmed, 1
+			if i := strings.LastIndex(trimmed, " x"); i > 0 {
+				if _, err := fmt.Sscanf(trimmed[i+2:], "%d", &count); err == nil {
+					name = trimmed[:i]
+				}
+			}
+			for ; count > 0; count-- {
+				want[cur] = append(want[cur], name)
+			}
+		default:
+			cur = ""
+		}
+	}
+	if len(want) != 11 {
+		t.Fatalf("summary lists %d PA messages", len(want))
+	}
+	for _, v := range loadVectors(t) {
+		m, err := ParseMessage(v.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := want[v.name]
+		if len(w) != len(m.Attrs) {
+			t.Fatalf("%s: %d attributes, summary lists %d", v.name, len(m.Attrs), len(w))
+		}
+		for i, a := range m.Attrs {
+			if a.Type().FullName() != w[i] {
+				t.Errorf("%s attr %d: %q, summary says %q", v.name, i, a.Type().FullName(), w[i])
+			}
+		}
 	}
 }
