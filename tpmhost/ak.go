@@ -294,7 +294,12 @@ func (t *TPM) ProvisionAK(handle uint32, kind AKKind, replace bool) (*AK, error)
 	if err != nil {
 		return nil, tpmErr("TPM2_CreatePrimary(SRK)", err)
 	}
-	defer t.flush(srk.ObjectHandle)
+	srkFlushed := false
+	defer func() {
+		if !srkFlushed {
+			t.flush(srk.ObjectHandle)
+		}
+	}()
 	parent := tpm2.NamedHandle{Handle: srk.ObjectHandle, Name: srk.Name}
 	created, err := tpm2.Create{ParentHandle: parent, InPublic: tpm2.New2B(tmpl)}.Execute(t.tr)
 	if err != nil {
@@ -304,12 +309,17 @@ func (t *TPM) ProvisionAK(handle uint32, kind AKKind, replace bool) (*AK, error)
 	if err != nil {
 		return nil, tpmErr("TPM2_Load(AK)", err)
 	}
-	defer t.flush(loaded.ObjectHandle)
-	if _, err := (tpm2.EvictControl{
+	_, err = tpm2.EvictControl{
 		Auth:             tpm2.TPMRHOwner,
 		ObjectHandle:     tpm2.NamedHandle{Handle: loaded.ObjectHandle, Name: loaded.Name},
 		PersistentHandle: tpm2.TPMIDHPersistent(handle),
-	}).Execute(t.tr); err != nil {
+	}.Execute(t.tr)
+	// Free both transient slots before reading the persisted key back (a TPM
+	// may hold as few as three loaded objects).
+	t.flush(loaded.ObjectHandle)
+	t.flush(srk.ObjectHandle)
+	srkFlushed = true
+	if err != nil {
 		return nil, tpmErr("TPM2_EvictControl(persist "+hs+")", err)
 	}
 	ak, err := t.loadAK(handle)

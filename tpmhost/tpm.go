@@ -84,7 +84,7 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 	default:
 		return nil, fmt.Errorf("tpmhost: unknown TPM %q (want /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT or simulator)", spec)
 	}
-	t := &TPM{tr: retrying{tr}, closer: closer, log: log, spec: spec}
+	t := &TPM{tr: retrying{tr: tr}, closer: closer, log: log, spec: spec}
 	log.Debug("opened TPM", "device", spec)
 	return t, nil
 }
@@ -92,7 +92,7 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 // New wraps an existing go-tpm transport (for example one a test built). The
 // caller keeps ownership of tr: Close does not close it.
 func New(tr transport.TPM, log hclog.Logger) *TPM {
-	return &TPM{tr: retrying{tr}, log: namedLogger(log), spec: "transport"}
+	return &TPM{tr: retrying{tr: tr}, log: namedLogger(log), spec: "transport"}
 }
 
 func namedLogger(log hclog.Logger) hclog.Logger {
@@ -139,11 +139,17 @@ func (t *TPM) Transport() transport.TPM { return t.tr }
 
 // retrying resends a command the TPM answered with RETRY, YIELDED or TESTING,
 // at most maxRetries times, sleeping a little longer each time.
-type retrying struct{ tr transport.TPM }
+type retrying struct {
+	tr    transport.TPM
+	delay time.Duration // first pause; doubles after each retry
+}
 
 // Send implements transport.TPM.
 func (r retrying) Send(cmd []byte) ([]byte, error) {
-	delay := 10 * time.Millisecond
+	delay := r.delay
+	if delay == 0 {
+		delay = 10 * time.Millisecond
+	}
 	for i := 0; ; i++ {
 		rsp, err := r.tr.Send(cmd)
 		if err != nil {

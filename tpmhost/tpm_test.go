@@ -197,3 +197,7 @@ func TestQuoteRealLog(t *testing.T) {
 		}
 	}
 }
+
+func newBufLogger(w *bytes.Buffer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: w})
+}

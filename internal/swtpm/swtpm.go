@@ -287,3 +287,6 @@ func (i *Instance) Raw(cmd []byte) ([]byte, error) {
 	}
 	return rsp, nil
 }
+
+// Stop stops swtpm now (it is also stopped when the test ends).
+func (i *Instance) Stop() { i.stop() }
