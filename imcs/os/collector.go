@@ -65,22 +65,15 @@ func (c *collector) opStatus() patnc.Attr {
 // forwardingEnabled is IETF Forwarding Enabled: enabled when IPv4 or IPv6
 // forwarding is on, unknown when the host cannot tell.
 func (c *collector) forwardingEnabled() patnc.Attr {
-	status := uint32(fwdUnknown)
+	status := patnc.ForwardingStatusUnknown
 	if f, err := c.systemFacts(); err == nil {
 		status = forwarding(f)
-		c.o.logf(abi.LogInfo, "IPv4 forwarding is %s", fwdStatusName(boolStatus(f.IPv4Forwarding)))
-		c.o.logf(abi.LogInfo, "IPv6 forwarding is %s", fwdStatusName(boolStatus(f.IPv6Forwarding)))
+		c.o.logf(abi.LogInfo, "IPv4 forwarding is %s", fwdStatusName(boolForwarding(f.IPv4Forwarding)))
+		c.o.logf(abi.LogInfo, "IPv6 forwarding is %s", fwdStatusName(boolForwarding(f.IPv6Forwarding)))
 	} else {
 		c.o.logf(abi.LogInfo, "IPv4 forwarding is %s", fwdStatusName(status))
 	}
-	return &patnc.ForwardingEnabled{Status: patnc.ForwardingStatus(status)}
-}
-
-func boolStatus(on bool) uint32 {
-	if on {
-		return fwdEnabled
-	}
-	return fwdDisabled
+	return &patnc.ForwardingEnabled{Status: status}
 }
 
 // defaultPwdEnabled is IETF Factory Default Password Enabled, from the

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/patnc"
 )
 
 // Settings keys the OS IMC reads from its [[imc]] settings in config.toml.
@@ -43,32 +44,15 @@ const (
 	opResultSuccessful  = 1
 )
 
-// Forwarding Enabled values (RFC 5792 §4.2.11).
-const (
-	fwdDisabled = 0
-	fwdEnabled  = 1
-	fwdUnknown  = 2
-)
-
 // fwdStatusName is strongSwan's os_fwd_status_names.
-func fwdStatusName(s uint32) string {
+func fwdStatusName(s patnc.ForwardingStatus) string {
 	switch s {
-	case fwdDisabled:
+	case patnc.ForwardingStatusDisabled:
 		return "disabled"
-	case fwdEnabled:
+	case patnc.ForwardingStatusEnabled:
 		return "enabled"
 	}
 	return "unknown"
-}
-
-// lastUseTime formats the last boot for Operational Status: 20 ASCII bytes
-// "YYYY-MM-DDTHH:MM:SSZ" in UTC; an unknown boot time (0 or negative) is the
-// Unix epoch, as strongSwan sends for an unreadable uptime.
-func lastUseTime(boot int64) string {
-	if boot <= 0 {
-		boot = 0
-	}
-	return time.Unix(boot, 0).UTC().Format("2006-01-02T15:04:05Z")
 }
 
 // lastBootLog is strongSwan's "last boot: %T, %u s ago" line with %T in UTC
@@ -85,11 +69,19 @@ func lastBootLog(boot int64, now time.Time) string {
 // forwarding combines the host's forwarding flags: enabled if IPv4 or IPv6
 // forwarding is on. strongSwan looks at IPv4 only; a router forwarding IPv6
 // is a router too.
-func forwarding(f abi.SystemFacts) uint32 {
+func forwarding(f abi.SystemFacts) patnc.ForwardingStatus {
 	if f.IPv4Forwarding || f.IPv6Forwarding {
-		return fwdEnabled
+		return patnc.ForwardingStatusEnabled
 	}
-	return fwdDisabled
+	return patnc.ForwardingStatusDisabled
+}
+
+// boolForwarding is the status of one address family.
+func boolForwarding(on bool) patnc.ForwardingStatus {
+	if on {
+		return patnc.ForwardingStatusEnabled
+	}
+	return patnc.ForwardingStatusDisabled
 }
 
 // parseBool reads a strongSwan-style boolean setting.

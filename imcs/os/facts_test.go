@@ -5,23 +5,8 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/patnc"
 )
-
-func TestLastUseTime(t *testing.T) {
-	for _, tc := range []struct {
-		boot int64
-		want string
-	}{
-		{1795719068, "2026-11-26T18:51:08Z"},
-		{1653985578, "2022-05-31T08:26:18Z"},
-		{0, "1970-01-01T00:00:00Z"},
-		{-5, "1970-01-01T00:00:00Z"},
-	} {
-		if got := lastUseTime(tc.boot); got != tc.want || len(got) != 20 {
-			t.Errorf("lastUseTime(%d) = %q, want %q", tc.boot, got, tc.want)
-		}
-	}
-}
 
 func TestLastBootLog(t *testing.T) {
 	// The reference run: "last boot: May 31 08:26:18 UTC 2022, 12009 s ago".
@@ -42,15 +27,17 @@ func TestLastBootLog(t *testing.T) {
 func TestForwarding(t *testing.T) {
 	for _, tc := range []struct {
 		v4, v6 bool
-		want   uint32
+		want   patnc.ForwardingStatus
 	}{
-		{false, false, fwdDisabled}, {true, false, fwdEnabled}, {false, true, fwdEnabled}, {true, true, fwdEnabled},
+		{false, false, patnc.ForwardingStatusDisabled}, {true, false, patnc.ForwardingStatusEnabled},
+		{false, true, patnc.ForwardingStatusEnabled}, {true, true, patnc.ForwardingStatusEnabled},
 	} {
 		if got := forwarding(abi.SystemFacts{IPv4Forwarding: tc.v4, IPv6Forwarding: tc.v6}); got != tc.want {
 			t.Errorf("v4 %v v6 %v: %d, want %d", tc.v4, tc.v6, got, tc.want)
 		}
 	}
-	if fwdStatusName(fwdDisabled) != "disabled" || fwdStatusName(fwdEnabled) != "enabled" || fwdStatusName(fwdUnknown) != "unknown" {
+	if fwdStatusName(patnc.ForwardingStatusDisabled) != "disabled" || fwdStatusName(patnc.ForwardingStatusEnabled) != "enabled" ||
+		fwdStatusName(patnc.ForwardingStatusUnknown) != "unknown" {
 		t.Error("forwarding status names")
 	}
 }

@@ -35,7 +35,7 @@ type OSIMC struct {
 	contracts map[uint32]*patnc.Contract
 	// results keeps the last assessment result per IMV, for a
 	// Remediation Instructions attribute that arrives without one.
-	results map[uint32]uint32
+	results map[uint32]patnc.AssessmentResultCode
 
 	now   func() time.Time // the guest clock, replaced in tests
 	msgID func() uint32    // PA-TNC message identifiers, random
@@ -54,7 +54,7 @@ type settings struct {
 func New() *OSIMC {
 	return &OSIMC{
 		contracts: map[uint32]*patnc.Contract{},
-		results:   map[uint32]uint32{},
+		results:   map[uint32]patnc.AssessmentResultCode{},
 		now:       time.Now,
 		msgID:     rand.Uint32,
 	}
@@ -148,12 +148,12 @@ func readSettings(h imc.Host) (settings, error) {
 	return s, nil
 }
 
-// ConnectionChange implements imc.IMC. A new connection (or a retry) starts
-// without contracts or results.
+// ConnectionChange implements imc.IMC. A created connection starts without
+// contracts or results.
 func (o *OSIMC) ConnectionChange(conn imc.ConnID, state abi.ConnState) error {
 	if state == abi.ConnCreate {
 		o.contracts = map[uint32]*patnc.Contract{}
-		o.results = map[uint32]uint32{}
+		o.results = map[uint32]patnc.AssessmentResultCode{}
 	}
 	return nil
 }
@@ -221,7 +221,7 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	for _, a := range attrs {
 		switch a := a.(type) {
 		case *patnc.PATNCError:
-			o.logf(abi.LogInfo, "received PA-TNC error: %s", describeError(a))
+			o.logf(abi.LogInfo, "received PA-TNC error: %s", a)
 		case *patnc.AttrRequest:
 			if c == nil {
 				c = o.collector()
@@ -266,7 +266,7 @@ func (o *OSIMC) assessment(msg imc.Message, attrs []patnc.Attr) {
 		switch a := a.(type) {
 		case *patnc.AssessmentResult:
 			header()
-			o.results[imv] = uint32(a.Result)
+			o.results[imv] = a.Result
 			o.logf(abi.LogInfo, "assessment result is '%s'", a.Result.String())
 			seen = true
 		case *patnc.RemediationInstructions:
@@ -291,16 +291,13 @@ func (o *OSIMC) assessment(msg imc.Message, attrs []patnc.Attr) {
 	}
 	res, ok := o.results[imv]
 	if !ok {
-		res = resultDontKnow
+		res = patnc.ResultDontKnow
 	}
-	rep.Result = res
+	rep.Result = uint32(res)
 	if err := o.h.Report(rep); err != nil {
 		o.logf(abi.LogError, "could not report the assessment: %v", err)
 	}
 }
-
-// Assessment Result values (RFC 5792 §4.2.10).
-const resultDontKnow = 4
 
 // send packs attrs into PA-TNC messages of at most the maximum message size
 // (strongSwan's imc_msg send): with a segmentation contract for imv the
@@ -346,6 +343,3 @@ func (o *OSIMC) remediation(a *patnc.RemediationInstructions) (text, lang string
 	o.logf(abi.LogInfo, "remediation parameters: %x", a.Params)
 	return fmt.Sprintf("%x", a.Params), ""
 }
-
-// describeError is the log text of a received PA-TNC Error.
-func describeError(a *patnc.PATNCError) string { return a.String() }

@@ -670,3 +670,37 @@ func FuzzReceive(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFirstMessage measures BeginHandshake on the recorded machine
+// (natively, through the real host code).
+func BenchmarkFirstMessage(b *testing.B) {
+	e := recordedEnv(b)
+	logs := &logBuffer{}
+	o := New()
+	opts := e.options(b, logs)
+	opts.Logger = hclog.NewNullLogger()
+	h := imctest.New(b, o, opts)
+	h.Start()
+	b.ReportAllocs()
+	for b.Loop() {
+		h.BeginHandshake()
+	}
+}
+
+// BenchmarkInstalledPackages measures answering an Attribute Request for
+// the ~700 packages of testdata/dpkg-status without a contract.
+func BenchmarkInstalledPackages(b *testing.B) {
+	e := recordedEnv(b)
+	e.m.dpkgStatus = filepath.Join("testdata", "dpkg-status")
+	opts := e.options(b, &logBuffer{})
+	opts.Logger = hclog.NewNullLogger()
+	h := imctest.New(b, New(), opts)
+	h.Start()
+	req := fromIMV(marshal(b, &patnc.AttrRequest{Types: []patnc.Type{patnc.TypeInstalledPackages}}))
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(h.Batch(req)) != 1 {
+			b.Fatal("no reply")
+		}
+	}
+}

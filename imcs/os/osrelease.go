@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/imchost/imchost/sdk/patnc"
 )
 
 // osType is strongSwan's os_type_t: the distribution family recognised from
@@ -51,29 +53,20 @@ func (t osType) String() string {
 	return osTypeNames[t]
 }
 
-// Vendor PENs of the Product Information attribute (pa-tnc.md §0).
-const (
-	penDebian    uint32 = 0x002572
-	penCanonical uint32 = 0x007132
-	penFedora    uint32 = 0x0076c1
-	penRedHat    uint32 = 0x000908
-	penGoogle    uint32 = 0x002b79
-)
-
-// vendor is the Product Information vendor ID for the type; every type
-// without an entry maps to 0 (IETF). Product ID is always 0.
+// vendor is the Product Information vendor ID for the type (pa-tnc.md §0);
+// every type without an entry maps to 0 (IETF). Product ID is always 0.
 func (t osType) vendor() uint32 {
 	switch t {
 	case osDebian:
-		return penDebian
+		return patnc.PENDebian
 	case osUbuntu:
-		return penCanonical
+		return patnc.PENCanonical
 	case osFedora:
-		return penFedora
+		return patnc.PENFedora
 	case osRedHat:
-		return penRedHat
+		return patnc.PENRedHat
 	case osAndroid:
-		return penGoogle
+		return patnc.PENGoogle
 	}
 	return 0
 }
