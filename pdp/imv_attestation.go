@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -122,19 +123,20 @@ func (a *attIMV) process(at patnc.Attr) {
 	case *patnc.SegContractResponse:
 		if a.contract != nil {
 			a.contract.Accept(x)
-			a.log.Info("received a segmentation contract response", "contract", a.contract.String())
+			a.log.Info(fmt.Sprintf("IMV %d received a segmentation contract response from IMC for PA message type 'TCG/PTS'", AttestationIMVID))
+			a.log.Info("  " + a.contract.String())
 		}
 	case *patnc.SegEnvelope:
 		a.reassemble(x)
 	case *patnc.ProtoCaps:
 		a.caps, a.gotCaps = x.Caps, true
-		a.log.Info("supported PTS protocol capabilities", "caps", x.Caps.String())
+		a.log.Info("supported PTS protocol capabilities: " + x.Caps.String())
 	case *patnc.MeasAlgoSelection:
 		a.algo, a.gotAlgo = x.Alg, true
-		a.log.Info("selected PTS measurement algorithm", "algorithm", x.Alg.String())
+		a.log.Info("selected PTS measurement algorithm is " + x.Alg.String())
 	case *patnc.DHNonceParamsResp:
 		a.group, a.dhHashes, a.respNonce, a.respPub, a.gotDH = x.Group, x.HashAlgs, x.Nonce, x.Public, true
-		a.log.Info("selected PTS DH group", "group", x.Group.String(), "nonce_len", len(x.Nonce))
+		a.log.Info("selected PTS DH group is "+x.Group.String(), "nonce_len", len(x.Nonce))
 	case *patnc.TPMVersionInfo:
 		a.processVersion(x)
 	case *patnc.AIK:
@@ -146,7 +148,7 @@ func (a *attIMV) process(at patnc.Attr) {
 	case *patnc.SimpleEvidFinal:
 		a.processFinal(x)
 	case *patnc.PATNCError:
-		a.log.Error("received PA-TNC error", "vendor", fmt.Sprintf("0x%06x", x.Vendor), "code", x.Code)
+		a.log.Error(fmt.Sprintf("received PA-TNC error 0x%06x/%d", x.Vendor, x.Code))
 		a.fail(ResultError, NoRecommendation, fmt.Sprintf("PA-TNC error %d received from the IMC", x.Code))
 	default:
 		a.log.Debug("ignored attribute", "attr", at.Type().String())
@@ -192,7 +194,7 @@ func (a *attIMV) processVersion(x *patnc.TPMVersionInfo) {
 		return
 	}
 	a.locality, a.gotVer = v[3], true
-	a.log.Info("TPM 2.0", "startup_locality", a.locality)
+	a.log.Info(fmt.Sprintf("TPM 2.0 - startup locality: %d", a.locality))
 }
 
 func (a *attIMV) processAIK(x *patnc.AIK) {
@@ -214,7 +216,7 @@ func (a *attIMV) processAIK(x *patnc.AIK) {
 	}
 	sum := sha1.Sum(spki)
 	a.akKeyID, a.gotAK = hex.EncodeToString(sum[:]), true
-	a.log.Info("verifying AIK", "keyid", a.akKeyID)
+	a.log.Info("verifying AIK with keyid " + colonHex(a.akKeyID))
 	if dev := a.c.facts.deviceID; dev != "" && dev != a.akKeyID {
 		a.log.Info("device ID does not match AIK keyid", "device_id", dev, "keyid", a.akKeyID)
 	}
@@ -384,7 +386,7 @@ func (a *attIMV) finishDH() (*patnc.DHNonceFinish, error) {
 		return nil, fmt.Errorf("invalid DH public value: %w", err)
 	}
 	a.secret = secret
-	a.log.Debug("DH nonce exchange finished", "hash", hashAlg.String())
+	a.log.Info("selected DH hash algorithm is " + hashAlg.String())
 	return &patnc.DHNonceFinish{HashAlg: hashAlg, Public: dh.Key.PublicValue(), Nonce: dh.Nonce}, nil
 }
 
@@ -400,21 +402,21 @@ func (a *attIMV) trustAK(ctx context.Context) bool {
 	}
 	switch {
 	case ok:
-		a.log.Info("AIK public key is trusted", "keyid", a.akKeyID)
+		a.log.Info("AIK public key is trusted")
 		return true
 	case a.akCert != nil && p.AKCAs != nil:
 		if _, err := a.akCert.Verify(x509.VerifyOptions{Roots: p.AKCAs,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err == nil {
-			a.log.Info("AIK certificate is trusted", "keyid", a.akKeyID)
+			a.log.Info("AIK certificate is trusted")
 			return true
 		}
-		a.log.Info("AIK certificate is not trusted", "keyid", a.akKeyID)
+		a.log.Info("AIK certificate is not trusted")
 	case p.LearnAKs:
 		a.akLearn = true
-		a.log.Info("AIK public key learned on first contact", "keyid", a.akKeyID)
+		a.log.Info("AIK public key is not known, trusted on first contact")
 		return true
 	}
-	a.log.Info("AIK public key is not trusted", "keyid", a.akKeyID)
+	a.log.Info("AIK public key is not trusted")
 	a.fail(NonCompliantMinor, Isolate, "unknown AK "+a.akKeyID)
 	return false
 }
@@ -429,7 +431,7 @@ func (a *attIMV) verify(ctx context.Context) {
 	var reasons []string
 	quoteOK := false
 	if err := a.verifyQuote(); err != nil {
-		a.log.Info("TPM quote verification failed", "err", err)
+		a.log.Info("TPM Quote Info verification failed: " + err.Error())
 		reasons = append(reasons, err.Error())
 	} else {
 		quoteOK = true
@@ -532,7 +534,7 @@ func (a *attIMV) verifyQuote() error {
 		}
 	}
 	if constructed := tpmhost.PCRDigest(sigHash, values); !equalBytes(constructed, f.pcrDigest) {
-		return errors.New("PCR composite digest differs from the replayed evidence")
+		return errors.New("received PCR Composite digest does not match constructed one")
 	}
 	att := &tpmhost.Attest{QualifiedSigner: f.qualifiedSigner, ExtraData: a.secret, ClockInfo: f.clockInfo,
 		FirmwareVersion: f.firmwareVersion, PCRSelect: f.pcrSelect, PCRDigest: f.pcrDigest}
@@ -549,6 +551,18 @@ func (a *attIMV) verifyQuote() error {
 	return nil
 }
 
+// colonHex renders a hex keyid as strongSwan does ("d4:1b:cf:...").
+func colonHex(h string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(h); i += 2 {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(h[i : i+2])
+	}
+	return b.String()
+}
+
 func equalBytes(a, b []byte) bool {
 	if len(a) != len(b) {
 		return false
@@ -563,7 +577,7 @@ func equalBytes(a, b []byte) bool {
 // fail ends the work item with a non-compliant or error verdict.
 func (a *attIMV) fail(res Result, rec Recommendation, reasons ...string) {
 	for _, r := range reasons {
-		a.log.Info("attestation failed", "reason", r)
+		a.log.Info("isolate - " + r)
 	}
 	a.finish(res, rec, reasons...)
 }
@@ -574,7 +588,7 @@ func (a *attIMV) finish(res Result, rec Recommendation, reasons ...string) {
 	}
 	a.decided, a.phase = true, attDone
 	a.v.Result, a.v.Recommendation, a.v.Reasons = res, rec, reasons
-	a.log.Info("IMV 2 provides recommendation", "recommendation", rec.String(), "evaluation", res.String())
+	a.log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", AttestationIMVID, rec, res))
 }
 
 // sendAssessment queues the IETF Assessment Result for the Attestation IMC

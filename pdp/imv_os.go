@@ -45,29 +45,39 @@ func (o *osIMV) receive(ctx context.Context, msg *patnc.Message) {
 		o.got[a.Type()] = true
 		switch a := a.(type) {
 		case *patnc.ProductInfo:
-			o.log.Info("operating system name", "vendor", fmt.Sprintf("0x%06x", a.VendorID), "name", a.Name)
+			o.log.Info(fmt.Sprintf("operating system name is '%s' from vendor %s", a.Name, vendorName(a.VendorID)))
 		case *patnc.StringVersion:
-			o.log.Info("operating system version", "version", a.Version)
+			o.log.Info(fmt.Sprintf("operating system version is '%s'", a.Version))
 		case *patnc.NumericVersion:
 			o.numeric = a
-			o.log.Info("operating system numeric version", "version", fmt.Sprintf("%d.%d", a.Major, a.Minor))
+			o.log.Info(fmt.Sprintf("operating system numeric version is %d.%d", a.Major, a.Minor))
 		case *patnc.OpStatus:
 			o.opStatus = a
-			o.log.Info("operational status", "last_use", a.LastUse.String())
+			o.log.Info(fmt.Sprintf("operational status: %d, result: %d", a.Status, a.Result))
+			o.log.Info(fmt.Sprintf("last boot: %s", a.LastUse.String()))
 		case *patnc.ForwardingEnabled:
 			o.forwarding = a.Status
-			o.log.Info("IPv4 forwarding status", "status", forwardingText(a.Status))
+			o.log.Info(fmt.Sprintf("IPv4 forwarding is %s", forwardingText(a.Status)))
 		case *patnc.FactoryDefaultPwdEnabled:
 			o.defaultPwd = a.Enabled
-			o.log.Info("factory default password", "enabled", a.Enabled)
+			o.log.Info(fmt.Sprintf("factory default password is %sabled", map[bool]string{true: "en", false: "dis"}[a.Enabled]))
 		case *patnc.ITADeviceID:
-			o.log.Info("device ID", "id", a.ID)
+			o.log.Info(fmt.Sprintf("device ID is %s", a.ID))
 		case *patnc.PATNCError:
-			o.log.Error("received PA-TNC error", "vendor", a.Vendor, "code", a.Code)
+			o.log.Error(fmt.Sprintf("received PA-TNC error 0x%06x/%d", a.Vendor, a.Code))
 		default:
 			o.log.Debug("ignored attribute", "attr", a.Type().String())
 		}
 	}
+}
+
+// vendorName is strongSwan's name of a PEN ("Debian", "IETF"), or its
+// number.
+func vendorName(pen uint32) string {
+	if n := patnc.VendorName(pen); n != "" {
+		return n
+	}
+	return fmt.Sprintf("0x%06x", pen)
 }
 
 func forwardingText(s patnc.ForwardingStatus) string {
@@ -104,7 +114,7 @@ func (o *osIMV) batchEnding(ctx context.Context) {
 			return
 		}
 		o.requested = true
-		o.log.Info("requesting missing OS attributes", "count", len(miss))
+		o.log.Info(fmt.Sprintf("requesting %d missing OS attributes", len(miss)))
 		o.c.queue(outMsg{vendor: patnc.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: []patnc.Attr{
 			contractRequest(o.c.env.maxMsg), &patnc.AttrRequest{Types: miss}}})
 		return
@@ -166,14 +176,14 @@ func (o *osIMV) assess(ctx context.Context) {
 		o.log.Error("database error", "err", err)
 		worse(ResultError, "policy database error")
 	case allowed:
-		o.log.Info("product is allowed", "product", product)
+		o.log.Info(fmt.Sprintf("allow - product '%s' is allowed", product))
 	case p.LearnProducts:
 		if err := st.LearnProduct(ctx, product); err != nil {
 			o.log.Error("database error", "err", err)
 		}
-		o.log.Info("product learned", "product", product, "known", known)
+		o.log.Info(fmt.Sprintf("allow - product '%s' learned", product), "known", known)
 	default:
-		o.log.Info("isolate - product not allowed", "product", product)
+		o.log.Info(fmt.Sprintf("isolate - product '%s' is not allowed", product))
 		worse(NonCompliantMinor, fmt.Sprintf("product '%s' is not allowed", product))
 	}
 
@@ -187,14 +197,14 @@ func (o *osIMV) assess(ctx context.Context) {
 		if _, err := st.AddDevice(ctx, dev, product, false); err != nil {
 			o.log.Error("database error", "err", err)
 		}
-		o.log.Info("device is known", "device_id", dev)
+		o.log.Info(fmt.Sprintf("allow - device '%s' is known", dev))
 	case p.LearnDevices || !p.RequireKnownDevice:
 		if _, err := st.AddDevice(ctx, dev, product, false); err != nil {
 			o.log.Error("database error", "err", err)
 		}
-		o.log.Info("device recorded", "device_id", dev)
+		o.log.Info(fmt.Sprintf("allow - device '%s' recorded", dev))
 	default:
-		o.log.Info("isolate - unknown device", "device_id", dev)
+		o.log.Info(fmt.Sprintf("isolate - device '%s' is unknown", dev))
 		worse(NonCompliantMinor, fmt.Sprintf("device '%s' is unknown", dev))
 	}
 	o.finish(res, rec, reasons...)
@@ -208,7 +218,7 @@ func (o *osIMV) finish(res Result, rec Recommendation, reasons ...string) {
 	}
 	o.decided = true
 	o.v.Result, o.v.Recommendation, o.v.Reasons = res, rec, reasons
-	o.log.Info("IMV 1 provides recommendation", "recommendation", rec.String(), "evaluation", res.String())
+	o.log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", OSIMVID, rec, res))
 }
 
 // fail ends the OS IMV with an error verdict (invalid message).

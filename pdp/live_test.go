@@ -434,6 +434,9 @@ func TestLiveUnknownAKWithSASL(t *testing.T) {
 		!contains(reasons, "IPv4 forwarding is enabled") {
 		t.Fatalf("result %+v reasons %q", res, reasons)
 	}
+	if r := res.Remediation; r == nil || r.Text != "IP Packet Forwarding: Please disable the forwarding of IP packets" || r.Lang != "en" {
+		t.Fatalf("remediation parameters %+v", r)
+	}
 	outs, err := s.WaitOutcomes(context.Background(), 2)
 	if err != nil {
 		t.Fatal(err)

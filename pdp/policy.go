@@ -29,55 +29,55 @@ const (
 type Policy struct {
 	// AllowForwarding accepts endpoints with IPv4 forwarding enabled
 	// (strongSwan's forwarding work item fails them: non-compliant major).
-	AllowForwarding bool
+	AllowForwarding bool `toml:"allow_forwarding"`
 	// AllowDefaultPassword accepts a factory default password.
-	AllowDefaultPassword bool
+	AllowDefaultPassword bool `toml:"allow_default_password"`
 
 	// Products lists the allowed product keys ("Debian 12 x86_64"); they are
 	// seeded into the database. An endpoint reporting another product is
 	// non-compliant unless LearnProducts is set, which records and allows
 	// every product seen.
-	Products      []string
-	LearnProducts bool
+	Products      []string `toml:"products"`
+	LearnProducts bool     `toml:"learn_products"`
 
 	// RequireKnownDevice fails an endpoint whose ITA Device ID is not in
 	// the database (devices are always recorded; see LearnDevices).
-	RequireKnownDevice bool
+	RequireKnownDevice bool `toml:"require_known_device"`
 	// LearnDevices makes RequireKnownDevice accept a device on its first
 	// contact and record it as known (first-contact learning).
-	LearnDevices bool
+	LearnDevices bool `toml:"learn_devices"`
 
 	// TrustedAKs are AK keyids (SHA-1 of the DER SubjectPublicKeyInfo, 40
 	// lower-case hex) seeded into the database as trusted.
-	TrustedAKs []string
+	TrustedAKs []string `toml:"trusted_aks"`
 	// LearnAKs trusts an unknown naked AK on its first contact and records
 	// it (trust on first use).
-	LearnAKs bool
+	LearnAKs bool `toml:"learn_aks"`
 	// AKCAs, when set, trusts an AK sent as an X.509 certificate that
 	// chains to one of these CAs.
-	AKCAs *x509.CertPool
+	AKCAs *x509.CertPool `toml:"-"`
 
 	// LearnMeasurements registers the boot measurements of a device that has
 	// none yet (strongSwan's behaviour); without it such a device is
 	// non-compliant.
-	LearnMeasurements bool
+	LearnMeasurements bool `toml:"learn_measurements"`
 
 	// AllowMissingAttestation lets a client that ends the exchange before
 	// the quote (an empty CDATA) be judged by the other IMVs alone: the
 	// Attestation IMV then says "don't know" / no recommendation, which is
 	// strongSwan's behaviour. Without it an unfinished attestation is an
 	// error with recommendation "no access".
-	AllowMissingAttestation bool
+	AllowMissingAttestation bool `toml:"allow_missing_attestation"`
 
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).
-	MeasurementAlgorithms uint16
+	MeasurementAlgorithms uint16 `toml:"measurement_algorithms"`
 	// DHGroups is the D-H Nonce Parameters Request group set (default
 	// 0xF000: MODP 1024/1536/2048 and ECP_256, so that the IMC picks ECP_256).
-	DHGroups uint16
+	DHGroups uint16 `toml:"dh_groups"`
 	// MinNonceLen is the minimum responder nonce length (default 0 = none;
 	// nonces shorter than 17 bytes are refused regardless).
-	MinNonceLen int
+	MinNonceLen int `toml:"min_nonce_len"`
 }
 
 // DefaultPolicy is strongSwan's default PDP: learn products, devices, AKs

@@ -285,7 +285,7 @@ func TestReplayRecordedExchange(t *testing.T) {
 	}
 	pcr := evidencePCR(t, loadVector(t, "09_01_c2s_*").pa.Body, 23)
 	want := "PCR " + strconv.Itoa(pcr) + " measurement 23 differs"
-	if !contains(v.Reasons, want) || !contains(v.Reasons, "PCR composite digest differs from the replayed evidence") {
+	if !contains(v.Reasons, want) || !contains(v.Reasons, "received PCR Composite digest does not match constructed one") {
 		t.Fatalf("reasons %q, want %q and the composite mismatch", v.Reasons, want)
 	}
 	if len(final) != 1 || attrShape(t, final[0]) != attrShape(t, loadVector(t, "10_01_s2c_*").pa) {

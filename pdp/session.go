@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -80,8 +81,8 @@ func newConn(env *imvEnv, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc)
 		log: env.log.With("conn_id", uint32(id))}
 	c.os = newOSIMV(c)
 	c.att = newAttIMV(c)
-	c.log.Info("IMV 1 \"OS\" created a state for Connection ID", "imv_id", OSIMVID)
-	c.log.Info("IMV 2 \"Attestation\" created a state for Connection ID", "imv_id", AttestationIMVID)
+	c.log.Debug(fmt.Sprintf("IMV %d \"OS\" created a state for Connection ID %d", OSIMVID, id))
+	c.log.Debug(fmt.Sprintf("IMV %d \"Attestation\" created a state for Connection ID %d", AttestationIMVID, id))
 	return c
 }
 
@@ -129,7 +130,10 @@ func (c *conn) parse(m tnccs.PAMessage, log hclog.Logger, imv uint16) (*patnc.Me
 	msg, err := patnc.ParseMessage(m.Body)
 	if err == nil {
 		if log.IsDebug() {
-			log.Debug("processing PA-TNC message", "msg_id", hexID(msg.ID), "attrs", len(msg.Attrs))
+			log.Debug("processing PA-TNC message with ID " + hexID(msg.ID))
+			for _, a := range msg.Attrs {
+				log.Debug("processing PA-TNC attribute type " + a.Type().String())
+			}
 		}
 		return msg, true
 	}
@@ -262,12 +266,12 @@ func (c *conn) Decide(ctx context.Context) tnccs.Decision {
 	v := Combine([]IMVVerdict{c.os.verdict(), c.att.verdict()})
 	v.Device, v.Product = c.facts.deviceID, c.facts.product
 	c.verdict = &v
-	c.log.Info("final recommendation", "recommendation", v.Recommendation.String(),
-		"evaluation", v.Result.String())
+	c.log.Info(fmt.Sprintf("final recommendation is '%s' and evaluation is '%s'", v.Recommendation, v.Result))
 	d := tnccs.Decision{Result: pb.AssessmentResult(v.Result), Recommendation: pb.Recommendation(v.Access)}
 	for _, r := range v.Reasons {
 		d.Reasons = append(d.Reasons, tnccs.Reason{Text: r, Lang: "en"})
 	}
+	d.Remediation = remediationParams(v.Remediation)
 	c.record(ctx, v)
 	c.decision = &d
 	return d
@@ -308,4 +312,25 @@ func hexID(id uint32) string {
 		b[9-i] = hexd[id>>(4*i)&0xf]
 	}
 	return string(b)
+}
+
+// remediationParams folds the IMVs' remediation instructions into the one
+// PB-Remediation-Parameters message a RESULT may carry: the first URI if
+// any, else the instructions as text.
+func remediationParams(rs []Remediation) *tnccs.Remediation {
+	var texts []string
+	for _, r := range rs {
+		if r.URI != "" {
+			return &tnccs.Remediation{URI: r.URI}
+		}
+		t := r.Text
+		if r.Title != "" {
+			t = r.Title + ": " + r.Text
+		}
+		texts = append(texts, t)
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	return &tnccs.Remediation{Text: strings.Join(texts, "\n"), Lang: "en"}
 }
