@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // FlagNoSkip is the NOSKIP bit of the attribute header's flags byte: a
 // receiver that does not implement the attribute must not skip it but
 // answer Attribute Type Not Supported.
@@ -26,7 +24,7 @@ type Attr interface {
 	// MarshalValue appends the attribute value (without the 12-byte
 	// header). A value the decoder would reject is reported with
 	// b.SetError.
-	MarshalValue(b *cryptobyte.Builder)
+	MarshalValue(b *Builder)
 	// UnmarshalValue parses the attribute value. Errors are *Error with an
 	// offset relative to the start of the value. Byte slices in the result
 	// may alias v.
@@ -75,7 +73,7 @@ type Unknown struct {
 func (a *Unknown) Type() Type { return a.T }
 
 // MarshalValue implements Attr.
-func (a *Unknown) MarshalValue(b *cryptobyte.Builder) {
+func (a *Unknown) MarshalValue(b *Builder) {
 	if a.T.Vendor > 0xffffff || a.T.Vendor == PENReserved || a.T.Type == TypeReserved {
 		b.SetError(errf(a.T, "reserved or out-of-range vendor/type"))
 		return

@@ -3,8 +3,6 @@ package patnc
 import (
 	"fmt"
 	"strings"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // Offset conventions of the value decoders (all offsets relative to the
@@ -26,14 +24,14 @@ func fixedLen(v []byte, n int) error {
 	return nil
 }
 
-// reader wraps cryptobyte.String and remembers the value length, so that
+// reader wraps str and remembers the value length, so that
 // the current offset is always known.
 type reader struct {
-	s cryptobyte.String
+	s str
 	n int
 }
 
-func newReader(v []byte) *reader { return &reader{s: cryptobyte.String(v), n: len(v)} }
+func newReader(v []byte) *reader { return &reader{s: str(v), n: len(v)} }
 
 // off returns the offset of the next unread byte.
 func (r *reader) off() int { return r.n - len(r.s) }
@@ -54,7 +52,7 @@ func short(off int, field string) error {
 // string8 reads a uint8-length-prefixed string.
 func (r *reader) string8(out *string, field string) error {
 	at := r.off()
-	var c cryptobyte.String
+	var c str
 	if !r.s.ReadUint8LengthPrefixed(&c) {
 		return short(at, field)
 	}
@@ -65,7 +63,7 @@ func (r *reader) string8(out *string, field string) error {
 // string16 reads a uint16-length-prefixed string.
 func (r *reader) string16(out *string, field string) error {
 	at := r.off()
-	var c cryptobyte.String
+	var c str
 	if !r.s.ReadUint16LengthPrefixed(&c) {
 		return short(at, field)
 	}
@@ -76,7 +74,7 @@ func (r *reader) string16(out *string, field string) error {
 // bytes16 reads a uint16-length-prefixed byte string (aliasing the input).
 func (r *reader) bytes16(out *[]byte, field string) error {
 	at := r.off()
-	var c cryptobyte.String
+	var c str
 	if !r.s.ReadUint16LengthPrefixed(&c) {
 		return short(at, field)
 	}
@@ -102,7 +100,7 @@ func (r *reader) rest() []byte {
 }
 
 // add8 appends a uint8-length-prefixed string, failing if it is too long.
-func add8(b *cryptobyte.Builder, t Type, field, s string) {
+func add8(b *Builder, t Type, field, s string) {
 	if len(s) > 0xff {
 		b.SetError(errf(t, "%s longer than 255 bytes", field))
 		return
@@ -112,7 +110,7 @@ func add8(b *cryptobyte.Builder, t Type, field, s string) {
 }
 
 // add16 appends a uint16-length-prefixed byte string, failing if too long.
-func add16(b *cryptobyte.Builder, t Type, field string, v []byte) {
+func add16(b *Builder, t Type, field string, v []byte) {
 	if len(v) > 0xffff {
 		b.SetError(errf(t, "%s longer than 65535 bytes", field))
 		return
@@ -122,7 +120,7 @@ func add16(b *cryptobyte.Builder, t Type, field string, v []byte) {
 }
 
 // add32 appends a uint32-length-prefixed byte string.
-func add32(b *cryptobyte.Builder, t Type, field string, v []byte) {
+func add32(b *Builder, t Type, field string, v []byte) {
 	if int64(len(v)) > MaxAttrValueLen {
 		b.SetError(errf(t, "%s too long", field))
 		return
@@ -132,7 +130,7 @@ func add32(b *cryptobyte.Builder, t Type, field string, v []byte) {
 }
 
 // addUint24 appends a 24-bit value, failing if it does not fit.
-func addUint24(b *cryptobyte.Builder, t Type, field string, v uint32) {
+func addUint24(b *Builder, t Type, field string, v uint32) {
 	if v > 0xffffff {
 		b.SetError(errf(t, "%s wider than 24 bits", field))
 		return

@@ -64,5 +64,7 @@
 // Next Segment request, and Contract.Reassemble for received envelopes.
 //
 // The package is pure Go: it imports the standard library (no os, net,
-// syscall or unsafe) and golang.org/x/crypto/cryptobyte only.
+// syscall or unsafe) only. Its wire primitives (Builder, and an internal
+// reader) mirror golang.org/x/crypto/cryptobyte, which is not imported
+// because it would link math/big and encoding/asn1 into every wasm IMC.
 package patnc

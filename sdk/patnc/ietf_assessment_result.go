@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // AssessmentResultCode is the value of Assessment Result.
@@ -46,14 +44,14 @@ type AssessmentResult struct {
 func (a *AssessmentResult) Type() Type { return TypeAssessmentResult }
 
 // MarshalValue implements Attr.
-func (a *AssessmentResult) MarshalValue(b *cryptobyte.Builder) { b.AddUint32(uint32(a.Result)) }
+func (a *AssessmentResult) MarshalValue(b *Builder) { b.AddUint32(uint32(a.Result)) }
 
 // UnmarshalValue implements Attr.
 func (a *AssessmentResult) UnmarshalValue(v []byte) error {
 	if err := fixedLen(v, 4); err != nil {
 		return err
 	}
-	s := cryptobyte.String(v)
+	s := str(v)
 	s.ReadUint32((*uint32)(&a.Result))
 	return nil
 }

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // AttrRequest is the IETF Attribute Request attribute, RFC 5792 §4.2.1: the
 // list of attribute types the sender wants.
 //
@@ -24,7 +22,7 @@ type AttrRequest struct {
 func (a *AttrRequest) Type() Type { return TypeAttrRequest }
 
 // MarshalValue implements Attr.
-func (a *AttrRequest) MarshalValue(b *cryptobyte.Builder) {
+func (a *AttrRequest) MarshalValue(b *Builder) {
 	for _, t := range a.Types {
 		b.AddUint8(0)
 		addUint24(b, TypeAttrRequest, "vendor ID", t.Vendor)
@@ -38,7 +36,7 @@ func (a *AttrRequest) UnmarshalValue(v []byte) error {
 		return invalid(0, "length not a multiple of 8")
 	}
 	a.Types = make([]Type, 0, len(v)/8)
-	s := cryptobyte.String(v)
+	s := str(v)
 	for !s.Empty() {
 		var rsvd uint8
 		var t Type

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // FactoryDefaultPwdEnabled is the IETF Factory Default Password Enabled
@@ -23,7 +21,7 @@ type FactoryDefaultPwdEnabled struct {
 func (a *FactoryDefaultPwdEnabled) Type() Type { return TypeFactoryDefaultPwd }
 
 // MarshalValue implements Attr.
-func (a *FactoryDefaultPwdEnabled) MarshalValue(b *cryptobyte.Builder) {
+func (a *FactoryDefaultPwdEnabled) MarshalValue(b *Builder) {
 	var v uint32
 	if a.Enabled {
 		v = 1
@@ -37,7 +35,7 @@ func (a *FactoryDefaultPwdEnabled) UnmarshalValue(v []byte) error {
 		return err
 	}
 	var x uint32
-	s := cryptobyte.String(v)
+	s := str(v)
 	s.ReadUint32(&x)
 	if x > 1 {
 		return invalid(0, fmt.Sprintf("factory default password value %d", x))

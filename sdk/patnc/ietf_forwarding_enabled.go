@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // ForwardingStatus is the value of Forwarding Enabled.
@@ -32,7 +30,7 @@ type ForwardingEnabled struct {
 func (a *ForwardingEnabled) Type() Type { return TypeForwardingEnabled }
 
 // MarshalValue implements Attr.
-func (a *ForwardingEnabled) MarshalValue(b *cryptobyte.Builder) {
+func (a *ForwardingEnabled) MarshalValue(b *Builder) {
 	if a.Status > ForwardingStatusUnknown {
 		b.SetError(errf(TypeForwardingEnabled, "status %d", a.Status))
 		return
@@ -45,7 +43,7 @@ func (a *ForwardingEnabled) UnmarshalValue(v []byte) error {
 	if err := fixedLen(v, 4); err != nil {
 		return err
 	}
-	s := cryptobyte.String(v)
+	s := str(v)
 	s.ReadUint32((*uint32)(&a.Status))
 	if a.Status > ForwardingStatusUnknown {
 		return invalid(0, fmt.Sprintf("forwarding status %d", a.Status))

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // Package is one entry of Installed Packages.
 type Package struct {
 	Name    string // at most 255 bytes
@@ -32,7 +30,7 @@ type InstalledPackages struct {
 func (a *InstalledPackages) Type() Type { return TypeInstalledPackages }
 
 // MarshalValue implements Attr.
-func (a *InstalledPackages) MarshalValue(b *cryptobyte.Builder) {
+func (a *InstalledPackages) MarshalValue(b *Builder) {
 	if len(a.Packages) > 0xffff {
 		b.SetError(errf(TypeInstalledPackages, "%d packages", len(a.Packages)))
 		return

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // NumericVersion is the IETF Numeric Version attribute, RFC 5792 §4.2.3
 // (exactly 16 bytes).
 //
@@ -25,7 +23,7 @@ type NumericVersion struct {
 func (a *NumericVersion) Type() Type { return TypeNumericVersion }
 
 // MarshalValue implements Attr.
-func (a *NumericVersion) MarshalValue(b *cryptobyte.Builder) {
+func (a *NumericVersion) MarshalValue(b *Builder) {
 	b.AddUint32(a.Major)
 	b.AddUint32(a.Minor)
 	b.AddUint32(a.Build)
@@ -38,7 +36,7 @@ func (a *NumericVersion) UnmarshalValue(v []byte) error {
 	if err := fixedLen(v, 16); err != nil {
 		return err
 	}
-	s := cryptobyte.String(v)
+	s := str(v)
 	s.ReadUint32(&a.Major)
 	s.ReadUint32(&a.Minor)
 	s.ReadUint32(&a.Build)

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // OpStatusCode is the Status field of Operational Status.
@@ -52,7 +50,7 @@ type OpStatus struct {
 func (a *OpStatus) Type() Type { return TypeOpStatus }
 
 // MarshalValue implements Attr.
-func (a *OpStatus) MarshalValue(b *cryptobyte.Builder) {
+func (a *OpStatus) MarshalValue(b *Builder) {
 	if a.Status > OpStatusOperational || a.Result > OpResultUnsuccessful || !a.LastUse.wellFormed() {
 		b.SetError(errf(TypeOpStatus, "status %d, result %d, last use %v", a.Status, a.Result, a.LastUse))
 		return

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // PATNCError is the IETF PA-TNC Error attribute, RFC 5792 §4.2.8
@@ -87,7 +85,7 @@ func (a *PATNCError) String() string {
 }
 
 // MarshalValue implements Attr.
-func (a *PATNCError) MarshalValue(b *cryptobyte.Builder) {
+func (a *PATNCError) MarshalValue(b *Builder) {
 	b.AddUint8(0)
 	addUint24(b, TypePATNCError, "error vendor ID", a.Vendor)
 	b.AddUint32(a.Code)
@@ -112,7 +110,7 @@ func (a *PATNCError) MarshalValue(b *cryptobyte.Builder) {
 
 // UnmarshalValue implements Attr.
 func (a *PATNCError) UnmarshalValue(v []byte) error {
-	s := cryptobyte.String(v)
+	s := str(v)
 	var rsvd uint8
 	if !s.ReadUint8(&rsvd) || !s.ReadUint24(&a.Vendor) || !s.ReadUint32(&a.Code) {
 		return invalid(0, "value shorter than 8 bytes")
@@ -133,7 +131,7 @@ func (a *PATNCError) UnmarshalValue(v []byte) error {
 		return invalid(8+want, fmt.Sprintf("error information of %d bytes, want %d", len(info), want))
 	}
 	copy(a.MsgHeader[:], info)
-	s = cryptobyte.String(info[8:])
+	s = str(info[8:])
 	switch ErrorCode(a.Code) {
 	case ErrInvalidParameter:
 		s.ReadUint32(&a.Offset)

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // PortFilterEntry is one entry of Port Filter.
 type PortFilterEntry struct {
 	Blocked  bool
@@ -29,7 +27,7 @@ type PortFilter struct {
 func (a *PortFilter) Type() Type { return TypePortFilter }
 
 // MarshalValue implements Attr.
-func (a *PortFilter) MarshalValue(b *cryptobyte.Builder) {
+func (a *PortFilter) MarshalValue(b *Builder) {
 	for _, e := range a.Entries {
 		var f uint8
 		if e.Blocked {
@@ -47,7 +45,7 @@ func (a *PortFilter) UnmarshalValue(v []byte) error {
 		return invalid(0, "length not a multiple of 4")
 	}
 	a.Entries = make([]PortFilterEntry, 0, len(v)/4)
-	s := cryptobyte.String(v)
+	s := str(v)
 	for !s.Empty() {
 		var f uint8
 		var e PortFilterEntry

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // ProductInfo is the IETF Product Information attribute, RFC 5792 §4.2.2.
 //
 //	 0                   1                   2                   3
@@ -25,7 +23,7 @@ type ProductInfo struct {
 func (a *ProductInfo) Type() Type { return TypeProductInfo }
 
 // MarshalValue implements Attr.
-func (a *ProductInfo) MarshalValue(b *cryptobyte.Builder) {
+func (a *ProductInfo) MarshalValue(b *Builder) {
 	if a.VendorID == 0 && a.ProductID != 0 {
 		b.SetError(errf(TypeProductInfo, "vendor 0 with product ID %d", a.ProductID))
 		return
@@ -37,7 +35,7 @@ func (a *ProductInfo) MarshalValue(b *cryptobyte.Builder) {
 
 // UnmarshalValue implements Attr.
 func (a *ProductInfo) UnmarshalValue(v []byte) error {
-	s := cryptobyte.String(v)
+	s := str(v)
 	if !s.ReadUint24(&a.VendorID) || !s.ReadUint16(&a.ProductID) {
 		return invalid(0, "value shorter than 5 bytes")
 	}

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // Remediation parameter types (IETF namespace), RFC 5793 §4.10.
 const (
 	RemediationURI    uint32 = 1
@@ -42,7 +40,7 @@ type RemediationInstructions struct {
 func (a *RemediationInstructions) Type() Type { return TypeRemediationInstructions }
 
 // MarshalValue implements Attr.
-func (a *RemediationInstructions) MarshalValue(b *cryptobyte.Builder) {
+func (a *RemediationInstructions) MarshalValue(b *Builder) {
 	b.AddUint8(0)
 	addUint24(b, TypeRemediationInstructions, "parameters vendor ID", a.ParamsVendor)
 	b.AddUint32(a.ParamsType)

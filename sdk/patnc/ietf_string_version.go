@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // StringVersion is the IETF String Version attribute, RFC 5792 §4.2.4:
 // three uint8-length-prefixed strings.
 //
@@ -27,7 +25,7 @@ type StringVersion struct {
 func (a *StringVersion) Type() Type { return TypeStringVersion }
 
 // MarshalValue implements Attr.
-func (a *StringVersion) MarshalValue(b *cryptobyte.Builder) {
+func (a *StringVersion) MarshalValue(b *Builder) {
 	add8(b, TypeStringVersion, "version", a.Version)
 	add8(b, TypeStringVersion, "build", a.Build)
 	add8(b, TypeStringVersion, "configuration", a.Config)

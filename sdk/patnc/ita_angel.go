@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // ITAAngel is the ITA-HSR Start Angel (type 5, Start true) or Stop Angel
 // (type 6) attribute. Its value is empty; anything else is Invalid
 // Parameter at 0.
@@ -19,7 +17,7 @@ func (a *ITAAngel) Type() Type {
 }
 
 // MarshalValue implements Attr.
-func (a *ITAAngel) MarshalValue(b *cryptobyte.Builder) {}
+func (a *ITAAngel) MarshalValue(b *Builder) {}
 
 // UnmarshalValue implements Attr.
 func (a *ITAAngel) UnmarshalValue(v []byte) error { return fixedLen(v, 0) }

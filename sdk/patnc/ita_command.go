@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // ITACommand is the ITA-HSR Command attribute (type 1): a command string
 // for strongSwan's test IMC/IMV; the whole value is the string.
 type ITACommand struct {
@@ -13,7 +11,7 @@ type ITACommand struct {
 func (a *ITACommand) Type() Type { return TypeITACommand }
 
 // MarshalValue implements Attr.
-func (a *ITACommand) MarshalValue(b *cryptobyte.Builder) { b.AddBytes([]byte(a.Command)) }
+func (a *ITACommand) MarshalValue(b *Builder) { b.AddBytes([]byte(a.Command)) }
 
 // UnmarshalValue implements Attr.
 func (a *ITACommand) UnmarshalValue(v []byte) error {
@@ -32,7 +30,7 @@ type ITADummy struct {
 func (a *ITADummy) Type() Type { return TypeITADummy }
 
 // MarshalValue implements Attr.
-func (a *ITADummy) MarshalValue(b *cryptobyte.Builder) { b.AddBytes(a.Data) }
+func (a *ITADummy) MarshalValue(b *Builder) { b.AddBytes(a.Data) }
 
 // UnmarshalValue implements Attr.
 func (a *ITADummy) UnmarshalValue(v []byte) error {

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"strings"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // ITADeviceID is the ITA-HSR Device ID attribute (type 8): the whole value
@@ -24,7 +22,7 @@ type ITADeviceID struct {
 func (a *ITADeviceID) Type() Type { return TypeITADeviceID }
 
 // MarshalValue implements Attr.
-func (a *ITADeviceID) MarshalValue(b *cryptobyte.Builder) {
+func (a *ITADeviceID) MarshalValue(b *Builder) {
 	if hasNUL(a.ID) {
 		b.SetError(errf(TypeITADeviceID, "NUL in device ID"))
 		return

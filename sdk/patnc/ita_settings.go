@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // ITAGetSettings is the ITA-HSR Get Settings attribute (type 3): the names
 // of the settings wanted (strongSwan's OS IMC answers names below /etc/,
 // /proc/, /sys/ and /var/ with file contents).
@@ -21,7 +19,7 @@ type ITAGetSettings struct {
 func (a *ITAGetSettings) Type() Type { return TypeITAGetSettings }
 
 // MarshalValue implements Attr.
-func (a *ITAGetSettings) MarshalValue(b *cryptobyte.Builder) {
+func (a *ITAGetSettings) MarshalValue(b *Builder) {
 	b.AddUint32(uint32(len(a.Names)))
 	for _, n := range a.Names {
 		add16(b, TypeITAGetSettings, "name", []byte(n))
@@ -71,7 +69,7 @@ type ITASettings struct {
 func (a *ITASettings) Type() Type { return TypeITASettings }
 
 // MarshalValue implements Attr.
-func (a *ITASettings) MarshalValue(b *cryptobyte.Builder) {
+func (a *ITASettings) MarshalValue(b *Builder) {
 	b.AddUint32(uint32(len(a.Settings)))
 	for _, s := range a.Settings {
 		add16(b, TypeITASettings, "name", []byte(s.Name))

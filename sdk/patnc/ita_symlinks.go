@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // ITAGetSymlinks is the ITA-HSR Get Symlinks attribute (type 9): the whole
 // value is the directory to scan; strongSwan's IMV sends "/".
 type ITAGetSymlinks struct {
@@ -13,7 +11,7 @@ type ITAGetSymlinks struct {
 func (a *ITAGetSymlinks) Type() Type { return TypeITAGetSymlinks }
 
 // MarshalValue implements Attr.
-func (a *ITAGetSymlinks) MarshalValue(b *cryptobyte.Builder) { b.AddBytes([]byte(a.Dir)) }
+func (a *ITAGetSymlinks) MarshalValue(b *Builder) { b.AddBytes([]byte(a.Dir)) }
 
 // UnmarshalValue implements Attr.
 func (a *ITAGetSymlinks) UnmarshalValue(v []byte) error {
@@ -47,7 +45,7 @@ type ITASymlinks struct {
 func (a *ITASymlinks) Type() Type { return TypeITASymlinks }
 
 // MarshalValue implements Attr.
-func (a *ITASymlinks) MarshalValue(b *cryptobyte.Builder) {
+func (a *ITASymlinks) MarshalValue(b *Builder) {
 	b.AddUint32(uint32(len(a.Links)))
 	for _, l := range a.Links {
 		add16(b, TypeITASymlinks, "symlink", []byte(l.Path))

@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // Version is the PA-TNC version this package speaks.
@@ -128,7 +126,7 @@ func parseAttrAt(b []byte, off int) (Attr, int, *Error) {
 
 // parseAttrAt is parseAttrAt taking attribute structs from s.
 func (sl *slab) parseAttrAt(b []byte, off int) (Attr, int, *Error) {
-	s := cryptobyte.String(b[off:])
+	s := str(b[off:])
 	var flags uint8
 	var vendor, typ, length uint32
 	if !s.ReadUint8(&flags) || !s.ReadUint24(&vendor) || !s.ReadUint32(&typ) || !s.ReadUint32(&length) {
@@ -194,7 +192,7 @@ func (m *Message) Marshal() ([]byte, error) {
 func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 	dst = append(dst, Version, 0, 0, 0)
 	dst = binary.BigEndian.AppendUint32(dst, m.ID)
-	b := cryptobyte.NewBuilder(dst) // one Builder for all attributes
+	b := NewBuilder(dst) // one Builder for all attributes
 	for i, a := range m.Attrs {
 		if a == nil {
 			return nil, fmt.Errorf("patnc: attribute %d is nil", i)
@@ -208,7 +206,7 @@ func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 
 // AppendAttr appends the encoding of one attribute (header and value) to dst.
 func AppendAttr(dst []byte, a Attr) ([]byte, error) {
-	b := cryptobyte.NewBuilder(dst)
+	b := NewBuilder(dst)
 	if err := appendAttr(b, a); err != nil {
 		return nil, err
 	}
@@ -217,7 +215,7 @@ func AppendAttr(dst []byte, a Attr) ([]byte, error) {
 
 // appendAttr writes header and value to b and patches the length field in
 // place (b.Bytes shares b's buffer).
-func appendAttr(b *cryptobyte.Builder, a Attr) error {
+func appendAttr(b *Builder, a Attr) error {
 	t := a.Type()
 	if t.Vendor > 0xffffff {
 		return errf(t, "vendor ID wider than 24 bits")

@@ -283,3 +283,23 @@ func TestDefaultNoSkipMatchesVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestDateTimeAgainstFormat(t *testing.T) {
+	for _, sec := range []int64{0, 1, 951782400, 1764183068, 4102444799, 253402300799} {
+		tm := time.Unix(sec, 0).UTC()
+		d := DateTimeFromUnix(sec)
+		if d.String() != tm.Format("2006-01-02T15:04:05Z") {
+			t.Errorf("%d: %s", sec, d)
+		}
+		if back, ok := d.Time(); !ok || !back.Equal(tm) {
+			t.Errorf("%d: parsed back %v %v", sec, back, ok)
+		}
+	}
+	for _, s := range []string{"2026-02-29T00:00:00Z", "2026-00-10T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z"} {
+		var d DateTime
+		copy(d[:], s)
+		if _, ok := d.Time(); ok {
+			t.Errorf("%s parsed", s)
+		}
+	}
+}

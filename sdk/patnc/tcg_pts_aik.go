@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // AIKFlagNaked marks a naked public key (DER SubjectPublicKeyInfo) rather
 // than an X.509 certificate.
 const AIKFlagNaked uint8 = 0x80
@@ -27,7 +25,7 @@ type AIK struct {
 func (a *AIK) Type() Type { return TypeAIK }
 
 // MarshalValue implements Attr.
-func (a *AIK) MarshalValue(b *cryptobyte.Builder) {
+func (a *AIK) MarshalValue(b *Builder) {
 	var f uint8
 	if a.Naked {
 		f = AIKFlagNaked

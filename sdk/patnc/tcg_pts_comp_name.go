@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // Qualifier is the 6-bit functional component qualifier: K (kernel) and S
@@ -91,7 +89,7 @@ var BIOSComponent = ComponentName{Vendor: PENITA, Qualifier: QualKernel | QualTr
 // with (qualifier K|Operating System).
 var IMAComponent = ComponentName{Vendor: PENITA, Qualifier: QualKernel | QualOS, Name: CompITALinuxIMA}
 
-func (c ComponentName) marshal(b *cryptobyte.Builder, t Type) {
+func (c ComponentName) marshal(b *Builder, t Type) {
 	if c.Family > 3 || c.Qualifier > 0x3f {
 		b.SetError(errf(t, "component family %d / qualifier %#x out of range", c.Family, c.Qualifier))
 		return
@@ -101,7 +99,7 @@ func (c ComponentName) marshal(b *cryptobyte.Builder, t Type) {
 	b.AddUint32(c.Name)
 }
 
-func (c *ComponentName) unmarshal(s *cryptobyte.String) bool {
+func (c *ComponentName) unmarshal(s *str) bool {
 	var fq uint8
 	if !s.ReadUint24(&c.Vendor) || !s.ReadUint8(&fq) || !s.ReadUint32(&c.Name) {
 		return false

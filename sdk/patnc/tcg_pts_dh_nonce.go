@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // MinNonceLen is the shortest nonce strongSwan accepts (PTS_MIN_NONCE_LEN).
@@ -26,7 +24,7 @@ type DHNonceParamsReq struct {
 func (a *DHNonceParamsReq) Type() Type { return TypeDHNonceParamsReq }
 
 // MarshalValue implements Attr.
-func (a *DHNonceParamsReq) MarshalValue(b *cryptobyte.Builder) {
+func (a *DHNonceParamsReq) MarshalValue(b *Builder) {
 	b.AddUint8(0)
 	b.AddUint8(a.MinNonceLen)
 	b.AddUint16(uint16(a.Groups))
@@ -70,7 +68,7 @@ type DHNonceParamsResp struct {
 func (a *DHNonceParamsResp) Type() Type { return TypeDHNonceParamsResp }
 
 // MarshalValue implements Attr.
-func (a *DHNonceParamsResp) MarshalValue(b *cryptobyte.Builder) {
+func (a *DHNonceParamsResp) MarshalValue(b *Builder) {
 	switch {
 	case len(a.Nonce) > 0xff:
 		b.SetError(errf(TypeDHNonceParamsResp, "nonce of %d bytes", len(a.Nonce)))
@@ -128,7 +126,7 @@ type DHNonceFinish struct {
 func (a *DHNonceFinish) Type() Type { return TypeDHNonceFinish }
 
 // MarshalValue implements Attr.
-func (a *DHNonceFinish) MarshalValue(b *cryptobyte.Builder) {
+func (a *DHNonceFinish) MarshalValue(b *Builder) {
 	switch {
 	case len(a.Nonce) > 0xff:
 		b.SetError(errf(TypeDHNonceFinish, "nonce of %d bytes", len(a.Nonce)))

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // File request flags and delimiters.
@@ -38,7 +36,7 @@ type ReqFileMeas struct {
 func (a *ReqFileMeas) Type() Type { return TypeReqFileMeas }
 
 // MarshalValue implements Attr.
-func (a *ReqFileMeas) MarshalValue(b *cryptobyte.Builder) {
+func (a *ReqFileMeas) MarshalValue(b *Builder) {
 	var f uint8
 	if a.Directory {
 		f = FileFlagDirectory
@@ -52,7 +50,7 @@ func (a *ReqFileMeas) MarshalValue(b *cryptobyte.Builder) {
 
 // UnmarshalValue implements Attr.
 func (a *ReqFileMeas) UnmarshalValue(v []byte) error {
-	s := cryptobyte.String(v)
+	s := str(v)
 	var f, rsvd uint8
 	if !s.ReadUint8(&f) || !s.ReadUint8(&rsvd) || !s.ReadUint16(&a.RequestID) || !s.ReadUint32(&a.Delimiter) {
 		return invalid(0, "value shorter than 8 bytes")
@@ -96,7 +94,7 @@ type FileMeas struct {
 func (a *FileMeas) Type() Type { return TypeFileMeas }
 
 // MarshalValue implements Attr.
-func (a *FileMeas) MarshalValue(b *cryptobyte.Builder) {
+func (a *FileMeas) MarshalValue(b *Builder) {
 	b.AddUint64(uint64(len(a.Files)))
 	b.AddUint16(a.RequestID)
 	b.AddUint16(a.MeasLen)

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // ReqFileMeta is the TCG Request File Metadata attribute (0x00700000),
@@ -27,7 +25,7 @@ type ReqFileMeta struct {
 func (a *ReqFileMeta) Type() Type { return TypeReqFileMeta }
 
 // MarshalValue implements Attr.
-func (a *ReqFileMeta) MarshalValue(b *cryptobyte.Builder) {
+func (a *ReqFileMeta) MarshalValue(b *Builder) {
 	var f uint8
 	if a.Directory {
 		f = FileFlagDirectory
@@ -40,7 +38,7 @@ func (a *ReqFileMeta) MarshalValue(b *cryptobyte.Builder) {
 
 // UnmarshalValue implements Attr.
 func (a *ReqFileMeta) UnmarshalValue(v []byte) error {
-	s := cryptobyte.String(v)
+	s := str(v)
 	var f uint8
 	var rsvd uint16
 	if !s.ReadUint8(&f) || !s.ReadUint8(&a.Delimiter) || !s.ReadUint16(&rsvd) {
@@ -103,7 +101,7 @@ type UnixFileMeta struct {
 func (a *UnixFileMeta) Type() Type { return TypeUnixFileMeta }
 
 // MarshalValue implements Attr.
-func (a *UnixFileMeta) MarshalValue(b *cryptobyte.Builder) {
+func (a *UnixFileMeta) MarshalValue(b *Builder) {
 	b.AddUint64(uint64(len(a.Files)))
 	for _, f := range a.Files {
 		if len(f.Name) > 0xffff-unixMetaFixed {

@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // MeasAlgoRequest is the TCG PTS Measurement Algorithm Request attribute
@@ -23,7 +21,7 @@ type MeasAlgoRequest struct {
 func (a *MeasAlgoRequest) Type() Type { return TypeMeasAlgoRequest }
 
 // MarshalValue implements Attr.
-func (a *MeasAlgoRequest) MarshalValue(b *cryptobyte.Builder) { marshalU16Pair(b, 0, uint16(a.Algs)) }
+func (a *MeasAlgoRequest) MarshalValue(b *Builder) { marshalU16Pair(b, 0, uint16(a.Algs)) }
 
 // UnmarshalValue implements Attr.
 func (a *MeasAlgoRequest) UnmarshalValue(v []byte) error {
@@ -42,7 +40,7 @@ type MeasAlgoSelection struct {
 func (a *MeasAlgoSelection) Type() Type { return TypeMeasAlgoSelection }
 
 // MarshalValue implements Attr.
-func (a *MeasAlgoSelection) MarshalValue(b *cryptobyte.Builder) {
+func (a *MeasAlgoSelection) MarshalValue(b *Builder) {
 	if !a.Alg.Single() {
 		b.SetError(errf(TypeMeasAlgoSelection, "selection %#04x is not one algorithm", uint16(a.Alg)))
 		return

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // ReqProtoCaps is the TCG Request PTS Protocol Capabilities attribute
 // (0x01000000, exactly 4 bytes), PTS IF-M Binding §3.7; strongSwan's IMV
 // sends V|T|D (0x000E) with NOSKIP.
@@ -22,7 +20,7 @@ type ReqProtoCaps struct {
 func (a *ReqProtoCaps) Type() Type { return TypeReqProtoCaps }
 
 // MarshalValue implements Attr.
-func (a *ReqProtoCaps) MarshalValue(b *cryptobyte.Builder) { marshalU16Pair(b, 0, uint16(a.Caps)) }
+func (a *ReqProtoCaps) MarshalValue(b *Builder) { marshalU16Pair(b, 0, uint16(a.Caps)) }
 
 // UnmarshalValue implements Attr.
 func (a *ReqProtoCaps) UnmarshalValue(v []byte) error { return unmarshalLow16(v, (*uint16)(&a.Caps)) }
@@ -39,12 +37,12 @@ type ProtoCaps struct {
 func (a *ProtoCaps) Type() Type { return TypeProtoCaps }
 
 // MarshalValue implements Attr.
-func (a *ProtoCaps) MarshalValue(b *cryptobyte.Builder) { marshalU16Pair(b, 0, uint16(a.Caps)) }
+func (a *ProtoCaps) MarshalValue(b *Builder) { marshalU16Pair(b, 0, uint16(a.Caps)) }
 
 // UnmarshalValue implements Attr.
 func (a *ProtoCaps) UnmarshalValue(v []byte) error { return unmarshalLow16(v, (*uint16)(&a.Caps)) }
 
-func marshalU16Pair(b *cryptobyte.Builder, hi, lo uint16) {
+func marshalU16Pair(b *Builder, hi, lo uint16) {
 	b.AddUint16(hi)
 	b.AddUint16(lo)
 }

@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // Request Functional Component Evidence flags.
 const (
 	CompEvidTTC  uint8 = 0x80 // transitive trust chain
@@ -38,7 +36,7 @@ type ReqFuncCompEvid struct {
 func (a *ReqFuncCompEvid) Type() Type { return TypeReqFuncCompEvid }
 
 // MarshalValue implements Attr.
-func (a *ReqFuncCompEvid) MarshalValue(b *cryptobyte.Builder) {
+func (a *ReqFuncCompEvid) MarshalValue(b *Builder) {
 	if len(a.Requests) == 0 {
 		b.SetError(errf(TypeReqFuncCompEvid, "no component requested"))
 		return
@@ -59,7 +57,7 @@ func (a *ReqFuncCompEvid) UnmarshalValue(v []byte) error {
 		return invalid(len(v)-len(v)%12, "partial component entry")
 	}
 	a.Requests = make([]CompEvidRequest, 0, len(v)/12)
-	s := cryptobyte.String(v)
+	s := str(v)
 	for !s.Empty() {
 		var r CompEvidRequest
 		s.ReadUint8(&r.Flags)

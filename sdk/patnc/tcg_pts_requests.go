@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // The three PTS requests below have a value of exactly 4 reserved bytes,
 // sent as zero and ignored on receipt:
 //
@@ -18,7 +16,7 @@ type GetTPMVersionInfo struct{ AttrFlags }
 func (a *GetTPMVersionInfo) Type() Type { return TypeGetTPMVersionInfo }
 
 // MarshalValue implements Attr.
-func (a *GetTPMVersionInfo) MarshalValue(b *cryptobyte.Builder) { b.AddUint32(0) }
+func (a *GetTPMVersionInfo) MarshalValue(b *Builder) { b.AddUint32(0) }
 
 // UnmarshalValue implements Attr.
 func (a *GetTPMVersionInfo) UnmarshalValue(v []byte) error { return fixedLen(v, 4) }
@@ -31,7 +29,7 @@ type GetAIK struct{ AttrFlags }
 func (a *GetAIK) Type() Type { return TypeGetAIK }
 
 // MarshalValue implements Attr.
-func (a *GetAIK) MarshalValue(b *cryptobyte.Builder) { b.AddUint32(0) }
+func (a *GetAIK) MarshalValue(b *Builder) { b.AddUint32(0) }
 
 // UnmarshalValue implements Attr.
 func (a *GetAIK) UnmarshalValue(v []byte) error { return fixedLen(v, 4) }
@@ -45,7 +43,7 @@ type GenAttestEvid struct{ AttrFlags }
 func (a *GenAttestEvid) Type() Type { return TypeGenAttestEvid }
 
 // MarshalValue implements Attr.
-func (a *GenAttestEvid) MarshalValue(b *cryptobyte.Builder) { b.AddUint32(0) }
+func (a *GenAttestEvid) MarshalValue(b *Builder) { b.AddUint32(0) }
 
 // UnmarshalValue implements Attr.
 func (a *GenAttestEvid) UnmarshalValue(v []byte) error { return fixedLen(v, 4) }

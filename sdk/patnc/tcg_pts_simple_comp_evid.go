@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // Validation is the validation result in Simple Component Evidence flags
@@ -90,7 +88,7 @@ func (a *SimpleCompEvid) hasPolicy() bool {
 }
 
 // MarshalValue implements Attr.
-func (a *SimpleCompEvid) MarshalValue(b *cryptobyte.Builder) {
+func (a *SimpleCompEvid) MarshalValue(b *Builder) {
 	t := TypeSimpleCompEvid
 	switch {
 	case a.MeasType != MeasTypeHash:

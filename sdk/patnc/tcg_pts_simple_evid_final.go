@@ -3,8 +3,6 @@ package patnc
 import (
 	"errors"
 	"fmt"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // QuoteMode is the quote type in the Simple Evidence Final flags (mask 0xD0).
@@ -73,7 +71,7 @@ type SimpleEvidFinal struct {
 func (a *SimpleEvidFinal) Type() Type { return TypeSimpleEvidFinal }
 
 // MarshalValue implements Attr.
-func (a *SimpleEvidFinal) MarshalValue(b *cryptobyte.Builder) {
+func (a *SimpleEvidFinal) MarshalValue(b *Builder) {
 	t := TypeSimpleEvidFinal
 	switch {
 	case !a.QuoteMode.valid():
@@ -166,10 +164,10 @@ const (
 //	magic (4) | type (2) | TPM2B qualifiedSigner | TPM2B extraData |
 //	clockInfo (17) | firmwareVersion (8) | TPML_PCR_SELECTION | TPM2B pcrDigest
 func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err error) {
-	s := cryptobyte.String(attest)
+	s := str(attest)
 	var magic uint32
 	var typ uint16
-	var signer, extra, clock, fw, digest cryptobyte.String
+	var signer, extra, clock, fw, digest str
 	if !s.ReadUint32(&magic) || !s.ReadUint16(&typ) || magic != tpmGeneratedValue || typ != tpmSTAttestQuote {
 		return nil, errors.New("patnc: not a TPMS_ATTEST of a quote")
 	}
@@ -184,7 +182,7 @@ func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err e
 	}
 	for i := uint32(0); i < count; i++ {
 		var hash uint16
-		var bitmap cryptobyte.String
+		var bitmap str
 		if !s.ReadUint16(&hash) || !s.ReadUint8LengthPrefixed(&bitmap) {
 			return nil, errors.New("patnc: truncated TPML_PCR_SELECTION in TPMS_ATTEST")
 		}
@@ -207,7 +205,7 @@ func (a *SimpleEvidFinal) TPMSAttest(extraData, pcrDigest []byte) ([]byte, error
 	if a.QuoteMode != QuoteTPM2 {
 		return nil, errors.New("patnc: Simple Evidence Final carries no TPM 2.0 quote")
 	}
-	b := cryptobyte.NewBuilder(make([]byte, 0, 64+len(a.QualifiedSigner)+len(extraData)+len(pcrDigest)+len(a.PCRSelect)))
+	b := NewBuilder(make([]byte, 0, 64+len(a.QualifiedSigner)+len(extraData)+len(pcrDigest)+len(a.PCRSelect)))
 	b.AddUint32(tpmGeneratedValue)
 	b.AddUint16(tpmSTAttestQuote)
 	add16(b, TypeSimpleEvidFinal, "qualified signer", a.QualifiedSigner)

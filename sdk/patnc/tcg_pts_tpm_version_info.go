@@ -2,8 +2,6 @@ package patnc
 
 import (
 	"encoding/binary"
-
-	"golang.org/x/crypto/cryptobyte"
 )
 
 // TPMVersionInfo is the TCG TPM Version Information attribute (0x09000000):
@@ -24,7 +22,7 @@ type TPMVersionInfo struct {
 func (a *TPMVersionInfo) Type() Type { return TypeTPMVersionInfo }
 
 // MarshalValue implements Attr.
-func (a *TPMVersionInfo) MarshalValue(b *cryptobyte.Builder) {
+func (a *TPMVersionInfo) MarshalValue(b *Builder) {
 	if len(a.Info) < 4 {
 		b.SetError(errf(TypeTPMVersionInfo, "version info shorter than 4 bytes"))
 		return

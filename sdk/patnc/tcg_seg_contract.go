@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // NoLimit in Max Message Size means "no message size limit", in Max Segment
 // Size "no segmentation" (pa-tnc.md §6.1).
 const NoLimit uint32 = 0xffffffff
@@ -25,7 +23,7 @@ type SegContractRequest struct {
 func (a *SegContractRequest) Type() Type { return TypeSegContractRequest }
 
 // MarshalValue implements Attr.
-func (a *SegContractRequest) MarshalValue(b *cryptobyte.Builder) {
+func (a *SegContractRequest) MarshalValue(b *Builder) {
 	b.AddUint32(a.MaxMsgSize)
 	b.AddUint32(a.MaxSegSize)
 }
@@ -47,7 +45,7 @@ type SegContractResponse struct {
 func (a *SegContractResponse) Type() Type { return TypeSegContractResponse }
 
 // MarshalValue implements Attr.
-func (a *SegContractResponse) MarshalValue(b *cryptobyte.Builder) {
+func (a *SegContractResponse) MarshalValue(b *Builder) {
 	b.AddUint32(a.MaxMsgSize)
 	b.AddUint32(a.MaxSegSize)
 }
@@ -61,7 +59,7 @@ func unmarshalContract(v []byte, msg, seg *uint32) error {
 	if err := fixedLen(v, 8); err != nil {
 		return err
 	}
-	s := cryptobyte.String(v)
+	s := str(v)
 	s.ReadUint32(msg)
 	s.ReadUint32(seg)
 	return nil

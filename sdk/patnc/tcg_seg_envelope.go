@@ -1,7 +1,5 @@
 package patnc
 
-import "golang.org/x/crypto/cryptobyte"
-
 // Segmentation Envelope flags.
 const (
 	SegFlagMore  uint8 = 0x80 // M: more segments follow
@@ -33,7 +31,7 @@ type SegEnvelope struct {
 func (a *SegEnvelope) Type() Type { return TypeSegEnvelope }
 
 // MarshalValue implements Attr.
-func (a *SegEnvelope) MarshalValue(b *cryptobyte.Builder) {
+func (a *SegEnvelope) MarshalValue(b *Builder) {
 	var f uint8
 	if a.More {
 		f |= SegFlagMore
@@ -48,7 +46,7 @@ func (a *SegEnvelope) MarshalValue(b *cryptobyte.Builder) {
 
 // UnmarshalValue implements Attr.
 func (a *SegEnvelope) UnmarshalValue(v []byte) error {
-	s := cryptobyte.String(v)
+	s := str(v)
 	var f uint8
 	if !s.ReadUint8(&f) || !s.ReadUint24(&a.BaseMsgID) {
 		return invalid(0, "value shorter than 4 bytes")
@@ -74,7 +72,7 @@ type NextSegment struct {
 func (a *NextSegment) Type() Type { return TypeNextSegment }
 
 // MarshalValue implements Attr.
-func (a *NextSegment) MarshalValue(b *cryptobyte.Builder) {
+func (a *NextSegment) MarshalValue(b *Builder) {
 	var f uint8
 	if a.Cancel {
 		f = 0x80
@@ -88,7 +86,7 @@ func (a *NextSegment) UnmarshalValue(v []byte) error {
 	if err := fixedLen(v, 4); err != nil {
 		return err
 	}
-	s := cryptobyte.String(v)
+	s := str(v)
 	var f uint8
 	s.ReadUint8(&f)
 	s.ReadUint24(&a.BaseMsgID)

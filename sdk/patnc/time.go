@@ -14,10 +14,26 @@ type DateTime [20]byte
 // UnknownDateTime is the "time unknown" value 0000-00-00T00:00:00Z.
 const UnknownDateTime = "0000-00-00T00:00:00Z"
 
-// NewDateTime formats t in UTC.
+// NewDateTime formats t in UTC (years outside 0..9999 are clamped).
 func NewDateTime(t time.Time) DateTime {
+	t = t.UTC()
+	y, mo, day := t.Date()
+	h, mi, sec := t.Clock()
+	y = min(max(y, 0), 9999)
 	var d DateTime
-	copy(d[:], t.UTC().Format("2006-01-02T15:04:05Z"))
+	put := func(at, v, n int) {
+		for i := at + n - 1; i >= at; i-- {
+			d[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	put(5, int(mo), 2)
+	put(8, day, 2)
+	put(11, h, 2)
+	put(14, mi, 2)
+	put(17, sec, 2)
+	d[4], d[7], d[10], d[13], d[16], d[19] = '-', '-', 'T', ':', ':', 'Z'
 	return d
 }
 
@@ -41,8 +57,19 @@ func (d DateTime) Time() (time.Time, bool) {
 	if !d.wellFormed() || d.IsUnknown() {
 		return time.Time{}, false
 	}
-	t, err := time.Parse("2006-01-02T15:04:05Z", string(d[:]))
-	return t, err == nil
+	num := func(at, n int) int {
+		v := 0
+		for _, c := range d[at : at+n] {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, day, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	t := time.Date(y, time.Month(mo), day, h, mi, sec, 0, time.UTC)
+	if mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59 || t.Day() != day {
+		return time.Time{}, false // out of range (time.Date would normalize it)
+	}
+	return t, true
 }
 
 // String returns the 20 characters, or a quoted hex form if they are not
