@@ -162,6 +162,9 @@ func (o *OSIMC) ConnectionChange(conn imc.ConnID, state abi.ConnState) error {
 // seven attributes of strongSwan's first OS message, in strongSwan's order,
 // unsolicited (validator 0xFFFF, EXCL clear).
 func (o *OSIMC) BeginHandshake(conn imc.ConnID) error {
+	if !o.ready() {
+		return errNotInitialized
+	}
 	if !o.cfg.pushInfo {
 		return nil
 	}
@@ -180,6 +183,12 @@ func (o *OSIMC) BeginHandshake(conn imc.ConnID) error {
 	return o.send(conn, abi.IDAny, false, attrs)
 }
 
+// errNotInitialized is returned by calls that need a successful Initialize.
+var errNotInitialized = errors.New(`imc-os: IMC "OS" has not been initialized`)
+
+// ready reports whether Initialize succeeded.
+func (o *OSIMC) ready() bool { return o.h != nil && o.info.Name != "" }
+
 // BatchEnding implements imc.IMC.
 func (o *OSIMC) BatchEnding(conn imc.ConnID) error { return nil }
 
@@ -191,6 +200,9 @@ func (o *OSIMC) Terminate() error { return nil }
 // Error, handles segmentation, logs and reports an assessment, and answers
 // Attribute Requests. Every reply goes EXCL to the IMV that sent msg.
 func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
+	if !o.ready() {
+		return errNotInitialized
+	}
 	imv := msg.Validator
 	if msg.Collector != abi.IDAny {
 		o.logf(abi.LogDebug, "IMC %d \"%s\" received message for Connection ID %d from IMV %d to IMC %d",
@@ -218,10 +230,14 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	o.assessment(msg, attrs)
 
 	var c *collector
+	fatal := false
 	for _, a := range attrs {
 		switch a := a.(type) {
 		case *patnc.PATNCError:
+			// strongSwan's process_ietf_std_errors: an IETF error is fatal
+			// for the IMC's answer to this message.
 			o.logf(abi.LogInfo, "received PA-TNC error: %s", a)
+			fatal = fatal || a.Vendor == patnc.PENIETF
 		case *patnc.AttrRequest:
 			if c == nil {
 				c = o.collector()
@@ -232,6 +248,10 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 			// paths under /etc, /proc, /sys and /var.
 			o.logf(abi.LogInfo, "ITA Get Settings is not supported, ignored")
 		}
+	}
+	if fatal {
+		o.logf(abi.LogInfo, "fatal PA-TNC error received, no answer sent")
+		return nil
 	}
 	if len(out) == 0 {
 		return nil

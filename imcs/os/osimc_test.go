@@ -704,3 +704,28 @@ func BenchmarkInstalledPackages(b *testing.B) {
 		}
 	}
 }
+
+// TestFatalErrorReceived: after an IETF PA-TNC Error from the IMV the IMC
+// does not answer that message (strongSwan treats it as fatal).
+func TestFatalErrorReceived(t *testing.T) {
+	h, _, logs := recordedEnv(t).start(t)
+	h.Start()
+	reply := h.Batch(fromIMV(marshal(t,
+		&patnc.PATNCError{Vendor: patnc.PENIETF, Code: uint32(patnc.ErrInvalidParameter), Offset: 12},
+		&patnc.AttrRequest{Types: []patnc.Type{patnc.TypeProductInfo}})))
+	if len(reply) != 0 {
+		t.Fatalf("answered after a fatal error: %s", dump(parse(t, reply[0].Body).Attrs))
+	}
+	logs.has(t, "fatal PA-TNC error received, no answer sent")
+}
+
+// TestNotInitialized: calls after a failed Initialize fail cleanly.
+func TestNotInitialized(t *testing.T) {
+	o := New()
+	if err := o.BeginHandshake(1); err == nil {
+		t.Error("BeginHandshake succeeded")
+	}
+	if err := o.Receive(1, fromIMV(nil)); err == nil {
+		t.Error("Receive succeeded")
+	}
+}
