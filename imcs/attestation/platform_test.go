@@ -152,13 +152,13 @@ const (
 )
 
 // openTPM opens a fresh TPM of the kind.
-func openTPM(t *testing.T, kind tpmKind) *tpmhost.TPM {
+func openTPM(t testing.TB, kind tpmKind, log hclog.Logger) *tpmhost.TPM {
 	t.Helper()
 	spec := tpmhost.SimulatorSpec
 	if kind == useSwtpm {
 		spec = swtpm.Start(t, swtpm.WithLocality(3)).Spec
 	}
-	tpm, err := tpmhost.Open(spec, testLogger(t))
+	tpm, err := tpmhost.Open(spec, log)
 	if errors.Is(err, tpmhost.ErrNotSupported) {
 		t.Skipf("%s: %v", kind, err)
 	}
@@ -169,9 +169,16 @@ func openTPM(t *testing.T, kind tpmKind) *tpmhost.TPM {
 	return tpm
 }
 
-func newTPMEnv(t *testing.T, tk tpmKind, kind tpmhost.AKKind, logPath string) *tpmEnv {
+func newTPMEnv(t testing.TB, tk tpmKind, kind tpmhost.AKKind, logPath string) *tpmEnv {
 	t.Helper()
-	tpm := openTPM(t, tk)
+	return newTPMEnvLog(t, tk, kind, logPath, testLogger(t))
+}
+
+// newTPMEnvLog is newTPMEnv with the TPM's logger (fuzz targets must not log
+// through the *testing.F).
+func newTPMEnvLog(t testing.TB, tk tpmKind, kind tpmhost.AKKind, logPath string, log hclog.Logger) *tpmEnv {
+	t.Helper()
+	tpm := openTPM(t, tk, log)
 	ak, err := tpm.ProvisionAK(akHandle, kind, false)
 	if err != nil {
 		t.Fatal(err)
