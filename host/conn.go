@@ -135,7 +135,9 @@ type instance struct {
 
 	mu     sync.Mutex
 	mod    api.Module
-	ref    bool // holds a reference on v (connection instances)
+	ref    bool   // holds a reference on v (connection instances)
+	inPtr  uint32 // the last imc_alloc buffer, reused while messages fit
+	inCap  uint32
 	failed bool
 	closed bool
 	stack  [4]uint64
@@ -144,6 +146,10 @@ type instance struct {
 }
 
 type instKey struct{}
+
+// minInbox is the smallest imc_alloc request, so that small messages share
+// one buffer.
+const minInbox = 4096
 
 func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance, error) {
 	cfg := h.cfg.Load()
@@ -174,7 +180,9 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 		WithStderr(in.err).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
+		// No WithSysNanosleep: a Go guest's scheduler sleeps briefly at
+		// idle points, and a real sleep there triples the cost of a call.
+		// A module's time.Sleep spins instead, against its call deadline.
 		WithRandSource(rand.Reader)
 	ictx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
@@ -275,10 +283,21 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 		return
 	}
 	size := abi.MessageHeaderLen + len(m.Body)
-	if _, err := in.callLocked(ctx, in.fAlloc, abi.ExportAlloc, uint64(size)); err != nil {
-		return
+	if uint32(size) > in.inCap || in.inPtr == 0 {
+		// The buffer stays the module's until the next imc_alloc (ABI §2),
+		// so one allocation serves every message that fits.
+		want := max(uint32(size), minInbox)
+		if _, err := in.callLocked(ctx, in.fAlloc, abi.ExportAlloc, uint64(want)); err != nil {
+			return
+		}
+		in.inPtr, in.inCap = api.DecodeU32(in.stack[0]), want
+		if in.inPtr == 0 {
+			in.inCap = 0
+			in.h.ilog.Warn(fmt.Sprintf("IMC %d \"%s\" refused a %d-byte buffer in imc_alloc", in.v.m.id, in.v.m.name, want))
+			return
+		}
 	}
-	ptr := api.DecodeU32(in.stack[0])
+	ptr := in.inPtr
 	var hdr [abi.MessageHeaderLen]byte
 	h := abi.MessageHeader{
 		Type:      abi.MsgType{Vendor: m.Vendor, Subtype: m.Subtype},

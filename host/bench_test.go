@@ -1,0 +1,152 @@
+package host
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/imchost/imchost/tnccs"
+)
+
+// BenchmarkRoundTrip: one PA message host → module (imc_alloc, write,
+// imc_receive) → host (the module's send reaches the SendFunc).
+func BenchmarkRoundTrip(b *testing.B) {
+	cfg := &Config{IMCs: []IMCConfig{{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}}}
+	h, err := New(cfg, Options{CompilationCache: testCache}) // no logger: measure the mechanism
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	c, err := h.OpenConn(ctx, 1, func(tnccs.PAMessage) error { n++; return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	m := helloMsg(1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Receive(ctx, m)
+	}
+	b.StopTimer()
+	if n != b.N {
+		b.Fatalf("%d replies for %d messages", n, b.N)
+	}
+}
+
+// BenchmarkInstantiate: open and close a connection with one IMC
+// (instantiate, _initialize, imc_initialize, imc_terminate, close).
+func BenchmarkInstantiate(b *testing.B) {
+	h, _ := newTestHost(b, IMCConfig{Name: "Hello", Path: modPath("hello"), Grants: helloGrants})
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c, err := h.OpenConn(ctx, 1, func(tnccs.PAMessage) error { return nil })
+		if err != nil || len(c.IMCs()) != 1 {
+			b.Fatal(err)
+		}
+		c.Close(ctx)
+	}
+}
+
+func benchCompile(b *testing.B, cache func() wazero.CompilationCache) {
+	bin, err := os.ReadFile(modPath("hello"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c := cache()
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCompilationCache(c))
+		if _, err := rt.CompileModule(ctx, bin); err != nil {
+			b.Fatal(err)
+		}
+		rt.Close(ctx)
+		c.Close(ctx)
+	}
+}
+
+// BenchmarkCompileCold: compile examples/hello with an empty cache.
+func BenchmarkCompileCold(b *testing.B) {
+	benchCompile(b, wazero.NewCompilationCache)
+}
+
+// BenchmarkCompileWarm: compile examples/hello from a filled file cache (a
+// second start of the host).
+func BenchmarkCompileWarm(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "cache")
+	open := func() wazero.CompilationCache {
+		c, err := wazero.NewCompilationCacheWithDir(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	benchCompile(b, open) // fill
+	b.ResetTimer()
+	benchCompile(b, open)
+}
+
+// BenchmarkReloadSwap: Reload with a changed module file (read, hash,
+// compile from the cache, check, probe, swap), alternating two modules.
+func BenchmarkReloadSwap(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "imc.wasm")
+	copyFile(b, modPath("hello"), path)
+	h, _ := newTestHost(b, IMCConfig{Name: "Vendor", Path: path, Grants: helloGrants})
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		b.Fatal(err)
+	}
+	srcs := []string{modPath("oversize"), modPath("hello")}
+	for _, s := range srcs { // compile both once, outside the measurement
+		copyFile(b, s, path)
+		h.Reload(ctx)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		copyFile(b, srcs[i%2], path)
+		b.StartTimer()
+		if err := h.Reload(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLifecycleCall: one trivial export call (imc_batch_ending, which
+// hello answers at once): the floor of every host → module call.
+func BenchmarkLifecycleCall(b *testing.B) {
+	cfg := &Config{IMCs: []IMCConfig{{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}}}
+	h, err := New(cfg, Options{CompilationCache: testCache})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		b.Fatal(err)
+	}
+	c, err := h.OpenConn(ctx, 1, func(tnccs.PAMessage) error { return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close(ctx)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.BatchEnding(ctx)
+	}
+}
