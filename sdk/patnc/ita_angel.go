@@ -3,6 +3,8 @@ package patnc
 // ITAAngel is the ITA-HSR Start Angel (type 5, Start true) or Stop Angel
 // (type 6) attribute. Its value is empty; anything else is Invalid
 // Parameter at 0.
+//
+//	(no value)
 type ITAAngel struct {
 	AttrFlags
 	Start bool

@@ -1,24 +1,5 @@
 package patnc
 
-// ITAGetSymlinks is the ITA-HSR Get Symlinks attribute (type 9): the whole
-// value is the directory to scan; strongSwan's IMV sends "/".
-type ITAGetSymlinks struct {
-	AttrFlags
-	Dir string
-}
-
-// Type implements Attr.
-func (a *ITAGetSymlinks) Type() Type { return TypeITAGetSymlinks }
-
-// MarshalValue implements Attr.
-func (a *ITAGetSymlinks) MarshalValue(b *Builder) { b.AddBytes([]byte(a.Dir)) }
-
-// UnmarshalValue implements Attr.
-func (a *ITAGetSymlinks) UnmarshalValue(v []byte) error {
-	a.Dir = string(v)
-	return nil
-}
-
 // Symlink is one entry of Symlinks: a link below the requested directory
 // and '/' + its target (pts.md §8).
 type Symlink struct {
