@@ -109,6 +109,9 @@ type testIMC struct {
 	maxPA uint32
 	// segments counts the envelopes sent.
 	segments int
+	// akCert, when set, is sent as the AIK (an X.509 certificate) instead
+	// of the naked key.
+	akCert []byte
 }
 
 type testIMCConn struct {
@@ -226,6 +229,9 @@ func (c *testIMCConn) answer(a patnc.Attr) []patnc.Attr {
 		return []patnc.Attr{&patnc.TPMVersionInfo{Info: []byte{2, 0, 0, f.locality,
 			0, 0, 0, 0xa4, 0, 0, 0x07, 0xe5, 'I', 'B', 'M', 0}}}
 	case *patnc.GetAIK:
+		if c.imc.akCert != nil {
+			return []patnc.Attr{&patnc.AIK{DER: c.imc.akCert}}
+		}
 		return []patnc.Attr{&patnc.AIK{Naked: true, DER: f.ak.SPKI}}
 	case *patnc.ITAGetSymlinks:
 		return []patnc.Attr{&patnc.ITASymlinks{Links: []patnc.Symlink{{Path: "/bin", Target: "/usr/bin"}}}}
@@ -284,27 +290,11 @@ type testPKI struct {
 
 func newTestPKI(t testing.TB) *testPKI {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imchost test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	cert, pool, err := SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "pdp.test"},
-		DNSNames: []string{"pdp.test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &testPKI{pool: pool, cert: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}}
+	return &testPKI{pool: pool, cert: cert}
 }
 
 // startPDP runs a Server on 127.0.0.1 until the test ends.
@@ -503,5 +493,87 @@ func TestLiveSegmentedEvidence(t *testing.T) {
 	// AIK (104 bytes) in 2 segments, Simple Evidence Final (197) in 3.
 	if imc.segments < 5 {
 		t.Fatalf("only %d segments sent", imc.segments)
+	}
+}
+
+// akCertificate issues an X.509 certificate for the simulator's AK from a
+// fresh CA and returns it with a pool holding that CA.
+func akCertificate(t *testing.T, f *tpmFixture) ([]byte, *x509.CertPool) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "AK CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "AK " + f.ak.KeyID},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, f.ak.Public, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return der, pool
+}
+
+// TestLiveAKCertificate: with LearnAKs off, an AK certificate chaining to
+// the configured CA is trusted; one from another CA is not.
+func TestLiveAKCertificate(t *testing.T) {
+	f := getTPM(t)
+	pki := newTestPKI(t)
+	cert, pool := akCertificate(t, f)
+	other, _ := akCertificate(t, f)
+	p := DefaultPolicy()
+	p.LearnAKs = false
+	p.AKCAs = pool
+	s := startPDP(t, pki, Config{Policy: p})
+	res, err := attest(t, s, pki, &testIMC{f: f, akCert: cert}, "", "")
+	if err != nil || res.Recommendation != 1 || res.AssessmentResult != 0 {
+		t.Fatalf("certified AK: %+v %v", res, err)
+	}
+	res, err = attest(t, s, pki, &testIMC{f: f, akCert: other}, "", "")
+	if err != nil || res.Recommendation != 3 || len(res.Reasons) != 1 ||
+		res.Reasons[0].Text != "unknown AK "+f.ak.KeyID {
+		t.Fatalf("AK certified by another CA: %+v %v", res, err)
+	}
+}
+
+// TestLiveConcurrentClients: several clients at once share the store and
+// the TPM-backed collector; each gets its own verdict.
+func TestLiveConcurrentClients(t *testing.T) {
+	f := getTPM(t)
+	pki := newTestPKI(t)
+	s := startPDP(t, pki, Config{DBPath: filepath.Join(t.TempDir(), "pdp.db"), Policy: DefaultPolicy()})
+	const n = 4
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			res, err := attest(t, s, pki, &testIMC{f: f}, "", "")
+			if err == nil && (res.Recommendation != 1 || res.AssessmentResult != 0) {
+				err = fmt.Errorf("result %+v", res)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	outs, err := s.WaitOutcomes(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[uint32]bool{}
+	for _, o := range outs {
+		ids[o.ConnID] = true
+	}
+	if len(ids) != n {
+		t.Fatalf("connection IDs %v", ids)
 	}
 }
