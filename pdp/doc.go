@@ -17,6 +17,26 @@
 // PB-Reason-String. Products, devices, AK keyids and reference measurements
 // live in an embedded SQLite database (Store).
 //
+// # Running one
+//
+//	cert, roots, _ := pdp.SelfSignedCertificate(24*time.Hour, "127.0.0.1")
+//	srv, err := pdp.New(pdp.Config{
+//		Addr:         "127.0.0.1:0",             // or ":271"
+//		Certificates: []tls.Certificate{cert},   // clients verify with roots
+//		Users:        map[string]string{"user": "secret"}, // optional SASL PLAIN
+//		DBPath:       "/var/lib/imchost/pdp.db", // "" = in memory
+//		Policy:       pdp.DefaultPolicy(),       // learn on first contact
+//		Logger:       log,                       // "pdp", "imv.os", "imv.attestation"
+//	})
+//	go srv.Serve(ctx)
+//	defer srv.Close()
+//	outs, _ := srv.WaitOutcomes(ctx, 1) // or Config.OnOutcome
+//	fmt.Println(outs[0].Verdict.Access, outs[0].Verdict.Reasons)
+//
+// Policy is seeded through Config.Policy (allowed products, trusted AK
+// keyids, what is learned) and through Server.Store (AllowProduct, TrustAK,
+// SetMeasurements) before or while serving.
+//
 // pdp imports tnccs, sdk/patnc and the verification side of tpmhost; never
 // host, wazero or the IMCs.
 package pdp

@@ -52,7 +52,10 @@ func (s *Server) Serve(ctx context.Context) error {
 			Protocol: pb.PDPProtocolPTTLS, Port: r.Port, FQDN: r.Host}
 	}
 	scfg.OnResult = func(res *tnccs.Result, err error) {
-		o := Outcome{Err: err, End: time.Now()}
+		// Until a decision exists the verdict is "don't know" / denied, never
+		// the zero value (which would read as compliant).
+		o := Outcome{Err: err, End: time.Now(), Verdict: Verdict{Result: DontKnow,
+			Recommendation: NoRecommendation, Access: AccessDenied}}
 		if res != nil {
 			o.ConnID, o.Peer, o.User, o.Decided = uint32(res.ConnID), res.Peer.RemoteAddr, res.Peer.Identity, res.Decided
 			if c := set.take(res.ConnID); c != nil {

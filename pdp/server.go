@@ -69,9 +69,11 @@ type Config struct {
 
 // Outcome is what happened on one finished PB-TNC connection.
 type Outcome struct {
-	ConnID  uint32
-	Peer    string // remote address
-	User    string // SASL user or client certificate subject, if any
+	ConnID uint32 // PB-TNC connection ID (0 if PT-TLS failed before PB-TNC)
+	Peer   string // remote address
+	User   string // SASL user or client certificate subject, if any
+	// Verdict is the combined decision; without a decision it is "don't
+	// know" / Access Denied.
 	Verdict Verdict
 	Decided bool  // a RESULT batch was sent
 	Err     error // why the connection ended early, if it did
