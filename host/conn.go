@@ -85,11 +85,13 @@ func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 			continue
 		}
 		delivered = true
-		c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
-			in.v.m.id, in.v.m.name, c.id, m.Validator))
+		if c.h.ilog.IsInfo() {
+			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
+				in.v.m.id, in.v.m.name, c.id, m.Validator))
+		}
 		in.receive(ctx, c.id, m)
 	}
-	if !delivered {
+	if !delivered && c.h.ilog.IsDebug() {
 		c.h.ilog.Debug(fmt.Sprintf("no IMC for PA message type %s from IMV %d on Connection ID %d",
 			msgTypeString(t), m.Validator, c.id))
 	}

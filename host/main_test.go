@@ -34,6 +34,7 @@ var testModules = map[string]string{
 	"noabi":       "./testdata/hostile/noabi",
 	"wrongabi":    "./testdata/hostile/wrongabi",
 	"nosubscribe": "./testdata/hostile/nosubscribe",
+	"facts":       "./testdata/facts",
 }
 
 func TestMain(m *testing.M) {
