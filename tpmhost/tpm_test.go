@@ -201,3 +201,66 @@ func TestQuoteRealLog(t *testing.T) {
 func newBufLogger(w *bytes.Buffer) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: w})
 }
+
+// TestLocalityDetectionSwtpm: swtpm started at locality 0 is detected as 0
+// with the same log that gives 3 at locality 3 (TestQuoteRealLog).
+func TestLocalityDetectionSwtpm(t *testing.T) {
+	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpm, _ := openSwtpm(0)(t)
+	if _, err := tpm.ExtendFromLog(l); err != nil {
+		t.Fatal(err)
+	}
+	for _, bank := range []tpmhost.Alg{tpmhost.AlgSHA1, tpmhost.AlgSHA256, tpmhost.AlgSHA384} {
+		loc, matched, err := tpm.StartupLocality(l, bank)
+		if err != nil || !matched || loc != 0 {
+			t.Errorf("%s: locality %d matched %v err %v", bank, loc, matched, err)
+		}
+		r, _ := l.ReplayLocality(bank, loc)
+		actual, err := tpm.ReadPCRs(bank, r.Indices())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mm, q := l.CompareWithQuirks(r, actual, testLogger(t)); len(mm) != 0 || len(q) != 0 {
+			t.Errorf("%s: %v %v", bank, mm, q)
+		}
+	}
+}
+
+// TestQuoteSHA384Bank: quoting the sha384 bank with a P-256 AK gives a
+// SHA-256 pcrDigest over 48-byte PCR values (pts.md §7.1: the digest follows
+// the AK's hash, not the bank).
+func TestQuoteSHA384Bank(t *testing.T) {
+	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpm, loc := openSimulator(t)
+	ak, err := tpm.ProvisionAK(akHandle, tpmhost.AKECCP256, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpm.ExtendFromLog(l); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := l.ReplayLocality(tpmhost.AlgSHA384, loc)
+	nonce := bytes.Repeat([]byte{9}, 48)
+	q, err := tpm.Quote(ak, tpmhost.AlgSHA384, r.Indices(), nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals [][]byte
+	for _, p := range r.Indices() {
+		vals = append(vals, r.Value(p))
+	}
+	a, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, crypto.SHA256, nonce, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, _ := a.Selections()
+	if len(a.PCRDigest) != 32 || len(sel) != 1 || sel[0].Bank != tpmhost.AlgSHA384 || len(a.PCRSelect) != 10 {
+		t.Errorf("digest %d bytes, selection %+v (%x)", len(a.PCRDigest), sel, a.PCRSelect)
+	}
+}

@@ -237,3 +237,7 @@ func FuzzParseTPMSAttest(f *testing.F) {
 		_, _ = a.Selections()
 	})
 }
+
+const tpmSHA256 = crypto.SHA256
+
+func parseSPKI(der []byte) (crypto.PublicKey, error) { return x509.ParsePKIXPublicKey(der) }
