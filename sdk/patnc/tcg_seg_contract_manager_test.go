@@ -3,6 +3,7 @@ package patnc
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 )
@@ -251,5 +252,81 @@ func TestContractCancelAndErrors(t *testing.T) {
 	}
 	if err := start(2, 50); err == nil {
 		t.Error("MaxPending exceeded")
+	}
+}
+
+// TestContractSplitRandom: random attributes, limits and segment sizes;
+// every message respects the limit, nothing is lost except what cannot fit
+// an empty message, and the receiver gets every attribute back intact.
+func TestContractSplitRandom(t *testing.T) {
+	g := gen{rand.New(rand.NewPCG(9, 10))}
+	types := allKnownTypes()
+	for round := 0; round < 300; round++ {
+		limit := uint32(40 + g.n(400))
+		_, req := NewContractRequest(uint32(40 + g.n(400)))
+		sender, _ := RespondToContract(req, limit)
+		var attrs []Attr
+		for i := g.n(12); i > 0; i-- {
+			a := g.attr(types[g.r.IntN(len(types))])
+			if _, isEnv := a.(*SegEnvelope); !isEnv {
+				attrs = append(attrs, a)
+			}
+		}
+		msgs, dropped, err := sender.Split(attrs, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		receiver := &Contract{MaxMsgSize: NoLimit, MaxSegSize: sender.MaxSegSize}
+		var got []Attr
+		for _, m := range msgs {
+			body, err := (&Message{Attrs: m}).Marshal()
+			if err != nil || len(body) > int(limit) {
+				t.Fatalf("round %d: message of %d bytes, limit %d: %v", round, len(body), limit, err)
+			}
+			for _, a := range m {
+				for a != nil {
+					env, ok := a.(*SegEnvelope)
+					if !ok {
+						got = append(got, a)
+						break
+					}
+					base, ns, err := receiver.Reassemble(env)
+					if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+					a = base
+					if ns != nil {
+						if a, err = sender.NextSegment(ns); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+		}
+		for _, d := range dropped {
+			if enc, _ := MarshalAttr(d); len(enc)+MsgHeaderLen <= int(limit) && sender.MaxSegSize == NoLimit {
+				t.Errorf("round %d: dropped an attribute of %d bytes that fits", round, len(enc))
+			}
+		}
+		if len(got)+len(dropped) != len(attrs) || sender.Pending() != 0 {
+			t.Fatalf("round %d: %d back + %d dropped of %d, %d pending", round, len(got), len(dropped), len(attrs), sender.Pending())
+		}
+		j := 0
+		for _, a := range attrs {
+			if j < len(dropped) && dropped[j] == a {
+				j++
+				continue
+			}
+			want, _ := MarshalAttr(a)
+			found := false
+			for _, b := range got {
+				if enc, _ := MarshalAttr(b); bytes.Equal(enc, want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("round %d: %s lost", round, a.Type())
+			}
+		}
 	}
 }
