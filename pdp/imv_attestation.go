@@ -149,7 +149,7 @@ func (a *attIMV) process(at patnc.Attr) {
 		a.processFinal(x)
 	case *patnc.PATNCError:
 		a.log.Error(fmt.Sprintf("received PA-TNC error 0x%06x/%d", x.Vendor, x.Code))
-		a.fail(ResultError, NoRecommendation, fmt.Sprintf("PA-TNC error %d received from the IMC", x.Code))
+		a.fail(ResultError, NoAccess, fmt.Sprintf("PA-TNC error %d received from the IMC", x.Code))
 	default:
 		a.log.Debug("ignored attribute", "attr", at.Type().String())
 	}
@@ -161,7 +161,7 @@ func (a *attIMV) process(at patnc.Attr) {
 // the PA-TNC error strongSwan sends and ends the work item.
 func (a *attIMV) reassemble(e *patnc.SegEnvelope) {
 	if a.contract == nil {
-		a.fail(ResultError, NoRecommendation, "segment received without a segmentation contract")
+		a.fail(ResultError, NoAccess, "segment received without a segmentation contract")
 		return
 	}
 	at, next, err := a.contract.Reassemble(e)
@@ -172,7 +172,7 @@ func (a *attIMV) reassemble(e *patnc.SegEnvelope) {
 		if errors.As(err, &perr) {
 			a.sendPTS(perr.ErrorAttr())
 		}
-		a.fail(ResultError, NoRecommendation, "invalid segmented attribute")
+		a.fail(ResultError, NoAccess, "invalid segmented attribute")
 	case next != nil:
 		a.log.Debug("requesting next segment", "base_msg_id", e.BaseMsgID)
 		a.segRequested = true
@@ -226,10 +226,10 @@ func (a *attIMV) processEvidence(x *patnc.SimpleCompEvid) {
 	seq := len(a.evidence) + 1
 	switch {
 	case len(a.evidence) >= maxEvidence:
-		a.fail(ResultError, NoRecommendation, "too many evidence measurements")
+		a.fail(ResultError, NoAccess, "too many evidence measurements")
 		return
 	case a.shadow == nil:
-		a.fail(ResultError, NoRecommendation, "evidence received before it was requested")
+		a.fail(ResultError, NoAccess, "evidence received before it was requested")
 		return
 	case x.Name.Vendor != biosCompVendor || uint8(x.Name.Qualifier) != biosCompQualifier || x.Name.Name != biosCompName:
 		a.fail(NonCompliantMinor, Isolate, "evidence for a component that was not requested")
@@ -296,13 +296,13 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 		}
 		switch {
 		case a.caps&patnc.CapT == 0:
-			a.fail(ResultError, NoRecommendation, "no TPM available")
+			a.fail(ResultError, NoAccess, "no TPM available")
 			return
 		case a.caps&patnc.CapD == 0:
-			a.fail(ResultError, NoRecommendation, "no DH nonce negotiation")
+			a.fail(ResultError, NoAccess, "no DH nonce negotiation")
 			return
 		case !a.algo.Single() || a.algo&patnc.HashAlgs(p.measAlgos()) == 0 || tpmhost.Alg(a.algo.TPMAlg()).Hash() == 0:
-			a.fail(ResultError, NoRecommendation, fmt.Sprintf("measurement algorithm %s was not offered", a.algo))
+			a.fail(ResultError, NoAccess, fmt.Sprintf("measurement algorithm %s was not offered", a.algo))
 			return
 		}
 		a.sendPTS(patnc.WithNoSkip(&patnc.DHNonceParamsReq{MinNonceLen: uint8(p.MinNonceLen),
@@ -315,7 +315,7 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 		}
 		finish, err := a.finishDH()
 		if err != nil {
-			a.fail(ResultError, NoRecommendation, err.Error())
+			a.fail(ResultError, NoAccess, err.Error())
 			return
 		}
 		a.sendPTS(patnc.WithNoSkip(finish), patnc.WithNoSkip(&patnc.GetTPMVersionInfo{}),
@@ -349,7 +349,7 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 // needs; with no answer at all the IMV keeps waiting.
 func (a *attIMV) stalled(got bool, why string) {
 	if got {
-		a.fail(ResultError, NoRecommendation, why)
+		a.fail(ResultError, NoAccess, why)
 	}
 }
 
@@ -397,7 +397,7 @@ func (a *attIMV) trustAK(ctx context.Context) bool {
 	ok, err := a.c.env.store.AKTrusted(ctx, a.akKeyID)
 	if err != nil {
 		a.log.Error("database error", "err", err)
-		a.fail(ResultError, NoRecommendation, "policy database error")
+		a.fail(ResultError, NoAccess, "policy database error")
 		return false
 	}
 	switch {
@@ -446,14 +446,14 @@ func (a *attIMV) verify(ctx context.Context) {
 	dev, err := st.AddDevice(ctx, devKey, a.c.facts.product, false)
 	if err != nil {
 		a.log.Error("database error", "err", err)
-		a.fail(ResultError, NoRecommendation, "policy database error")
+		a.fail(ResultError, NoAccess, "policy database error")
 		return
 	}
 	algo := uint16(a.algo)
 	ref, err := st.Measurements(ctx, dev.ID, algo)
 	if err != nil {
 		a.log.Error("database error", "err", err)
-		a.fail(ResultError, NoRecommendation, "policy database error")
+		a.fail(ResultError, NoAccess, "policy database error")
 		return
 	}
 	var summary string
@@ -477,7 +477,7 @@ func (a *attIMV) verify(ctx context.Context) {
 		// measurements it could not tie to the TPM.
 		if err := st.SetMeasurements(ctx, dev.ID, algo, a.evidence); err != nil {
 			a.log.Error("database error", "err", err)
-			a.fail(ResultError, NoRecommendation, "policy database error")
+			a.fail(ResultError, NoAccess, "policy database error")
 			return
 		}
 		summary = fmt.Sprintf("registered %d BIOS evidence measurements", len(a.evidence))
@@ -574,7 +574,9 @@ func equalBytes(a, b []byte) bool {
 	return d == 0
 }
 
-// fail ends the work item with a non-compliant or error verdict.
+// fail ends the work item with a non-compliant or error verdict. Errors
+// (protocol violations, missing answers) recommend "no access": a strict
+// PDP lets nobody in whose attestation broke, whatever the other IMVs say.
 func (a *attIMV) fail(res Result, rec Recommendation, reasons ...string) {
 	for _, r := range reasons {
 		a.log.Info("isolate - " + r)

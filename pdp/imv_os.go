@@ -109,7 +109,7 @@ func (o *osIMV) batchEnding(ctx context.Context) {
 	}
 	if miss := o.missing(); len(miss) > 0 {
 		if o.requested {
-			o.finish(ResultError, NoRecommendation, fmt.Sprintf("%d required OS attributes missing", len(miss)))
+			o.finish(ResultError, NoAccess, fmt.Sprintf("%d required OS attributes missing", len(miss)))
 			o.sendAssessment()
 			return
 		}
@@ -259,7 +259,7 @@ func remediationAttr(r Remediation) patnc.Attr {
 func (o *osIMV) solicit() {
 	if !o.decided {
 		if len(o.missing()) > 0 {
-			o.finish(ResultError, NoRecommendation, "required OS attributes missing")
+			o.finish(ResultError, NoAccess, "required OS attributes missing")
 		} else {
 			o.finish(DontKnow, NoRecommendation)
 		}

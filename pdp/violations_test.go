@@ -79,8 +79,9 @@ func TestAttestationProtocolViolations(t *testing.T) {
 				t.Fatalf("attestation verdict %v %q, want %v %q", att.Result, att.Reasons, tc.res, tc.reason)
 			}
 			// An error from one IMV makes the connection's result an error.
-			if v.Result != ResultError {
-				t.Fatalf("combined result %v", v.Result)
+			// and its access "denied", although the OS IMV allowed.
+			if v.Result != ResultError || v.Access != AccessDenied {
+				t.Fatalf("combined result %v / %v", v.Result, v.Access)
 			}
 			// The Attestation IMC hears about it in the RESULT round.
 			out := rec.take()
