@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -186,6 +185,8 @@ type attestCase struct {
 	contract *patnc.SegContractRequest // replaces the recorded Contract Request
 	logPath  string
 	wantSCE  int // expected number of Simple Component Evidence attributes
+	// dhGroup is the IKE D-H group the IMC must choose (0: 19, ECP_256).
+	dhGroup uint16
 	// segmented: the evidence must come as several PA-TNC messages with
 	// Segmentation Envelopes.
 	segmented bool
@@ -198,7 +199,7 @@ type harnessFor func(t *testing.T, env *tpmEnv, settings map[string]string) *imc
 func nativeHarness(t *testing.T, env *tpmEnv, settings map[string]string) *imctest.Harness {
 	return imctest.New(t, newAttestation(), imctest.Options{
 		ID: imcID, Name: "Attestation", Settings: settings,
-		Platform: host.Platform{TPM: env.platform, System: host.NewSystem(fixtureRoot(t))},
+		Platform: env.platform(t),
 		Logger:   testLogger(t),
 	})
 }
@@ -274,17 +275,22 @@ func runExchange(t *testing.T, tc attestCase, newHarness harnessFor) {
 	if len(r) != 1 {
 		t.Fatalf("round 2: %v", types(r))
 	}
+	group := tc.dhGroup
+	if group == 0 {
+		group = 19
+	}
 	dh, ok := r[0].(*patnc.DHNonceParamsResp)
-	if !ok || dh.Group != patnc.DHGroupIKE19 || uint16(dh.HashAlgs) != measBit || len(dh.Nonce) != 20 || len(dh.Public) != 64 {
+	if !ok || dh.Group != patnc.DHGroupFromIKE(group) || uint16(dh.HashAlgs) != measBit || len(dh.Nonce) != 20 ||
+		len(dh.Public) != tpmhost.DHGroup(group).PublicSize() {
 		t.Fatalf("D-H parameters %+v", r[0])
 	}
-	if l := attrLen(t, dh); l != 104 {
+	if l := attrLen(t, dh); group == 19 && l != 104 {
 		t.Fatalf("D-H Nonce Parameters Response is %d bytes, want 104", l)
 	}
 
 	// Round 3: our own D-H Nonce Finish (the recorded one's private key is
 	// unknown), Get TPM Version Information, Get AIK, as recorded.
-	ini, err := tpmhost.NewDHSession(tpmhost.DHInitiator, tpmhost.DHGroup(19), 20, nil)
+	ini, err := tpmhost.NewDHSession(tpmhost.DHInitiator, tpmhost.DHGroup(group), 20, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,6 +395,9 @@ func runExchange(t *testing.T, tc attestCase, newHarness harnessFor) {
 	if k != len(sces) {
 		t.Fatalf("%d evidence attributes, %d extended events", len(sces), k)
 	}
+	if logPath == recordedLog && tc.bank == tpmhost.AlgSHA256 {
+		compareRecordedEvidence(t, sces)
+	}
 	sef := r[len(r)-1].(*patnc.SimpleEvidFinal)
 	verifyFinal(t, env, sef, secret, tc.bank, shadow)
 	if tc.ak == tpmhost.AKECCP256 && tc.bank == tpmhost.AlgSHA256 && attrLen(t, sef) != 197 {
@@ -399,6 +408,48 @@ func runExchange(t *testing.T, tc attestCase, newHarness harnessFor) {
 	if r = v.exchange(vector(t, "10_01_s2c_TCG-PTS_imc65535_imv2.txt")); len(r) != 0 {
 		t.Fatalf("answered the assessment with %v", types(r))
 	}
+}
+
+// compareRecordedEvidence compares our Simple Component Evidence with the
+// 6.0.6 client's of the recorded run (testdata/09_01_c2s...), byte for byte
+// except the time (the ctime of another copy of the log).
+func compareRecordedEvidence(t *testing.T, sces []patnc.Attr) {
+	t.Helper()
+	f, err := os.ReadFile("testdata/09_01_c2s_TCG-PTS_imc2_imv2.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	for _, line := range strings.Split(string(f), "\n") {
+		if v, ok := strings.CutPrefix(line, "hex: "); ok {
+			body, _ = hex.DecodeString(v)
+		}
+	}
+	rec, err := patnc.ParseMessage(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recSCE := rec.Attrs[1 : len(rec.Attrs)-1]
+	if len(recSCE) != len(sces) {
+		t.Fatalf("%d evidence attributes, the recorded client sent %d", len(sces), len(recSCE))
+	}
+	for i := range sces {
+		ours := *sces[i].(*patnc.SimpleCompEvid)
+		want := recSCE[i].(*patnc.SimpleCompEvid)
+		ours.Time = want.Time
+		a, b := mustMarshal(t, &ours), mustMarshal(t, want)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("evidence %d:\n ours %x\n recorded %x", i, a, b)
+		}
+	}
+}
+
+func mustMarshal(t testing.TB, a patnc.Attr) []byte {
+	b, err := patnc.MarshalAttr(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // verifyFinal checks the quote as strongSwan's IMV does: pcrSelect names
@@ -452,6 +503,8 @@ func TestRecordedExchange(t *testing.T) {
 		{name: "rsa-2048 default settings", ak: tpmhost.AKRSA2048, bank: tpmhost.AlgSHA384, wantSCE: 105},
 		{name: "ecc-p256/sha1", ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA1, wantSCE: 105,
 			settings: map[string]string{"hash_algorithm": "sha1"}},
+		{name: "modp2048 preferred", ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA256, wantSCE: 105, dhGroup: 14,
+			settings: map[string]string{"hash_algorithm": "sha256", "dh_groups": "modp2048, ecp256"}},
 		{name: "rsa-2048/sha1", ak: tpmhost.AKRSA2048, bank: tpmhost.AlgSHA1, wantSCE: 105,
 			settings: map[string]string{"hash_algorithm": "sha1"}},
 	} {

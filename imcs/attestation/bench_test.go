@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
@@ -18,7 +17,7 @@ import (
 // evidence and quote.
 func BenchmarkExchange(b *testing.B) {
 	env := newTPMEnvLog(b, useSimulator, tpmhost.AKECCP256, recordedLog, hclog.NewNullLogger())
-	root := fixtureRoot(b)
+	platform := env.platform(b)
 	settings := map[string]string{"aik_handle": "0x81010003", "eventlog": recordedLog, "hash_algorithm": "sha256"}
 	m1 := vector(b, "02_02_s2c_TCG-PTS_imc65535_imv2.txt")
 	m2 := vector(b, "04_01_s2c_TCG-PTS_imc65535_imv2.txt")
@@ -27,7 +26,7 @@ func BenchmarkExchange(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h := imctest.New(b, newAttestation(), imctest.Options{ID: imcID, Name: "Attestation", Settings: settings,
-			Platform: host.Platform{TPM: env.platform, System: host.NewSystem(root)}, Logger: hclog.NewNullLogger()})
+			Platform: platform, Logger: hclog.NewNullLogger()})
 		h.Start()
 		h.Batch(m1)
 		h.Batch(m2)

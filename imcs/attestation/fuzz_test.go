@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -22,7 +21,7 @@ import (
 // quote) and the probes of TestProbeReplies.
 func FuzzReceive(f *testing.F) {
 	env := newTPMEnvLog(f, useSimulator, tpmhost.AKECCP256, recordedLog, hclog.NewNullLogger())
-	root := fixtureRoot(f)
+	platform := env.platform(f)
 	settings := map[string]string{"aik_handle": "0x81010003", "eventlog": recordedLog,
 		"hash_algorithm": "sha256", "max_message_size": "2048"}
 	var all []patnc.Attr
@@ -48,7 +47,7 @@ func FuzzReceive(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		h := imctest.New(t, newAttestation(), imctest.Options{ID: imcID, Name: "Attestation", Settings: settings,
-			Platform: host.Platform{TPM: env.platform, System: host.NewSystem(root)},
+			Platform: platform,
 			Logger:   hclog.NewNullLogger()})
 		h.Start()
 		for _, s := range h.Batch(imc.Message{Type: msgTypePTS, Collector: 0xffff, Validator: imvID, Body: body}) {

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
@@ -76,7 +75,7 @@ func builtModule(t *testing.T) string {
 func wasmHarness(t *testing.T, env *tpmEnv, settings map[string]string) *imctest.Harness {
 	return imctest.NewWasm(t, builtModule(t), imctest.Options{
 		ID: imcID, Name: "Attestation", Settings: settings, Grants: readmeGrants,
-		Platform: host.Platform{TPM: env.platform, System: host.NewSystem(fixtureRoot(t))},
+		Platform: env.platform(t),
 		Logger:   testLogger(t),
 	})
 }
