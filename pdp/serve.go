@@ -45,7 +45,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case s.cfg.ClientCAs == nil:
 		pcfg.AllowAnonymous = true
 	}
-	scfg := tnccs.ServerConfig{PTTLS: pcfg, IMVs: set,
+	scfg := tnccs.ServerConfig{PTTLS: pcfg, IMVs: set, MaxConns: s.cfg.MaxConns,
 		Options: tnccs.Options{Logger: s.cfg.Logger}}
 	if r := s.cfg.Referral; r != nil {
 		scfg.PDPReferral = &pb.MsgPDPReferral{Vendor: pb.VendorTCG, IDType: pb.PDPIDFQDN,

@@ -56,6 +56,9 @@ type Config struct {
 	// (default 2 097 104, strongSwan's PT-TLS value); the segmentation
 	// contract offers MaxMessageSize-24.
 	MaxMessageSize int
+	// MaxConns bounds concurrent client connections (64 when 0); further
+	// clients wait in the listen backlog.
+	MaxConns int
 	// IdleTimeout closes a connection whose client sends nothing for this
 	// long (default 60 s).
 	IdleTimeout time.Duration

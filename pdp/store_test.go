@@ -3,6 +3,7 @@ package pdp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"path/filepath"
 	"testing"
 	"time"
@@ -110,5 +111,42 @@ func TestCombineDefaultPolicy(t *testing.T) {
 				t.Fatalf("got %v / %v, want %v / %v", v.Result, v.Access, tc.res, tc.access)
 			}
 		})
+	}
+}
+
+func TestNewAndCloseWithoutServe(t *testing.T) {
+	if _, err := New(Config{Addr: "127.0.0.1:0"}); err == nil {
+		t.Fatal("New without a certificate succeeded")
+	}
+	cert, _, err := SelfSignedCertificate(time.Hour, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultPolicy()
+	p.TrustedAKs = []string{"not-a-keyid"}
+	if _, err := New(Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert}, Policy: p}); err == nil {
+		t.Fatal("New accepted a malformed AK keyid")
+	}
+	p.TrustedAKs = []string{"d41bcf69169cbbcbb9fa29a895264bff2224fc95"}
+	p.Products = []string{"Debian 12 x86_64"}
+	s, err := New(Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert}, Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if ok, _ := s.Store().AKTrusted(ctx, p.TrustedAKs[0]); !ok {
+		t.Fatal("policy AK not seeded")
+	}
+	if _, allowed, _ := s.Store().Product(ctx, p.Products[0]); !allowed {
+		t.Fatal("policy product not seeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(ctx); err != nil {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
