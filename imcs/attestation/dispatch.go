@@ -114,10 +114,7 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 		var ev []evidence
 		var sef *patnc.SimpleEvidFinal
 		if ev, sef, err = s.generate(); err == nil {
-			t := patnc.DateTimeFromUnix(s.logCTime)
-			if s.logCTime <= 0 {
-				t = patnc.UnknownTime()
-			}
+			t := evidenceTime(s.logCTime)
 			for _, e := range ev {
 				out.add(&patnc.SimpleCompEvid{
 					Name: patnc.BIOSComponent, MeasType: patnc.MeasTypeHash, PCR: e.PCR,

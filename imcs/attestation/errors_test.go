@@ -4,9 +4,19 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
@@ -183,5 +193,39 @@ func TestSettingsRefused(t *testing.T) {
 		Settings: map[string]string{"nonce_len": "8"}, Logger: testLogger(t)})
 	if errs := h.Errors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "nonce_len") {
 		t.Fatalf("errors %v", errs)
+	}
+}
+
+// TestAIKCertificate: with aik_cert set the host adds the certificate and
+// the IMC sends it instead of the naked key (flags 0x00, pts.md §4.4).
+func TestAIKCertificate(t *testing.T) {
+	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: env.ak.KeyID},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, env.ak.Public, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath := filepath.Join(t.TempDir(), "aik.pem")
+	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := nativeHarness(t, env, map[string]string{"aik_handle": "0x81010003", "aik_cert": certPath, "eventlog": recordedLog})
+	h.Start()
+	got := replyBodies(t, h, rawMessage(t, "01000000 a1b2c3d4 80005597 0d000000 00000010 00000000"))
+	if len(got) != 1 {
+		t.Fatalf("%d replies", len(got))
+	}
+	m, err := patnc.ParseMessage(got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	aik, ok := m.Attrs[0].(*patnc.AIK)
+	if !ok || aik.Naked || !bytes.Equal(aik.DER, der) {
+		t.Fatalf("AIK %+v", m.Attrs[0])
 	}
 }

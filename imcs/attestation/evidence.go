@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -13,13 +12,11 @@ import (
 
 // Component Functional Name values the IMC knows (pts.md §5.1).
 const (
-	penITAHSR       uint32 = 0x00902a
-	compNameIMA     uint32 = 3    // ITA-HSR "Linux IMA"
-	qualBIOS        uint8  = 0x21 // K + trusted platform: BIOS/pre-boot log
-	qualIMA         uint8  = 0x22 // K + operating system: IMA runtime log
-	evNoAction      uint32 = 3    // EV_NO_ACTION
-	evidenceTimeFmt        = "2006-01-02T15:04:05Z"
-	unknownTime            = "0000-00-00T00:00:00Z"
+	penITAHSR   uint32 = 0x00902a
+	compNameIMA uint32 = 3    // ITA-HSR "Linux IMA"
+	qualBIOS    uint8  = 0x21 // K + trusted platform: BIOS/pre-boot log
+	qualIMA     uint8  = 0x22 // K + operating system: IMA runtime log
+	evNoAction  uint32 = 3    // EV_NO_ACTION
 )
 
 // componentEvidence processes Request Functional Component Evidence: check
@@ -128,12 +125,13 @@ func (s *session) measureBIOS() error {
 	return nil
 }
 
-// evidenceTime is the Simple Component Evidence time: the log's ctime in UTC.
-func evidenceTime(ctime int64) string {
+// evidenceTime is the Simple Component Evidence time: the log's ctime in
+// UTC, or 0000-00-00T00:00:00Z when the host does not know it.
+func evidenceTime(ctime int64) patnc.DateTime {
 	if ctime <= 0 {
-		return unknownTime
+		return patnc.UnknownTime()
 	}
-	return time.Unix(ctime, 0).UTC().Format(evidenceTimeFmt)
+	return patnc.DateTimeFromUnix(ctime)
 }
 
 // generate answers Generate Attestation Evidence: the cached evidence and a

@@ -13,8 +13,6 @@ import (
 // Code Vendor ID TCG (pa-tnc.md §3, pts.md §10).
 const (
 	tcgErrHashAlgNotSupported  uint32 = 1
-	tcgErrInvalidPath          uint32 = 2
-	tcgErrFileNotFound         uint32 = 3
 	tcgErrDHGroupsNotSupported uint32 = 6
 	tcgErrBadNonceLength       uint32 = 7
 	tcgErrInvalidNameFamily    uint32 = 8

@@ -50,3 +50,33 @@ func TestLoadSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestEvidenceTime(t *testing.T) {
+	for _, tc := range []struct {
+		ctime int64
+		want  string
+	}{
+		{0, "0000-00-00T00:00:00Z"},
+		{-5, "0000-00-00T00:00:00Z"},
+		{1795720553, "2026-11-26T19:15:53Z"}, // the recorded run's evidence time
+	} {
+		if got := evidenceTime(tc.ctime).String(); got != tc.want {
+			t.Errorf("evidenceTime(%d) = %s, want %s", tc.ctime, got, tc.want)
+		}
+	}
+}
+
+func TestNames(t *testing.T) {
+	if got := capsString(capV | capD | capT); got != ".VDT." {
+		t.Errorf("caps %q", got)
+	}
+	if got := capsString(capC | capX); got != "C...X" {
+		t.Errorf("caps %q", got)
+	}
+	if got := colonHex([]byte{0x06, 0x15, 0xff}); got != "06:15:ff" {
+		t.Errorf("colonHex %q", got)
+	}
+	if measName(measSHA256) != "HASH_SHA2_256" || dhName(dhIKE19) != "ECP_256" || dhIKE(dhIKE14) != 14 {
+		t.Error("names")
+	}
+}
