@@ -8,8 +8,35 @@
 // tpmhost knows nothing of TNC or WebAssembly: it imports go-tpm and hclog,
 // never abi, host, sdk or tnccs (tests/deps_test.go keeps it so).
 //
-// Trust: values parsed from an event log are untrusted until a replay of them
+// # Map
+//
+//   - TPM access: Open, New, (*TPM).VersionInfo, Banks, AllocatedBanks,
+//     ReadPCRs, ExtendPCR, ExtendFromLog, StartupLocality.
+//   - Attestation key: (*TPM).LoadAK, ProvisionAK, (*AK).AttachCertificate.
+//   - Quote: (*TPM).Quote → QuoteResult; ParseTPMSAttest / (*Attest).Marshal
+//     (the pieces of strongSwan's Simple Evidence Final); VerifyQuote,
+//     PCRDigest, ParsePCRSelection, MarshalPCRSelection.
+//   - Event log: ReadEventLog, ParseEventLog, (*EventLog).Replay,
+//     ReplayLocality, ReplayAll, Compare, CompareWithQuirks, DetectLocality;
+//     WriteEvents and WritePCRs print them.
+//   - PTS D-H: GenerateDH, (*DHKey).SharedSecret, NewDHSession,
+//     (*DHSession).Finish, SecretAssessmentValue.
+//
+// # Errors
+//
+// TPM failures are *TPMError values that wrap a sentinel (ErrNoDevice,
+// ErrPermission, ErrLockout, ErrBusy, ErrUnknownHandle, ErrWrongKeyType, ...)
+// and go-tpm's TPMRC, with a hint a person can act on. Decoders return
+// *EventLogError and *AttestError with the offset and field name. Quote
+// verification failures wrap ErrQuoteSignature, ErrQuoteExtraData,
+// ErrQuotePCRDigest, ErrQuoteMalformed or ErrQuoteKey.
+//
+// # Trust
+//
+// Values parsed from an event log are untrusted until a replay of them
 // matches PCR values read from the TPM or covered by a verified quote.
+// CompareWithQuirks is for diagnosing a live TPM, never for building
+// evidence.
 //
 // See /work/shared/spec/pts.md (§3.5–§3.6, §4, §7, §11) and eventlog.md.
 package tpmhost

@@ -84,15 +84,16 @@ func (t *TPM) VersionInfo() (*VersionInfo, error) {
 
 func be32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
 
-// trimASCII drops NULs, spaces and anything non-printable at the end and
-// replaces non-printable bytes inside with '.'.
+// trimASCII renders TPM property bytes as text: NULs are dropped (vendors
+// pad each 4-byte part with them), other non-printable bytes become '.', and
+// trailing spaces go.
 func trimASCII(b []byte) string {
 	var sb strings.Builder
 	for _, c := range b {
-		if c == 0 {
-			break
-		}
-		if c < 0x20 || c > 0x7e {
+		switch {
+		case c == 0:
+			continue
+		case c < 0x20 || c > 0x7e:
 			c = '.'
 		}
 		sb.WriteByte(c)

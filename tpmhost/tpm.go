@@ -187,6 +187,17 @@ func (c *rawTCP) Send(cmd []byte) ([]byte, error) {
 	// Key generation on a software TPM can take seconds; two minutes is the
 	// point where something is wrong.
 	_ = c.conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	rsp, err := c.roundTrip(cmd)
+	if err != nil {
+		// The stream is out of step now: drop the connection so that no
+		// later command reads this one's answer.
+		c.conn.Close()
+		c.conn = nil
+	}
+	return rsp, err
+}
+
+func (c *rawTCP) roundTrip(cmd []byte) ([]byte, error) {
 	if _, err := c.conn.Write(cmd); err != nil {
 		return nil, err
 	}
