@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host"
@@ -197,9 +198,10 @@ func TestWasmExchange(t *testing.T) {
 func TestWasmNeedsItsGrants(t *testing.T) {
 	path := wasmModule(t)
 	sys := recordedMachine(t).system(t, "x86_64")
+	cache := compilationCache(t)
 	loads := func(g []string) (bool, error) {
 		hst, err := host.New(&host.Config{IMCs: []host.IMCConfig{{Name: imcName, Path: path, Grants: g}}},
-			host.Options{Logger: hclog.NewNullLogger(), Platform: host.Platform{System: sys}})
+			host.Options{Logger: hclog.NewNullLogger(), Platform: host.Platform{System: sys}, CompilationCache: cache})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,4 +218,22 @@ func TestWasmNeedsItsGrants(t *testing.T) {
 			t.Errorf("without the %s grant: loaded %v, %v", g, ok, err)
 		}
 	}
+}
+
+// compilationCache compiles the module once for all the hosts of a test:
+// on disk where sdk/imctest keeps its cache (so a module imctest compiled
+// is reused), else in memory.
+func compilationCache(t *testing.T) wazero.CompilationCache {
+	var c wazero.CompilationCache
+	if dir, err := os.UserCacheDir(); err == nil {
+		dir = filepath.Join(dir, "imchost", "imctest")
+		if os.MkdirAll(dir, 0o700) == nil {
+			c, _ = wazero.NewCompilationCacheWithDir(dir)
+		}
+	}
+	if c == nil {
+		c = wazero.NewCompilationCache()
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
