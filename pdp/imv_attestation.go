@@ -438,11 +438,12 @@ func (a *attIMV) verify(ctx context.Context) {
 		a.log.Info("TPM Quote Info signature verification successful")
 	}
 
+	// Reference measurements hang off the AK's keyid (normally also the
+	// Device ID the OS IMC reported): bound to the key that signs the
+	// quote, a client cannot borrow another device's references by
+	// claiming its Device ID.
 	st := a.c.env.store
-	devKey := a.c.facts.deviceID
-	if devKey == "" {
-		devKey = a.akKeyID
-	}
+	devKey := a.akKeyID
 	dev, err := st.AddDevice(ctx, devKey, a.c.facts.product, false)
 	if err != nil {
 		a.log.Error("database error", "err", err)

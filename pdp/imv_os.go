@@ -172,6 +172,9 @@ func (o *osIMV) assess(ctx context.Context) {
 	product := o.c.facts.product
 	known, allowed, err := st.Product(ctx, product)
 	switch {
+	case product == "":
+		o.log.Info("isolate - no product information")
+		worse(NonCompliantMinor, "no product information")
 	case err != nil:
 		o.log.Error("database error", "err", err)
 		worse(ResultError, "policy database error")
@@ -190,6 +193,11 @@ func (o *osIMV) assess(ctx context.Context) {
 	dev := o.c.facts.deviceID
 	d, err := st.Device(ctx, dev)
 	switch {
+	case dev == "" && p.RequireKnownDevice:
+		o.log.Info("isolate - no device ID")
+		worse(NonCompliantMinor, "no device ID")
+	case dev == "":
+		o.log.Info("no device ID reported")
 	case err != nil:
 		o.log.Error("database error", "err", err)
 		worse(ResultError, "policy database error")
