@@ -404,6 +404,13 @@ func runExchange(t *testing.T, tc attestCase, newHarness harnessFor) {
 		t.Fatalf("Simple Evidence Final is %d bytes, want 197 as recorded", attrLen(t, sef))
 	}
 
+	// The same request again measures afresh and quotes again.
+	r = v.exchange(vector(t, "08_01_s2c_TCG-PTS_imc65535_imv2.txt"))
+	if len(r) != len(sces)+2 {
+		t.Fatalf("repeated evidence request: %d attributes", len(r))
+	}
+	verifyFinal(t, env, r[len(r)-1].(*patnc.SimpleEvidFinal), secret, tc.bank, shadow)
+
 	// Round 5: the assessment result is only logged.
 	if r = v.exchange(vector(t, "10_01_s2c_TCG-PTS_imc65535_imv2.txt")); len(r) != 0 {
 		t.Fatalf("answered the assessment with %v", types(r))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,5 +98,35 @@ func TestWasmExchange(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			runExchange(t, tc, wasmHarness)
 		})
+	}
+}
+
+// TestWasmMalformed: malformed and out-of-order messages get PA-TNC errors
+// from the module and never trap it.
+func TestWasmMalformed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wasm module")
+	}
+	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
+	h := wasmHarness(t, env, map[string]string{"aik_handle": "0x81010003", "eventlog": recordedLog})
+	h.Start()
+	for _, in := range []string{
+		"",
+		"01",
+		"02000000 a1b2c3d4",
+		"01000000 a1b2c3d4 80005597 7f000000 0000000c",
+		"01000000 a1b2c3d4 80005597 05000000 00000064 00144000" + strings.Repeat("00", 84),
+		"01000000 a1b2c3d4 80005597 00200000 00000010 00000000",
+		"01000000 a1b2c3d4 00005597 00000023 00000014 40000001 ffffffff",
+		"01000000 a1b2c3d4 80005597 06000000 ffffffff 0000e000",
+	} {
+		for _, s := range h.Batch(rawMessage(t, in)) {
+			if _, err := patnc.ParseMessage(s.Body); err != nil {
+				t.Fatalf("%q: reply does not parse: %v", in, err)
+			}
+		}
+		if !h.Alive() {
+			t.Fatalf("%q: the module died", in)
+		}
 	}
 }
