@@ -29,15 +29,8 @@ func (s *session) componentEvidence(reqs []patnc.CompEvidRequest, request []byte
 		return errOutOfOrder
 	}
 	s.log.info("evidence requested for %d functional components", len(reqs))
-	for _, req := range reqs {
-		r := struct {
-			Flags     uint8
-			Depth     uint32
-			Vendor    uint32
-			Family    uint8
-			Qualifier uint8
-			Name      uint32
-		}{req.Flags, req.Depth, req.Name.Vendor, req.Name.Family, uint8(req.Name.Qualifier), req.Name.Name}
+	for _, r := range reqs {
+		name := r.Name
 		switch {
 		case r.Flags&patnc.CompEvidTTC != 0:
 			s.log.err("evidence request flag TTC is not supported")
@@ -54,21 +47,20 @@ func (s *session) componentEvidence(reqs []patnc.CompEvidRequest, request []byte
 		case r.Depth > 0:
 			s.log.err("sub-component depth %d is not supported", r.Depth)
 			return errInvalid
-		case r.Family != 0:
-			s.log.err("component name family %d is not supported", r.Family)
+		case name.Family != 0:
+			s.log.err("component name family %d is not supported", name.Family)
 			return &tcgError{Code: tcgErrInvalidNameFamily, Info: request}
 		}
 		switch {
-		case r.Vendor == penITAHSR && r.Name == compNameIMA && r.Qualifier == qualBIOS:
+		case name.Vendor == penITAHSR && name.Name == compNameIMA && uint8(name.Qualifier) == qualBIOS:
 			if err := s.measureBIOS(); err != nil {
 				return err
 			}
-		case r.Vendor == penITAHSR && r.Name == compNameIMA && r.Qualifier == qualIMA:
+		case name.Vendor == penITAHSR && name.Name == compNameIMA && uint8(name.Qualifier) == qualIMA:
 			s.log.err("IMA runtime evidence is not supported")
 			return &tcgError{Code: tcgErrOperationNotSupp, Info: request}
 		default:
-			s.log.info("functional component 0x%06x/%d qualifier 0x%02x not registered: no evidence provided",
-				r.Vendor, r.Name, r.Qualifier)
+			s.log.info("%s not registered: no evidence provided", name)
 		}
 	}
 	return nil
@@ -90,7 +82,6 @@ func (s *session) measureBIOS() error {
 		s.log.err("reading the TPM's startup locality failed: %v", err)
 		return &tcgError{Code: tcgErrUnableDeterminePCR, Info: nil}
 	}
-	s.locality = v.Locality
 	s.log.info("TPM 2.0 - locality indicator set to %d", v.Locality)
 
 	el, err := s.h.EventLog(bank)

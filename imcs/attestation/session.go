@@ -67,19 +67,16 @@ type session struct {
 
 	dhGroup   uint16 // selected D-H group bit; 0 = no parameters yet
 	dhHandle  uint32 // host handle of our D-H private value
-	dhPublic  []byte
 	respNonce []byte
 	secret    []byte // the PTS secret assessment value; nil before Finish
 
-	locality   uint8
 	evidence   []evidence // measured, not yet sent
 	pcrs       uint32     // bit i = PCR i received evidence
 	shadow     [numPCRs][]byte
 	logCTime   int64
 	measured   bool // shadow PCRs are initialised
 	tpmProbed  bool
-	hasTPM     bool
-	version    abi.TPMVersionInfo // valid when tpmProbed && hasTPM
+	version    abi.TPMVersionInfo // valid when tpmProbed and versionErr is nil
 	versionErr error
 }
 
@@ -93,7 +90,6 @@ func (s *session) tpmVersion() (abi.TPMVersionInfo, error) {
 	if !s.tpmProbed {
 		s.tpmProbed = true
 		s.version, s.versionErr = s.h.TPMVersionInfo()
-		s.hasTPM = s.versionErr == nil
 		if s.versionErr != nil {
 			s.log.info("no TPM available: %v", s.versionErr)
 		}
@@ -199,7 +195,7 @@ func (s *session) dhParameters(minNonce uint8, offered uint16) (*dhParams, error
 	if len(nonce) != s.cfg.nonceLen {
 		return nil, fmt.Errorf("attestation: host returned %d random bytes, asked %d", len(nonce), s.cfg.nonceLen)
 	}
-	s.dhGroup, s.dhHandle, s.dhPublic, s.respNonce, s.secret = group, kp.Handle, kp.Public, nonce, nil
+	s.dhGroup, s.dhHandle, s.respNonce, s.secret = group, kp.Handle, nonce, nil
 	s.log.info("selected PTS DH group is %s", dhName(group))
 	s.log.info("nonce length is %d", len(nonce))
 	return &dhParams{Group: group, HashSet: s.measAlgo, Nonce: nonce, Public: kp.Public}, nil
