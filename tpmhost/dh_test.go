@@ -116,3 +116,28 @@ func BenchmarkDH(b *testing.B) {
 		})
 	}
 }
+
+// FuzzDHPeerValue feeds arbitrary peer public values to every group: an error
+// or a shared secret of the group's size, never a panic.
+func FuzzDHPeerValue(f *testing.F) {
+	keys := map[DHGroup]*DHKey{}
+	for _, g := range DHGroups() {
+		k, err := GenerateDH(g, nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		keys[g] = k
+		other, _ := GenerateDH(g, nil)
+		f.Add(uint8(g), other.PublicValue())
+	}
+	f.Fuzz(func(t *testing.T, g uint8, peer []byte) {
+		k, ok := keys[DHGroup(g)]
+		if !ok {
+			k = keys[DHECP256]
+		}
+		z, err := k.SharedSecret(peer)
+		if err == nil && len(z) != k.Group().SharedSize() {
+			t.Fatalf("%s: %d-byte secret", k.Group(), len(z))
+		}
+	})
+}
