@@ -1,0 +1,107 @@
+//go:build !wasip1
+
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/pdp"
+	"github.com/imchost/imchost/sdk/imctest"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tpmhost"
+)
+
+// osModule returns the OS IMC module: $IMCHOST_WASM_DIR/imc-os.wasm, else a
+// fresh build of ../os into this test's directory.
+func osModule(t *testing.T) string {
+	t.Helper()
+	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
+		p := filepath.Join(dir, "imc-os.wasm")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	p := filepath.Join(t.TempDir(), "imc-os.wasm")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", p, "../os")
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the OS module: %v\n%s", err, out)
+	}
+	return p
+}
+
+// TestInteropPDP runs both built IMC modules in the real host against the
+// project's PDP (strongSwan's OS and Attestation IMVs) over PT-TLS on
+// loopback, twice: the first assessment registers the boot measurements,
+// the second is checked against them. Both must end compliant / allowed.
+func TestInteropPDP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds both wasm modules")
+	}
+	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
+	attMod, osMod := builtModule(t), osModule(t)
+
+	cert, pool, err := pdp.SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
+		DBPath: filepath.Join(t.TempDir(), "pdp.db"), Policy: pdp.DefaultPolicy(), Logger: testLogger(t).Named("pdp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+
+	cfg := &host.Config{IMCs: []host.IMCConfig{
+		{Name: "OS", Path: osMod, Grants: imctest.AllGrants(),
+			Settings: host.Settings{"device_handle": "0x81010003"}},
+		{Name: "Attestation", Path: attMod, Grants: readmeGrants,
+			Settings: host.Settings{"aik_handle": "0x81010003", "eventlog": recordedLog, "hash_algorithm": "sha256"}},
+	}}
+	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for round := 1; round <= 2; round++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}
+		ccfg.PTTLS.RootCAs, ccfg.PTTLS.ServerName = pool, "pdp.test"
+		res, err := tnccs.Dial(ctx, ccfg, h)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		outs, err := srv.WaitOutcomes(context.Background(), round)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := outs[round-1].Verdict
+		t.Logf("round %d: client %+v; PDP verdict %+v", round, res, v)
+		for _, iv := range v.IMVs {
+			if iv.Result != pdp.Compliant {
+				t.Errorf("round %d: %s IMV: %v %v %v", round, iv.IMV, iv.Result, iv.Recommendation, iv.Reasons)
+			}
+		}
+		if v.Access != pdp.AccessAllowed || len(v.IMVs) != 2 {
+			t.Fatalf("round %d: access %v, %d IMV verdicts", round, v.Access, len(v.IMVs))
+		}
+	}
+}
