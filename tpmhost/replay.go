@@ -269,3 +269,30 @@ func (t *TPM) StartupLocality(l *EventLog, bank Alg) (loc uint8, matched bool, e
 	}
 	return loc, matched, nil
 }
+
+// CheckReplay reads the PCRs a replay touched from the TPM and compares them
+// with it, known firmware quirks included (see CompareWithQuirks). Like
+// strongSwan's IMC it logs each PCR as ok or differing; the caller decides
+// whether to quote anyway.
+func (t *TPM) CheckReplay(l *EventLog, r *Replay) ([]Mismatch, []Quirk, error) {
+	idx := r.Indices()
+	if len(idx) == 0 {
+		return nil, nil, nil
+	}
+	actual, err := t.ReadPCRs(r.Bank, idx)
+	if err != nil {
+		return nil, nil, err
+	}
+	mm, quirks := l.CompareWithQuirks(r, actual, t.log)
+	bad := map[int]bool{}
+	for i := range mm {
+		bad[mm[i].PCR] = true
+		t.log.Warn(mm[i].String())
+	}
+	for _, p := range idx {
+		if !bad[p] {
+			t.log.Debug("PCR replay ok", "pcr", p, "bank", r.Bank)
+		}
+	}
+	return mm, quirks, nil
+}

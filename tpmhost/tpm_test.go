@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -225,6 +226,18 @@ func TestLocalityDetectionSwtpm(t *testing.T) {
 		}
 		if mm, q := l.CompareWithQuirks(r, actual, testLogger(t)); len(mm) != 0 || len(q) != 0 {
 			t.Errorf("%s: %v %v", bank, mm, q)
+		}
+		if mm, q, err := tpm.CheckReplay(l, r); err != nil || len(mm) != 0 || len(q) != 0 {
+			t.Errorf("CheckReplay %s: %v %v %v", bank, mm, q, err)
+		}
+		// With the wrong seed, PCR 0 (and only PCR 0) differs, and the
+		// mismatch names the last event extended into it.
+		r3, _ := l.ReplayLocality(bank, 3)
+		mm, _, err := tpm.CheckReplay(l, r3)
+		if err != nil || len(mm) != 1 || mm[0].PCR != 0 || mm[0].LastEvent == nil || mm[0].Bank != bank {
+			t.Errorf("CheckReplay seed 3 %s: %v %v", bank, mm, err)
+		} else if s := mm[0].String(); !strings.Contains(s, "PCR 0 ("+bank.String()+") differs") || !strings.Contains(s, "last event #") {
+			t.Errorf("mismatch text %q", s)
 		}
 	}
 }
