@@ -24,6 +24,8 @@ import (
 
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tnccs/pttls"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -575,5 +577,47 @@ func TestLiveConcurrentClients(t *testing.T) {
 	}
 	if len(ids) != n {
 		t.Fatalf("connection IDs %v", ids)
+	}
+}
+
+// TestLiveClientVanishes: a client that sends its first batch and then
+// drops the connection is cleaned up: its outcome is recorded as failed and
+// no IMV state stays behind.
+func TestLiveClientVanishes(t *testing.T) {
+	pki := newTestPKI(t)
+	s := startPDP(t, pki, Config{Policy: DefaultPolicy()})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := pttls.Client(ctx, nc, pttls.ClientConfig{RootCAs: pki.pool, ServerName: "pdp.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := (&pb.Batch{Type: pb.BatchCDATA, Messages: []pb.Message{
+		&pb.MsgLanguagePreference{Languages: "en"},
+		&pb.MsgPA{Vendor: 0, Subtype: 1, Collector: 1, Validator: 0xffff, Body: loadVector(t, "01_02_c2s_*").pa.Body},
+	}}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.WriteBatch(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.ReadBatch(ctx); err != nil { // the SDATA: the IMVs hold state now
+		t.Fatal(err)
+	}
+	pc.Close()
+	outs, err := s.WaitOutcomes(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outs[0].Err == nil || outs[0].Decided || outs[0].Verdict.Access != AccessDenied {
+		t.Fatalf("outcome %+v", outs[0])
+	}
+	if n := s.set.open(); n != 0 {
+		t.Fatalf("%d connections' IMV state left behind", n)
 	}
 }

@@ -33,6 +33,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		osLog: s.cfg.Logger.Named("imv.os"), attLog: s.cfg.Logger.Named("imv.attestation"),
 		log: s.log, now: time.Now}
 	set := &imvSet{env: env, conns: map[tnccs.ConnID]*conn{}}
+	s.mu.Lock()
+	s.set = set
+	s.mu.Unlock()
 	pcfg := pttls.ServerConfig{Certificates: s.cfg.Certificates, ClientCAs: s.cfg.ClientCAs,
 		Timeout: s.cfg.IdleTimeout, Logger: s.cfg.Logger.Named("tls")}
 	switch {
@@ -109,4 +112,11 @@ func (s *imvSet) take(id tnccs.ConnID) *conn {
 	c := s.conns[id]
 	delete(s.conns, id)
 	return c
+}
+
+// open is how many connections' IMV state is held (for tests).
+func (s *imvSet) open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }

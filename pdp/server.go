@@ -103,6 +103,7 @@ type Server struct {
 	done    []Outcome
 	closed  bool
 	serving bool // Serve owns the listener (tnccs closes it on cancel)
+	set     *imvSet
 }
 
 // New opens the database, seeds the policy into it and starts listening. Call
