@@ -47,6 +47,22 @@ func TestInteropPDP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds both wasm modules")
 	}
+	for _, tc := range []struct {
+		name     string
+		pdpMax   int               // the PDP's maximum PA-TNC message size (0: PT-TLS default)
+		settings map[string]string // extra Attestation IMC settings
+	}{
+		{name: "defaults"},
+		// The PDP's contract (segment size 87) envelopes the AIK and the
+		// Simple Evidence Final; the IMC's own limit spreads the evidence
+		// over several PA-TNC messages.
+		{name: "segmented", pdpMax: 111, settings: map[string]string{"max_message_size": "2000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { interop(t, tc.pdpMax, tc.settings) })
+	}
+}
+
+func interop(t *testing.T, pdpMax int, extra map[string]string) {
 	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
 	attMod, osMod := builtModule(t), osModule(t)
 
@@ -55,7 +71,8 @@ func TestInteropPDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
-		DBPath: filepath.Join(t.TempDir(), "pdp.db"), Policy: pdp.DefaultPolicy(), Logger: testLogger(t).Named("pdp")})
+		DBPath: filepath.Join(t.TempDir(), "pdp.db"), Policy: pdp.DefaultPolicy(), Logger: testLogger(t).Named("pdp"),
+		MaxMessageSize: pdpMax})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +83,14 @@ func TestInteropPDP(t *testing.T) {
 		<-done
 	})
 
+	settings := host.Settings{"aik_handle": "0x81010003", "eventlog": recordedLog, "hash_algorithm": "sha256"}
+	for k, v := range extra {
+		settings[k] = v
+	}
 	cfg := &host.Config{IMCs: []host.IMCConfig{
 		{Name: "OS", Path: osMod, Grants: imctest.AllGrants(),
 			Settings: host.Settings{"device_handle": "0x81010003"}},
-		{Name: "Attestation", Path: attMod, Grants: readmeGrants,
-			Settings: host.Settings{"aik_handle": "0x81010003", "eventlog": recordedLog, "hash_algorithm": "sha256"}},
+		{Name: "Attestation", Path: attMod, Grants: readmeGrants, Settings: settings},
 	}}
 	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
 	if err != nil {
