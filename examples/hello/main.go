@@ -8,11 +8,12 @@
 package main
 
 import (
-	"encoding/binary"
+	"errors"
 	"strconv"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/imc"
+	"github.com/imchost/imchost/sdk/patnc"
 )
 
 // PEN 32473 is reserved for documentation (RFC 5612); a vendor uses its own.
@@ -47,10 +48,14 @@ func (m *hello) Initialize(h imc.Host, id uint32) error {
 func (m *hello) ConnectionChange(imc.ConnID, abi.ConnState) error { return nil }
 
 func (m *hello) BeginHandshake(conn imc.ConnID) error {
+	body, err := m.paMessage()
+	if err != nil {
+		return err
+	}
 	return m.h.Send(conn, imc.Message{
 		Type:      abi.MsgType{Vendor: vendorExample, Subtype: subtypeHello},
 		Validator: abi.IDAny,
-		Body:      m.paMessage(),
+		Body:      body,
 	})
 }
 
@@ -58,35 +63,36 @@ func (m *hello) Receive(conn imc.ConnID, msg imc.Message) error {
 	if m.h.LogLevel() >= abi.LogDebug {
 		m.h.Log(abi.LogDebug, "received "+strconv.Itoa(len(msg.Body))+" bytes from IMV "+strconv.Itoa(int(msg.Validator)))
 	}
-	return m.h.Send(conn, imc.Message{
-		Type:      msg.Type,
-		Validator: msg.Validator,
-		Exclusive: true,
-		Body:      m.paMessage(),
-	})
+	// A malformed request gets a PA-TNC error attribute back, as RFC 5792
+	// asks; anything else gets the greeting.
+	var body []byte
+	_, err := patnc.ParseMessage(msg.Body)
+	var perr *patnc.Error
+	switch {
+	case errors.As(err, &perr):
+		m.msgID++
+		body, err = (&patnc.Message{ID: m.msgID, Attrs: []patnc.Attr{perr.ErrorAttr()}}).Marshal()
+	case err == nil:
+		body, err = m.paMessage()
+	}
+	if err != nil {
+		return err
+	}
+	return m.h.Send(conn, imc.Message{Type: msg.Type, Validator: msg.Validator, Exclusive: true, Body: body})
 }
 
 func (m *hello) BatchEnding(imc.ConnID) error { return nil }
 func (m *hello) Terminate() error             { return nil }
 
 // paMessage builds a PA-TNC message (RFC 5792 §4.1) holding one attribute
-// (§4.2) of the vendor's own type:
-//
-//	| Version (1)   |           Reserved (0)                        |
-//	|                       Message Identifier                      |
-//	|     Flags     |          Attribute Vendor ID                  |
-//	|                       Attribute Type                          |
-//	|                 Attribute Length (12 + value)                 |
-//	|                 Attribute Value: the greeting                 |
-func (m *hello) paMessage() []byte {
+// of the vendor's own type (§4.2: vendor 32473, type 1); sdk/patnc keeps
+// attributes it has no Go type for as *patnc.Unknown, which is exactly what
+// a vendor-specific attribute is to everyone else.
+func (m *hello) paMessage() ([]byte, error) {
 	m.msgID++
-	b := make([]byte, 0, 20+len(m.greeting))
-	b = append(b, 1, 0, 0, 0)
-	b = binary.BigEndian.AppendUint32(b, m.msgID)
-	b = binary.BigEndian.AppendUint32(b, vendorExample) // flags 0 | 24-bit vendor
-	b = binary.BigEndian.AppendUint32(b, attrGreeting)
-	b = binary.BigEndian.AppendUint32(b, uint32(12+len(m.greeting)))
-	return append(b, m.greeting...)
+	return (&patnc.Message{ID: m.msgID, Attrs: []patnc.Attr{
+		&patnc.Unknown{T: patnc.Type{Vendor: vendorExample, Type: attrGreeting}, Value: []byte(m.greeting)},
+	}}).Marshal()
 }
 
 func init() { imc.Run(&hello{}) }
