@@ -102,7 +102,7 @@ func tpmErr(op string, err error) error {
 		if errors.Is(err, ErrTransport) {
 			e.Kind = ErrTransport
 			e.Err = errors.Unwrap(err)
-			e.Hint = "the TPM (or swtpm) stopped answering; check that it still runs"
+			e.Hint = "the TPM stopped answering; check that it (or swtpm) still runs; the reference simulator (tpm_server) needs mssim:HOST:PORT instead of tcp:"
 		}
 		return e
 	}

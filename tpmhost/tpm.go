@@ -46,6 +46,9 @@ type TPM struct {
 //   - "" or "/dev/tpmrm0" (DefaultDevice), "/dev/tpm0": a Linux TPM device;
 //   - "tcp:HOST:PORT": a TPM speaking raw TPM 2.0 commands over TCP, such as
 //     `swtpm socket --server type=tcp`;
+//   - "mssim:HOST:PORT": the Microsoft/TCG reference simulator or IBM's
+//     tpm_server (framed protocol; platform port PORT+1 gets power-on and
+//     NV-on; TPM2_Startup is still up to whoever started the simulator);
 //   - "simulator": the in-process go-tpm-tools simulator (one per process;
 //     a second Open blocks until the first is closed).
 //
@@ -75,6 +78,14 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 		}
 		tcp := &rawTCP{conn: c}
 		tr, closer = tcp, tcp
+	case strings.HasPrefix(spec, "mssim:"):
+		addr := strings.TrimPrefix(spec, "mssim:")
+		m, err := openMSSim(addr)
+		if err != nil {
+			return nil, &TPMError{Op: "connect " + addr, Kind: ErrNoDevice, Err: err,
+				Hint: "is the TPM simulator (tpm_server) running with its command port at " + addr + " and the platform port one above?"}
+		}
+		tr, closer = m, m
 	case strings.HasPrefix(spec, "/"):
 		rwc, err := linuxtpm.Open(spec)
 		if err != nil {
@@ -82,7 +93,7 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 		}
 		tr, closer = rwc, rwc
 	default:
-		return nil, fmt.Errorf("tpmhost: unknown TPM %q (want /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT or simulator)", spec)
+		return nil, fmt.Errorf("tpmhost: unknown TPM %q (want /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT, mssim:HOST:PORT or simulator)", spec)
 	}
 	t := &TPM{tr: retrying{tr: tr}, closer: closer, log: log, spec: spec}
 	log.Debug("opened TPM", "device", spec)

@@ -1,0 +1,141 @@
+package tpmhost
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The Microsoft/TCG reference simulator's socket protocol (TpmTcpProtocol.h
+// of the reference implementation; IBM's tpm_server speaks it too). The
+// command port (default 2321) carries framed commands, the platform port
+// (command port + 1) power and NV signals.
+const (
+	msSendCommand = 8  // TPM_SEND_COMMAND: u32 8 | u8 locality | u32 len | command
+	msSessionEnd  = 20 // TPM_SESSION_END
+	msPowerOn     = 1  // TPM_SIGNAL_POWER_ON (platform port)
+	msNVOn        = 11 // TPM_SIGNAL_NV_ON (platform port)
+)
+
+// msSim is a TPM reached through the reference simulator protocol. Responses
+// are read in full: u32 length, the response, then a u32 acknowledgement.
+type msSim struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+// openMSSim connects to the command port of addr, first sending power-on and
+// NV-on to the platform port (port+1), as tpm2-tss's mssim TCTI does. The
+// TPM still needs TPM2_Startup (tpm2_startup -c) after the simulator starts.
+func openMSSim(addr string) (*msSim, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 1 || p > 65534 {
+		return nil, fmt.Errorf("bad port %q", port)
+	}
+	plat, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(p+1)), 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("platform port: %w", err)
+	}
+	_ = plat.SetDeadline(time.Now().Add(30 * time.Second))
+	for _, sig := range []uint32{msPowerOn, msNVOn} {
+		if err := msWrite(plat, sig); err != nil {
+			plat.Close()
+			return nil, fmt.Errorf("platform signal %d: %w", sig, err)
+		}
+		if err := msAck(plat); err != nil {
+			plat.Close()
+			return nil, fmt.Errorf("platform signal %d: %w", sig, err)
+		}
+	}
+	_ = msWrite(plat, msSessionEnd)
+	plat.Close()
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("command port: %w", err)
+	}
+	return &msSim{conn: conn}, nil
+}
+
+func msWrite(w io.Writer, vals ...uint32) error {
+	var b []byte
+	for _, v := range vals {
+		b = binary.BigEndian.AppendUint32(b, v)
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+func msAck(r io.Reader) error {
+	var ack [4]byte
+	if _, err := io.ReadFull(r, ack[:]); err != nil {
+		return err
+	}
+	if v := binary.BigEndian.Uint32(ack[:]); v != 0 {
+		return fmt.Errorf("simulator answered %d", v)
+	}
+	return nil
+}
+
+// Send implements transport.TPM.
+func (m *msSim) Send(cmd []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conn == nil {
+		return nil, errors.New("connection closed")
+	}
+	rsp, err := m.roundTrip(cmd)
+	if err != nil {
+		m.conn.Close()
+		m.conn = nil
+	}
+	return rsp, err
+}
+
+func (m *msSim) roundTrip(cmd []byte) ([]byte, error) {
+	_ = m.conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	msg := binary.BigEndian.AppendUint32(nil, msSendCommand)
+	msg = append(msg, 0) // locality 0
+	msg = binary.BigEndian.AppendUint32(msg, uint32(len(cmd)))
+	msg = append(msg, cmd...)
+	if _, err := m.conn.Write(msg); err != nil {
+		return nil, err
+	}
+	var n [4]byte
+	if _, err := io.ReadFull(m.conn, n[:]); err != nil {
+		return nil, fmt.Errorf("reading response length: %w", err)
+	}
+	size := binary.BigEndian.Uint32(n[:])
+	if size < 10 || size > maxResponse {
+		return nil, fmt.Errorf("response size %d out of range", size)
+	}
+	rsp := make([]byte, size)
+	if _, err := io.ReadFull(m.conn, rsp); err != nil {
+		return nil, fmt.Errorf("reading response: %w", err)
+	}
+	if err := msAck(m.conn); err != nil {
+		return nil, fmt.Errorf("reading acknowledgement: %w", err)
+	}
+	return rsp, nil
+}
+
+// Close implements io.Closer.
+func (m *msSim) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conn == nil {
+		return nil
+	}
+	_ = msWrite(m.conn, msSessionEnd)
+	err := m.conn.Close()
+	m.conn = nil
+	return err
+}
