@@ -71,7 +71,14 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 			out.add(env)
 		}
 	case *patnc.SegEnvelope:
-		if whole := out.envelope(r); whole != nil {
+		whole := out.envelope(r)
+		switch whole.(type) {
+		case nil:
+		case *patnc.SegEnvelope, *patnc.NextSegment, *patnc.SegContractRequest, *patnc.SegContractResponse:
+			// An envelope must not carry segmentation attributes (no nesting).
+			a.log.err("segmented attribute '%s' is not allowed", whole.Type().FullName())
+			err = errInvalid
+		default:
 			a.handle(st, out, whole, hdr, off)
 		}
 	case *patnc.ReqProtoCaps:
