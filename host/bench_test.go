@@ -11,10 +11,17 @@ import (
 	"github.com/imchost/imchost/tnccs"
 )
 
-// BenchmarkRoundTrip: one PA message host → module (imc_alloc, write,
-// imc_receive) → host (the module's send reaches the SendFunc).
-func BenchmarkRoundTrip(b *testing.B) {
-	cfg := &Config{IMCs: []IMCConfig{{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}}}
+// BenchmarkRoundTrip: one PA message host → module (write into the
+// imc_alloc buffer, imc_receive) → host (the module's send reaches the
+// SendFunc), with testdata/echo, which does nothing else.
+func BenchmarkRoundTrip(b *testing.B) { benchRoundTrip(b, "echo") }
+
+// BenchmarkRoundTripHello is the same with examples/hello, which parses the
+// message and builds its answer with sdk/patnc and asks log_level.
+func BenchmarkRoundTripHello(b *testing.B) { benchRoundTrip(b, "hello") }
+
+func benchRoundTrip(b *testing.B, mod string) {
+	cfg := &Config{IMCs: []IMCConfig{{Name: "Bench", Path: modPath(mod), Grants: helloGrants}}}
 	h, err := New(cfg, Options{CompilationCache: testCache}) // no logger: measure the mechanism
 	if err != nil {
 		b.Fatal(err)

@@ -35,6 +35,7 @@ var testModules = map[string]string{
 	"wrongabi":    "./testdata/hostile/wrongabi",
 	"nosubscribe": "./testdata/hostile/nosubscribe",
 	"facts":       "./testdata/facts",
+	"echo":        "./testdata/echo",
 }
 
 func TestMain(m *testing.M) {
