@@ -12,7 +12,8 @@ type echo struct{ h imc.Host }
 
 func (m *echo) Initialize(h imc.Host, _ uint32) error {
 	m.h = h
-	return h.Subscribe(abi.MsgType{Vendor: 32473, Subtype: 1})
+	// The second type is a wildcard, for the dispatch tests.
+	return h.Subscribe(abi.MsgType{Vendor: 32473, Subtype: 1}, abi.MsgType{Vendor: abi.PENTCG, Subtype: abi.SubtypeAny})
 }
 func (m *echo) ConnectionChange(imc.ConnID, abi.ConnState) error { return nil }
 func (m *echo) BeginHandshake(imc.ConnID) error                  { return nil }

@@ -1,0 +1,61 @@
+package host
+
+import (
+	"context"
+	"testing"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tnccs"
+)
+
+// TestDispatch: a message goes to every IMC subscribed to its type
+// (wildcards included); with EXCL only to the IMC named by Collector.
+func TestDispatch(t *testing.T) {
+	h, _ := newTestHost(t,
+		IMCConfig{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}, // 1: 32473/1
+		IMCConfig{Name: "Echo", Path: modPath("echo"), Grants: helloGrants})   // 2: 32473/1, TCG/any
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	c, _ := h.OpenConn(ctx, 1, s.send)
+	defer c.Close(ctx)
+	body := []byte{1, 0, 0, 0, 0, 0, 0, 9}
+	collectors := func(m tnccs.PAMessage) []uint16 {
+		t.Helper()
+		c.Receive(ctx, m)
+		var out []uint16
+		for _, r := range s.take() {
+			out = append(out, r.Collector)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		msg  tnccs.PAMessage
+		want []uint16
+	}{
+		{"by type", tnccs.PAMessage{Vendor: 32473, Subtype: 1, Collector: 0xffff, Validator: 1, Body: body}, []uint16{1, 2}},
+		{"EXCL to 2", tnccs.PAMessage{Vendor: 32473, Subtype: 1, Collector: 2, Validator: 1, Exclusive: true, Body: body}, []uint16{2}},
+		{"EXCL to 1", tnccs.PAMessage{Vendor: 32473, Subtype: 1, Collector: 1, Validator: 1, Exclusive: true, Body: body}, []uint16{1}},
+		{"EXCL to an IMC not subscribed", tnccs.PAMessage{Vendor: abi.PENTCG, Subtype: 1, Collector: 1, Validator: 1, Exclusive: true, Body: body}, nil},
+		{"collector without EXCL is ignored", tnccs.PAMessage{Vendor: 32473, Subtype: 1, Collector: 1, Validator: 1, Body: body}, []uint16{1, 2}},
+		{"subtype wildcard", tnccs.PAMessage{Vendor: abi.PENTCG, Subtype: 77, Collector: 0xffff, Validator: 1, Body: body}, []uint16{2}},
+		{"nobody subscribed", tnccs.PAMessage{Vendor: 0, Subtype: 1, Collector: 0xffff, Validator: 1, Body: body}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := collectors(tc.msg)
+			if len(got) != len(tc.want) {
+				t.Fatalf("answered by %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("answered by %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
