@@ -58,4 +58,3 @@ func TestDispatch(t *testing.T) {
 		})
 	}
 }
-
