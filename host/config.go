@@ -84,7 +84,10 @@ type WasmConfig struct {
 // IMCConfig is one [[imc]] entry. The order of entries gives the IMC IDs,
 // starting at 1.
 type IMCConfig struct {
-	Name   string   `toml:"name"`
+	Name string `toml:"name"`
+	// ID is the IMC ID; 0 (the default) numbers the IMCs in config order
+	// from 1, skipping IDs given explicitly.
+	ID     uint32   `toml:"id"`
 	Path   string   `toml:"path"`   // relative paths are relative to the config file
 	SHA256 string   `toml:"sha256"` // optional pin, 64 hex digits
 	Grants []string `toml:"grants"` // host functions the module may import
@@ -278,6 +281,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("[wasm] memory_pages %d exceeds 65536", c.Wasm.MemoryPages))
 	}
 	seen := map[string]bool{}
+	ids := map[uint32]bool{}
 	for i := range c.IMCs {
 		m := &c.IMCs[i]
 		switch {
@@ -290,6 +294,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("IMC %q has no path", m.Name))
 		}
 		seen[m.Name] = true
+		if m.ID != 0 {
+			if ids[m.ID] || m.ID > 0xfffe {
+				errs = append(errs, fmt.Errorf("IMC %q: id %d is used twice or out of range", m.Name, m.ID))
+			}
+			ids[m.ID] = true
+		}
 		for _, g := range m.Grants {
 			if !grantable[g] {
 				errs = append(errs, fmt.Errorf("IMC %q grants unknown host function %q", m.Name, g))

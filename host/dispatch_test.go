@@ -58,3 +58,21 @@ func TestDispatch(t *testing.T) {
 		})
 	}
 }
+
+// TestExplicitIDs: an [[imc]] id is kept; automatic numbering skips it.
+func TestExplicitIDs(t *testing.T) {
+	h, _ := newTestHost(t,
+		IMCConfig{Name: "A", Path: modPath("hello"), Grants: helloGrants},
+		IMCConfig{Name: "B", ID: 1, Path: modPath("echo"), Grants: helloGrants},
+		IMCConfig{Name: "C", ID: 7, Path: modPath("echo"), Grants: helloGrants})
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint32{}
+	for _, m := range h.List() {
+		got[m.Name] = m.ID
+	}
+	if got["A"] != 2 || got["B"] != 1 || got["C"] != 7 {
+		t.Fatalf("ids %v", got)
+	}
+}

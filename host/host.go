@@ -213,17 +213,43 @@ func (h *Host) LoadIMCs(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// idFor returns the stable ID of an IMC name.
-func (h *Host) idFor(name string) uint32 {
+// idFor returns the stable ID of an IMC: the one it got first, else its
+// configured id, else the next free one.
+func (h *Host) idFor(c *IMCConfig) uint32 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if id, ok := h.ids[name]; ok {
+	if id, ok := h.ids[c.Name]; ok {
 		return id
 	}
-	id := h.nextID
-	h.nextID++
-	h.ids[name] = id
+	used := func(id uint32) bool {
+		for _, x := range h.ids {
+			if x == id {
+				return true
+			}
+		}
+		return false
+	}
+	id := c.ID
+	if id == 0 || used(id) {
+		for used(h.nextID) || h.reserved(h.nextID) {
+			h.nextID++
+		}
+		id = h.nextID
+		h.nextID++
+	}
+	h.ids[c.Name] = id
 	return id
+}
+
+// reserved reports whether an IMC of the configuration asks for id
+// explicitly (automatic numbering skips it).
+func (h *Host) reserved(id uint32) bool {
+	for _, c := range h.cfg.Load().IMCs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Host) moduleByName(name string) *module {
@@ -240,7 +266,7 @@ func (h *Host) moduleByName(name string) *module {
 // loadOne prepares an IMC and makes it current: new, or replacing the
 // running version (reload).
 func (h *Host) loadOne(ctx context.Context, cfg *Config, c *IMCConfig) error {
-	id := h.idFor(c.Name)
+	id := h.idFor(c)
 	old := h.moduleByName(c.Name)
 	bin, err := readModule(c.Path)
 	if err == nil && old != nil {

@@ -24,7 +24,7 @@ func (f *fakeTransport) Call(fn string, in []byte) ([]byte, abi.Status) {
 	return f.out[fn], abi.StatusOK
 }
 func (f *fakeTransport) Log(abi.LogLevel, []byte) abi.Status { return abi.StatusOK }
-func (f *fakeTransport) LogLevel() abi.LogLevel             { return abi.LogInfo }
+func (f *fakeTransport) LogLevel() abi.LogLevel              { return abi.LogInfo }
 
 func TestNativeHostEncoding(t *testing.T) {
 	f := &fakeTransport{out: map[string][]byte{}, st: map[string]abi.Status{}, in: map[string][]byte{}}

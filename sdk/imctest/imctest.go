@@ -182,24 +182,17 @@ func NewWasm(t testing.TB, path string, o Options) *Harness {
 		grants = AllGrants()
 	}
 	cfg := &host.Config{IMCs: []host.IMCConfig{{
-		Name: o.Name, Path: path, Grants: grants, Settings: host.Settings(o.Settings),
+		Name: o.Name, ID: o.ID, Path: path, Grants: grants, Settings: host.Settings(o.Settings),
 		MemoryPages: o.MemoryPages, CallTimeout: host.Duration(o.CallTimeout),
 	}}}
 	cfg.TNCCS.MaxMessageSize = o.MaxMessageSize
-	if o.ID > 1 { // keep the requested ID: pad with unused names
-		ids := make([]host.IMCConfig, 0, o.ID)
-		for i := uint32(1); i < o.ID; i++ {
-			ids = append(ids, host.IMCConfig{Name: fmt.Sprintf("placeholder-%d", i), Path: "/nonexistent"})
-		}
-		cfg.IMCs = append(ids, cfg.IMCs...)
-	}
 	h, err := host.New(cfg, host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
 	if err != nil {
 		t.Fatalf("imctest: %v", err)
 	}
 	x := &Harness{t: t, o: o, conn: tnccs.ConnID(o.Conn), h: h}
 	t.Cleanup(x.Close)
-	if err := h.LoadIMCs(context.Background()); err != nil && len(h.List()) == 0 {
+	if err := h.LoadIMCs(context.Background()); err != nil {
 		t.Fatalf("imctest: %v", err)
 	}
 	c, err := h.OpenConn(context.Background(), x.conn, x.collect)
