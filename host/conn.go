@@ -391,7 +391,9 @@ func (in *instance) terminate(ctx context.Context) {
 		return
 	}
 	if !in.failed {
-		st, err := in.callLocked(ctx, in.fTerm, abi.ExportTerminate)
+		// Terminate even when the connection's context is already done
+		// (its own deadline still applies).
+		st, err := in.callLocked(context.WithoutCancel(ctx), in.fTerm, abi.ExportTerminate)
 		if err == nil && st != abi.StatusOK {
 			in.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" returned status %d from imc_terminate", in.v.m.id, in.v.m.name, st))
 		}

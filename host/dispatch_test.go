@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/imchost/imchost/abi"
@@ -74,5 +75,23 @@ func TestExplicitIDs(t *testing.T) {
 	}
 	if got["A"] != 2 || got["B"] != 1 || got["C"] != 7 {
 		t.Fatalf("ids %v", got)
+	}
+}
+
+// TestCloseWithCanceledContext: Close after the connection's context ended
+// still terminates the IMCs cleanly (no failure logged).
+func TestCloseWithCanceledContext(t *testing.T) {
+	h, logs := newTestHost(t, IMCConfig{Name: "Hello", Path: modPath("hello"), Grants: helloGrants})
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var s sink
+	c, _ := h.OpenConn(ctx, 1, s.send)
+	c.BeginHandshake(ctx)
+	cancel()
+	c.Close(ctx)
+	if h.Instances() != 0 || strings.Contains(logs.String(), "canceled") {
+		t.Fatalf("instances %d, log:\n%s", h.Instances(), logs.String())
 	}
 }
