@@ -114,6 +114,9 @@ func wasmCall(fn string, stub func(inPtr, inLen, outPtr, outCap uint32) int32) r
 			if m < 0 {
 				return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.Status(-m)}
 			}
+			if int(m) > len(outBuf) { // the host broke the contract
+				return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.StatusInvalid}
+			}
 			n = m
 		}
 		if n == 0 {
