@@ -39,6 +39,7 @@ type DecodeError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *DecodeError) Error() string {
 	// No fmt here: abi is linked into every module, and fmt is large.
 	return "abi: " + e.Value + " at offset " + strconv.Itoa(e.Offset) + ": " + e.Err.Error()

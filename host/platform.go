@@ -106,8 +106,10 @@ type CallError struct {
 	Err    error
 }
 
+// Error implements error.
 func (e *CallError) Error() string {
 	return fmt.Sprintf("host: %s: status %d: %v", e.Fn, e.Status, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *CallError) Unwrap() error { return e.Err }

@@ -15,6 +15,7 @@ type StatusError struct {
 	Status abi.Status // what the host answered
 }
 
+// Error implements error.
 func (e *StatusError) Error() string {
 	return "imc: host function " + e.Fn + " failed: " + statusText(e.Status)
 }
