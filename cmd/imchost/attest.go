@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
+)
+
+// verdict is one attestation's outcome as the CLI reports it.
+type verdict struct {
+	res     *tnccs.Result
+	reports []host.IMCReport
+}
+
+// allowed reports whether the PDP decided and allowed access.
+func (v *verdict) allowed() bool {
+	return v.res != nil && v.res.Decided && v.res.Recommendation == pb.RecommendationAllowed
+}
+
+// exitCode maps the verdict to the process exit code.
+func (v *verdict) exitCode() int {
+	if v.allowed() {
+		return exitOK
+	}
+	return exitNotAllows
+}
+
+// attest runs one PB-TNC connection with the host's IMCs. One process
+// keeps one client so that connection IDs count up as in strongSwan.
+func attest(ctx context.Context, c *tnccs.Client, h *host.Host) (*verdict, error) {
+	res, err := c.Assess(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &verdict{res: res, reports: h.Reports(res.ConnID)}, nil
+}
+
+// printVerdict writes the summary a person reads at a glance: each IMC's
+// assessment with its remediation, then the overall PB-TNC result.
+func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
+	for _, r := range v.reports {
+		name := r.IMC
+		if name == "" {
+			name = names[r.IMCID]
+		}
+		fmt.Fprintf(w, "IMC %d %q from IMV %d: %s\n", r.IMCID, name, r.Validator, pb.AssessmentResult(r.Result))
+		if r.Remediation != "" {
+			printIndented(w, "  remediation"+langTag(r.Language)+": ", r.Remediation)
+		}
+	}
+	res := v.res
+	for _, r := range res.Reasons {
+		printIndented(w, "reason"+langTag(r.Lang)+": ", r.Text)
+	}
+	if rem := res.Remediation; rem != nil {
+		if rem.URI != "" {
+			fmt.Fprintf(w, "remediation: %s\n", rem.URI)
+		} else {
+			printIndented(w, "remediation"+langTag(rem.Lang)+": ", rem.Text)
+		}
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(w, "PB-TNC error from the PDP: %v\n", e)
+	}
+	if !res.Decided {
+		fmt.Fprintln(w, "overall: no decision from the PDP")
+		return
+	}
+	fmt.Fprintf(w, "overall: %s, %s\n", res.AssessmentResult, res.Recommendation)
+}
+
+func langTag(lang string) string {
+	if lang == "" {
+		return ""
+	}
+	return " [" + lang + "]"
+}
+
+// printIndented prints text after prefix, continuation lines aligned.
+func printIndented(w io.Writer, prefix, text string) {
+	pad := strings.Repeat(" ", len(prefix))
+	for i, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if i == 0 {
+			fmt.Fprintf(w, "%s%s\n", prefix, line)
+		} else {
+			fmt.Fprintf(w, "%s%s\n", pad, line)
+		}
+	}
+}
+
+// referralAddr returns the "host:port" a PB-PDP-Referral names, or "" when
+// it names no PT-TLS endpoint we can dial.
+func referralAddr(r *pb.MsgPDPReferral) string {
+	if r == nil || r.Protocol != pb.PDPProtocolPTTLS || r.Port == 0 {
+		return ""
+	}
+	switch {
+	case r.FQDN != "":
+		return net.JoinHostPort(r.FQDN, strconv.Itoa(int(r.Port)))
+	case r.Addr.IsValid():
+		return net.JoinHostPort(r.Addr.String(), strconv.Itoa(int(r.Port)))
+	}
+	return ""
+}

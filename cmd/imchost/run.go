@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
+)
+
+// runFlags are imchost run's flags; the names follow strongSwan's
+// pt-tls-client where they overlap.
+type runFlags struct {
+	logFlags
+	config, connect, ca, serverName string
+	cert, key, client, secret       string
+	tpm, eventlog, root, wasmDir    string
+	port                            int
+	interval, timeout               time.Duration
+	insecure, noReferral            bool
+}
+
+func (f *runFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	BoolVar(*bool, string, bool, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}) {
+	fs.StringVar(&f.config, "config", "", "config.toml to use (default ./config.toml, else /etc/imchost/config.toml)")
+	fs.StringVar(&f.connect, "connect", "", "PDP host name or address ([pdp] host)")
+	fs.StringVar(&f.connect, "c", "", "PDP host name or address ([pdp] host)")
+	fs.IntVar(&f.port, "port", 0, "PDP PT-TLS port ([pdp] port, else 271)")
+	fs.IntVar(&f.port, "p", 0, "PDP PT-TLS port ([pdp] port, else 271)")
+	fs.StringVar(&f.ca, "ca", "", "PEM CA certificate that issued the PDP's certificate ([pdp] ca)")
+	fs.StringVar(&f.serverName, "server-name", "", "name the PDP certificate must carry (default: the host)")
+	fs.StringVar(&f.cert, "cert", "", "client certificate, PEM ([pdp] cert)")
+	fs.StringVar(&f.key, "key", "", "client private key, PEM ([pdp] key)")
+	fs.StringVar(&f.client, "client", "", "SASL PLAIN user name ([pdp] client)")
+	fs.StringVar(&f.secret, "secret", "", "SASL PLAIN password ([pdp] secret)")
+	fs.StringVar(&f.tpm, "tpm", "", "TPM: /dev/tpmrm0, tcp:HOST:PORT, mssim:HOST:PORT, simulator or none ([tpm] device)")
+	fs.StringVar(&f.eventlog, "eventlog", "", "boot event log file ([tpm] eventlog)")
+	fs.StringVar(&f.root, "root", "/", "file-system root the IMCs' system facts are read from")
+	fs.StringVar(&f.wasmDir, "wasm-dir", "", "load each [[imc]] module by its file name from this directory")
+	fs.DurationVar(&f.interval, "interval", 0, "attest again every interval (0: once); errors back off")
+	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound of one attestation")
+	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the PDP certificate (testing only)")
+	fs.BoolVar(&f.noReferral, "no-referral", false, "with --interval: ignore PB-PDP-Referral and keep the configured PDP")
+}
+
+// apply lets the flags override the configuration.
+func (f *runFlags) apply(cfg *host.Config) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&cfg.PDP.Host, f.connect)
+	set(&cfg.PDP.CA, f.ca)
+	set(&cfg.PDP.ServerName, f.serverName)
+	set(&cfg.PDP.Cert, f.cert)
+	set(&cfg.PDP.Key, f.key)
+	set(&cfg.PDP.Client, f.client)
+	set(&cfg.PDP.Secret, f.secret)
+	set(&cfg.TPM.Device, f.tpm)
+	set(&cfg.TPM.EventLog, f.eventlog)
+	if f.port != 0 {
+		cfg.PDP.Port = f.port
+	}
+	if cfg.PDP.Port == 0 {
+		cfg.PDP.Port = 271
+	}
+	useWasmDir(cfg, f.wasmDir)
+}
+
+// clientConfig builds the PB-TNC client configuration from [pdp] and
+// [tnccs].
+func clientConfig(cfg *host.Config, insecure bool, log hclog.Logger) (tnccs.ClientConfig, error) {
+	p := cfg.PDP
+	if p.Host == "" {
+		return tnccs.ClientConfig{}, errors.New("no PDP: set [pdp] host or pass --connect HOST")
+	}
+	if p.Port <= 0 || p.Port > 65535 {
+		return tnccs.ClientConfig{}, fmt.Errorf("PDP port %d out of range", p.Port)
+	}
+	c := tnccs.ClientConfig{Addr: net.JoinHostPort(p.Host, strconv.Itoa(p.Port))}
+	c.Logger = log
+	c.Limits = pb.Limits{MaxBatchSize: int(cfg.TNCCS.MaxBatchSize), MaxMessageSize: int(cfg.TNCCS.MaxMessageSize)}
+	c.PTTLS.ServerName = p.ServerName
+	c.PTTLS.InsecureSkipVerify = insecure
+	c.PTTLS.Username, c.PTTLS.Password = p.Client, p.Secret
+	if p.CA != "" {
+		b, err := os.ReadFile(p.CA)
+		if err != nil {
+			return c, fmt.Errorf("PDP CA certificate: %w", err)
+		}
+		c.PTTLS.CAPEM = b
+	}
+	if (p.Cert == "") != (p.Key == "") {
+		return c, errors.New("a client certificate needs both --cert and --key")
+	}
+	if p.Cert != "" {
+		var err error
+		if c.PTTLS.CertPEM, err = os.ReadFile(p.Cert); err != nil {
+			return c, fmt.Errorf("client certificate: %w", err)
+		}
+		if c.PTTLS.KeyPEM, err = os.ReadFile(p.Key); err != nil {
+			return c, fmt.Errorf("client key: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func cmdRun(e *env, args []string) int {
+	var f runFlags
+	fs := newFlags(e, "run", "run [--config FILE] [-c HOST] [-p PORT] [--ca FILE] [flags]")
+	f.register(fs)
+	f.logFlags.register(fs)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "imchost run: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	cfg, err := loadConfig(f.config)
+	if err != nil {
+		return fail(e, err)
+	}
+	f.apply(cfg)
+	log, err := f.logger(e.stderr, &cfg.Log)
+	if err != nil {
+		return fail(e, err)
+	}
+	ccfg, err := clientConfig(cfg, f.insecure, log)
+	if err != nil {
+		return fail(e, err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tpm, err := openTPM(cfg.TPM.Device, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	if tpm != nil {
+		defer tpm.Close()
+	}
+	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{
+		Root: f.root, EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
+	h, err := startHost(ctx, cfg, plat, log)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer h.Close(context.Background())
+
+	if f.interval > 0 {
+		if cfg.Wasm.Watch {
+			if err := h.Watch(); err != nil {
+				log.Named("wasm").Warn(fmt.Sprintf("not watching the modules: %v", err))
+			}
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					log.Named("wasm").Info("SIGHUP: reloading the configuration and the modules")
+					h.Reload(ctx) // logs its own errors and keeps what runs
+				}
+			}
+		}()
+	}
+	names := map[uint32]string{}
+	for _, m := range h.List() {
+		names[m.ID] = m.Name
+	}
+	return attestLoop(ctx, e, &f, ccfg, h, names, log)
+}
+
+// attestLoop attests once, or every f.interval until ctx ends. Errors back
+// off from 2 s doubling up to the interval. With a PB-PDP-Referral the next
+// attestation goes to the referred PDP, and back to the configured one when
+// that fails.
+func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfig, h *host.Host, names map[uint32]string, log hclog.Logger) int {
+	tlog := log.Named("tnc")
+	configured := ccfg
+	client := tnccs.NewClient(ccfg, h)
+	backoff := 2 * time.Second
+	code := exitOK
+	for {
+		actx, cancel := context.WithTimeout(ctx, f.timeout)
+		v, err := attest(actx, client, h)
+		cancel()
+		var wait time.Duration
+		switch {
+		case err != nil && ctx.Err() != nil:
+			fmt.Fprintln(e.stderr, "imchost: interrupted")
+			return exitError
+		case err != nil:
+			code = exitError
+			fmt.Fprintf(e.stderr, "imchost: attestation with %s failed: %v\n", ccfg.Addr, err)
+			wait = min(backoff, max(f.interval, backoff))
+			backoff = min(2*backoff, max(f.interval, 2*time.Second))
+			if ccfg.Addr != configured.Addr {
+				tlog.Info(fmt.Sprintf("falling back to the configured PDP %s", configured.Addr))
+				ccfg = configured
+				client = tnccs.NewClient(ccfg, h)
+			}
+		default:
+			printVerdict(e.stdout, v, names)
+			code = v.exitCode()
+			backoff, wait = 2*time.Second, f.interval
+			if to := referralAddr(v.res.PDPReferral); to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr {
+				tlog.Info(fmt.Sprintf("next assessment goes to the referred PDP %s", to))
+				if r := v.res.PDPReferral; r.FQDN != "" {
+					ccfg.PTTLS.ServerName = r.FQDN
+				}
+				ccfg.Addr = to
+				client = tnccs.NewClient(ccfg, h)
+			}
+		}
+		if f.interval <= 0 {
+			return code
+		}
+		select {
+		case <-ctx.Done():
+			return code
+		case <-time.After(wait):
+		}
+	}
+}
