@@ -135,7 +135,14 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 		a.log.err("%s is not supported", attr.Type().FullName())
 		err = &tcgError{Code: tcgErrOperationNotSupp, Info: attrValue(attr)}
 	case *patnc.AssessmentResult:
+		// As strongSwan's IMC: framed in the log, and reported to the host
+		// for the user's summary.
+		a.log.info("***** assessment of IMC %d \"Attestation\" from IMV %d *****", a.id, out.imv)
 		a.log.info("assessment result is '%s'", r.Result)
+		a.log.info("***** end of assessment *****")
+		if err := a.h.Report(abi.Report{Validator: out.imv, Result: uint32(r.Result)}); err != nil {
+			a.log.debug("report not delivered: %v", err)
+		}
 	case *patnc.PATNCError:
 		a.log.err("received PA-TNC error from IMV: %s", r.String())
 	case *patnc.Unknown:
