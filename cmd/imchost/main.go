@@ -116,10 +116,13 @@ func printDefaults(w io.Writer, fs *flag.FlagSet) {
 		}
 		byUsage[f.Usage] = append(byUsage[f.Usage], f)
 	})
-	sort.Strings(order)
+	for _, fl := range byUsage {
+		sort.Slice(fl, func(i, j int) bool { return len(fl[i].Name) < len(fl[j].Name) })
+	}
+	long := func(u string) string { fl := byUsage[u]; return fl[len(fl)-1].Name }
+	sort.Slice(order, func(i, j int) bool { return long(order[i]) < long(order[j]) })
 	for _, u := range order {
 		fl := byUsage[u]
-		sort.Slice(fl, func(i, j int) bool { return len(fl[i].Name) < len(fl[j].Name) })
 		var names []string
 		for _, f := range fl {
 			dash := "--"
@@ -129,7 +132,7 @@ func printDefaults(w io.Writer, fs *flag.FlagSet) {
 			names = append(names, dash+f.Name)
 		}
 		def := ""
-		if d := fl[0].DefValue; d != "" && d != "false" && d != "0" && d != "[]" {
+		if d := fl[0].DefValue; d != "" && d != "false" && d != "0" && d != "-1" && d != "0s" {
 			def = " (default " + d + ")"
 		}
 		fmt.Fprintf(w, "  %-26s %s%s\n", strings.Join(names, ", "), u, def)

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/imchost/imchost/pdp"
+)
+
+func cmdPDP(e *env, args []string) int {
+	if len(args) == 0 || args[0] != "serve" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(e.stdout, "usage: imchost pdp serve [flags]   (imchost pdp serve --help)")
+			return exitOK
+		}
+		fmt.Fprintln(e.stderr, "usage: imchost pdp serve [flags]   (imchost pdp serve --help)")
+		return exitUsage
+	}
+	return cmdPDPServe(e, args[1:])
+}
+
+func cmdPDPServe(e *env, args []string) int {
+	var lf logFlags
+	var users stringList
+	fs := newFlags(e, "pdp serve", "pdp serve [--listen ADDR] (--cert FILE --key FILE | --self-signed DIR) [flags]")
+	listen := fs.String("listen", ":271", "PT-TLS listen address")
+	certFile := fs.String("cert", "", "server certificate chain, PEM")
+	keyFile := fs.String("key", "", "server private key, PEM")
+	selfSigned := fs.String("self-signed", "", "make a self-signed certificate for --host names and write its ca.pem into this directory")
+	hosts := fs.String("host", "localhost,127.0.0.1", "names and addresses of the self-signed certificate, comma separated")
+	db := fs.String("db", "", "SQLite database of products, devices, AKs and measurements (default: in memory, forgotten on exit)")
+	fs.Var(&users, "user", "SASL PLAIN user NAME:PASSWORD (repeatable)")
+	clientCA := fs.String("client-ca", "", "PEM CA certificates that authenticate TLS client certificates")
+	akCA := fs.String("ak-ca", "", "PEM CA certificates that AK certificates may chain to")
+	policyFile := fs.String("policy", "", "TOML policy file (fields of pdp.Policy; unset fields keep strongSwan's learn-on-first-contact defaults)")
+	referral := fs.String("referral", "", "send a PB-PDP-Referral naming HOST:PORT")
+	maxMsg := fs.Int("max-message-size", 0, "largest PA-TNC message the IMVs send (default 2097104)")
+	maxConns := fs.Int("max-conns", 0, "concurrent client connections (default 64)")
+	idle := fs.Duration("idle-timeout", 0, "close a silent client after this long (default 60s)")
+	lf.register(fs)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	log, err := lf.logger(e.stderr, nil)
+	if err != nil {
+		return fail(e, err)
+	}
+	cfg := pdp.Config{Addr: *listen, DBPath: *db, Policy: pdp.DefaultPolicy(), Logger: log,
+		MaxMessageSize: *maxMsg, MaxConns: *maxConns, IdleTimeout: *idle}
+	switch {
+	case *selfSigned != "" && *certFile != "":
+		return usageErr(e, "pdp serve", "--self-signed and --cert exclude each other")
+	case *selfSigned != "":
+		cert, _, err := pdp.SelfSignedCertificate(365*24*time.Hour, strings.Split(*hosts, ",")...)
+		if err != nil {
+			return fail(e, err)
+		}
+		ca := filepath.Join(*selfSigned, "ca.pem")
+		if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
+			return fail(e, err)
+		}
+		log.Named("pdp").Info(fmt.Sprintf("self-signed certificate for %s; clients trust %s", *hosts, ca))
+		cfg.Certificates = []tls.Certificate{cert}
+	case *certFile != "" && *keyFile != "":
+		cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+		if err != nil {
+			return fail(e, fmt.Errorf("server certificate: %w", err))
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	default:
+		return usageErr(e, "pdp serve", "a certificate is needed: --cert FILE --key FILE, or --self-signed DIR")
+	}
+	for _, u := range users {
+		name, pass, ok := strings.Cut(u, ":")
+		if !ok || name == "" {
+			return usageErr(e, "pdp serve", fmt.Sprintf("--user %q: want NAME:PASSWORD", u))
+		}
+		if cfg.Users == nil {
+			cfg.Users = map[string]string{}
+		}
+		cfg.Users[name] = pass
+	}
+	if *clientCA != "" {
+		if cfg.ClientCAs, err = loadPool(*clientCA); err != nil {
+			return fail(e, err)
+		}
+	}
+	if *policyFile != "" {
+		md, err := toml.DecodeFile(*policyFile, &cfg.Policy)
+		if err != nil {
+			return fail(e, fmt.Errorf("policy: %w", err))
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return fail(e, fmt.Errorf("policy %s: unknown key %q", *policyFile, un[0].String()))
+		}
+	}
+	if *akCA != "" {
+		if cfg.Policy.AKCAs, err = loadPool(*akCA); err != nil {
+			return fail(e, err)
+		}
+	}
+	if *referral != "" {
+		h, p, err := net.SplitHostPort(*referral)
+		port, perr := strconv.ParseUint(p, 10, 16)
+		if err != nil || perr != nil || h == "" {
+			return usageErr(e, "pdp serve", fmt.Sprintf("--referral %q: want HOST:PORT", *referral))
+		}
+		cfg.Referral = &pdp.Referral{Host: h, Port: uint16(port)}
+	}
+	if *db == "" {
+		log.Named("pdp").Warn("no --db: the learned measurements live in memory and are lost on exit")
+	}
+	srv, err := pdp.New(cfg)
+	if err != nil {
+		return fail(e, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Named("pdp").Info(fmt.Sprintf("listening on %s", srv.Addr()))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	select {
+	case <-ctx.Done():
+		log.Named("pdp").Info("shutting down")
+		srv.Close()
+		<-done
+		return exitOK
+	case err := <-done:
+		srv.Close()
+		if err != nil && ctx.Err() == nil {
+			return fail(e, err)
+		}
+		return exitOK
+	}
+}
+
+// loadPool reads PEM CA certificates.
+func loadPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s: no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// usageErr reports a bad command line.
+func usageErr(e *env, cmd, msg string) int {
+	fmt.Fprintf(e.stderr, "imchost %s: %s\n", cmd, msg)
+	return exitUsage
+}
