@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// call runs the command line in-process and returns its exit code and
+// outputs.
+func call(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := realMain(args, &env{stdout: &out, stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestEmbeddedConfigIsTheRootConfig(t *testing.T) {
+	root, err := os.ReadFile("../../config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(root, defaultConfig) {
+		t.Fatal("cmd/imchost/defaults/config.toml differs from config.toml: copy the root file over it")
+	}
+}
+
+func TestUsageAndExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string // in stdout+stderr
+	}{
+		{nil, exitUsage, "usage: imchost COMMAND"},
+		{[]string{"--help"}, exitOK, "commands:"},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"run", "--help"}, exitOK, "--connect"},
+		{[]string{"help", "pdp"}, exitOK, "pdp serve"},
+		{[]string{"run", "--nope"}, exitUsage, "flag provided but not defined"},
+		{[]string{"run", "extra"}, exitUsage, `unexpected argument "extra"`},
+		{[]string{"run", "--config", "/nonexistent/config.toml"}, exitError, "no such file"},
+		{[]string{"run", "--config", "../../config.toml", "--port", "70000", "-c", "127.0.0.1"}, exitError, "out of range"},
+		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "--ca", "main.go", "--cert", "x.pem"}, exitError, "both --cert and --key"},
+		{[]string{"run", "--config", "../../config.toml", "--log-format", "xml"}, exitError, "log format"},
+		{[]string{"pdp", "serve", "--listen", "127.0.0.1:0"}, exitUsage, "a certificate is needed"},
+		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--user", "nopass"}, exitUsage, "NAME:PASSWORD"},
+		{[]string{"tpm"}, exitUsage, "info|provision-ak"},
+		{[]string{"tpm", "provision-ak", "--handle", "0x01000000"}, exitUsage, "persistent handle"},
+		{[]string{"tpm", "extend", "--tpm", "/dev/tpmrm0", "log"}, exitUsage, "real TPM"},
+		{[]string{"tpm", "info", "--tpm", "tcp:127.0.0.1:1"}, exitError, "tpmhost"},
+		{[]string{"imc", "check"}, exitUsage, "one module FILE"},
+		{[]string{"imc", "check", "main.go"}, exitError, "wasm"},
+		{[]string{"eventlog", "/nonexistent"}, exitError, "no such file"},
+	} {
+		code, out, errs := call(tc.args...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("imchost %q: exit %d, want %d with %q in\n%s%s", tc.args, code, tc.code, tc.want, out, errs)
+		}
+	}
+}
+
+// TestEventLogReplay prints the bundled log's replay and compares it with
+// the expected PCR values recorded next to the log.
+func TestEventLogReplay(t *testing.T) {
+	logPath := "defaults/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
+	code, out, errs := call("eventlog", "--pcrs", logPath)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := pcrLines(t, "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.pcrs")
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("replay:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	code, out, _ = call("eventlog", "--bank", "sha256", logPath)
+	if code != exitOK || !strings.Contains(out, "EV_S_CRTM_VERSION") && !strings.Contains(out, "EV_") {
+		t.Fatalf("events: exit %d\n%s", code, out)
+	}
+}
+
+func pcrLines(t *testing.T, path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if l := strings.TrimSpace(s.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestDemo runs `imchost demo` in-process on the built modules: two
+// attestations, both compliant / Access Allowed, the second checked against
+// the measurements the first registered, and nothing left behind.
+func TestDemo(t *testing.T) {
+	dir := os.Getenv("IMCHOST_WASM_DIR")
+	if dir == "" {
+		dir = "../../out/wasm"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "imc-attestation.wasm")); err != nil {
+		t.Skipf("no built modules in %s (make wasm): %v", dir, err)
+	}
+	code, out, errs := call("demo", "--wasm-dir", dir)
+	if code != exitOK {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out, errs)
+	}
+	if n := strings.Count(out, "overall: compliant, Access Allowed"); n != 2 {
+		t.Errorf("%d compliant verdicts, want 2:\n%s", n, out)
+	}
+	for _, want := range []string{
+		`IMC 1 "OS" from IMV 1: compliant`, `IMC 2 "Attestation" from IMV 2: compliant`,
+		"sending PB-TNC CDATA batch", "PB-PDP-Referral", "Simple Component Evidence",
+		"extended the PCRs with the 105 measurements",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile(`working directory (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("demo did not log its working directory")
+	}
+	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("demo left %s behind (%v)", m[1], err)
+	}
+}
