@@ -60,7 +60,7 @@ func attrOffsets(b []byte) []uint32 {
 // handle processes one attribute (also one reassembled from segments).
 // hdr and off locate it for an Invalid Parameter error.
 func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte, off uint32) {
-	a.log.debug("processing PA-TNC attribute type '%s'", attr.Type().FullName())
+	a.log.debug("processing PA-TNC attribute type %s", attr.Type())
 	s := st.pts
 	var err error
 	switch r := attr.(type) {

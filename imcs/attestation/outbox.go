@@ -37,7 +37,10 @@ type batch struct {
 func (o *outbox) begin(imv uint32) *batch { return &batch{o: o, imv: imv} }
 
 // add queues one reply attribute.
-func (b *batch) add(a patnc.Attr) { b.attrs = append(b.attrs, a) }
+func (b *batch) add(a patnc.Attr) {
+	b.o.log.debug("creating PA-TNC attribute type %s", a.Type())
+	b.attrs = append(b.attrs, a)
+}
 
 // contractResponse answers a Segmentation Contract Request and keeps the
 // contract for this IMV.
