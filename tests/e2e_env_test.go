@@ -1,0 +1,530 @@
+package tests
+
+// The end-to-end environment: the built IMC modules, a swtpm whose PCRs
+// were extended from the bundled boot log, a fixture file-system root, the
+// project's PDP on loopback and a host with the shipped [[imc]] entries of
+// config.toml.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tetratelabs/wazero"
+
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/swtpm"
+	"github.com/imchost/imchost/pdp"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tpmhost"
+)
+
+const (
+	// akHandle is where the AK lives, as in the reference run.
+	akHandle = 0x81010003
+	// bundledLog is the boot event log of the reference run (136 events,
+	// 105 of them extended into PCRs with a SHA-256 digest).
+	bundledLog = "../tpmhost/testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
+	// pdpName is the PDP's certificate name and the PDP-Referral host.
+	pdpName = "pdp.test"
+	// attemptTimeout bounds one attestation; it is a bound against hangs,
+	// never an expectation about speed.
+	attemptTimeout = 2 * time.Minute
+)
+
+// shipped is config.toml at the repository root: the tests run the IMCs with
+// its grants and settings, so that what users get is what is tested.
+const shipped = "../config.toml"
+
+// Module names in the module directory.
+const (
+	osWasm   = "imc-os.wasm"
+	attWasm  = "imc-attestation.wasm"
+	trapWasm = "imc-trap.wasm"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string // our temporary directory, removed by TestMain
+	modDir    string // where osWasm and attWasm are
+	trapPath  string
+	skipWhy   string // why the end-to-end tests cannot run
+	compCache wazero.CompilationCache
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if compCache != nil {
+		compCache.Close(context.Background())
+	}
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// goBuildWasm builds a wasip1 reactor module.
+func goBuildWasm(out, pkg string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// prepare finds or builds the modules once per test binary: the OS and
+// Attestation IMCs from $IMCHOST_WASM_DIR (`make test` builds them there),
+// else built here; the trapping vendor IMC of testdata/trapimc always here.
+func prepare() {
+	dir, err := os.MkdirTemp("", "imchost-e2e-")
+	if err != nil {
+		skipWhy = err.Error()
+		return
+	}
+	buildDir = dir
+	modDir = os.Getenv("IMCHOST_WASM_DIR")
+	if modDir != "" {
+		for _, n := range []string{osWasm, attWasm} {
+			if _, err := os.Stat(filepath.Join(modDir, n)); err != nil {
+				skipWhy = fmt.Sprintf("IMCHOST_WASM_DIR=%s lacks %s (run `make wasm`)", modDir, n)
+				return
+			}
+		}
+	} else {
+		modDir = dir
+		for n, pkg := range map[string]string{osWasm: "../imcs/os", attWasm: "../imcs/attestation"} {
+			if err := goBuildWasm(filepath.Join(dir, n), pkg); err != nil {
+				skipWhy = "IMCHOST_WASM_DIR is unset and the IMC modules cannot be built: " + err.Error()
+				return
+			}
+		}
+	}
+	trapPath = filepath.Join(dir, trapWasm)
+	if err := goBuildWasm(trapPath, "./testdata/trapimc"); err != nil {
+		skipWhy = "the trapping test IMC cannot be built: " + err.Error()
+		return
+	}
+	// One compilation cache for every host of the test binary, kept in the
+	// user's cache directory so that the next run does not compile again.
+	cacheDir := filepath.Join(dir, "cache")
+	if ucd, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(ucd, "imchost", "e2e-test")
+	}
+	if compCache, err = wazero.NewCompilationCacheWithDir(cacheDir); err != nil {
+		compCache = wazero.NewCompilationCache()
+	}
+}
+
+// needModules skips the test when the modules are not available.
+func needModules(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: runs the wasm IMCs on swtpm against the PDP")
+	}
+	buildOnce.Do(prepare)
+	if skipWhy != "" {
+		t.Skip(skipWhy)
+	}
+}
+
+func testLogger(t testing.TB, name string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Info, Output: tWriter{t}, DisableTime: true})
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// fixtureRoot writes a Debian 12 file-system root for the OS IMC (and the
+// Attestation IMC's symlinks) with IPv4 forwarding on or off.
+func fixtureRoot(t testing.TB, forwarding bool) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib", "etc", "proc/sys/net/ipv4", "proc/sys/net/ipv6/conf/all"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fwd := "0\n"
+	if forwarding {
+		fwd = "1\n"
+	}
+	for name, content := range map[string]string{
+		"etc/os-release":                        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
+		"etc/machine-id":                        "0123456789abcdef0123456789abcdef\n",
+		"proc/stat":                             "cpu  1 2 3 4\nbtime 1795700000\n",
+		"proc/sys/net/ipv4/ip_forward":          fwd,
+		"proc/sys/net/ipv6/conf/all/forwarding": "0\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}} {
+		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// tpmEnv is a swtpm started at locality 3 (as the reference test bed), with
+// an ECC P-256 AK at akHandle and its PCRs extended from a boot log.
+type tpmEnv struct {
+	inst    *swtpm.Instance
+	tpm     *tpmhost.TPM
+	ak      *tpmhost.AK
+	log     *tpmhost.EventLog
+	logPath string
+}
+
+// newTPMEnv starts swtpm and prepares it; the TPM stays open for the test.
+func newTPMEnv(t testing.TB, logPath string) *tpmEnv {
+	t.Helper()
+	inst := swtpm.Start(t, swtpm.WithLocality(3))
+	e := &tpmEnv{inst: inst, logPath: logPath}
+	e.open(t)
+	ak, err := e.tpm.ProvisionAK(akHandle, tpmhost.AKECCP256, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ak = ak
+	e.extend(t, logPath)
+	return e
+}
+
+// open connects to the swtpm (one connection at a time).
+func (e *tpmEnv) open(t testing.TB) {
+	t.Helper()
+	tpm, err := tpmhost.Open(e.inst.Spec, testLogger(t, "tpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tpm = tpm
+	t.Cleanup(func() { tpm.Close() })
+}
+
+// extend extends the PCRs from the log at path and checks that PCR 0 was
+// seeded with locality 3.
+func (e *tpmEnv) extend(t testing.TB, path string) {
+	t.Helper()
+	l, err := tpmhost.ReadEventLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tpm.ExtendFromLog(l); err != nil {
+		t.Fatal(err)
+	}
+	loc, matched, err := e.tpm.StartupLocality(l, tpmhost.AlgSHA256)
+	if err != nil || !matched || loc != 3 {
+		t.Fatalf("startup locality %d, replay matched %v: %v", loc, matched, err)
+	}
+	e.log = l
+}
+
+// release closes the test's TPM connection, so that another process (the
+// CLI) can use the swtpm.
+func (e *tpmEnv) release() {
+	e.tpm.Close()
+	e.tpm = nil
+}
+
+// reboot power-cycles the swtpm (PCRs reset, persistent AK kept) and sends
+// TPM2_Startup(CLEAR) at locality 3 again, as a reboot of the machine does.
+func (e *tpmEnv) reboot(t testing.TB) {
+	t.Helper()
+	e.release()
+	const cmdInit = 2 // swtpm control channel CMD_INIT
+	rc, _, err := e.inst.Ctrl(cmdInit, make([]byte, 4), 0)
+	if err != nil || rc != 0 {
+		t.Fatalf("swtpm CMD_INIT: rc 0x%x: %v", rc, err)
+	}
+	if err := e.inst.SetLocality(3); err != nil {
+		t.Fatal(err)
+	}
+	// TPM2_Startup(TPM_SU_CLEAR): tag TPM_ST_NO_SESSIONS, size 12.
+	rsp, err := e.inst.Raw([]byte{0x80, 0x01, 0, 0, 0, 12, 0, 0, 0x01, 0x44, 0, 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc := binary.BigEndian.Uint32(rsp[6:10]); rc != 0 {
+		t.Fatalf("TPM2_Startup after reboot: TPM_RC 0x%x", rc)
+	}
+	if err := e.inst.SetLocality(0); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t)
+}
+
+// platform is the production platform on the TPM with a fixture root.
+func (e *tpmEnv) platform(t testing.TB, root string) host.Platform {
+	return host.NewTPMPlatform(e.tpm, host.TPMPlatformOptions{Root: root, EventLogPath: e.logPath,
+		Logger: testLogger(t, "platform")})
+}
+
+// pdpEnv is the project's PDP serving on loopback for one test.
+type pdpEnv struct {
+	srv   *pdp.Server
+	pool  *x509.CertPool
+	caPEM string // the CA certificate as a PEM file, for the CLI's --ca
+	addr  string
+	ln    *killableListener
+	done  chan error
+}
+
+// startPDP starts a PDP with cfg (certificate, address, database, logger,
+// referral and listener filled in when unset) and stops it in t.Cleanup.
+func startPDP(t testing.TB, cfg pdp.Config) *pdpEnv {
+	t.Helper()
+	cert, pool, err := pdp.SelfSignedCertificate(time.Hour, pdpName, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM := filepath.Join(t.TempDir(), "pdp-ca.pem")
+	if err := os.WriteFile(caPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kl := &killableListener{Listener: ln}
+	cfg.Listener = kl
+	cfg.Certificates = []tls.Certificate{cert}
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t, "pdp")
+	}
+	if cfg.DBPath == "" && cfg.Store == nil {
+		cfg.DBPath = filepath.Join(t.TempDir(), "pdp.db")
+	}
+	srv, err := pdp.New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	p := &pdpEnv{srv: srv, pool: pool, caPEM: caPEM, addr: ln.Addr().String(), ln: kl, done: make(chan error, 1)}
+	go func() { p.done <- srv.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		srv.Close()
+		err := <-p.done
+		if err != nil && !kl.killed() {
+			t.Errorf("PDP Serve: %v", err)
+		}
+	})
+	return p
+}
+
+// killableListener lets a test kill the PDP the hard way: the listener and
+// every accepted TCP connection closed at once, with a reset instead of a
+// TLS close_notify, as when the PDP process dies.
+type killableListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	dead  bool
+}
+
+// Accept implements net.Listener.
+func (l *killableListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dead {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	l.conns = append(l.conns, c)
+	return c, nil
+}
+
+func (l *killableListener) kill() {
+	l.mu.Lock()
+	l.dead = true
+	conns := l.conns
+	l.conns = nil
+	l.mu.Unlock()
+	l.Listener.Close()
+	for _, c := range conns {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
+func (l *killableListener) killed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dead
+}
+
+// imcConfigs returns the shipped [[imc]] entries of config.toml for the OS
+// and Attestation IMCs, with the module paths of this test binary and the
+// Attestation IMC's boot log.
+func imcConfigs(t testing.TB, eventLog string) []host.IMCConfig {
+	t.Helper()
+	cfg, err := host.LoadConfig(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []host.IMCConfig
+	for _, c := range cfg.IMCs {
+		s := host.Settings{}
+		for k, v := range c.Settings {
+			s[k] = v
+		}
+		c.Settings = s
+		switch c.Name {
+		case "OS":
+			c.Path = filepath.Join(modDir, osWasm)
+		case "Attestation":
+			c.Path = filepath.Join(modDir, attWasm)
+			c.Settings["eventlog"] = eventLog
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	if len(out) != 2 || out[0].Name != "OS" || out[1].Name != "Attestation" {
+		t.Fatalf("%s: want the OS and Attestation IMCs, in that order, got %d entries", shipped, len(out))
+	}
+	return out
+}
+
+// trapIMC is the trapping vendor IMC's configuration.
+func trapIMC(where string) host.IMCConfig {
+	return host.IMCConfig{Name: "Trap", Path: trapPath, Grants: host.BaseGrants,
+		Settings: host.Settings{"trap_in": where}}
+}
+
+// newHost loads the IMCs in a host on the platform and closes it in
+// t.Cleanup.
+func newHost(t testing.TB, p host.Platform, imcs []host.IMCConfig) *host.Host {
+	t.Helper()
+	return newHostConfig(t, p, &host.Config{IMCs: imcs})
+}
+
+func newHostConfig(t testing.TB, p host.Platform, cfg *host.Config) *host.Host {
+	t.Helper()
+	h, err := host.New(cfg, host.Options{Logger: testLogger(t, ""), Platform: p, CompilationCache: compCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// attest runs one assessment of the host's IMCs against the PDP over
+// PT-TLS; every batch is recorded in rec (when not nil) and handed to
+// onBatch (when not nil) after that.
+func attest(ctx context.Context, t testing.TB, p *pdpEnv, imcs tnccs.IMCs, rec *recorder) (*tnccs.Result, error) {
+	cfg := tnccs.ClientConfig{Addr: p.addr}
+	cfg.PTTLS.RootCAs, cfg.PTTLS.ServerName = p.pool, pdpName
+	cfg.Logger = testLogger(t, "")
+	if rec != nil {
+		cfg.OnBatch = rec.observe
+	}
+	return tnccs.Dial(ctx, cfg, imcs)
+}
+
+// attestOK runs one assessment that must end with a decision, and returns
+// the client's result and the PDP's outcome for it (the n-th outcome).
+func attestOK(t testing.TB, p *pdpEnv, imcs tnccs.IMCs, rec *recorder, n int) (*tnccs.Result, pdp.Outcome) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+	defer cancel()
+	res, err := attest(ctx, t, p, imcs, rec)
+	if err != nil {
+		t.Fatalf("attestation %d: %v (result %+v)", n, err, res)
+	}
+	if !res.Decided {
+		t.Fatalf("attestation %d: no decision: %+v", n, res)
+	}
+	outs, err := p.srv.WaitOutcomes(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, outs[n-1]
+}
+
+// reasonTexts are the PB-Reason-String texts of a result.
+func reasonTexts(res *tnccs.Result) []string {
+	var out []string
+	for _, r := range res.Reasons {
+		out = append(out, r.Text)
+	}
+	return out
+}
+
+// imchostGoroutines returns the stacks of the goroutines running code of
+// the project's transport, PDP or host packages.
+func imchostGoroutines(match ...string) []string {
+	buf := make([]byte, 4<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		s := string(g)
+		for _, m := range match {
+			if strings.Contains(s, m) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// noGoroutines waits until no goroutine runs code matching one of match;
+// it fails with their stacks if some are still there after a generous
+// bound (a leak, not a slow exit).
+func noGoroutines(t testing.TB, match ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := imchostGoroutines(match...)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines left behind:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// errorsIsAny reports whether err is one of targets.
+func errorsIsAny(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}

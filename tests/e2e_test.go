@@ -1,0 +1,89 @@
+package tests
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/imchost/imchost/pdp"
+	"github.com/imchost/imchost/tnccs/pb"
+)
+
+// TestE2E runs both built IMC modules in the real host on a swtpm whose
+// PCRs were extended from the bundled boot log (AK ECC P-256 at
+// 0x81010003, started at locality 3), against the project's PDP over
+// PT-TLS on loopback. The subtests share the swtpm; each has its own PDP
+// (and so its own learning) and host.
+func TestE2E(t *testing.T) {
+	needModules(t)
+	env := newTPMEnv(t, bundledLog)
+
+	t.Run("Transcript", func(t *testing.T) {
+		for _, fwd := range []bool{false, true} {
+			name := map[bool]string{false: "forwarding-off", true: "forwarding-on"}[fwd]
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testTranscript(t, env, fwd)
+			})
+		}
+	})
+}
+
+// testTranscript: a full run equals the transcript's table; a second run
+// (the PDP now enforces what it learned) gives the same exchange and
+// verdict.
+func testTranscript(t *testing.T, env *tpmEnv, forwarding bool) {
+	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: pdpName, Port: 271}})
+	h := newHost(t, env.platform(t, fixtureRoot(t, forwarding)), imcConfigs(t, env.logPath))
+	for round := 1; round <= 2; round++ {
+		rec := &recorder{}
+		res, out := attestOK(t, p, h, rec, round)
+		checkTable(t, rec, transcriptTable(forwarding))
+
+		if r := res.PDPReferral; r == nil || r.Host() != pdpName || r.Port != 271 {
+			t.Errorf("round %d: PDP referral %+v, want %s:271", round, r, pdpName)
+		}
+		v := out.Verdict
+		if out.Err != nil || !out.Decided || v.Device != env.ak.KeyID || v.Product != "Debian 12 x86_64" {
+			t.Errorf("round %d: PDP outcome %+v", round, out)
+		}
+		att := v.IMVs[1]
+		if att.IMV != "Attestation" || att.Result != pdp.Compliant || att.Recommendation != pdp.Allow {
+			t.Errorf("round %d: Attestation IMV %+v", round, att)
+		}
+		reports := h.Reports(res.ConnID)
+		if !forwarding {
+			if res.AssessmentResult != pb.ResultCompliant || res.Recommendation != pb.RecommendationAllowed ||
+				v.Result != pdp.Compliant || v.Access != pdp.AccessAllowed || len(res.Reasons) != 0 || res.Remediation != nil {
+				t.Errorf("round %d: %+v; PDP verdict %+v", round, res, v)
+			}
+			continue
+		}
+		// Forwarding on: imc-flows.md §3.1, non-compliant major, isolate;
+		// the remediation reaches the client both as the OS IMC's report
+		// (from the IETF Remediation Instructions) and as the RESULT's
+		// PB-Remediation-Parameters.
+		if res.AssessmentResult != pb.ResultNonCompliantMajor || res.Recommendation != pb.RecommendationQuarantined ||
+			v.Result != pdp.NonCompliantMajor || v.Access != pdp.Quarantined {
+			t.Errorf("round %d: %+v; PDP verdict %+v", round, res, v)
+		}
+		if !slices.Equal(reasonTexts(res), []string{"IPv4 forwarding is enabled"}) {
+			t.Errorf("round %d: reasons %q", round, reasonTexts(res))
+		}
+		if r := res.Remediation; r == nil || r.Text != "IP Packet Forwarding: Please disable the forwarding of IP packets" || r.Lang != "en" {
+			t.Errorf("round %d: remediation parameters %+v", round, r)
+		}
+		found := false
+		for _, r := range reports {
+			if r.IMC == "OS" && r.Result == uint32(pdp.NonCompliantMajor) &&
+				strings.Contains(r.Remediation, "Please disable the forwarding of IP packets") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("round %d: no OS IMC report with the remediation: %+v", round, reports)
+		}
+	}
+	_ = context.Background
+}
