@@ -123,10 +123,11 @@ func prepare() {
 		return
 	}
 	// One compilation cache for every host of the test binary, kept in the
-	// user's cache directory so that the next run does not compile again.
+	// user's cache directory (the one sdk/imctest uses for the same
+	// modules) so that the next run does not compile again.
 	cacheDir := filepath.Join(dir, "cache")
 	if ucd, err := os.UserCacheDir(); err == nil {
-		cacheDir = filepath.Join(ucd, "imchost", "e2e-test")
+		cacheDir = filepath.Join(ucd, "imchost", "imctest")
 	}
 	if compCache, err = wazero.NewCompilationCacheWithDir(cacheDir); err != nil {
 		compCache = wazero.NewCompilationCache()

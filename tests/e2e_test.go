@@ -28,6 +28,22 @@ func TestE2E(t *testing.T) {
 			})
 		}
 	})
+	t.Run("TamperedLog", func(t *testing.T) {
+		t.Parallel()
+		testTamperedLog(t, env)
+	})
+	t.Run("Remeasured", func(t *testing.T) {
+		t.Parallel()
+		testRemeasured(t)
+	})
+	t.Run("UnknownAK", func(t *testing.T) {
+		t.Parallel()
+		testUnknownAK(t, env)
+	})
+	t.Run("StaleNonce", func(t *testing.T) {
+		t.Parallel()
+		testStaleNonce(t, env)
+	})
 }
 
 // testTranscript: a full run equals the transcript's table; a second run
