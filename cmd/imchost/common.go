@@ -102,7 +102,7 @@ func openTPM(spec string, log hclog.Logger) (*tpmhost.TPM, error) {
 	if spec == "" {
 		spec = "/dev/tpmrm0"
 	}
-	t, err := tpmhost.Open(spec, log.Named("tpm"))
+	t, err := tpmhost.Open(spec, log)
 	if err != nil {
 		return nil, err
 	}

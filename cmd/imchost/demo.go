@@ -180,7 +180,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 // the PCRs from the bundled log, as firmware would have during boot.
 func (d *demo) tpm(logPath string) (*tpmhost.TPM, error) {
 	tlog := d.log.Named("tpm")
-	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, tlog)
+	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, d.log)
 	if err != nil {
 		return nil, err
 	}

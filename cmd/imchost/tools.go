@@ -102,7 +102,7 @@ func cmdTPMInfo(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	t, err := tpmhost.Open(*spec, log.Named("tpm"))
+	t, err := tpmhost.Open(*spec, log)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -172,7 +172,7 @@ func cmdTPMProvision(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	t, err := tpmhost.Open(*spec, log.Named("tpm"))
+	t, err := tpmhost.Open(*spec, log)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -324,7 +324,7 @@ func cmdTPMExtend(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	t, err := tpmhost.Open(*spec, log.Named("tpm"))
+	t, err := tpmhost.Open(*spec, log)
 	if err != nil {
 		return fail(e, err)
 	}
