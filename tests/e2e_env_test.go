@@ -291,7 +291,9 @@ type pdpEnv struct {
 	caPEM string // the CA certificate as a PEM file, for the CLI's --ca
 	addr  string
 	ln    *killableListener
-	done  chan error
+	// served is closed when Serve has returned, with serveErr.
+	served   chan struct{}
+	serveErr error
 }
 
 // startPDP starts a PDP with cfg (certificate, address, database, logger,
@@ -324,13 +326,16 @@ func startPDP(t testing.TB, cfg pdp.Config) *pdpEnv {
 		ln.Close()
 		t.Fatal(err)
 	}
-	p := &pdpEnv{srv: srv, pool: pool, caPEM: caPEM, addr: ln.Addr().String(), ln: kl, done: make(chan error, 1)}
-	go func() { p.done <- srv.Serve(context.Background()) }()
+	p := &pdpEnv{srv: srv, pool: pool, caPEM: caPEM, addr: ln.Addr().String(), ln: kl, served: make(chan struct{})}
+	go func() {
+		p.serveErr = srv.Serve(context.Background())
+		close(p.served)
+	}()
 	t.Cleanup(func() {
 		srv.Close()
-		err := <-p.done
-		if err != nil && !kl.killed() {
-			t.Errorf("PDP Serve: %v", err)
+		<-p.served
+		if p.serveErr != nil && !kl.killed() {
+			t.Errorf("PDP Serve: %v", p.serveErr)
 		}
 	})
 	return p

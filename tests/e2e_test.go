@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +20,26 @@ func TestE2E(t *testing.T) {
 	needModules(t)
 	env := newTPMEnv(t, bundledLog)
 
+	// First, alone (the parallel subtests wait until TestE2E returns), the
+	// subtests that check that no goroutine outlives a connection.
+	for _, tc := range []struct {
+		name  string
+		crash bool
+		n     int
+	}{
+		{"PDPCrashAfterBatch4", true, 4}, // the client is about to answer the DH request
+		{"PDPCrashAfterBatch9", true, 9}, // the evidence is on its way
+		{"PDPStopAfterBatch2", false, 2}, // pdp.Server.Close while the IMCs work
+		{"PDPStopAfterBatch7", false, 7}, // ... while the PDP checks the AIK
+	} {
+		t.Run(tc.name, func(t *testing.T) { testPDPKilled(t, env, tc.crash, tc.n) })
+	}
+	for _, n := range []int{2, 3, 7, 8} {
+		t.Run(fmt.Sprintf("ClientKilledAfterBatch%d", n), func(t *testing.T) { testClientKilled(t, env, n) })
+	}
+
 	t.Run("Transcript", func(t *testing.T) {
+		t.Parallel()
 		for _, fwd := range []bool{false, true} {
 			name := map[bool]string{false: "forwarding-off", true: "forwarding-on"}[fwd]
 			t.Run(name, func(t *testing.T) {
