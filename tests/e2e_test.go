@@ -48,6 +48,19 @@ func TestE2E(t *testing.T) {
 			})
 		}
 	})
+	t.Run("HotReload", func(t *testing.T) {
+		t.Parallel()
+		testHotReload(t, env)
+	})
+	t.Run("TrapIMC", func(t *testing.T) {
+		t.Parallel()
+		for _, where := range []string{"begin_handshake", "receive", "batch_ending"} {
+			t.Run(where, func(t *testing.T) {
+				t.Parallel()
+				testTrapIMC(t, env, where)
+			})
+		}
+	})
 	t.Run("TamperedLog", func(t *testing.T) {
 		t.Parallel()
 		testTamperedLog(t, env)

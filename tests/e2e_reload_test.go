@@ -1,0 +1,222 @@
+package tests
+
+// The host's side: IMCs hot-reloaded between attestations, and a vendor IMC
+// that crashes next to the two real ones.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/pdp"
+	"github.com/imchost/imchost/tnccs/pb"
+)
+
+// writeConfig writes a config.toml with the IMCs (paths relative to the
+// file's directory when they are in it) and no file watching.
+func writeConfig(t testing.TB, path string, imcs []host.IMCConfig) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("[wasm]\nwatch = false\n")
+	for _, c := range imcs {
+		fmt.Fprintf(&b, "\n[[imc]]\nname = %q\npath = %q\ngrants = [", c.Name, c.Path)
+		for i, g := range c.Grants {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", g)
+		}
+		b.WriteString("]\n[imc.settings]\n")
+		for k, v := range c.Settings {
+			fmt.Fprintf(&b, "%s = %q\n", k, v)
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withCustomSection returns the module with a custom section appended: a
+// valid module that behaves the same, with another sha256 (a rebuild).
+func withCustomSection(mod []byte, name string, payload []byte) []byte {
+	uleb := func(b []byte, v uint32) []byte {
+		for {
+			c := byte(v & 0x7f)
+			v >>= 7
+			if v != 0 {
+				c |= 0x80
+			}
+			b = append(b, c)
+			if v == 0 {
+				return b
+			}
+		}
+	}
+	body := uleb(nil, uint32(len(name)))
+	body = append(append(body, name...), payload...)
+	out := append(bytes.Clone(mod), 0) // custom section id
+	out = uleb(out, uint32(len(body)))
+	return append(out, body...)
+}
+
+func copyFile(t testing.TB, dst, src string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// versions maps IMC names to their loaded version.
+func versions(h *host.Host) map[string]int {
+	out := map[string]int{}
+	for _, m := range h.List() {
+		out[m.Name] = m.Version
+	}
+	return out
+}
+
+// testHotReload: a host built from a config.toml attests, its Attestation
+// module file is replaced by a rebuild (version 2), then its settings
+// change in the file (version 3: the new nonce length is on the wire), then
+// a broken module file is refused (version 3 keeps serving); every
+// attestation in between is compliant against the learned measurements.
+func testHotReload(t *testing.T, env *tpmEnv) {
+	dir := t.TempDir()
+	imcs := imcConfigs(t, env.logPath)
+	for i := range imcs {
+		local := filepath.Base(imcs[i].Path)
+		copyFile(t, filepath.Join(dir, local), imcs[i].Path)
+		imcs[i].Path = local
+	}
+	cfgPath := filepath.Join(dir, "config.toml")
+	writeConfig(t, cfgPath, imcs)
+	cfg, err := host.LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHostConfig(t, env.platform(t, fixtureRoot(t, false)), cfg)
+	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
+	n := 0
+	run := func(step string, wantVersions map[string]int, nonce int) {
+		t.Helper()
+		if got := versions(h); fmt.Sprint(got) != fmt.Sprint(wantVersions) {
+			t.Fatalf("%s: versions %v, want %v", step, got, wantVersions)
+		}
+		n++
+		rec := &recorder{}
+		res, out := attestOK(t, p, h, rec, n)
+		if res.Recommendation != pb.RecommendationAllowed || out.Verdict.Access != pdp.AccessAllowed {
+			t.Fatalf("%s: %+v %+v", step, res, out.Verdict)
+		}
+		want := fmt.Sprintf(" 5 C→S CDATA | PB-PA | TCG/PTS: DH Nonce Parameters Response (ECP_256, nonce %d bytes)", nonce)
+		if rows := rec.table(); len(rows) < 5 || rows[4] != want {
+			t.Fatalf("%s: batch 5 %q, want %q", step, rows[min(4, len(rows)-1)], want)
+		}
+	}
+	run("first load", map[string]int{"OS": 1, "Attestation": 1}, 20)
+
+	attPath := filepath.Join(dir, attWasm)
+	mod, err := os.ReadFile(attPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(attPath, withCustomSection(mod, "imchost.test", []byte("rebuilt")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(context.Background()); err != nil {
+		t.Fatalf("reload of a rebuilt module: %v", err)
+	}
+	run("rebuilt module", map[string]int{"OS": 1, "Attestation": 2}, 20)
+
+	imcs[1].Settings["nonce_len"] = "32"
+	writeConfig(t, cfgPath, imcs)
+	if err := h.Reload(context.Background()); err != nil {
+		t.Fatalf("reload of changed settings: %v", err)
+	}
+	run("changed settings", map[string]int{"OS": 1, "Attestation": 3}, 32)
+
+	if err := os.WriteFile(attPath, []byte("\x00asm\x01\x00\x00\x00broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(context.Background()); err == nil {
+		t.Fatal("a broken module was accepted")
+	}
+	run("broken module refused", map[string]int{"OS": 1, "Attestation": 3}, 32)
+}
+
+// syncBuffer is a bytes.Buffer safe for the host's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testTrapIMC: a vendor IMC that crashes (in begin_handshake, receive or
+// batch_ending) is loaded as IMC 3 next to the OS and Attestation IMCs.
+// The host closes it for the connection; the exchange on the wire is still
+// the transcript's, the verdict compliant / Access Allowed, on the learning
+// run and on the enforcing one, and no instance is left.
+func testTrapIMC(t *testing.T, env *tpmEnv, where string) {
+	logs := &syncBuffer{}
+	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(tWriter{t}, logs), DisableTime: true})
+	imcs := append(imcConfigs(t, env.logPath), trapIMC(where))
+	h, err := host.New(&host.Config{IMCs: imcs}, host.Options{Logger: log,
+		Platform: env.platform(t, fixtureRoot(t, false)), CompilationCache: compCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l := h.List(); len(l) != 3 || l[2].Name != "Trap" || l[2].ID != 3 {
+		t.Fatalf("loaded %+v", l)
+	}
+	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: pdpName, Port: 271}})
+	for round := 1; round <= 2; round++ {
+		rec := &recorder{}
+		res, out := attestOK(t, p, h, rec, round)
+		checkTable(t, rec, transcriptTable(false))
+		if res.AssessmentResult != pb.ResultCompliant || res.Recommendation != pb.RecommendationAllowed ||
+			out.Verdict.Access != pdp.AccessAllowed {
+			t.Fatalf("round %d: %+v %+v", round, res, out.Verdict)
+		}
+		if k := h.Instances(); k != 0 {
+			t.Errorf("round %d: %d instances left", round, k)
+		}
+	}
+	failed := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `IMC 3 "Trap"`) && strings.Contains(line, "closed for this connection") {
+			failed++
+			t.Logf("host: %s", line)
+		}
+	}
+	if failed != 2 {
+		t.Fatalf("the trap IMC failed %d times, want once per connection", failed)
+	}
+}
