@@ -21,12 +21,16 @@ import (
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
-// writeConfig writes a config.toml with the IMCs (paths relative to the
-// file's directory when they are in it) and no file watching.
-func writeConfig(t testing.TB, path string, imcs []host.IMCConfig) {
+// writeConfig writes a config.toml with the IMCs (relative paths are
+// relative to the file's directory), no file watching and, when cacheDir is
+// set, that compilation cache directory.
+func writeConfig(t testing.TB, path string, imcs []host.IMCConfig, cacheDir string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("[wasm]\nwatch = false\n")
+	if cacheDir != "" {
+		fmt.Fprintf(&b, "cache_dir = %q\n", cacheDir)
+	}
 	for _, c := range imcs {
 		fmt.Fprintf(&b, "\n[[imc]]\nname = %q\npath = %q\ngrants = [", c.Name, c.Path)
 		for i, g := range c.Grants {
@@ -102,7 +106,7 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 		imcs[i].Path = local
 	}
 	cfgPath := filepath.Join(dir, "config.toml")
-	writeConfig(t, cfgPath, imcs)
+	writeConfig(t, cfgPath, imcs, "")
 	cfg, err := host.LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +146,7 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 	run("rebuilt module", map[string]int{"OS": 1, "Attestation": 2}, 20)
 
 	imcs[1].Settings["nonce_len"] = "32"
-	writeConfig(t, cfgPath, imcs)
+	writeConfig(t, cfgPath, imcs, "")
 	if err := h.Reload(context.Background()); err != nil {
 		t.Fatalf("reload of changed settings: %v", err)
 	}
