@@ -8,21 +8,22 @@ import (
 	"os"
 	"testing"
 
+	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
 // Goroutines of the transport, PDP and host code; none may outlive a
-// connection. (These subtests run while no other test does.)
+// connection. (These subtests run while no other test does, one after the
+// other on one host: every connection must leave it as it was.)
 var connGoroutines = []string{"imchost/tnccs", "imchost/pdp", "imchost/host"}
 
 // testPDPKilled: the PDP dies (crash: listener and TCP connections gone
 // with a reset; stop: pdp.Server.Close) when the client has seen batch n.
 // tnccs.Dial must return an error of its own, not the bound of the
 // test's deadline, without a decision; nothing may stay behind.
-func testPDPKilled(t *testing.T, env *tpmEnv, crash bool, n int) {
+func testPDPKilled(t *testing.T, h *host.Host, crash bool, n int) {
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
-	h := newHost(t, env.platform(t, fixtureRoot(t, false)), imcConfigs(t, env.logPath))
 	rec := &recorder{}
 	rec.hook = func(i int, _ recorded) {
 		if i != n {
@@ -64,7 +65,7 @@ func testPDPKilled(t *testing.T, env *tpmEnv, crash bool, n int) {
 // has seen batch n. The PDP records a failed, undecided outcome, ends the
 // connection's goroutine with its IMV state, records no session, and then
 // assesses the same client (same host) normally.
-func testClientKilled(t *testing.T, env *tpmEnv, n int) {
+func testClientKilled(t *testing.T, h *host.Host, n int) {
 	if n%2 == 0 {
 		// Killed between a server batch and its answer: tnccs.Client.Run
 		// still lets the IMCs end the batch and sends the (now empty)
@@ -73,7 +74,6 @@ func testClientKilled(t *testing.T, env *tpmEnv, n int) {
 		knownDefect(t, "a cancelled tnccs client still sends its next CDATA (tnccs/client.go:127-132, tnccs/pttls/conn.go:190)")
 	}
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
-	h := newHost(t, env.platform(t, fixtureRoot(t, false)), imcConfigs(t, env.logPath))
 	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
 	defer cancel()
 	cctx, kill := context.WithCancel(ctx)

@@ -22,6 +22,7 @@ func TestE2E(t *testing.T) {
 
 	// First, alone (the parallel subtests wait until TestE2E returns), the
 	// subtests that check that no goroutine outlives a connection.
+	seqHost := newHost(t, env.platform(t, fixtureRoot(t, false)), imcConfigs(t, env.logPath))
 	for _, tc := range []struct {
 		name  string
 		crash bool
@@ -32,10 +33,10 @@ func TestE2E(t *testing.T) {
 		{"PDPStopAfterBatch2", false, 2}, // pdp.Server.Close while the IMCs work
 		{"PDPStopAfterBatch7", false, 7}, // ... while the PDP checks the AIK
 	} {
-		t.Run(tc.name, func(t *testing.T) { testPDPKilled(t, env, tc.crash, tc.n) })
+		t.Run(tc.name, func(t *testing.T) { testPDPKilled(t, seqHost, tc.crash, tc.n) })
 	}
 	for _, n := range []int{2, 3, 7, 8} {
-		t.Run(fmt.Sprintf("ClientKilledAfterBatch%d", n), func(t *testing.T) { testClientKilled(t, env, n) })
+		t.Run(fmt.Sprintf("ClientKilledAfterBatch%d", n), func(t *testing.T) { testClientKilled(t, seqHost, n) })
 	}
 
 	t.Run("Transcript", func(t *testing.T) {
