@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/pdp"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
 )
 
 // Exit codes of `imchost run` (CLI contract).
@@ -358,4 +360,118 @@ func TestCLIClientKilled(t *testing.T) {
 	if r := e.run(t, e.tpm.inst.Spec, root, nil); r.code != exitAllowed {
 		t.Fatalf("the run after the killed one: exit %d", r.code)
 	}
+}
+
+// pdpProcess is `imchost pdp serve` running as its own process.
+type pdpProcess struct {
+	cmd  *exec.Cmd
+	addr string
+	ca   []byte
+	logs *syncBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+// startPDPProcess runs `imchost pdp serve` on a loopback port with a
+// self-signed certificate and waits for its "listening on" line.
+func startPDPProcess(t *testing.T, args ...string) *pdpProcess {
+	t.Helper()
+	dir := t.TempDir()
+	args = append([]string{"pdp", "serve", "--listen", "127.0.0.1:0", "--self-signed", dir}, args...)
+	cmd := exec.Command(imchostBinary(t), args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &pdpProcess{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		defer close(p.done)
+		listening := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+		buf := make([]byte, 4096)
+		var line []byte
+		for {
+			n, err := stderr.Read(buf)
+			p.logs.Write(buf[:n])
+			for _, c := range buf[:n] {
+				if c != '\n' {
+					line = append(line, c)
+					continue
+				}
+				if m := listening.FindSubmatch(line); m != nil {
+					addr <- string(m[1])
+				}
+				line = line[:0]
+			}
+			if err != nil {
+				cmd.Wait()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-p.done
+		t.Logf("imchost %s:\n%s", strings.Join(args, " "), p.logs.String())
+	})
+	select {
+	case p.addr = <-addr:
+	case <-p.done:
+		t.Fatalf("imchost pdp serve exited: %s", p.logs.String())
+	case <-time.After(time.Minute):
+		t.Fatal("imchost pdp serve did not say where it listens")
+	}
+	if p.ca, err = os.ReadFile(filepath.Join(dir, "ca.pem")); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestCLIPDPServe runs the real host's IMCs against `imchost pdp serve` in
+// its own process: the exchange is the transcript's table; then the PDP
+// process is killed (SIGKILL) in the middle of a second attestation, which
+// ends with an error of its own, no decision, nothing left running.
+func TestCLIPDPServe(t *testing.T) {
+	needModules(t)
+	p := startPDPProcess(t, "--referral", pdpName+":271")
+	env := newTPMEnv(t, bundledLog)
+	h := newHost(t, env.platform(t, fixtureRoot(t, false)), imcConfigs(t, env.logPath))
+	dial := func(rec *recorder) (*tnccs.Result, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
+		defer cancel()
+		cfg := tnccs.ClientConfig{Addr: p.addr}
+		cfg.PTTLS.CAPEM = p.ca
+		cfg.Logger = testLogger(t, "")
+		cfg.OnBatch = rec.observe
+		res, err := tnccs.Dial(ctx, cfg, h)
+		if ctx.Err() != nil {
+			t.Fatalf("the attestation hung until the test's bound: %v", err)
+		}
+		return res, err
+	}
+
+	rec := &recorder{}
+	res, err := dial(rec)
+	if err != nil || !res.Decided || res.Recommendation != pb.RecommendationAllowed {
+		t.Fatalf("attestation: %+v %v", res, err)
+	}
+	checkTable(t, rec, transcriptTable(false))
+
+	rec = &recorder{hook: func(n int, _ recorded) {
+		if n == 6 {
+			p.cmd.Process.Signal(syscall.SIGKILL)
+			<-p.done
+		}
+	}}
+	res, err = dial(rec)
+	t.Logf("client: %v", err)
+	if err == nil || (res != nil && res.Decided) {
+		t.Fatalf("the PDP process was killed after batch 6, yet: %+v %v", res, err)
+	}
+	if k := h.Instances(); k != 0 {
+		t.Errorf("%d IMC instances left", k)
+	}
+	noGoroutines(t, "tnccs.(*Client)", "tnccs/pttls", "imchost/host.(*Conn)")
 }
