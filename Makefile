@@ -39,14 +39,24 @@ test: test-deps build vet
 bench: test-deps build
 	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./... | tee $(OUT)/bench.txt
 
-## fuzz: every fuzz target for FUZZTIME each
+## fuzz: every fuzz target for FUZZTIME each (FUZZPAR=1 for one worker);
+## out/fuzz/<pkg>_<target>.log keeps each run, out/fuzz.txt each final line.
+## A crash stops nothing: the input lands in the package's testdata/fuzz/
+## (a regression case from then on) and the rule fails at the end.
+FUZZPAR  ?=
 fuzz: build
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@mkdir -p $(OUT)/fuzz; : > $(OUT)/fuzz.txt; fail=0; \
+	for pkg in $$($(GO) list ./...); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			log=$(OUT)/fuzz/$$(echo $${pkg#github.com/imchost/imchost/} | tr / _)_$$t.log; \
 			echo "== $$pkg $$t ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+			if IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) \
+				$(if $(FUZZPAR),-parallel $(FUZZPAR)) $$pkg > $$log 2>&1; then res=ok; else res=FAIL; fail=1; fi; \
+			last=$$(grep '^fuzz: elapsed' $$log | tail -n 1); \
+			echo "$$res $$pkg $$t $$last" | tee -a $(OUT)/fuzz.txt; \
+			if [ $$res = FAIL ]; then tail -n 30 $$log; fi; \
 		done; \
-	done
+	done; exit $$fail
 
 clean:
 	rm -rf $(OUT)
