@@ -325,4 +325,3 @@ func runHostileClient(t *testing.T, tc clientCase, p *pdpEnv) *hostileConn {
 	c.drain()
 	return c
 }
-
