@@ -40,9 +40,9 @@ var (
 	cliErr  error
 )
 
-// imchostBinary builds ./cmd/imchost once per test binary.
-func imchostBinary(t testing.TB) string {
-	t.Helper()
+// buildCLI builds ./cmd/imchost (without the race detector) once per test
+// binary, into buildDir.
+func buildCLI() error {
 	cliOnce.Do(func() {
 		cliPath = filepath.Join(buildDir, "imchost")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -53,8 +53,14 @@ func imchostBinary(t testing.TB) string {
 			cliErr = errors.New(err.Error() + "\n" + string(out))
 		}
 	})
-	if cliErr != nil {
-		t.Fatalf("building imchost: %v", cliErr)
+	return cliErr
+}
+
+// imchostBinary returns the built imchost.
+func imchostBinary(t testing.TB) string {
+	t.Helper()
+	if err := buildCLI(); err != nil {
+		t.Fatalf("building imchost: %v", err)
 	}
 	return cliPath
 }
@@ -169,10 +175,6 @@ func newCLIEnv(t *testing.T) *cliEnv {
 		t.Fatal(err)
 	}
 	imcs := imcConfigs(t, logPath)
-	cacheDir := filepath.Join(t.TempDir(), "cache")
-	if ucd, err := os.UserCacheDir(); err == nil {
-		cacheDir = filepath.Join(ucd, "imchost", "cli-test")
-	}
 	cfg := filepath.Join(t.TempDir(), "config.toml")
 	writeConfig(t, cfg, imcs, cacheDir)
 	return &cliEnv{tpm: env, pdp: startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()}), cfg: cfg, logs: logPath}

@@ -63,6 +63,7 @@ var (
 	buildDir  string // our temporary directory, removed by TestMain
 	modDir    string // where osWasm and attWasm are
 	trapPath  string
+	cacheDir  string // the compilation cache directory of the tests and the CLI
 	skipWhy   string // why the end-to-end tests cannot run
 	compCache wazero.CompilationCache
 )
@@ -122,10 +123,12 @@ func prepare() {
 		skipWhy = "the trapping test IMC cannot be built: " + err.Error()
 		return
 	}
-	// One compilation cache for every host of the test binary, kept in the
-	// user's cache directory (the one sdk/imctest uses for the same
-	// modules) so that the next run does not compile again.
-	cacheDir := filepath.Join(dir, "cache")
+	// One compilation cache for every host of the test binary and the CLI,
+	// kept in the user's cache directory (the one sdk/imctest uses for the
+	// same modules) so that the next run does not compile again. (Test
+	// binaries and the imchost binary see different wazero versions, "dev"
+	// and the module's, so each compiles once into its own subdirectory.)
+	cacheDir = filepath.Join(dir, "cache")
 	if ucd, err := os.UserCacheDir(); err == nil {
 		cacheDir = filepath.Join(ucd, "imchost", "imctest")
 	}

@@ -26,6 +26,13 @@ import (
 // set, that compilation cache directory.
 func writeConfig(t testing.TB, path string, imcs []host.IMCConfig, cacheDir string) {
 	t.Helper()
+	if err := os.WriteFile(path, []byte(configTOML(imcs, cacheDir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// configTOML is writeConfig's file.
+func configTOML(imcs []host.IMCConfig, cacheDir string) string {
 	var b strings.Builder
 	b.WriteString("[wasm]\nwatch = false\n")
 	if cacheDir != "" {
@@ -44,32 +51,7 @@ func writeConfig(t testing.TB, path string, imcs []host.IMCConfig, cacheDir stri
 			fmt.Fprintf(&b, "%s = %q\n", k, v)
 		}
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// withCustomSection returns the module with a custom section appended: a
-// valid module that behaves the same, with another sha256 (a rebuild).
-func withCustomSection(mod []byte, name string, payload []byte) []byte {
-	uleb := func(b []byte, v uint32) []byte {
-		for {
-			c := byte(v & 0x7f)
-			v >>= 7
-			if v != 0 {
-				c |= 0x80
-			}
-			b = append(b, c)
-			if v == 0 {
-				return b
-			}
-		}
-	}
-	body := uleb(nil, uint32(len(name)))
-	body = append(append(body, name...), payload...)
-	out := append(bytes.Clone(mod), 0) // custom section id
-	out = uleb(out, uint32(len(body)))
-	return append(out, body...)
+	return b.String()
 }
 
 func copyFile(t testing.TB, dst, src string) {
@@ -92,11 +74,13 @@ func versions(h *host.Host) map[string]int {
 	return out
 }
 
-// testHotReload: a host built from a config.toml attests, its Attestation
-// module file is replaced by a rebuild (version 2), then its settings
-// change in the file (version 3: the new nonce length is on the wire), then
-// a broken module file is refused (version 3 keeps serving); every
-// attestation in between is compliant against the learned measurements.
+// testHotReload: a host built from a config.toml attests; the Attestation
+// IMC's settings change in the file and Reload makes version 2 (its new
+// nonce length is on the wire); then a broken module file is refused and
+// version 2 keeps serving. Every attestation is compliant against the
+// measurements learned by the first. (A changed module file takes the same
+// path in the host, with a compilation: host/reload_test.go covers it on
+// small modules.)
 func testHotReload(t *testing.T, env *tpmEnv) {
 	dir := t.TempDir()
 	imcs := imcConfigs(t, env.logPath)
@@ -132,33 +116,21 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 	}
 	run("first load", map[string]int{"OS": 1, "Attestation": 1}, 20)
 
-	attPath := filepath.Join(dir, attWasm)
-	mod, err := os.ReadFile(attPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(attPath, withCustomSection(mod, "imchost.test", []byte("rebuilt")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Reload(context.Background()); err != nil {
-		t.Fatalf("reload of a rebuilt module: %v", err)
-	}
-	run("rebuilt module", map[string]int{"OS": 1, "Attestation": 2}, 20)
-
 	imcs[1].Settings["nonce_len"] = "32"
 	writeConfig(t, cfgPath, imcs, "")
 	if err := h.Reload(context.Background()); err != nil {
 		t.Fatalf("reload of changed settings: %v", err)
 	}
-	run("changed settings", map[string]int{"OS": 1, "Attestation": 3}, 32)
+	run("changed settings", map[string]int{"OS": 1, "Attestation": 2}, 32)
 
+	attPath := filepath.Join(dir, attWasm)
 	if err := os.WriteFile(attPath, []byte("\x00asm\x01\x00\x00\x00broken"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Reload(context.Background()); err == nil {
 		t.Fatal("a broken module was accepted")
 	}
-	run("broken module refused", map[string]int{"OS": 1, "Attestation": 3}, 32)
+	run("broken module refused", map[string]int{"OS": 1, "Attestation": 2}, 32)
 }
 
 // syncBuffer is a bytes.Buffer safe for the host's goroutines.

@@ -118,8 +118,7 @@ func testTamperedLog(t *testing.T, env *tpmEnv) {
 // testRemeasured: after learning, the machine reboots with a changed boot
 // loader; the PCRs hold the new boot and the log describes it, so the quote
 // verifies, but the measurement differs from the learned one and is named.
-func testRemeasured(t *testing.T) {
-	env := newTPMEnv(t, bundledLog)
+func testRemeasured(t *testing.T, env *tpmEnv) {
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
 	root := fixtureRoot(t, false)
 	h := newHost(t, env.platform(t, root), imcConfigs(t, env.logPath))
