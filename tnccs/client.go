@@ -105,6 +105,9 @@ func (c *Client) Run(ctx context.Context, conn BatchConn) (*Result, error) {
 				fatal = e
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			return s.res, fmt.Errorf("tnccs: connection %d abandoned in state '%s': %w", id, s.state, err)
+		}
 		if fatal != nil {
 			// strongSwan would carry on; we stop the assessment politely.
 			_ = s.sendBatch(ctx, pb.BatchCLOSE)

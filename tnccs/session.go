@@ -101,6 +101,10 @@ func (s *session) setState(to pbState) {
 // sendBatch sends a batch of type bt holding first and as many queued
 // messages as fit.
 func (s *session) sendBatch(ctx context.Context, bt pb.BatchType, first ...pb.Message) error {
+	if err := ctx.Err(); err != nil {
+		// Given up (a killed client, a stopped server): say nothing more.
+		return fmt.Errorf("tnccs: not sending the %s batch: %w", bt, err)
+	}
 	next, ok := transition(s.server, true, s.state, bt)
 	if !ok {
 		return fmt.Errorf("tnccs: sending a %s batch in state '%s' is not allowed", bt, s.state)

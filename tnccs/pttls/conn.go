@@ -169,6 +169,13 @@ func (c *Conn) deadline(ctx context.Context) (stop func()) {
 }
 
 func armDeadline(ctx context.Context, nc net.Conn, timeout time.Duration) (stop func()) {
+	if ctx.Err() != nil {
+		// Already cancelled: fail the operation now. AfterFunc would
+		// run in its own goroutine, racing the read or write it should
+		// stop (a cancelled client could still send its next batch).
+		_ = nc.SetDeadline(time.Unix(1, 0))
+		return func() {}
+	}
 	d := time.Now().Add(timeout)
 	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
 		d = cd
