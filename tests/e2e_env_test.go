@@ -12,7 +12,6 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -93,7 +92,8 @@ func goBuildWasm(out, pkg string) error {
 
 // prepare finds or builds the modules once per test binary: the OS and
 // Attestation IMCs from $IMCHOST_WASM_DIR (`make test` builds them there),
-// else built here; the trapping vendor IMC of testdata/trapimc always here.
+// else built here (skipping the tests when that fails); the trapping vendor
+// IMC of testdata/trapimc always here.
 func prepare() {
 	dir, err := os.MkdirTemp("", "imchost-e2e-")
 	if err != nil {
@@ -102,18 +102,16 @@ func prepare() {
 	}
 	buildDir = dir
 	modDir = os.Getenv("IMCHOST_WASM_DIR")
-	if modDir != "" {
-		for _, n := range []string{osWasm, attWasm} {
-			if _, err := os.Stat(filepath.Join(modDir, n)); err != nil {
-				skipWhy = fmt.Sprintf("IMCHOST_WASM_DIR=%s lacks %s (run `make wasm`)", modDir, n)
-				return
-			}
+	for _, n := range []string{osWasm, attWasm} {
+		if _, err := os.Stat(filepath.Join(modDir, n)); modDir == "" || err != nil {
+			modDir = ""
 		}
-	} else {
+	}
+	if modDir == "" {
 		modDir = dir
 		for n, pkg := range map[string]string{osWasm: "../imcs/os", attWasm: "../imcs/attestation"} {
 			if err := goBuildWasm(filepath.Join(dir, n), pkg); err != nil {
-				skipWhy = "IMCHOST_WASM_DIR is unset and the IMC modules cannot be built: " + err.Error()
+				skipWhy = "the IMC modules are not in $IMCHOST_WASM_DIR (`make wasm` puts them in out/wasm) and cannot be built: " + err.Error()
 				return
 			}
 		}
@@ -492,8 +490,8 @@ func reasonTexts(res *tnccs.Result) []string {
 	return out
 }
 
-// imchostGoroutines returns the stacks of the goroutines running code of
-// the project's transport, PDP or host packages.
+// imchostGoroutines returns the stacks of the goroutines whose stack
+// contains one of match (e.g. "imchost/tnccs").
 func imchostGoroutines(match ...string) []string {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
@@ -526,14 +524,4 @@ func noGoroutines(t testing.TB, match ...string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// errorsIsAny reports whether err is one of targets.
-func errorsIsAny(err error, targets ...error) bool {
-	for _, t := range targets {
-		if errors.Is(err, t) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -138,5 +137,4 @@ func testTranscript(t *testing.T, env *tpmEnv, forwarding bool) {
 			t.Errorf("round %d: no OS IMC report with the remediation: %+v", round, reports)
 		}
 	}
-	_ = context.Background
 }
