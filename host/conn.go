@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
@@ -135,14 +136,21 @@ type instance struct {
 	out  *lineWriter // stdout
 	err  *lineWriter // stderr
 
-	mu     sync.Mutex
-	mod    api.Module
-	ref    bool   // holds a reference on v (connection instances)
-	inPtr  uint32 // the last imc_alloc buffer, reused while messages fit
-	inCap  uint32
-	failed bool
-	closed bool
-	stack  [4]uint64
+	mu  sync.Mutex
+	mod api.Module
+	// wctx is the context every call hands wazero: it carries the instance
+	// for the host functions and has no Done channel, so wazero starts no
+	// watcher goroutine per call. Deadlines and cancellation close the
+	// module from timer (the call deadline) and context.AfterFunc instead.
+	wctx    context.Context
+	timer   *time.Timer
+	callCtx context.Context // the caller's context during a call, for the host functions
+	ref     bool            // holds a reference on v (connection instances)
+	inPtr   uint32          // the last imc_alloc buffer, reused while messages fit
+	inCap   uint32
+	failed  bool
+	closed  bool
+	stack   [4]uint64
 
 	fAlloc, fInit, fChange, fBegin, fReceive, fBatch, fTerm api.Function
 }
@@ -157,6 +165,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	cfg := h.cfg.Load()
 	mlog := h.log.Named("imc").Named(strings.ToLower(v.m.name))
 	in := &instance{h: h, v: v, conn: c, log: mlog}
+	in.wctx = context.WithValue(context.Background(), instKey{}, in)
 	in.out = newLineWriter(func(l string) { mlog.Info(l) })
 	in.err = newLineWriter(func(l string) { mlog.Debug(l, "stream", "stderr") })
 	p := h.opts.Platform
@@ -194,6 +203,8 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	}
 	h.live.Add(1)
 	in.mod = mod
+	in.timer = time.AfterFunc(time.Hour, func() { in.interrupt(sys.ExitCodeDeadlineExceeded) })
+	in.timer.Stop()
 	in.fAlloc = mod.ExportedFunction(abi.ExportAlloc)
 	in.fInit = mod.ExportedFunction(abi.ExportInit)
 	in.fChange = mod.ExportedFunction(abi.ExportConnectionChange)
@@ -324,19 +335,42 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 
 // callLocked calls f under the version's deadline with the instance in the
 // context (for the host functions). A failure closes the instance.
+//
+// The deadline is one timer per instance, re-armed per call, and the
+// caller's cancellation a context.AfterFunc: both close the module with an
+// exit code (wazero compiles the checks in, WithCloseOnContextDone), which
+// ends the running call. When either fired, even as the call was
+// returning, the call counts as interrupted: the module is closed by then.
 func (in *instance) callLocked(ctx context.Context, f api.Function, name string, params ...uint64) (abi.Status, error) {
-	cctx, cancel := context.WithTimeout(ctx, in.v.timeout)
+	if ctx.Err() != nil {
+		return 0, in.failLocked(name, sys.NewExitError(sys.ExitCodeContextCanceled))
+	}
+	var cancelled func() bool
+	if ctx.Done() != nil {
+		cancelled = context.AfterFunc(ctx, func() { in.interrupt(sys.ExitCodeContextCanceled) })
+	}
+	in.callCtx = ctx
 	copy(in.stack[:], params)
-	err := f.CallWithStack(context.WithValue(cctx, instKey{}, in), in.stack[:])
-	cerr := cctx.Err()
-	cancel()
+	in.timer.Reset(in.v.timeout)
+	err := f.CallWithStack(in.wctx, in.stack[:])
+	timedOut := !in.timer.Stop()
+	stopped := cancelled != nil && !cancelled()
+	in.callCtx = nil
+	switch {
+	case timedOut:
+		err = fmt.Errorf("timed out after %s: %w", in.v.timeout, sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	case stopped:
+		err = sys.NewExitError(sys.ExitCodeContextCanceled)
+	}
 	if err != nil {
-		if cerr != nil && ctx.Err() == nil && errors.Is(cerr, context.DeadlineExceeded) {
-			err = fmt.Errorf("timed out after %s: %w", in.v.timeout, err)
-		}
 		return 0, in.failLocked(name, err)
 	}
 	return abi.Status(api.DecodeI32(in.stack[0])), nil
+}
+
+// interrupt closes the module from another goroutine, ending a running call.
+func (in *instance) interrupt(code uint32) {
+	_ = in.mod.CloseWithExitCode(context.Background(), code)
 }
 
 // failLocked logs the failure once, with the guest's last stderr lines, and

@@ -88,6 +88,9 @@ func dataFunc(fn string) api.GoModuleFunc {
 			stack[0] = negStatus(abi.StatusFault)
 			return
 		}
+		if in.callCtx != nil {
+			ctx = in.callCtx // the caller's deadline and values, not wazero's
+		}
 		out, st := in.sess.CallContext(ctx, fn, input)
 		switch {
 		case st != abi.StatusOK:
