@@ -94,6 +94,30 @@ func cmdVersion(e *env, args []string) int {
 	return exitOK
 }
 
+// dispatch runs the subcommand args[0] of group (imchost tpm info ...).
+func dispatch(e *env, group string, args []string, subs []command) int {
+	var names []string
+	for _, c := range subs {
+		names = append(names, c.name)
+	}
+	synopsis := fmt.Sprintf("usage: imchost %s %s [flags]   (imchost %s %s --help)", group, strings.Join(names, "|"), group, names[0])
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, synopsis)
+		return exitUsage
+	}
+	for _, c := range subs {
+		if c.name == args[0] {
+			return c.run(e, args[1:])
+		}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(e.stdout, synopsis)
+		return exitOK
+	}
+	fmt.Fprintf(e.stderr, "imchost %s: unknown subcommand %q\n%s\n", group, args[0], synopsis)
+	return exitUsage
+}
+
 // newFlags returns a flag set whose errors and help go to e.stderr and
 // e.stdout, with usage naming the command.
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {

@@ -21,15 +21,7 @@ import (
 )
 
 func cmdPDP(e *env, args []string) int {
-	if len(args) == 0 || args[0] != "serve" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(e.stdout, "usage: imchost pdp serve [flags]   (imchost pdp serve --help)")
-			return exitOK
-		}
-		fmt.Fprintln(e.stderr, "usage: imchost pdp serve [flags]   (imchost pdp serve --help)")
-		return exitUsage
-	}
-	return cmdPDPServe(e, args[1:])
+	return dispatch(e, "pdp", args, []command{{"serve", "", cmdPDPServe}})
 }
 
 func cmdPDPServe(e *env, args []string) int {

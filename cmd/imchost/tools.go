@@ -67,23 +67,8 @@ func cmdEventLog(e *env, args []string) int {
 }
 
 func cmdTPM(e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: imchost tpm info|provision-ak|extend [flags]")
-		return exitUsage
-	}
-	switch args[0] {
-	case "info":
-		return cmdTPMInfo(e, args[1:])
-	case "provision-ak":
-		return cmdTPMProvision(e, args[1:])
-	case "extend":
-		return cmdTPMExtend(e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.stdout, "usage: imchost tpm info|provision-ak|extend [flags]   (imchost tpm info --help)")
-		return exitOK
-	}
-	fmt.Fprintf(e.stderr, "imchost tpm: unknown subcommand %q (info, provision-ak, extend)\n", args[0])
-	return exitUsage
+	return dispatch(e, "tpm", args, []command{
+		{"info", "", cmdTPMInfo}, {"provision-ak", "", cmdTPMProvision}, {"extend", "", cmdTPMExtend}})
 }
 
 func cmdTPMInfo(e *env, args []string) int {
@@ -98,13 +83,9 @@ func cmdTPMInfo(e *env, args []string) int {
 	if lf.debug < 0 {
 		lf.debug = 0
 	}
-	log, err := lf.logger(e.stderr, nil)
-	if err != nil {
-		return fail(e, err)
-	}
-	t, err := tpmhost.Open(*spec, log)
-	if err != nil {
-		return fail(e, err)
+	t, code := openTPMFor(e, &lf, *spec)
+	if t == nil {
+		return code
 	}
 	defer t.Close()
 	v, err := t.VersionInfo()
@@ -168,13 +149,9 @@ func cmdTPMProvision(e *env, args []string) int {
 	if err != nil {
 		return usageErr(e, "tpm provision-ak", err.Error())
 	}
-	log, err := lf.logger(e.stderr, nil)
-	if err != nil {
-		return fail(e, err)
-	}
-	t, err := tpmhost.Open(*spec, log)
-	if err != nil {
-		return fail(e, err)
+	t, code := openTPMFor(e, &lf, *spec)
+	if t == nil {
+		return code
 	}
 	defer t.Close()
 	ak, err := t.ProvisionAK(h, kind, *replace)
@@ -186,21 +163,7 @@ func cmdTPMProvision(e *env, args []string) int {
 }
 
 func cmdIMC(e *env, args []string) int {
-	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "usage: imchost imc list|check [flags]")
-		return exitUsage
-	}
-	switch args[0] {
-	case "list":
-		return cmdIMCList(e, args[1:])
-	case "check":
-		return cmdIMCCheck(e, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintln(e.stdout, "usage: imchost imc list|check [flags]   (imchost imc check --help)")
-		return exitOK
-	}
-	fmt.Fprintf(e.stderr, "imchost imc: unknown subcommand %q (list, check)\n", args[0])
-	return exitUsage
+	return dispatch(e, "imc", args, []command{{"list", "", cmdIMCList}, {"check", "", cmdIMCCheck}})
 }
 
 func cmdIMCList(e *env, args []string) int {
@@ -316,17 +279,13 @@ func cmdTPMExtend(e *env, args []string) int {
 	if strings.HasPrefix(*spec, "/dev/") {
 		return usageErr(e, "tpm extend", "refusing to extend the PCRs of a real TPM")
 	}
-	log, err := lf.logger(e.stderr, nil)
-	if err != nil {
-		return fail(e, err)
-	}
 	l, err := tpmhost.ReadEventLog(fs.Arg(0))
 	if err != nil {
 		return fail(e, err)
 	}
-	t, err := tpmhost.Open(*spec, log)
-	if err != nil {
-		return fail(e, err)
+	t, code := openTPMFor(e, &lf, *spec)
+	if t == nil {
+		return code
 	}
 	defer t.Close()
 	n, err := t.ExtendFromLog(l)
@@ -335,4 +294,18 @@ func cmdTPMExtend(e *env, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "extended %d measurements of %s\n", n, fs.Arg(0))
 	return exitOK
+}
+
+// openTPMFor opens spec for a tpm subcommand, logging as lf says; on
+// failure it returns nil and the exit code.
+func openTPMFor(e *env, lf *logFlags, spec string) (*tpmhost.TPM, int) {
+	log, err := lf.logger(e.stderr, nil)
+	if err != nil {
+		return nil, fail(e, err)
+	}
+	t, err := tpmhost.Open(spec, log)
+	if err != nil {
+		return nil, fail(e, err)
+	}
+	return t, exitOK
 }
