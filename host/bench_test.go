@@ -14,14 +14,14 @@ import (
 // BenchmarkRoundTrip: one PA message host → module (write into the
 // imc_alloc buffer, imc_receive) → host (the module's send reaches the
 // SendFunc), with testdata/echo, which does nothing else.
-func BenchmarkRoundTrip(b *testing.B) { benchRoundTrip(b, "echo") }
+func BenchmarkRoundTrip(b *testing.B) { benchRoundTrip(b, modPath("echo"), helloGrants) }
 
 // BenchmarkRoundTripHello is the same with examples/hello, which parses the
 // message and builds its answer with sdk/patnc and asks log_level.
-func BenchmarkRoundTripHello(b *testing.B) { benchRoundTrip(b, "hello") }
+func BenchmarkRoundTripHello(b *testing.B) { benchRoundTrip(b, modPath("hello"), helloGrants) }
 
-func benchRoundTrip(b *testing.B, mod string) {
-	cfg := &Config{IMCs: []IMCConfig{{Name: "Bench", Path: modPath(mod), Grants: helloGrants}}}
+func benchRoundTrip(b *testing.B, path string, grants []string) {
+	cfg := &Config{IMCs: []IMCConfig{{Name: "Bench", Path: path, Grants: grants}}}
 	h, err := New(cfg, Options{CompilationCache: testCache}) // no logger: measure the mechanism
 	if err != nil {
 		b.Fatal(err)

@@ -143,28 +143,5 @@ func TestMinimalModule(t *testing.T) {
 // BenchmarkRoundTripMinimal is BenchmarkRoundTrip on the hand-written
 // module: the host's share of a round trip.
 func BenchmarkRoundTripMinimal(b *testing.B) {
-	cfg := &Config{IMCs: []IMCConfig{{Name: "Minimal", Path: writeMinimalEcho(b), Grants: []string{"send", "subscribe"}}}}
-	h, err := New(cfg, Options{CompilationCache: testCache})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close(context.Background())
-	ctx := context.Background()
-	if err := h.LoadIMCs(ctx); err != nil {
-		b.Fatal(err)
-	}
-	n := 0
-	c, err := h.OpenConn(ctx, 1, func(tnccs.PAMessage) error { n++; return nil })
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close(ctx)
-	m := helloMsg(1)
-	b.ReportAllocs()
-	for b.Loop() {
-		c.Receive(ctx, m)
-	}
-	if n == 0 {
-		b.Fatal("no replies")
-	}
+	benchRoundTrip(b, writeMinimalEcho(b), []string{"send", "subscribe"})
 }
