@@ -206,7 +206,7 @@ func TestHostileClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startPDP(t, pdp.Config{Users: map[string]string{goodUser: goodPass, evilUser: evilPass},
+	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy(), Users: map[string]string{goodUser: goodPass, evilUser: evilPass},
 		ClientCAs: clientCAs, IdleTimeout: pdpIdle})
 	for _, tc := range hostileClientCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestHostileClient(t *testing.T) {
 			}()
 			peer := runHostileClient(t, tc, p)
 			wg.Wait()
-			if goodErr != nil || goodRes == nil || !goodRes.Decided {
+			if goodErr != nil || goodRes == nil || !goodRes.Decided || goodRes.Recommendation != pb.RecommendationAllowed {
 				t.Errorf("the well-behaved client next to it: %v, %+v", goodErr, goodRes)
 			}
 			outs, err := p.srv.WaitOutcomes(ctx, n+2)
