@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -194,26 +195,50 @@ func fixtureRoot(t testing.TB, forwarding bool) string {
 // tpmEnv is a swtpm started at locality 3 (as the reference test bed), with
 // an ECC P-256 AK at akHandle and its PCRs extended from a boot log.
 type tpmEnv struct {
-	inst    *swtpm.Instance
-	tpm     *tpmhost.TPM
-	ak      *tpmhost.AK
-	log     *tpmhost.EventLog
-	logPath string
+	inst     *swtpm.Instance // nil for the simulator
+	tpm      *tpmhost.TPM
+	ak       *tpmhost.AK
+	log      *tpmhost.EventLog
+	logPath  string
+	locality uint8 // TPM2_Startup's locality
 }
 
 // newTPMEnv starts swtpm and prepares it; the TPM stays open for the test.
 func newTPMEnv(t testing.TB, logPath string) *tpmEnv {
 	t.Helper()
 	inst := swtpm.Start(t, swtpm.WithLocality(3))
-	e := &tpmEnv{inst: inst, logPath: logPath}
+	e := &tpmEnv{inst: inst, logPath: logPath, locality: 3}
 	e.open(t)
+	e.provision(t)
+	return e
+}
+
+// newSimulatorEnv is newTPMEnv on the in-process TPM simulator (started at
+// locality 0; one per process, a second Open waits for the first Close).
+func newSimulatorEnv(t testing.TB, logPath string) *tpmEnv {
+	t.Helper()
+	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, testLogger(t, "tpm"))
+	if errors.Is(err, tpmhost.ErrNotSupported) {
+		t.Skipf("TPM simulator: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tpm.Close() })
+	e := &tpmEnv{tpm: tpm, logPath: logPath}
+	e.provision(t)
+	return e
+}
+
+// provision makes the AK and extends the PCRs from the log.
+func (e *tpmEnv) provision(t testing.TB) {
+	t.Helper()
 	ak, err := e.tpm.ProvisionAK(akHandle, tpmhost.AKECCP256, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.ak = ak
-	e.extend(t, logPath)
-	return e
+	e.extend(t, e.logPath)
 }
 
 // open connects to the swtpm (one connection at a time).
@@ -228,7 +253,7 @@ func (e *tpmEnv) open(t testing.TB) {
 }
 
 // extend extends the PCRs from the log at path and checks that PCR 0 was
-// seeded with locality 3.
+// seeded with the startup locality.
 func (e *tpmEnv) extend(t testing.TB, path string) {
 	t.Helper()
 	l, err := tpmhost.ReadEventLog(path)
@@ -239,7 +264,7 @@ func (e *tpmEnv) extend(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 	loc, matched, err := e.tpm.StartupLocality(l, tpmhost.AlgSHA256)
-	if err != nil || !matched || loc != 3 {
+	if err != nil || !matched || loc != e.locality {
 		t.Fatalf("startup locality %d, replay matched %v: %v", loc, matched, err)
 	}
 	e.log = l

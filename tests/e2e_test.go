@@ -51,6 +51,11 @@ func TestE2E(t *testing.T) {
 				testTranscript(t, env, fwd)
 			})
 		}
+		// The same on the in-process simulator (started at locality 0).
+		t.Run("simulator", func(t *testing.T) {
+			t.Parallel()
+			testTranscript(t, newSimulatorEnv(t, bundledLog), false)
+		})
 	})
 	t.Run("HotReload", func(t *testing.T) {
 		t.Parallel()
