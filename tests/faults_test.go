@@ -342,4 +342,3 @@ func TestFaultCompilationCache(t *testing.T) {
 		})
 	}
 }
-
