@@ -68,6 +68,8 @@ var (
 	compCache wazero.CompilationCache
 )
 
+// TestMain removes what prepare built and closes the compilation cache
+// after the tests.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if compCache != nil {
