@@ -298,7 +298,7 @@ func TestCLIInterrupted(t *testing.T) {
 	// the PDP (DefaultPolicy: AllowMissingAttestation, as strongSwan) then
 	// decides compliant / Access Allowed with the Attestation IMV at "don't
 	// know".
-	knownDefect(t, "a cancelled tnccs client still sends its next CDATA (tnccs/client.go:127-132, tnccs/pttls/conn.go:190)")
+	knownDefect(t, "a cancelled tnccs client still sends its next CDATA (tnccs.Client.Run sends after BatchEnding without checking ctx; pttls.Conn.WriteMessage writes under a done ctx)")
 	e := newCLIEnv(t)
 	var mu sync.Mutex
 	var proc *os.Process

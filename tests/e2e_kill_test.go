@@ -71,7 +71,7 @@ func testClientKilled(t *testing.T, h *host.Host, n int) {
 		// still lets the IMCs end the batch and sends the (now empty)
 		// CDATA, which the PDP takes as "nothing more to say" and decides
 		// on (compliant / Access Allowed under DefaultPolicy).
-		knownDefect(t, "a cancelled tnccs client still sends its next CDATA (tnccs/client.go:127-132, tnccs/pttls/conn.go:190)")
+		knownDefect(t, "a cancelled tnccs client still sends its next CDATA (tnccs.Client.Run sends after BatchEnding without checking ctx; pttls.Conn.WriteMessage writes under a done ctx)")
 	}
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
 	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
