@@ -35,9 +35,21 @@ vet:
 test: test-deps build vet
 	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -race -timeout 45m ./...
 
-## bench: Go benchmarks, written to BENCHMARKS.md by the harness
+## bench: every Go benchmark (the end-to-end ones of tests/ BENCHN times
+## each), the hostile-peer and fault suites, then BENCHMARKS.md written by
+## internal/benchreport from out/bench.txt, out/reliability.json and the
+## last `make fuzz` (out/fuzz.txt)
+BENCHN   ?= 10
 bench: test-deps build
-	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./... | tee $(OUT)/bench.txt
+	@mkdir -p $(OUT)
+	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m \
+		$$($(GO) list ./... | grep -v '/tests$$') | tee $(OUT)/bench.txt
+	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -bench 'PATNC' -benchmem ./tests/ | tee -a $(OUT)/bench.txt
+	IMCHOST_WASM_DIR=$(WASM_DIR) IMCHOST_BIN=$(OUT)/imchost $(GO) test -run '^$$' -bench 'Attestation|CLIRun' \
+		-benchmem -benchtime $(BENCHN)x -timeout 30m ./tests/ | tee -a $(OUT)/bench.txt
+	-IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -count=1 -json -run 'TestHostile|TestFault' ./tests/ > $(OUT)/reliability.json
+	$(GO) run ./internal/benchreport -bench $(OUT)/bench.txt -reliability $(OUT)/reliability.json \
+		-fuzz $(OUT)/fuzz.txt -o BENCHMARKS.md
 
 ## fuzz: every fuzz target for FUZZTIME each (FUZZPAR=1 for one worker);
 ## out/fuzz/<pkg>_<target>.log keeps each run, out/fuzz.txt each final line.

@@ -1,0 +1,445 @@
+// Command benchreport writes BENCHMARKS.md from the output of `go test
+// -bench` (out/bench.txt), the hostile-peer and fault suites run with
+// `go test -json` (out/reliability.json) and the final lines of a fuzz
+// campaign (out/fuzz.txt, written by `make fuzz`; else the committed
+// campaign.txt next to this file). `make bench` runs it:
+//
+//	go run ./internal/benchreport -bench out/bench.txt -reliability out/reliability.json -o BENCHMARKS.md
+//
+// It reports the machine (CPU model and cores from /proc/cpuinfo, kernel,
+// load), the date, the Go and wazero versions, every benchmark with the
+// command that reproduces it, and the project's goals as met or not met.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one benchmark line: its package, name (without the -N
+// GOMAXPROCS suffix) and every value by unit ("ns/op", "ms-median", ...).
+type result struct {
+	pkg, name string
+	iters     int
+	vals      map[string]float64
+	units     []string // in the order printed
+}
+
+func main() {
+	benchPath := flag.String("bench", "out/bench.txt", "output of go test -bench")
+	relPath := flag.String("reliability", "out/reliability.json", "go test -json output of the hostile-peer and fault suites")
+	fuzzPath := flag.String("fuzz", "out/fuzz.txt", "final lines of make fuzz (falls back to internal/benchreport/campaign.txt)")
+	out := flag.String("o", "BENCHMARKS.md", "report to write")
+	flag.Parse()
+
+	results, err := parseBench(*benchPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	var b strings.Builder
+	writeHeader(&b)
+	writeGoals(&b, results)
+	writeAll(&b, results)
+	writeReliability(&b, *relPath, *fuzzPath)
+	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("benchreport: %d benchmarks written to %s\n", len(results), *out)
+}
+
+// parseBench reads `go test -bench` output; "pkg:" lines set the package.
+func parseBench(path string) ([]result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var (
+		out []result
+		pkg string
+	)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimPrefix(strings.TrimSpace(p), "github.com/imchost/imchost/")
+			continue
+		}
+		if !strings.HasPrefix(line, "Benchmark") {
+			continue
+		}
+		fs := strings.Fields(line)
+		if len(fs) < 4 || len(fs)%2 != 0 {
+			continue
+		}
+		iters, err := strconv.Atoi(fs[1])
+		if err != nil {
+			continue
+		}
+		name := fs[0]
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		r := result{pkg: pkg, name: name, iters: iters, vals: map[string]float64{}}
+		for i := 2; i+1 < len(fs); i += 2 {
+			v, err := strconv.ParseFloat(fs[i], 64)
+			if err != nil {
+				continue
+			}
+			r.vals[fs[i+1]] = v
+			r.units = append(r.units, fs[i+1])
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}
+
+// find returns the result of package pkg and benchmark name, if any.
+func find(rs []result, pkg, name string) (result, bool) {
+	for _, r := range rs {
+		if r.pkg == pkg && r.name == name {
+			return r, true
+		}
+	}
+	return result{}, false
+}
+
+func writeHeader(b *strings.Builder) {
+	fmt.Fprintf(b, "# imchost benchmarks and reliability\n\n")
+	fmt.Fprintf(b, "Written by `make bench` (internal/benchreport) on %s. Numbers from one machine; they move\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(b, "with its load, so each one says how to reproduce it.\n\n")
+	fmt.Fprintf(b, "## Machine\n\n")
+	fmt.Fprintf(b, "| | |\n|---|---|\n")
+	fmt.Fprintf(b, "| CPU | %s |\n", cpuModel())
+	fmt.Fprintf(b, "| cores | %d (GOMAXPROCS %d) |\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(b, "| kernel | %s |\n", readTrim("/proc/sys/kernel/osrelease"))
+	fmt.Fprintf(b, "| load average when written | %s |\n", readTrim("/proc/loadavg"))
+	fmt.Fprintf(b, "| Go | %s %s/%s |\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(b, "| wazero | %s |\n", modVersion("github.com/tetratelabs/wazero"))
+	fmt.Fprintf(b, "| go-attestation | %s |\n\n", modVersion("github.com/google/go-attestation"))
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func readTrim(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// modVersion reads a module's version from go.mod.
+func modVersion(mod string) string {
+	data, err := os.ReadFile("go.mod")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fs := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+		if len(fs) >= 2 && fs[0] == mod {
+			return fs[1]
+		}
+	}
+	return "unknown"
+}
+
+// goal is one target of issue 9.
+type goal struct {
+	what, target, measured, how string
+	met                         *bool
+}
+
+func yes(v bool) *bool { return &v }
+
+func writeGoals(b *strings.Builder, rs []result) {
+	var goals []goal
+	cliWarm, okCLI := find(rs, "tests", "BenchmarkCLIRun/warm")
+	inproc, okIn := find(rs, "tests", "BenchmarkAttestation")
+	const cliHow = "`IMCHOST_WASM_DIR=out/wasm IMCHOST_BIN=out/imchost go test -run '^$' -bench 'CLIRun' -benchtime 10x ./tests/`"
+	g := goal{what: "attestation wall time, swtpm, loopback PDP, warm cache (`imchost run` child process)",
+		target: "≤ 120 ms (strongSwan's C client ≈ 230 ms)", how: cliHow}
+	if okCLI {
+		v := cliWarm.vals["ms-median"]
+		g.measured, g.met = fmt.Sprintf("%.0f ms (median of %d)", v, cliWarm.iters), yes(v <= 120)
+		if okIn {
+			g.measured += fmt.Sprintf("; in process, host already loaded: %.1f ms", inproc.vals["ms-median"])
+		}
+	}
+	goals = append(goals, g)
+	g = goal{what: "client peak RSS (`imchost run`, warm cache, getrusage ru_maxrss)", target: "≤ 18 MB (2× strongSwan's 8.8 MB)", how: cliHow}
+	if okCLI {
+		v := cliWarm.vals["MB-peak-rss-median"]
+		g.measured, g.met = fmt.Sprintf("%.1f MB", v), yes(v <= 18)
+	}
+	goals = append(goals, g)
+	g = goal{what: "start → first PB-TNC batch at the PDP (`imchost run`, warm cache)", target: "≤ 100 ms", how: cliHow}
+	if okCLI {
+		v := cliWarm.vals["first-batch-ms-median"]
+		g.measured, g.met = fmt.Sprintf("%.0f ms", v), yes(v <= 100)
+	}
+	goals = append(goals, g)
+	g = goal{what: "dispatch: one host → module call (BenchmarkLifecycleCall; message round trip BenchmarkRoundTrip)",
+		target: "≤ 1 µs", how: "`IMCHOST_WASM_DIR=out/wasm go test -run '^$' -bench 'LifecycleCall|RoundTrip$' -benchmem ./host/`"}
+	if r, ok := find(rs, "host", "BenchmarkLifecycleCall"); ok {
+		v := r.vals["ns/op"]
+		g.measured, g.met = fmt.Sprintf("%.0f ns", v), yes(v <= 1000)
+		if rt, ok := find(rs, "host", "BenchmarkRoundTrip"); ok {
+			g.measured += fmt.Sprintf("; round trip %.0f ns", rt.vals["ns/op"])
+		}
+	}
+	goals = append(goals, g)
+	g = goal{what: "event-log parse + replay vs go-attestation (same logs, same check)", target: "≥ 3× faster on every log",
+		how: "`go test -run '^$' -bench 'EventLog' -benchmem ./tpmhost/`"}
+	if ratios := replayRatios(rs); len(ratios) > 0 {
+		lo, geo := math.Inf(1), 0.0
+		for _, r := range ratios {
+			lo = math.Min(lo, r)
+			geo += math.Log(r)
+		}
+		geo = math.Exp(geo / float64(len(ratios)))
+		g.measured, g.met = fmt.Sprintf("%.1f× geometric mean over %d logs, %.1f× at worst", geo, len(ratios), lo), yes(lo >= 3)
+	}
+	goals = append(goals, g)
+
+	fmt.Fprintf(b, "## Goals (issue 9)\n\n| goal | target | measured | met | reproduce |\n|---|---|---|---|---|\n")
+	for _, g := range goals {
+		met := "not measured"
+		if g.met != nil {
+			met = map[bool]string{true: "**met**", false: "**not met**"}[*g.met]
+		}
+		if g.measured == "" {
+			g.measured = "—"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", g.what, g.target, g.measured, met, g.how)
+	}
+	fmt.Fprintf(b, "\n%s\n", goalNotes)
+	if okCLI {
+		if cold, ok := find(rs, "tests", "BenchmarkCLIRun/cold"); ok {
+			fmt.Fprintf(b, "\n`imchost run`, medians: | wall | CPU (user+sys) | start → first batch | peak RSS |\n|---|---|---|---|---|\n")
+			for _, r := range []result{cliWarm, cold} {
+				fmt.Fprintf(b, "| %s cache | %.0f ms | %.0f ms | %.0f ms | %.1f MB |\n", strings.TrimPrefix(r.name, "BenchmarkCLIRun/"),
+					r.vals["ms-median"], r.vals["cpu-ms-median"], r.vals["first-batch-ms-median"], r.vals["MB-peak-rss-median"])
+			}
+		}
+	}
+	if ratios := replayRatios(rs); len(ratios) > 0 {
+		fmt.Fprintf(b, "\nEvent-log parse + replay + compare, go-attestation time / tpmhost time:\n\n| log | ratio |\n|---|---|\n")
+		names := make([]string, 0, len(ratios))
+		for n := range ratios {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(b, "| %s | %.1f× |\n", n, ratios[n])
+		}
+	}
+	fmt.Fprintln(b)
+}
+
+// goalNotes explains what limits the goals that are not met.
+const goalNotes = `Notes. The wall time and start → first batch of ` + "`imchost run`" + ` are dominated by loading the two
+Go-compiled IMC modules (≈3.5 MB of wasm each, ≈12 MB of native code each from the cache): the
+in-process attestation with the modules already loaded takes a fraction of it (BenchmarkAttestation).
+The RSS analysis by the lead (cmd/imchost): process baseline ≈ 11 MB; after LoadIMCs of both modules
+VmHWM 71 MB (≈ 18 MB of it transient: the cached code is read into the Go heap before it is copied to
+executable memory); one connection's two instances add ≈ 11 MB (≈ 5.5 MB linear memory per Go
+wasip1 instance). The 18 MB goal is out of reach with Go-compiled guests; smaller guests (TinyGo,
+not installable here) or streaming the cached code into the mmap are the levers.`
+
+// replayRatios maps each log to go-attestation ns/op over tpmhost ns/op.
+func replayRatios(rs []result) map[string]float64 {
+	out := map[string]float64{}
+	for _, r := range rs {
+		log, ok := strings.CutPrefix(r.name, "BenchmarkEventLog/tpmhost/")
+		if r.pkg != "tpmhost" || !ok {
+			continue
+		}
+		if ga, ok := find(rs, "tpmhost", "BenchmarkEventLog/go-attestation/"+log); ok && r.vals["ns/op"] > 0 {
+			out[log] = ga.vals["ns/op"] / r.vals["ns/op"]
+		}
+	}
+	return out
+}
+
+func writeAll(b *strings.Builder, rs []result) {
+	fmt.Fprintf(b, "## Every benchmark\n\n")
+	fmt.Fprintf(b, "Reproduce one with `IMCHOST_WASM_DIR=out/wasm go test -run '^$' -bench '^NAME$' -benchmem ./PACKAGE/`\n")
+	fmt.Fprintf(b, "(sub-benchmarks: `-bench '^Top$/^sub$'`; the ./tests/ ones with `-benchtime 10x` as `make bench` runs them).\n\n")
+	fmt.Fprintf(b, "| package | benchmark | runs | ns/op | B/op | allocs/op | other |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		var other []string
+		for _, u := range r.units {
+			if u == "ns/op" || u == "B/op" || u == "allocs/op" {
+				continue
+			}
+			other = append(other, fmt.Sprintf("%s %s", num(r.vals[u]), u))
+		}
+		cell := func(u string) string {
+			if v, ok := r.vals[u]; ok {
+				return num(v)
+			}
+			return ""
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %s |\n", r.pkg, strings.TrimPrefix(r.name, "Benchmark"), r.iters,
+			cell("ns/op"), cell("B/op"), cell("allocs/op"), strings.Join(other, ", "))
+	}
+	fmt.Fprintln(b)
+}
+
+// num prints a value with at most 4 significant digits but no exponent.
+func num(v float64) string {
+	switch {
+	case v >= 1000:
+		return strconv.FormatFloat(math.Round(v), 'f', -1, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+// testEvent is one line of `go test -json`.
+type testEvent struct {
+	Action, Test, Output string
+}
+
+func writeReliability(b *strings.Builder, relPath, fuzzPath string) {
+	fmt.Fprintf(b, "## Reliability\n\n")
+	writeSuites(b, relPath)
+	writeFuzz(b, fuzzPath)
+}
+
+// writeSuites lists every subtest of the hostile-peer and fault suites with
+// its outcome and the error the peer or client saw.
+func writeSuites(b *strings.Builder, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		fmt.Fprintf(b, "Hostile-peer and fault suites: not run (%v).\n\n", err)
+		return
+	}
+	defer f.Close()
+	type sub struct{ outcome, note string }
+	subs := map[string]*sub{}
+	var order []string
+	get := func(name string) *sub {
+		if s, ok := subs[name]; ok {
+			return s
+		}
+		s := &sub{}
+		subs[name] = s
+		order = append(order, name)
+		return s
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 4<<20)
+	for sc.Scan() {
+		var e testEvent
+		if json.Unmarshal(sc.Bytes(), &e) != nil || !strings.Contains(e.Test, "/") {
+			continue
+		}
+		s := get(e.Test)
+		switch e.Action {
+		case "pass", "fail", "skip":
+			s.outcome = e.Action
+		case "output":
+			for _, key := range []string{"client error: ", "PDP outcome error: ", "client: ", "first start on the spoiled cache: ", "known defect"} {
+				if i := strings.Index(e.Output, key); i >= 0 && s.note == "" {
+					note := strings.TrimSpace(e.Output[i:])
+					if len(note) > 220 {
+						note = note[:220] + "…"
+					}
+					s.note = strings.ReplaceAll(note, "|", "\\|")
+				}
+			}
+		}
+	}
+	counts := map[string]int{}
+	fmt.Fprintf(b, "### Hostile peers and faults\n\n")
+	fmt.Fprintf(b, "`go test -count=1 -json -run 'TestHostile|TestFault' ./tests/` (tests/hostile_*_test.go, tests/faults_test.go):\n")
+	fmt.Fprintf(b, "each case asserts the error type and text, the PB-TNC or PT-TLS error sent back, a context bound, no\n")
+	fmt.Fprintf(b, "goroutine left; the client cases run next to a well-behaved client that must be allowed.\n\n")
+	fmt.Fprintf(b, "| case | outcome | what the other side saw |\n|---|---|---|\n")
+	for _, name := range order {
+		s := subs[name]
+		counts[s.outcome]++
+		fmt.Fprintf(b, "| %s | %s | %s |\n", strings.ReplaceAll(name, "_", " "), s.outcome, s.note)
+	}
+	fmt.Fprintf(b, "\n%d cases: %d pass, %d fail, %d skip (a skip is a reported defect outside tests/, see the note).\n\n",
+		len(order), counts["pass"], counts["fail"], counts["skip"])
+}
+
+// writeFuzz summarises the fuzz campaign's final lines ("ok|FAIL pkg target
+// fuzz: elapsed: 2m0s, execs: N (…), new interesting: M (total: T)").
+func writeFuzz(b *strings.Builder, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if data, err = os.ReadFile("internal/benchreport/campaign.txt"); err != nil {
+			fmt.Fprintf(b, "### Fuzzing\n\nNo campaign results (%v).\n", err)
+			return
+		}
+		path = "internal/benchreport/campaign.txt"
+	}
+	fmt.Fprintf(b, "### Fuzzing\n\n`nice -n 19 make fuzz FUZZTIME=2m FUZZPAR=1` (one worker per target); final lines from %s.\n\n", path)
+	fmt.Fprintf(b, "| package | target | result | execs | new interesting (corpus total) |\n|---|---|---|---|---|\n")
+	var targets, fails int
+	var execs, newInt int64
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		fs := strings.Fields(line)
+		if len(fs) < 3 {
+			continue
+		}
+		targets++
+		if fs[0] != "ok" {
+			fails++
+		}
+		ex, ni, tot := field(line, "execs: "), field(line, "new interesting: "), field(line, "(total: ")
+		e, _ := strconv.ParseInt(ex, 10, 64)
+		n, _ := strconv.ParseInt(ni, 10, 64)
+		execs += e
+		newInt += n
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s (%s) |\n", strings.TrimPrefix(fs[1], "github.com/imchost/imchost/"), fs[2], fs[0], ex, ni, tot)
+	}
+	fmt.Fprintf(b, "\nTotals: %d targets, %d executions, %d new interesting inputs, %d failing target(s).\n", targets, execs, newInt, fails)
+	fmt.Fprintf(b, "Each failure's input is in that package's testdata/fuzz/ and runs as a regression case in `go test`.\n")
+}
+
+// field returns the number after key in s.
+func field(s, key string) string {
+	i := strings.Index(s, key)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(key):]
+	j := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if j < 0 {
+		return s
+	}
+	return s[:j]
+}
