@@ -66,13 +66,6 @@ func testPDPKilled(t *testing.T, h *host.Host, crash bool, n int) {
 // connection's goroutine with its IMV state, records no session, and then
 // assesses the same client (same host) normally.
 func testClientKilled(t *testing.T, h *host.Host, n int) {
-	if n%2 == 0 {
-		// Killed between a server batch and its answer: tnccs.Client.Run
-		// still lets the IMCs end the batch and sends the (now empty)
-		// CDATA, which the PDP takes as "nothing more to say" and decides
-		// on (compliant / Access Allowed under DefaultPolicy).
-		knownDefect(t, "a cancelled tnccs client still sends its next CDATA (tnccs.Client.Run sends after BatchEnding without checking ctx; pttls.Conn.WriteMessage writes under a done ctx)")
-	}
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
 	ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
 	defer cancel()
