@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -185,6 +186,16 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	}
 	start := time.Now()
 	cm, err := hr.rt.CompileModule(ctx, bin)
+	if err != nil && h.cacheDir != "" && strings.Contains(err.Error(), "compilationcache") {
+		// A damaged cache entry (truncated, overwritten) fails every start
+		// until it is gone: drop the cache's entries and compile anew.
+		h.wlog.Warn(fmt.Sprintf("compilation cache '%s' is damaged (%v); clearing it and compiling '%s' again", h.cacheDir, err, c.Path))
+		if cerr := clearCacheDir(h.cacheDir); cerr != nil {
+			h.wlog.Error(fmt.Sprintf("clearing the compilation cache '%s': %v", h.cacheDir, cerr))
+		} else {
+			cm, err = hr.rt.CompileModule(ctx, bin)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
 	}
@@ -329,4 +340,26 @@ func Check(ctx context.Context, path string, o CheckOptions) (ModuleInfo, error)
 		return ModuleInfo{}, errors.New("host: check: module not loaded")
 	}
 	return l[0], nil
+}
+
+// clearCacheDir empties wazero's directories ("wazero-<version>-<arch>-<os>")
+// in a compilation cache directory; the directories stay (wazero writes new
+// entries into them) and nothing else is touched.
+func clearCacheDir(dir string) error {
+	subs, err := filepath.Glob(filepath.Join(dir, "wazero-*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, sub := range subs {
+		ents, err := os.ReadDir(sub)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, e := range ents {
+			errs = append(errs, os.RemoveAll(filepath.Join(sub, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
 }
