@@ -45,6 +45,7 @@ func attest(ctx context.Context, c *tnccs.Client, h *host.Host) (*verdict, error
 // printVerdict writes the summary a person reads at a glance: each IMC's
 // assessment with its remediation, then the overall PB-TNC result.
 func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
+	shown := map[string]bool{} // remediation texts already printed, normalised
 	for _, r := range v.reports {
 		name := r.IMC
 		if name == "" {
@@ -53,6 +54,7 @@ func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
 		fmt.Fprintf(w, "IMC %d %q from IMV %d: %s\n", r.IMCID, name, r.Validator, pb.AssessmentResult(r.Result))
 		if r.Remediation != "" {
 			printIndented(w, "  remediation"+langTag(r.Language)+": ", r.Remediation)
+			shown[normalise(r.Remediation)] = true
 		}
 	}
 	res := v.res
@@ -62,7 +64,7 @@ func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
 	if rem := res.Remediation; rem != nil {
 		if rem.URI != "" {
 			fmt.Fprintf(w, "remediation: %s\n", rem.URI)
-		} else {
+		} else if !shown[normalise(rem.Text)] { // the PDP often repeats what an IMV sent its IMC
 			printIndented(w, "remediation"+langTag(rem.Lang)+": ", rem.Text)
 		}
 	}
@@ -108,4 +110,12 @@ func referralAddr(r *pb.MsgPDPReferral) string {
 		return net.JoinHostPort(r.Addr.String(), strconv.Itoa(int(r.Port)))
 	}
 	return ""
+}
+
+// normalise reduces a remediation text to its words, so that "Title:
+// text" and "Title\ntext" compare equal.
+func normalise(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ':' || r == ' ' || r == '\n' || r == '\t' || r == '\r'
+	}), " ")
 }

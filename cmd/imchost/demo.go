@@ -225,7 +225,7 @@ func (d *demo) pdp() (*pdp.Server, string, error) {
 		return nil, "", err
 	}
 	srv, err := pdp.New(pdp.Config{Listener: ln, Certificates: []tls.Certificate{cert},
-		DBPath: filepath.Join(d.dir, "pdp.db"), Policy: pdp.DefaultPolicy(), Logger: plog,
+		DBPath: filepath.Join(d.dir, "pdp.db"), Policy: strictDefaultPolicy(), Logger: plog,
 		Referral: &pdp.Referral{Host: "localhost", Port: uint16(ln.Addr().(*net.TCPAddr).Port)}})
 	if err != nil {
 		ln.Close()

@@ -9,6 +9,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
 )
 
 // call runs the command line in-process and returns its exit code and
@@ -133,5 +138,47 @@ func TestDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
 		t.Errorf("demo left %s behind (%v)", m[1], err)
+	}
+}
+
+// TestPrintVerdict: per-IMC assessments with their remediation, the PB-TNC
+// reason, a PB remediation that repeats an IMC's shown once, the overall
+// line, and the exit code.
+func TestPrintVerdict(t *testing.T) {
+	v := &verdict{
+		res: &tnccs.Result{Decided: true, AssessmentResult: pb.ResultNonCompliantMajor,
+			Recommendation: pb.RecommendationQuarantined,
+			Reasons:        []tnccs.Reason{{Text: "IPv4 forwarding is enabled", Lang: "en"}},
+			Remediation:    &tnccs.Remediation{Text: "IP Packet Forwarding: Please disable the forwarding of IP packets", Lang: "en"}},
+		reports: []host.IMCReport{
+			{IMCID: 1, IMC: "OS", Report: abi.Report{Validator: 1, Result: 2, Language: "en",
+				Remediation: "IP Packet Forwarding\nPlease disable the forwarding of IP packets"}},
+			{IMCID: 2, IMC: "Attestation", Report: abi.Report{Validator: 2, Result: 0}},
+		},
+	}
+	var b bytes.Buffer
+	printVerdict(&b, v, nil)
+	want := `IMC 1 "OS" from IMV 1: non-compliant major
+  remediation [en]: IP Packet Forwarding
+                    Please disable the forwarding of IP packets
+IMC 2 "Attestation" from IMV 2: compliant
+reason [en]: IPv4 forwarding is enabled
+overall: non-compliant major, Quarantined
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	if c := v.exitCode(); c != exitNotAllows {
+		t.Errorf("exit code %d for a quarantined client", c)
+	}
+	v.res.Recommendation = pb.RecommendationAllowed
+	if c := v.exitCode(); c != exitOK {
+		t.Errorf("exit code %d for an allowed client", c)
+	}
+	v.res.Decided = false
+	b.Reset()
+	printVerdict(&b, v, nil)
+	if c := v.exitCode(); c != exitNotAllows || !strings.Contains(b.String(), "no decision") {
+		t.Errorf("undecided: exit %d\n%s", c, b.String())
 	}
 }

@@ -37,7 +37,7 @@ func cmdPDPServe(e *env, args []string) int {
 	fs.Var(&users, "user", "SASL PLAIN user NAME:PASSWORD (repeatable)")
 	clientCA := fs.String("client-ca", "", "PEM CA certificates that authenticate TLS client certificates")
 	akCA := fs.String("ak-ca", "", "PEM CA certificates that AK certificates may chain to")
-	policyFile := fs.String("policy", "", "TOML policy file (fields of pdp.Policy; unset fields keep strongSwan's learn-on-first-contact defaults)")
+	policyFile := fs.String("policy", "", "TOML policy file (fields of pdp.Policy; unset fields keep the defaults: learn on first contact, attestation required)")
 	referral := fs.String("referral", "", "send a PB-PDP-Referral naming HOST:PORT")
 	maxMsg := fs.Int("max-message-size", 0, "largest PA-TNC message the IMVs send (default 2097104)")
 	maxConns := fs.Int("max-conns", 0, "concurrent client connections (default 64)")
@@ -50,7 +50,7 @@ func cmdPDPServe(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	cfg := pdp.Config{Addr: *listen, DBPath: *db, Policy: pdp.DefaultPolicy(), Logger: log,
+	cfg := pdp.Config{Addr: *listen, DBPath: *db, Policy: strictDefaultPolicy(), Logger: log,
 		MaxMessageSize: *maxMsg, MaxConns: *maxConns, IdleTimeout: *idle}
 	switch {
 	case *selfSigned != "" && *certFile != "":
@@ -156,4 +156,15 @@ func loadPool(path string) (*x509.CertPool, error) {
 func usageErr(e *env, cmd, msg string) int {
 	fmt.Fprintf(e.stderr, "imchost %s: %s\n", cmd, msg)
 	return exitUsage
+}
+
+// strictDefaultPolicy is the policy of `imchost pdp serve` and the demo:
+// strongSwan's learn-on-first-contact defaults, except that a client
+// must finish the attestation to be allowed (strongSwan lets the other
+// IMVs decide when the Attestation IMC says nothing;
+// allow_missing_attestation = true in a --policy file restores that).
+func strictDefaultPolicy() pdp.Policy {
+	p := pdp.DefaultPolicy()
+	p.AllowMissingAttestation = false
+	return p
 }
