@@ -89,16 +89,29 @@ func Start(t testing.TB, opts ...Option) *Instance {
 		err    error
 	)
 	// The data port is picked by binding and releasing it (swtpm's --server
-	// fd= wants a connected socket, not a listener); if another process takes
-	// it in between, swtpm exits and we try another port.
-	for attempt := 0; attempt < 5; attempt++ {
+	// fd= wants a connected socket, not a listener). If another process
+	// takes it in between, swtpm exits ("Address already in use") — possibly
+	// only after our readiness dial reached that other listener, so the
+	// startup is part of the attempt: a failure with swtpm gone means
+	// "try another port".
+	for attempt := 0; ; attempt++ {
 		inst, stderr, err = launch(bin, dir, c.locality)
+		if err == nil && !c.noStart {
+			if err = inst.startup(c.locality); err != nil {
+				select {
+				case <-inst.done: // lost the port race
+				case <-time.After(time.Second):
+					inst.stop()
+					t.Fatalf("swtpm: %v\n%s", err, stderr.String())
+				}
+			}
+		}
 		if err == nil {
 			break
 		}
-	}
-	if err != nil {
-		t.Fatalf("swtpm: %v", err)
+		if attempt == 4 {
+			t.Fatalf("swtpm: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		inst.stop()
@@ -107,11 +120,6 @@ func Start(t testing.TB, opts ...Option) *Instance {
 			t.Logf("swtpm (pid %d) output:\n%s%s", inst.PID, stderr.String(), logb)
 		}
 	})
-	if !c.noStart {
-		if err := inst.startup(c.locality); err != nil {
-			t.Fatalf("swtpm: %v\n%s", err, stderr.String())
-		}
-	}
 	return inst
 }
 
