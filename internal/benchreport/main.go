@@ -49,6 +49,7 @@ func main() {
 	var b strings.Builder
 	writeHeader(&b)
 	writeGoals(&b, results)
+	writeKey(&b, results)
 	writeAll(&b, results)
 	writeReliability(&b, *relPath, *fuzzPath)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
@@ -292,6 +293,50 @@ func replayRatios(rs []result) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// keyNumbers are the numbers issue 9 asks for besides the goals.
+var keyNumbers = []struct{ pkg, name, what string }{
+	{"tests", "BenchmarkAttestation", "full attestation in process (both IMCs loaded, swtpm, PDP on loopback)"},
+	{"host", "BenchmarkRoundTrip", "host → module → host PA message round trip (echo module)"},
+	{"host", "BenchmarkRoundTripHello", "round trip with examples/hello (parses and builds PA-TNC)"},
+	{"host", "BenchmarkLifecycleCall", "one trivial export call (imc_batch_ending)"},
+	{"host", "BenchmarkInstantiate", "open + close a connection with one IMC (instantiate, initialize, terminate)"},
+	{"host", "BenchmarkCompileCold", "compile examples/hello, empty cache"},
+	{"host", "BenchmarkCompileWarm", "compile examples/hello from a filled file cache"},
+	{"host", "BenchmarkReloadSwap", "hot reload of a changed module (read, hash, compile from cache, check, swap)"},
+	{"tests", "BenchmarkPATNCEvidence/decode/105", "PA-TNC decode, recorded evidence message (105 component evidence)"},
+	{"tests", "BenchmarkPATNCEvidence/encode/105", "PA-TNC encode, same message"},
+	{"tests", "BenchmarkPATNCEvidence/decode/1000", "PA-TNC decode, 1000 evidence attributes"},
+	{"tests", "BenchmarkPATNCEvidence/encode/1000", "PA-TNC encode, 1000 evidence attributes"},
+	{"sdk/patnc", "BenchmarkParse1000", "PA-TNC decode, 1000 random attributes of every type"},
+	{"tpmhost", "BenchmarkQuote/swtpm/ecc-p256", "TPM2_Quote on swtpm, ECC P-256 AK"},
+}
+
+func writeKey(b *strings.Builder, rs []result) {
+	fmt.Fprintf(b, "## Key numbers\n\n| what | benchmark | time/op | allocs/op | B/op |\n|---|---|---|---|---|\n")
+	for _, k := range keyNumbers {
+		r, ok := find(rs, k.pkg, k.name)
+		if !ok {
+			fmt.Fprintf(b, "| %s | %s %s | not run | | |\n", k.what, k.pkg, k.name)
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s %s | %s | %s | %s |\n", k.what, k.pkg, strings.TrimPrefix(r.name, "Benchmark"),
+			duration(r.vals["ns/op"]), fmt.Sprintf("%.0f", r.vals["allocs/op"]), fmt.Sprintf("%.0f", r.vals["B/op"]))
+	}
+	fmt.Fprintln(b)
+}
+
+// duration prints ns/op in a readable unit.
+func duration(ns float64) string {
+	switch {
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	default:
+		return fmt.Sprintf("%.0f ns", ns)
+	}
 }
 
 func writeAll(b *strings.Builder, rs []result) {
