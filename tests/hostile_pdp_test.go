@@ -301,6 +301,9 @@ func TestHostilePDP(t *testing.T) {
 					t.Errorf("client sent %s, want code %s", e, *tc.pbErr)
 				}
 			}
+			if k := h.Instances(); k != 0 {
+				t.Errorf("%d IMC instances left after the case", k)
+			}
 			leaks.check(t)
 			noGoroutines(t, connGoroutines...)
 		})
