@@ -248,3 +248,20 @@ func TestDHFinish(t *testing.T) {
 		t.Fatalf("second finish: %d", st)
 	}
 }
+
+// TestConfigGetMaxMessageSize: an IMC that does not set max_message_size
+// reads the connection's [tnccs] limit; its own setting wins.
+func TestConfigGetMaxMessageSize(t *testing.T) {
+	s := NewSession(SessionConfig{IMCID: 1, MaxMessageSize: 32722})
+	if v, st := s.Call(abi.FnConfigGet, []byte(SettingMaxMessageSize)); st != abi.StatusOK || string(v) != "32722" {
+		t.Errorf("fallback: %q %v", v, st)
+	}
+	s = NewSession(SessionConfig{IMCID: 1, MaxMessageSize: 32722, Settings: Settings{SettingMaxMessageSize: "2000"}})
+	if v, st := s.Call(abi.FnConfigGet, []byte(SettingMaxMessageSize)); st != abi.StatusOK || string(v) != "2000" {
+		t.Errorf("own setting: %q %v", v, st)
+	}
+	s = NewSession(SessionConfig{IMCID: 1})
+	if _, st := s.Call(abi.FnConfigGet, []byte(SettingMaxMessageSize)); st != abi.StatusNotFound {
+		t.Errorf("no limit anywhere: %v", st)
+	}
+}

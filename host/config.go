@@ -331,3 +331,8 @@ func (c *Config) callTimeout(m *IMCConfig) time.Duration {
 	}
 	return time.Duration(c.Wasm.CallTimeout)
 }
+
+// SettingMaxMessageSize is the IMC setting that bounds its PA-TNC messages;
+// when an IMC's settings leave it out, config_get answers the [tnccs]
+// max_message_size of the connection.
+const SettingMaxMessageSize = "max_message_size"

@@ -34,6 +34,8 @@ type SessionConfig struct {
 	// Send queues a PA message for the connection (nil: StatusState).
 	Send tnccs.SendFunc
 	// MaxMessageSize bounds a sent PA message ([tnccs] max_message_size; 0: abi.MaxMessageLen).
+	// config_get answers it for SettingMaxMessageSize when the IMC's
+	// settings do not set that key.
 	MaxMessageSize uint32
 	// OnReport receives the module's report calls (nil: dropped).
 	OnReport func(abi.Report)
@@ -181,6 +183,11 @@ func (s *Session) dispatch(ctx context.Context, fn string, in []byte) ([]byte, e
 			return nil, fail(fn, abi.StatusTooLarge, errors.New("key too long"))
 		}
 		v, ok := s.c.Settings[string(in)]
+		if !ok && string(in) == SettingMaxMessageSize && s.c.MaxMessageSize != 0 {
+			// Unset for the IMC: the connection's own limit, so that an
+			// IMC sizes its messages to what send accepts.
+			v, ok = strconv.FormatUint(uint64(s.c.MaxMessageSize), 10), true
+		}
 		if !ok {
 			return nil, fail(fn, abi.StatusNotFound, fmt.Errorf("no setting %q", in))
 		}
