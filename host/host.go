@@ -42,6 +42,11 @@ type Options struct {
 	CompilationCache wazero.CompilationCache
 	// OnReport, when set, is called for every report a module makes.
 	OnReport func(IMCReport)
+	// OnConfig, when set, adjusts every configuration Reload reads from
+	// the file before it is used: the CLI re-applies its command-line
+	// overrides (--tpm, --eventlog, --wasm-dir ...) so that a reload does
+	// not silently drop them.
+	OnConfig func(*Config)
 }
 
 // IMCReport is one report call of a module: an assessment result or
@@ -358,6 +363,9 @@ func (h *Host) Reload(ctx context.Context) error {
 			return err
 		}
 		nc.Wasm.CacheDir = cfg.Wasm.CacheDir // the cache is opened once
+		if h.opts.OnConfig != nil {
+			h.opts.OnConfig(nc)
+		}
 		cfg = nc
 		h.cfg.Store(cfg)
 	}

@@ -198,3 +198,40 @@ func TestWatch(t *testing.T) {
 	}
 	t.Fatal("the watcher did not reload the module")
 }
+
+// TestReloadOnConfig: Options.OnConfig adjusts the re-read file (the CLI's
+// command-line overrides): with the override re-applied an unchanged
+// module stays at version 1; the file alone names a module that does not
+// exist.
+func TestReloadOnConfig(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(`[[imc]]
+name = "A"
+path = "missing/imc-hello.wasm"
+grants = ["send", "subscribe", "log", "log_level", "config_get"]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	override := func(c *Config) { c.IMCs[0].Path = modPath("hello") }
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	override(cfg)
+	log, buf := testLogger(t)
+	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, OnConfig: override})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close(context.Background())
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(ctx); err != nil {
+		t.Fatalf("reload: %v\n%s", err, buf.String())
+	}
+	if l := h.List(); len(l) != 1 || l[0].Version != 1 || l[0].Path != modPath("hello") {
+		t.Fatalf("list after reload: %+v", l)
+	}
+}

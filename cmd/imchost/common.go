@@ -111,8 +111,8 @@ func openTPM(spec string, log hclog.Logger) (*tpmhost.TPM, error) {
 
 // startHost creates the host on the platform, loads the IMCs and reports
 // refusals; it fails only when no IMC could be loaded.
-func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger) (*host.Host, error) {
-	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat})
+func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger, onConfig func(*host.Config)) (*host.Host, error) {
+	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnConfig: onConfig})
 	if err != nil {
 		return nil, err
 	}

@@ -135,7 +135,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 	cfg.PDP.Host, cfg.PDP.Port = "127.0.0.1", srv.Addr().(*net.TCPAddr).Port
 	cfg.PDP.CA, cfg.PDP.ServerName = caPath, "localhost"
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
-	h, err := startHost(ctx, cfg, plat, d.log)
+	h, err := startHost(ctx, cfg, plat, d.log, nil)
 	if err != nil {
 		return 0, err
 	}

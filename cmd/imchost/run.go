@@ -158,7 +158,7 @@ func cmdRun(e *env, args []string) int {
 	}
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{
 		Root: f.root, EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
-	h, err := startHost(ctx, cfg, plat, log)
+	h, err := startHost(ctx, cfg, plat, log, f.apply) // a reload keeps the flags
 	if err != nil {
 		return fail(e, err)
 	}
