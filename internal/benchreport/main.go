@@ -471,15 +471,24 @@ func writeFuzz(b *strings.Builder, path string) {
 	}
 	fmt.Fprintf(b, "### Fuzzing\n\n`nice -n 19 make fuzz FUZZTIME=2m FUZZPAR=1` (one worker per target); final lines from %s.\n\n", path)
 	fmt.Fprintf(b, "| package | target | result | execs | new interesting (corpus total) |\n|---|---|---|---|---|\n")
-	var targets, fails int
+	var targets, fails, flakes int
 	var execs, newInt int64
+	var notes []string
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if note, ok := strings.CutPrefix(line, "# "); ok {
+			notes = append(notes, note)
+			continue
+		}
 		fs := strings.Fields(line)
 		if len(fs) < 3 {
 			continue
 		}
 		targets++
-		if fs[0] != "ok" {
+		switch fs[0] {
+		case "ok":
+		case "FLAKE":
+			flakes++
+		default:
 			fails++
 		}
 		ex, ni, tot := field(line, "execs: "), field(line, "new interesting: "), field(line, "(total: ")
@@ -489,8 +498,13 @@ func writeFuzz(b *strings.Builder, path string) {
 		newInt += n
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s (%s) |\n", strings.TrimPrefix(fs[1], "github.com/imchost/imchost/"), fs[2], fs[0], ex, ni, tot)
 	}
-	fmt.Fprintf(b, "\nTotals: %d targets, %d executions, %d new interesting inputs, %d failing target(s).\n", targets, execs, newInt, fails)
-	fmt.Fprintf(b, "Each failure's input is in that package's testdata/fuzz/ and runs as a regression case in `go test`.\n")
+	fmt.Fprintf(b, "\nTotals: %d targets, %d executions, %d new interesting inputs, %d crash(es), %d coordinator flake(s).\n",
+		targets, execs, newInt, fails, flakes)
+	fmt.Fprintf(b, "A crasher's input lands in that package's testdata/fuzz/ and runs as a regression case in `go test`;\n")
+	fmt.Fprintf(b, "FLAKE is a bare \"context deadline exceeded\" at the end of FUZZTIME with no input written (golang/go#75804).\n")
+	for _, n := range notes {
+		fmt.Fprintf(b, "\n%s\n", n)
+	}
 }
 
 // field returns the number after key in s.
