@@ -238,6 +238,11 @@ func ioErr(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("pttls: %s: %w", what, ctx.Err())
 	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The context's deadline was the connection's: the read or write
+		// hit it a moment before ctx noticed.
+		return fmt.Errorf("pttls: %s: %w", what, context.DeadlineExceeded)
+	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("pttls: %s: peer stalled: %w", what, err)
 	}
