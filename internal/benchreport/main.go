@@ -454,9 +454,9 @@ func writeSuites(b *strings.Builder, path string) {
 const suiteFindings = `Found by these suites: (1) a damaged wazero compilation-cache entry made every later start refuse
 the module ("not a WebAssembly module ... compilationcache: invalid magic number"); fixed in host
 (71cde69: the cache is emptied and the modules compiled again, with a warning), now asserted by
-TestFaultCompilationCache. (2) When the client's context deadline is also the read deadline, pttls may
-report "peer stalled" (os.ErrDeadlineExceeded) instead of context.DeadlineExceeded, depending on which
-fires first (tnccs/pttls/conn.go ioErr looks at ctx.Err() only); the stall case accepts both. (3) In the
+TestFaultCompilationCache. (2) When the client's context deadline was also the read deadline, pttls
+could report "peer stalled" (os.ErrDeadlineExceeded) instead of context.DeadlineExceeded, depending on
+which fired first; fixed in tnccs/pttls (ioErr checks the context's deadline too). (3) In the
 data phase the PDP answers an oversize or malformed PT-TLS frame by closing, without a PT-TLS Error
 message, as strongSwan does (shared/spec/pt-tls.md); during negotiation it sends the PT-TLS Error.
 Memory: no case allocates by a length field (the 4 GiB cases end at once).`
