@@ -297,18 +297,7 @@ func TestCLIInterrupted(t *testing.T) {
 	// An interrupted client stops where it is: it sends no further batch
 	// (an empty CDATA would let a lenient PDP decide without the evidence).
 	e := newCLIEnv(t)
-	var mu sync.Mutex
-	var proc *os.Process
-	proxy := startTPMProxy(t, e.tpm.inst.Addr, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		proc.Signal(syscall.SIGTERM)
-	})
-	r := e.run(t, proxy.spec(), fixtureRoot(t, false), func(p *os.Process) {
-		mu.Lock()
-		proc = p
-		mu.Unlock()
-	})
+	r := e.runSignalledAtQuote(t, syscall.SIGTERM, fixtureRoot(t, false))
 	if r.code != exitError || !strings.Contains(r.stderr, "imchost: interrupted") {
 		t.Errorf("exit %d, want %d and \"imchost: interrupted\"", r.code, exitError)
 	}
@@ -325,24 +314,30 @@ func TestCLIInterrupted(t *testing.T) {
 	}
 }
 
-// TestCLIClientKilled: `imchost run` is killed (SIGKILL) while it quotes;
-// the PDP records a failed, undecided outcome and keeps no connection, and
-// the next run is compliant.
-func TestCLIClientKilled(t *testing.T) {
-	e := newCLIEnv(t)
+// runSignalledAtQuote runs `imchost run` through a TPM proxy that sends
+// the process sig when the client asks for its quote.
+func (e *cliEnv) runSignalledAtQuote(t *testing.T, sig syscall.Signal, root string) cliRun {
 	var mu sync.Mutex
 	var proc *os.Process
 	proxy := startTPMProxy(t, e.tpm.inst.Addr, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		proc.Signal(syscall.SIGKILL)
+		proc.Signal(sig)
 	})
-	root := fixtureRoot(t, false)
-	r := e.run(t, proxy.spec(), root, func(p *os.Process) {
+	return e.run(t, proxy.spec(), root, func(p *os.Process) {
 		mu.Lock()
 		proc = p
 		mu.Unlock()
 	})
+}
+
+// TestCLIClientKilled: `imchost run` is killed (SIGKILL) while it quotes;
+// the PDP records a failed, undecided outcome and keeps no connection, and
+// the next run is compliant.
+func TestCLIClientKilled(t *testing.T) {
+	e := newCLIEnv(t)
+	root := fixtureRoot(t, false)
+	r := e.runSignalledAtQuote(t, syscall.SIGKILL, root)
 	if r.code != -1 {
 		t.Fatalf("imchost was not killed: exit %d", r.code)
 	}
