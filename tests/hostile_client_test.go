@@ -157,34 +157,19 @@ func hostileClientCases(t *testing.T) []clientCase {
 			return nil
 		}, want: isErr(pttls.ErrAuthFailed), text: "wrong credentials"},
 		{name: "SASL: mechanism not offered", script: func(t *testing.T, c *hostileConn) error {
-			if err := c.send(pttls.TypeVersionRequest, []byte{0, 1, 1, 1}); err != nil {
-				return err
-			}
-			if _, err := c.expect(pttls.TypeVersionResponse); err != nil {
-				return err
-			}
-			if _, err := c.expect(pttls.TypeSASLMechanisms); err != nil {
+			if err := c.clientToMechanisms(); err != nil {
 				return err
 			}
 			return c.send(pttls.TypeSASLMechSelection, mechList("ANONYMOUS"))
 		}, want: ptErr(pttls.ErrSASLMechanismError), text: "unsupported SASL mechanism", ptErr: ptCode(pttls.ErrSASLMechanismError)},
 		{name: "SASL: PB-TNC batch instead of authentication", script: func(t *testing.T, c *hostileConn) error {
-			if err := c.send(pttls.TypeVersionRequest, []byte{0, 1, 1, 1}); err != nil {
-				return err
-			}
-			if _, err := c.expect(pttls.TypeVersionResponse); err != nil {
+			if err := c.clientVersion(); err != nil {
 				return err
 			}
 			return c.send(pttls.TypePBBatch, batchBytes(t, false, pb.BatchCDATA, langPref))
 		}, want: ptErr(pttls.ErrInvalidMessage), text: "expected SASL Mechanism Selection", ptErr: ptCode(pttls.ErrInvalidMessage)},
 		{name: "SASL: malformed PLAIN response", script: func(t *testing.T, c *hostileConn) error {
-			if err := c.send(pttls.TypeVersionRequest, []byte{0, 1, 1, 1}); err != nil {
-				return err
-			}
-			if _, err := c.expect(pttls.TypeVersionResponse); err != nil {
-				return err
-			}
-			if _, err := c.expect(pttls.TypeSASLMechanisms); err != nil {
+			if err := c.clientToMechanisms(); err != nil {
 				return err
 			}
 			return c.send(pttls.TypeSASLMechSelection, append(mechList("PLAIN"), "only-a-user"...))

@@ -128,10 +128,7 @@ func (c *hostileConn) serverNegotiate(mechs ...string) error {
 // clientNegotiate plays the client side: version request, then SASL PLAIN
 // when the server offers mechanisms, until the empty mechanism list.
 func (c *hostileConn) clientNegotiate(user, pass string) error {
-	if err := c.send(pttls.TypeVersionRequest, []byte{0, 1, 1, 1}); err != nil {
-		return err
-	}
-	if _, err := c.expect(pttls.TypeVersionResponse); err != nil {
+	if err := c.clientVersion(); err != nil {
 		return err
 	}
 	for range 3 {
@@ -154,6 +151,24 @@ func (c *hostileConn) clientNegotiate(user, pass string) error {
 		}
 	}
 	return errors.New("hostile peer: too many SASL rounds")
+}
+
+// clientVersion plays the client's PT-TLS version exchange (version 1).
+func (c *hostileConn) clientVersion() error {
+	if err := c.send(pttls.TypeVersionRequest, []byte{0, 1, 1, 1}); err != nil {
+		return err
+	}
+	_, err := c.expect(pttls.TypeVersionResponse)
+	return err
+}
+
+// clientToMechanisms plays the client up to the server's SASL mechanism list.
+func (c *hostileConn) clientToMechanisms() error {
+	if err := c.clientVersion(); err != nil {
+		return err
+	}
+	_, err := c.expect(pttls.TypeSASLMechanisms)
+	return err
 }
 
 // mechList encodes a SASL mechanism list (length-prefixed names).
