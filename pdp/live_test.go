@@ -253,7 +253,7 @@ func (c *testIMCConn) evidence() []patnc.Attr {
 	pcrSet := map[int]bool{}
 	now := patnc.NewDateTime(time.Now())
 	for _, ev := range f.log.Events {
-		d, ok := ev.Digests[tpmhost.AlgSHA256]
+		d, ok := ev.Digest(tpmhost.AlgSHA256)
 		if ev.Type == tpmhost.EvNoAction || !ok {
 			continue
 		}
@@ -373,7 +373,7 @@ func TestLiveLearningThenEnforcement(t *testing.T) {
 	pcr := -1
 	n := 0
 	for _, ev := range f.log.Events {
-		if _, ok := ev.Digests[tpmhost.AlgSHA256]; ok && ev.Type != tpmhost.EvNoAction {
+		if _, ok := ev.Digest(tpmhost.AlgSHA256); ok && ev.Type != tpmhost.EvNoAction {
 			if n++; n == 23 {
 				pcr = int(ev.PCR)
 			}

@@ -43,7 +43,7 @@ func tamperLog(t testing.TB, src string) tampered {
 		t.Fatal(err)
 	}
 	for _, ev := range l.Events {
-		d, ok := ev.Digests[tpmhost.AlgSHA256]
+		d, ok := ev.Digest(tpmhost.AlgSHA256)
 		if ev.PCR != 4 || ev.Type != tpmhost.EvEFIBootServicesApplication || !ok {
 			continue
 		}
@@ -62,7 +62,7 @@ func tamperLog(t testing.TB, src string) tampered {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nd := l2.Events[ev.Seq].Digests[tpmhost.AlgSHA256]
+		nd, _ := l2.Events[ev.Seq].Digest(tpmhost.AlgSHA256)
 		if bytes.Equal(nd, d) || len(l2.Events) != len(l.Events) {
 			t.Fatal("tampering did not change the digest")
 		}

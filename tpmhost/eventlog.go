@@ -50,12 +50,19 @@ type EventLog struct {
 
 // Event is one measurement record.
 type Event struct {
-	Seq     int            // 0-based position among all events of the file
-	Offset  int            // byte offset of the record in the file
-	PCR     uint32         // PCRIndex
-	Type    EventType      // EventType (untrusted: the firmware chose it)
-	Digests map[Alg][]byte // digest per bank (one sha1 digest for legacy records)
-	Data    []byte         // event data (a sub-slice of the parsed input)
+	Seq     int       // 0-based position among all events of the file
+	Offset  int       // byte offset of the record in the file
+	PCR     uint32    // PCRIndex
+	Type    EventType // EventType (untrusted: the firmware chose it)
+	Digests []Digest  // one per bank, in file order (one sha1 digest for legacy records)
+	Data    []byte    // event data (a sub-slice of the parsed input)
+}
+
+// Digest is one entry of an event's digest list: a bank and the digest the
+// firmware extended into it.
+type Digest struct {
+	Alg   Alg
+	Value []byte // a sub-slice of the parsed input
 }
 
 // SpecIDEvent is TCG_EfiSpecIDEvent, the data of a crypto-agile log's first
@@ -174,8 +181,9 @@ func ParseEventLog(in []byte) (*EventLog, error) {
 	// The first record is always a TCG_PCR_EVENT (PC Client PFP §10.2.1):
 	//
 	//	PCRIndex u32 | EventType u32 | Digest [20] | EventSize u32 | Event [EventSize]
-	first, err := parseLegacyEvent(r, 0)
-	if err != nil {
+	slab := digestSlab{next: min(max(r.left()/256, 2), 1024)}
+	var first Event
+	if err := parseLegacyEvent(r, 0, &slab, &first); err != nil {
 		return nil, err
 	}
 	l := &EventLog{Format: FormatLegacySHA1, Banks: []Alg{AlgSHA1}}
@@ -189,26 +197,52 @@ func ParseEventLog(in []byte) (*EventLog, error) {
 			l.Banks = append(l.Banks, a.Alg)
 		}
 	}
+	// Real logs have tens to a few hundred events; the first guess spares
+	// most of them any regrowth without trusting a length field, and no
+	// record is shorter than 32 bytes.
+	l.Events = make([]Event, 0, min(64, 1+r.left()/32))
 	l.Events = append(l.Events, first)
 	for seq := 1; r.left() > 0; seq++ {
-		var ev Event
+		// Parsed in place: an event is 72 bytes, worth not copying twice.
+		l.Events = append(l.Events, Event{})
+		ev := &l.Events[len(l.Events)-1]
+		var err error
 		if l.Format == FormatCryptoAgile {
-			ev, err = parseAgileEvent(r, seq, l.SpecID)
+			err = parseAgileEvent(r, seq, l.SpecID, &slab, ev)
 		} else {
-			ev, err = parseLegacyEvent(r, seq)
+			err = parseLegacyEvent(r, seq, &slab, ev)
 		}
 		if err != nil {
 			return nil, err
 		}
-		l.Events = append(l.Events, ev)
 	}
 	return l, nil
 }
 
-func parseLegacyEvent(r *leReader, seq int) (Event, error) {
-	ev := Event{Seq: seq, Offset: r.off}
-	fail := func(field, msg string) (Event, error) {
-		return Event{}, &EventLogError{Offset: r.off, Event: seq, Field: field, Msg: msg}
+// digestSlab hands out the events' digest lists from shared chunks, one
+// allocation for many events instead of one each. The first chunk holds
+// one digest per 256 bytes of log (real logs have one per 100 to 500); each
+// next one twice the last, up to 1024 digests.
+type digestSlab struct {
+	free []Digest
+	next int // digests in the next chunk
+}
+
+// take returns an empty list with room for exactly n digests.
+func (s *digestSlab) take(n int) []Digest {
+	if n > len(s.free) {
+		s.free = make([]Digest, max(n, s.next))
+		s.next = min(2*s.next, 1024)
+	}
+	out := s.free[:0:n]
+	s.free = s.free[n:]
+	return out
+}
+
+func parseLegacyEvent(r *leReader, seq int, slab *digestSlab, ev *Event) error {
+	ev.Seq, ev.Offset = seq, r.off
+	fail := func(field, msg string) error {
+		return &EventLogError{Offset: r.off, Event: seq, Field: field, Msg: msg}
 	}
 	var typ, size uint32
 	var digest []byte
@@ -225,8 +259,8 @@ func parseLegacyEvent(r *leReader, seq int) (Event, error) {
 		return fail("EventSize", fmt.Sprintf("%d bytes declared, %d left", size, r.left()))
 	}
 	ev.Type = EventType(typ)
-	ev.Digests = map[Alg][]byte{AlgSHA1: digest}
-	return ev, nil
+	ev.Digests = append(slab.take(1), Digest{Alg: AlgSHA1, Value: digest})
+	return nil
 }
 
 // parseAgileEvent reads a TCG_PCR_EVENT2 (PC Client PFP §10.2.2):
@@ -234,10 +268,10 @@ func parseLegacyEvent(r *leReader, seq int) (Event, error) {
 //	PCRIndex u32 | EventType u32 | Digests.count u32 |
 //	count × { AlgorithmId u16 | digest [size from the Spec ID event] } |
 //	EventSize u32 | Event [EventSize]
-func parseAgileEvent(r *leReader, seq int, spec *SpecIDEvent) (Event, error) {
-	ev := Event{Seq: seq, Offset: r.off}
-	fail := func(field, msg string) (Event, error) {
-		return Event{}, &EventLogError{Offset: r.off, Event: seq, Field: field, Msg: msg}
+func parseAgileEvent(r *leReader, seq int, spec *SpecIDEvent, slab *digestSlab, ev *Event) error {
+	ev.Seq, ev.Offset = seq, r.off
+	fail := func(field, msg string) error {
+		return &EventLogError{Offset: r.off, Event: seq, Field: field, Msg: msg}
 	}
 	var typ, count, size uint32
 	switch {
@@ -251,7 +285,7 @@ func parseAgileEvent(r *leReader, seq int, spec *SpecIDEvent) (Event, error) {
 		return fail("Digests.count", fmt.Sprintf("%d digests (at most %d)", count, maxDigestsPerEvent))
 	}
 	ev.Type = EventType(typ)
-	ev.Digests = make(map[Alg][]byte, count)
+	ev.Digests = slab.take(int(count))
 	for i := uint32(0); i < count; i++ {
 		var alg uint16
 		if !r.u16(&alg) {
@@ -265,10 +299,10 @@ func parseAgileEvent(r *leReader, seq int, spec *SpecIDEvent) (Event, error) {
 		if !r.bytes(uint32(n), &d) {
 			return fail("Digest", fmt.Sprintf("truncated %s digest", Alg(alg)))
 		}
-		if _, dup := ev.Digests[Alg(alg)]; dup {
+		if _, dup := ev.Digest(Alg(alg)); dup {
 			return fail("AlgorithmId", fmt.Sprintf("%s digest twice", Alg(alg)))
 		}
-		ev.Digests[Alg(alg)] = d
+		ev.Digests = append(ev.Digests, Digest{Alg: Alg(alg), Value: d})
 	}
 	switch {
 	case !r.u32(&size):
@@ -276,7 +310,7 @@ func parseAgileEvent(r *leReader, seq int, spec *SpecIDEvent) (Event, error) {
 	case !r.bytes(size, &ev.Data):
 		return fail("EventSize", fmt.Sprintf("%d bytes declared, %d left", size, r.left()))
 	}
-	return ev, nil
+	return nil
 }
 
 func (s *SpecIDEvent) digestSize(a Alg) (uint16, bool) {
@@ -346,8 +380,12 @@ func parseSpecID(data []byte, base int) (*SpecIDEvent, error) {
 
 // Digest returns the event's digest in bank a.
 func (e *Event) Digest(a Alg) ([]byte, bool) {
-	d, ok := e.Digests[a]
-	return d, ok
+	for i := range e.Digests {
+		if e.Digests[i].Alg == a {
+			return e.Digests[i].Value, true
+		}
+	}
+	return nil, false
 }
 
 // startupLocalitySignature starts the data of the EV_NO_ACTION event that

@@ -108,7 +108,7 @@ func (t *TPM) ExtendFromLog(l *EventLog) (int, error) {
 		}
 		var ds []tpm2.TPMTHA
 		for _, b := range banks {
-			if d, ok := ev.Digests[b]; ok {
+			if d, ok := ev.Digest(b); ok {
 				ds = append(ds, tpm2.TPMTHA{HashAlg: tpm2.TPMIAlgHash(b), Digest: d})
 			}
 		}

@@ -2,6 +2,7 @@ package tpmhost
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -18,11 +19,11 @@ func WriteEvents(w io.Writer, l *EventLog, bank Alg) error {
 	for i := range l.Events {
 		ev := &l.Events[i]
 		fmt.Fprintf(bw, "%4d  PCR %2d  %-34s", ev.Seq, ev.PCR, ev.Type)
-		for _, a := range sortedAlgs(ev.Digests) {
-			if bank != 0 && a != bank {
+		for _, d := range sortedDigests(ev.Digests) {
+			if bank != 0 && d.Alg != bank {
 				continue
 			}
-			fmt.Fprintf(bw, "  %s:%x", a, ev.Digests[a])
+			fmt.Fprintf(bw, "  %s:%x", d.Alg, d.Value)
 		}
 		fmt.Fprintf(bw, "  (%d bytes)\n", len(ev.Data))
 	}
@@ -42,11 +43,8 @@ func WritePCRs(w io.Writer, replays ...*Replay) error {
 	return bw.Flush()
 }
 
-func sortedAlgs(m map[Alg][]byte) []Alg {
-	out := make([]Alg, 0, len(m))
-	for a := range m {
-		out = append(out, a)
-	}
-	slices.Sort(out)
+func sortedDigests(ds []Digest) []Digest {
+	out := slices.Clone(ds)
+	slices.SortFunc(out, func(a, b Digest) int { return cmp.Compare(a.Alg, b.Alg) })
 	return out
 }

@@ -2,8 +2,13 @@ package tpmhost
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/hashicorp/go-hclog"
@@ -46,35 +51,115 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 	if h == 0 || !h.Available() {
 		return nil, fmt.Errorf("tpmhost: cannot replay bank %s: hash not available", bank)
 	}
-	r := &Replay{Bank: bank, Locality: locality, PCRs: map[int][]byte{}, Last: map[int]int{}}
 	size := h.Size()
+	// The platform's PCRs (0..23, a few more on some TPMs) live in one
+	// buffer and are extended in place; an index beyond them, which only a
+	// broken or hostile log names, goes to a map.
+	var (
+		buf     []byte // allocated by the first extension or the seed
+		touched uint32
+		last    [fastPCRs]int
+		other   map[uint32][]byte
+		olast   map[uint32]int
+		skipped []int
+	)
 	if locality != 0 {
-		r.PCRs[0] = seedPCR(size, locality)
+		buf = make([]byte, fastPCRs*size)
+		buf[size-1] = locality
 	}
-	hh := h.New()
+	extend := extender(h)
 	for i := range l.Events {
 		ev := &l.Events[i]
 		if ev.Type == EvNoAction {
 			continue
 		}
-		d, ok := ev.Digests[bank]
+		d, ok := ev.Digest(bank)
 		if !ok {
-			r.Skipped = append(r.Skipped, ev.Seq)
+			skipped = append(skipped, ev.Seq)
 			continue
 		}
-		pcr := int(ev.PCR)
-		old, ok := r.PCRs[pcr]
-		if !ok {
-			old = seedPCR(size, 0)
+		var pcr []byte
+		if ev.PCR < fastPCRs {
+			if buf == nil {
+				buf = make([]byte, fastPCRs*size)
+			}
+			pcr = buf[int(ev.PCR)*size : int(ev.PCR+1)*size]
+			touched |= 1 << ev.PCR
+			last[ev.PCR] = ev.Seq
+		} else {
+			if other == nil {
+				other, olast = map[uint32][]byte{}, map[uint32]int{}
+			}
+			if pcr = other[ev.PCR]; pcr == nil {
+				pcr = make([]byte, size)
+				other[ev.PCR] = pcr
+			}
+			olast[ev.PCR] = ev.Seq
 		}
-		hh.Reset()
-		hh.Write(old)
-		hh.Write(d)
-		r.PCRs[pcr] = hh.Sum(nil)
-		r.Last[pcr] = ev.Seq
+		extend(pcr, d)
+	}
+	r := &Replay{Bank: bank, Locality: locality, Skipped: skipped}
+	n := bits.OnesCount32(touched) + len(other)
+	r.PCRs, r.Last = make(map[int][]byte, n+1), make(map[int]int, n)
+	if locality != 0 {
+		r.PCRs[0] = buf[:size:size]
+	}
+	for p := range fastPCRs {
+		if touched&(1<<p) != 0 {
+			r.PCRs[p] = buf[p*size : (p+1)*size : (p+1)*size]
+			r.Last[p] = last[p]
+		}
+	}
+	for p, v := range other {
+		r.PCRs[int(p)] = v
+		r.Last[int(p)] = olast[p]
 	}
 	return r, nil
 }
+
+// extender returns the function that extends pcr in place with d:
+// pcr = H(pcr || d). The common banks hash one stack buffer with their
+// package's one-shot sum, which is a third cheaper than a hash.Hash's
+// Reset, Write, Write, Sum.
+func extender(h crypto.Hash) func(pcr, d []byte) {
+	switch h {
+	case crypto.SHA1:
+		return func(pcr, d []byte) {
+			var buf [2 * sha1.Size]byte
+			sum := sha1.Sum(append(append(buf[:0], pcr...), d...))
+			copy(pcr, sum[:])
+		}
+	case crypto.SHA256:
+		return func(pcr, d []byte) {
+			var buf [2 * sha256.Size]byte
+			sum := sha256.Sum256(append(append(buf[:0], pcr...), d...))
+			copy(pcr, sum[:])
+		}
+	case crypto.SHA384:
+		return func(pcr, d []byte) {
+			var buf [2 * sha512.Size384]byte
+			sum := sha512.Sum384(append(append(buf[:0], pcr...), d...))
+			copy(pcr, sum[:])
+		}
+	case crypto.SHA512:
+		return func(pcr, d []byte) {
+			var buf [2 * sha512.Size]byte
+			sum := sha512.Sum512(append(append(buf[:0], pcr...), d...))
+			copy(pcr, sum[:])
+		}
+	}
+	hh := h.New()
+	return func(pcr, d []byte) {
+		hh.Reset()
+		hh.Write(pcr)
+		hh.Write(d)
+		hh.Sum(pcr[:0])
+	}
+}
+
+// fastPCRs is how many PCR indices a replay keeps in its flat buffer: the
+// 24 of a PC Client TPM.
+const fastPCRs = 24
 
 func seedPCR(size int, locality uint8) []byte {
 	b := make([]byte, size)
