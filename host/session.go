@@ -89,6 +89,18 @@ func (s *Session) Subscriptions() []abi.MsgType {
 	return slices.Clone(s.subs)
 }
 
+// Accepts reports whether a subscription, wildcards included, covers t.
+func (s *Session) Accepts(t abi.MsgType) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sub := range s.subs {
+		if (sub.Vendor == abi.VendorAny || sub.Vendor == t.Vendor) && (sub.Subtype == abi.SubtypeAny || sub.Subtype == t.Subtype) {
+			return true
+		}
+	}
+	return false
+}
+
 // Log implements the log host function.
 func (s *Session) Log(level abi.LogLevel, msg []byte) abi.Status {
 	if len(msg) > maxLogLine {
