@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/host/internal/wasmstop"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -138,10 +139,13 @@ type instance struct {
 
 	mu  sync.Mutex
 	mod api.Module
+	// stop and fuel are the module's wasmstop globals: stop set to 1 and
+	// fuel to 0 trap the running call at its next function entry or loop
+	// iteration.
+	stop, fuel api.MutableGlobal
 	// wctx is the context every call hands wazero: it carries the instance
-	// for the host functions and has no Done channel, so wazero starts no
-	// watcher goroutine per call. Deadlines and cancellation close the
-	// module from timer (the call deadline) and context.AfterFunc instead.
+	// for the host functions. Deadlines and cancellation set stop from
+	// timer (the call deadline) and context.AfterFunc instead.
 	wctx    context.Context
 	timer   *time.Timer
 	callCtx context.Context // the caller's context during a call, for the host functions
@@ -151,6 +155,7 @@ type instance struct {
 	failed  bool
 	closed  bool
 	stack   [4]uint64
+	hdr     [abi.MessageHeaderLen]byte // imc_receive's header, built here to spare an allocation per message
 
 	fAlloc, fInit, fChange, fBegin, fReceive, fBatch, fTerm api.Function
 }
@@ -201,9 +206,15 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	if err != nil {
 		return nil, fmt.Errorf("instantiating: %v", err)
 	}
+	stop, ok1 := mod.ExportedGlobal(wasmstop.StopGlobal).(api.MutableGlobal)
+	fuel, ok2 := mod.ExportedGlobal(wasmstop.FuelGlobal).(api.MutableGlobal)
+	if !ok1 || !ok2 {
+		_ = mod.Close(ctx)
+		return nil, fmt.Errorf("instantiating: no %s global (module not instrumented)", wasmstop.StopGlobal)
+	}
 	h.live.Add(1)
-	in.mod = mod
-	in.timer = time.AfterFunc(time.Hour, func() { in.interrupt(sys.ExitCodeDeadlineExceeded) })
+	in.mod, in.stop, in.fuel = mod, stop, fuel
+	in.timer = time.AfterFunc(time.Hour, in.interrupt)
 	in.timer.Stop()
 	in.fAlloc = mod.ExportedFunction(abi.ExportAlloc)
 	in.fInit = mod.ExportedFunction(abi.ExportInit)
@@ -218,6 +229,11 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if v.hasStart {
+		if _, err := in.callLocked(ctx, mod.ExportedFunction(wasmstop.StartExport), "the start function"); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := in.callLocked(ctx, mod.ExportedFunction(abi.ExportInitialize), abi.ExportInitialize); err != nil {
 		return nil, err
 	}
@@ -254,14 +270,7 @@ func (in *instance) alive() bool {
 	return !in.failed && !in.closed
 }
 
-func (in *instance) accepts(t abi.MsgType) bool {
-	for _, s := range in.sess.Subscriptions() {
-		if (s.Vendor == abi.VendorAny || s.Vendor == t.Vendor) && (s.Subtype == abi.SubtypeAny || s.Subtype == t.Subtype) {
-			return true
-		}
-	}
-	return false
-}
+func (in *instance) accepts(t abi.MsgType) bool { return in.sess.Accepts(t) }
 
 func (in *instance) connID() tnccs.ConnID {
 	if in.conn == nil {
@@ -311,7 +320,6 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 		}
 	}
 	ptr := in.inPtr
-	var hdr [abi.MessageHeaderLen]byte
 	h := abi.MessageHeader{
 		Type:      abi.MsgType{Vendor: m.Vendor, Subtype: m.Subtype},
 		Collector: uint32(m.Collector),
@@ -320,9 +328,9 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 	if m.Exclusive {
 		h.Flags = abi.FlagExclusive
 	}
-	abi.AppendMessageHeader(hdr[:0], h)
+	abi.AppendMessageHeader(in.hdr[:0], h)
 	mem := in.mod.Memory()
-	if ptr == 0 || !mem.Write(ptr, hdr[:]) || !mem.Write(ptr+abi.MessageHeaderLen, m.Body) {
+	if ptr == 0 || !mem.Write(ptr, in.hdr[:]) || !mem.Write(ptr+abi.MessageHeaderLen, m.Body) {
 		in.failLocked(abi.ExportAlloc, fmt.Errorf("imc_alloc(%d) returned an unusable buffer at 0x%x", size, ptr))
 		return
 	}
@@ -337,17 +345,17 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 // context (for the host functions). A failure closes the instance.
 //
 // The deadline is one timer per instance, re-armed per call, and the
-// caller's cancellation a context.AfterFunc: both close the module with an
-// exit code (wazero compiles the checks in, WithCloseOnContextDone), which
-// ends the running call. When either fired, even as the call was
-// returning, the call counts as interrupted: the module is closed by then.
+// caller's cancellation a context.AfterFunc: both set the module's stop
+// global (see wasmstop), which traps the running call. When either fired,
+// even as the call was returning, the call counts as interrupted and the
+// instance is closed: its stop global may be set.
 func (in *instance) callLocked(ctx context.Context, f api.Function, name string, params ...uint64) (abi.Status, error) {
 	if ctx.Err() != nil {
 		return 0, in.failLocked(name, sys.NewExitError(sys.ExitCodeContextCanceled))
 	}
 	var cancelled func() bool
 	if ctx.Done() != nil {
-		cancelled = context.AfterFunc(ctx, func() { in.interrupt(sys.ExitCodeContextCanceled) })
+		cancelled = context.AfterFunc(ctx, in.interrupt)
 	}
 	in.callCtx = ctx
 	copy(in.stack[:], params)
@@ -368,9 +376,12 @@ func (in *instance) callLocked(ctx context.Context, f api.Function, name string,
 	return abi.Status(api.DecodeI32(in.stack[0])), nil
 }
 
-// interrupt closes the module from another goroutine, ending a running call.
-func (in *instance) interrupt(code uint32) {
-	_ = in.mod.CloseWithExitCode(context.Background(), code)
+// interrupt stops a running call from another goroutine: the module traps
+// at its next function entry or loop iteration (a host function it is in
+// returns first). The caller then closes the instance.
+func (in *instance) interrupt() {
+	in.stop.Set(1)
+	in.fuel.Set(0)
 }
 
 // failLocked logs the failure once, with the guest's last stderr lines, and

@@ -183,9 +183,11 @@ func (h *Host) runtime(ctx context.Context, pages uint32) (*hostRuntime, error) 
 	if r, ok := h.runtimes[pages]; ok {
 		return r, nil
 	}
+	// No WithCloseOnContextDone: it starts a goroutine for every call into
+	// a module. Modules are instrumented instead (wasmstop), and a call's
+	// deadline or cancellation sets their stop global.
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithCompilationCache(h.cache).
-		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(pages)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {

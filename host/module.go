@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/host/internal/wasmstop"
 )
 
 // module is one configured IMC; its ID and name stay across reloads.
@@ -50,7 +51,8 @@ type version struct {
 	full     *Config   // the configuration it was loaded with
 	sha      string
 	size     int
-	compiled wazero.CompiledModule
+	compiled wazero.CompiledModule // of the instrumented module (see wasmstop)
+	hasStart bool                  // the module had a start function, exported as wasmstop.StartExport
 	rt       *hostRuntime
 	pages    uint32
 	timeout  time.Duration
@@ -185,6 +187,12 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		return nil, err
 	}
 	start := time.Now()
+	// The stop checks replace wazero's per-call watcher (see wasmstop);
+	// the pin above is of the file as built.
+	bin, stop, err := wasmstop.Instrument(bin)
+	if err != nil {
+		return nil, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
+	}
 	cm, err := hr.rt.CompileModule(ctx, bin)
 	if err != nil && h.cacheDir != "" && strings.Contains(err.Error(), "compilationcache") {
 		// A damaged cache entry (truncated, overwritten) fails every start
@@ -202,7 +210,7 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", c.Path, len(bin), time.Since(start).Round(time.Millisecond)))
 	v := &version{
 		cfg: *c, full: full, sha: sha, size: len(bin), compiled: cm, rt: hr, pages: pages,
-		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1,
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, hasStart: stop.HasStart,
 		m: &module{id: id, name: c.Name},
 	}
 	if err := checkExports(cm); err != nil {
