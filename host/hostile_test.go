@@ -20,6 +20,10 @@ func TestHostile(t *testing.T) {
 	goroutines := runtime.NumGoroutine()
 	notWasm := filepath.Join(t.TempDir(), "notwasm.wasm")
 	os.WriteFile(notWasm, []byte("#!/bin/sh\necho this is not wasm\n"), 0o644)
+	// A 14-byte module promising 268 million imports: wazero would size a
+	// slice from the count (gigabytes) before reading one entry.
+	bomb := filepath.Join(t.TempDir(), "bomb.wasm")
+	os.WriteFile(bomb, []byte("\x00asm\x01\x00\x00\x00\x02\x05\xff\xff\xff\x7f\x00"), 0o644)
 	imcs := []IMCConfig{
 		{Name: "Hello", Path: modPath("hello"), Grants: helloGrants},                                   // 1
 		{Name: "loop", Path: modPath("loop"), Grants: helloGrants, CallTimeout: Duration(time.Second)}, // 2
@@ -32,6 +36,7 @@ func TestHostile(t *testing.T) {
 		{Name: "notwasm", Path: notWasm, Grants: helloGrants},                                          // 9
 		{Name: "nosubscribe", Path: modPath("nosubscribe"), Grants: helloGrants},                       // 10
 		{Name: "missing", Path: filepath.Join(t.TempDir(), "missing.wasm"), Grants: helloGrants},       // 11
+		{Name: "bomb", Path: bomb, Grants: helloGrants},                                                // 12
 	}
 	h, logs := newTestHost(t, imcs...)
 	err := h.LoadIMCs(context.Background())
@@ -45,6 +50,7 @@ func TestHostile(t *testing.T) {
 		{ErrNotWasm, `IMC 9 "notwasm": not a WebAssembly module`},
 		{ErrInit, `IMC 10 "nosubscribe": initialization failed: the module subscribed to no message type`},
 		{os.ErrNotExist, `IMC 11 "missing"`},
+		{ErrNotWasm, `cannot be prepared for running: wasmstop: at byte 10: a vector of 268435455 entries in 1 bytes`},
 	} {
 		if !errors.Is(err, want.is) || !strings.Contains(err.Error(), want.text) {
 			t.Errorf("load error lacks %v / %q:\n%v", want.is, want.text, err)

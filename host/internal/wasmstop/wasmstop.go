@@ -47,8 +47,9 @@
 // CoreFeaturesV2 accepts: MVP, sign extension, non-trapping conversions,
 // multi-value, bulk memory, reference types, SIMD). A module using anything
 // else is refused with an error naming the byte; so is one whose bytes do
-// not decode. DWARF custom sections are dropped: their code offsets would be
-// wrong after the insertion.
+// not decode, or whose counts promise more than its bytes hold (see
+// checkBounds: wazero would allocate for them first). DWARF custom sections
+// are dropped: their code offsets would be wrong after the insertion.
 package wasmstop
 
 import (
@@ -150,6 +151,9 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 		secs = append(secs, section{id: id, off: r.off - len(body), body: body})
 	}
 
+	if err := checkBounds(secs, len(bin)); err != nil {
+		return nil, res, err
+	}
 	var importedGlobals, definedGlobals, memories uint32
 	var exports []string
 	startFunc, hasStart := uint32(0), false
