@@ -114,9 +114,9 @@ func stopAfter(t *testing.T, m api.Module, d time.Duration, call func() error) (
 	gcDone := make(chan struct{})
 	timer := time.AfterFunc(d, func() {
 		runtime.GC()
-		close(gcDone)
 		stop.Set(1)
 		fuel.Set(0)
+		close(gcDone) // after the stores: the test goroutine writes them next
 	})
 	defer timer.Stop()
 	start := time.Now()
