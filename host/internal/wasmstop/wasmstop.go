@@ -260,6 +260,16 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 			}
 			emit(secExport, body)
 			haveExport = true
+		case secMemory:
+			if !haveMemory { // a memory section of zero memories
+				body, err := extendVector(s, 0, 1, []byte{0x00, 0x00})
+				if err != nil {
+					return nil, res, err
+				}
+				s.body = body
+				haveMemory = true
+			}
+			emit(secMemory, s.body)
 		case secStart:
 			// dropped: exported as StartExport instead
 		case secCode:

@@ -223,6 +223,7 @@ func TestModulesWithoutGlobalsOrExports(t *testing.T) {
 		module(types, funcs, codes),
 		module(types, funcs, start, codes),
 		module(types, funcs, mem, codes, data),
+		module(sec(5, vec())), // a memory section with no memory
 		module(),
 	} {
 		out, _, err := Instrument(in)
