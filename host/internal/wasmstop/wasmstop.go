@@ -58,6 +58,10 @@ import (
 	"strings"
 )
 
+// Version names the rewriting; it changes whenever the output for the same
+// input would, so that a cache of rewritten modules can key on it.
+const Version = "1"
+
 // StopGlobal is the export name of the stop flag: 0 runs, 1 stops.
 const StopGlobal = "imchost.stop"
 
