@@ -229,8 +229,8 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if v.hasStart {
-		if _, err := in.callLocked(ctx, mod.ExportedFunction(wasmstop.StartExport), "the start function"); err != nil {
+	if start := mod.ExportedFunction(wasmstop.StartExport); start != nil { // the module's start section
+		if _, err := in.callLocked(ctx, start, "the start function"); err != nil {
 			return nil, err
 		}
 	}

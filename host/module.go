@@ -52,7 +52,6 @@ type version struct {
 	sha      string
 	size     int
 	compiled wazero.CompiledModule // of the instrumented module (see wasmstop)
-	hasStart bool                  // the module had a start function, exported as wasmstop.StartExport
 	rt       *hostRuntime
 	pages    uint32
 	timeout  time.Duration
@@ -218,11 +217,10 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
 	}
-	_, hasStart := cm.ExportedFunctions()[wasmstop.StartExport]
 	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", c.Path, len(bin), time.Since(start).Round(time.Millisecond)))
 	v := &version{
 		cfg: *c, full: full, sha: sha, size: len(bin), compiled: cm, rt: hr, pages: pages,
-		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, hasStart: hasStart,
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1,
 		m: &module{id: id, name: c.Name},
 	}
 	if err := checkExports(cm); err != nil {
