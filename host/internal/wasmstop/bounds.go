@@ -2,14 +2,13 @@ package wasmstop
 
 import "fmt"
 
-// MaxLocals bounds the locals of one function (the limit browsers use).
-const MaxLocals = 50000
-
 // checkBounds refuses a module whose counts promise more entries than its
 // bytes can hold. wazero's decoder sizes its slices and maps from those
 // counts before it reads the entries, so a module of a few bytes could
 // otherwise make the host allocate gigabytes and die of it: every vector
-// the decoder preallocates is checked here, against the bytes left.
+// the decoder preallocates is checked here, against the bytes left. (A
+// function's locals, which wazero allocates by their declared sum, are
+// bounded by MaxLocals in instrumentCode, the pass that reads them.)
 func checkBounds(secs []section, total int) error {
 	for _, s := range secs {
 		r := &reader{b: s.body, base: s.off}
@@ -45,8 +44,6 @@ func checkBounds(secs []section, total int) error {
 			checkTypes(r)
 		case 9:
 			checkElements(r)
-		case 10:
-			checkLocals(r)
 		case 11:
 			checkData(r)
 		}
@@ -80,30 +77,6 @@ func checkTypes(r *reader) {
 		}
 		r.skipBytes() // parameters
 		r.skipBytes() // results
-	}
-}
-
-func checkLocals(r *reader) {
-	n := r.count()
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		size := r.u32()
-		body := r.bytes(int(size))
-		if r.err != nil {
-			return
-		}
-		fr := &reader{b: body, base: r.base + r.off - len(body)}
-		groups := fr.count()
-		var sum uint64
-		for j := uint32(0); j < groups && fr.err == nil; j++ {
-			sum += uint64(fr.u32())
-			fr.byte()
-		}
-		if fr.err == nil && sum > MaxLocals {
-			fr.fail(fmt.Sprintf("function %d declares %d locals (at most %d)", i, sum, MaxLocals))
-		}
-		if fr.err != nil {
-			r.err = fr.err
-		}
 	}
 }
 

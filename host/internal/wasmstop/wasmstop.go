@@ -58,6 +58,9 @@ import (
 	"strings"
 )
 
+// MaxLocals bounds the locals of one function (the limit browsers use).
+const MaxLocals = 50000
+
 // Version names the rewriting; it changes whenever the output for the same
 // input would, so that a cache of rewritten modules can key on it.
 const Version = "1"
@@ -396,11 +399,16 @@ func instrumentCode(s section, check []byte) ([]byte, int, error) {
 			return nil, 0, r.err
 		}
 		fr := &reader{b: body, base: s.off + bodyOff}
-		// Locals: a vector of (count, value type).
-		nl := fr.u32()
+		// Locals: a vector of (count, value type). wazero allocates for
+		// their sum before it reads the body: bound it (checkBounds).
+		nl := fr.count()
+		var locals uint64
 		for j := uint32(0); j < nl && fr.err == nil; j++ {
-			fr.u32()
+			locals += uint64(fr.u32())
 			fr.byte()
+		}
+		if fr.err == nil && locals > MaxLocals {
+			fr.err = &Error{s.off + bodyOff, fmt.Sprintf("function %d declares %d locals (at most %d)", i, locals, MaxLocals)}
 		}
 		if fr.err != nil {
 			return nil, 0, fr.err
