@@ -102,16 +102,8 @@ func TestCompilationCacheReused(t *testing.T) {
 	start := func() {
 		cfg := &Config{IMCs: []IMCConfig{{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}}}
 		cfg.Wasm.CacheDir = dir
-		h, err := New(cfg, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close(context.Background())
-		if h.CacheDir() != dir {
+		if h := loadedHost(t, cfg, Options{}); h.CacheDir() != dir {
 			t.Fatalf("cache dir %q", h.CacheDir())
-		}
-		if err := h.LoadIMCs(context.Background()); err != nil {
-			t.Fatal(err)
 		}
 	}
 	start()

@@ -58,6 +58,21 @@ func newTestHost(t testing.TB, imcs ...IMCConfig) (*Host, *logBuf) {
 	return h, buf
 }
 
+// loadedHost makes a host of cfg with o, closed when the test ends, and
+// loads its IMCs; an error from either fails the test.
+func loadedHost(tb testing.TB, cfg *Config, o Options) *Host {
+	tb.Helper()
+	h, err := New(cfg, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { h.Close(context.Background()) })
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
 // sink collects what the IMCs send on a connection.
 type sink struct {
 	mu   sync.Mutex

@@ -107,15 +107,8 @@ func writeMinimalEcho(tb testing.TB) string {
 func TestMinimalModule(t *testing.T) {
 	path := writeMinimalEcho(t)
 	cfg := &Config{IMCs: []IMCConfig{{Name: "Minimal", Path: path, Grants: []string{"send", "subscribe"}}}}
-	h, err := New(cfg, Options{CompilationCache: testCache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(context.Background())
+	h := loadedHost(t, cfg, Options{CompilationCache: testCache})
 	ctx := context.Background()
-	if err := h.LoadIMCs(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var got []tnccs.PAMessage
 	c, err := h.Open(ctx, 1, func(m tnccs.PAMessage) error { got = append(got, m); return nil })
 	if err != nil {

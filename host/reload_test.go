@@ -116,15 +116,8 @@ path = "` + modPath("hello") + `"
 		t.Fatal(err)
 	}
 	log, _ := testLogger(t)
-	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(context.Background())
+	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache})
 	ctx := context.Background()
-	if err := h.LoadIMCs(ctx); err != nil {
-		t.Fatal(err)
-	}
 	write(`[[imc]]
 name = "B"
 path = "` + modPath("oversize") + `"
@@ -219,15 +212,8 @@ grants = ["send", "subscribe", "log", "log_level", "config_get"]
 	}
 	override(cfg)
 	log, buf := testLogger(t)
-	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, OnConfig: override})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(context.Background())
+	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, OnConfig: override})
 	ctx := context.Background()
-	if err := h.LoadIMCs(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := h.Reload(ctx); err != nil {
 		t.Fatalf("reload: %v\n%s", err, buf.String())
 	}

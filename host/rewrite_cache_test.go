@@ -1,7 +1,6 @@
 package host
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -26,16 +25,9 @@ func TestRewriteCache(t *testing.T) {
 		log, buf := testLogger(t)
 		cfg := &Config{IMCs: []IMCConfig{{Name: "Minimal", Path: path, Grants: []string{"send", "subscribe"}}}}
 		cfg.Wasm.CacheDir = dir
-		h, err := New(cfg, Options{Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close(context.Background())
+		h := loadedHost(t, cfg, Options{Logger: log})
 		if h.CacheDir() != dir {
 			t.Fatalf("cache dir %q", h.CacheDir())
-		}
-		if err := h.LoadIMCs(context.Background()); err != nil {
-			t.Fatalf("%v\n%s", err, buf.String())
 		}
 		return buf.String(), h.List()
 	}
