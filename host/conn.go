@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/imchost/imchost/abi"
@@ -202,8 +203,10 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 		WithRandSource(rand.Reader)
 	ictx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
-	mod, err := v.rt.rt.InstantiateModule(context.WithValue(ictx, instKey{}, in), v.compiled, mc)
+	mems := &memories{}
+	mod, err := v.rt.rt.InstantiateModule(experimental.WithMemoryAllocator(context.WithValue(ictx, instKey{}, in), mems), v.compiled, mc)
 	if err != nil {
+		mems.free()
 		return nil, fmt.Errorf("instantiating: %v", err)
 	}
 	stop, ok1 := mod.ExportedGlobal(wasmstop.StopGlobal).(api.MutableGlobal)

@@ -16,7 +16,11 @@ import (
 // inside it, so a round trip through it measures the host's own dispatch
 // (memory copy in, the call, the send host function, the copy out); the Go
 // echo module adds the Go guest runtime's export entry and exit.
-func minimalEcho() []byte {
+func minimalEcho() []byte { return minimalEchoData([]byte{0x41, 0}) }
+
+// minimalEchoData is minimalEcho with its data segment's offset expression
+// (i32.const ...) given.
+func minimalEchoData(offset []byte) []byte {
 	leb := func(v uint32) []byte {
 		var b []byte
 		for {
@@ -81,7 +85,7 @@ func minimalEcho() []byte {
 	}
 	// The subscription list at address 0: one MsgType {32473, 1}.
 	subs := []byte{1, 0, 0, 0, 0xd9, 0x7e, 0, 0, 1, 0, 0, 0}
-	data := vec(cat([]byte{0, 0x41, 0, 0x0b}, leb(uint32(len(subs))), subs))
+	data := vec(cat([]byte{0}, offset, []byte{0x0b}, leb(uint32(len(subs))), subs))
 	return cat(
 		[]byte{0, 'a', 's', 'm', 1, 0, 0, 0},
 		section(1, types),
