@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -84,7 +85,9 @@ type Host struct {
 	conns       map[*Conn]struct{}
 	reports     map[tnccs.ConnID][]IMCReport
 	reportOrder []tnccs.ConnID
-	closed      bool
+	closing     bool           // Close has begun: no new connection
+	closed      bool           // Close has closed the connections
+	opening     sync.WaitGroup // OpenConn calls instantiating; Close waits for them
 
 	live atomic.Int64 // open module instances
 
@@ -211,13 +214,7 @@ func (h *Host) LoadIMCs(ctx context.Context) error {
 	defer h.reloadMu.Unlock()
 	cfg := h.cfg.Load()
 	h.wlog.Debug(fmt.Sprintf("loading %s", plural(len(cfg.IMCs), "IMC", "IMCs")))
-	var errs []error
-	for i := range cfg.IMCs {
-		if err := h.loadOne(ctx, cfg, &cfg.IMCs[i]); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return errors.Join(h.loadAll(ctx, cfg)...)
 }
 
 // idFor returns the stable ID of an IMC: the one it got first, else its
@@ -272,21 +269,74 @@ func (h *Host) moduleByName(name string) *module {
 
 // loadOne prepares an IMC and makes it current: new, or replacing the
 // running version (reload).
-func (h *Host) loadOne(ctx context.Context, cfg *Config, c *IMCConfig) error {
-	id := h.idFor(c)
-	old := h.moduleByName(c.Name)
-	bin, err := readModule(c.Path)
-	if err == nil && old != nil {
-		if cur := old.current(h); cur != nil && cur.sameSource(cfg, c, bin) {
-			cur.release(h)
-			return nil
-		} else if cur != nil {
-			cur.release(h)
+// loadJob is one IMC of a load or reload.
+type loadJob struct {
+	c    *IMCConfig
+	id   uint32
+	old  *module  // the module loaded under this name, if any
+	v    *version // compiled and not yet checked; nil when unchanged or failed
+	err  error
+	done chan struct{} // closed when the compilation is over
+}
+
+// loadAll loads or reloads every IMC of cfg. The compilations run
+// concurrently, up to one per CPU; the checks, probes and registrations
+// follow in configuration order, so that IDs, log lines and the order of
+// the IMCs do not depend on which compilation ends first. It returns the
+// refusals.
+func (h *Host) loadAll(ctx context.Context, cfg *Config) []error {
+	jobs := make([]*loadJob, len(cfg.IMCs))
+	for i := range cfg.IMCs {
+		c := &cfg.IMCs[i]
+		jobs[i] = &loadJob{c: c, id: h.idFor(c), old: h.moduleByName(c.Name), done: make(chan struct{})}
+	}
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for _, j := range jobs {
+		go func() {
+			defer close(j.done)
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			j.v, j.err = h.compileJob(ctx, cfg, j)
+		}()
+	}
+	var errs []error
+	for _, j := range jobs {
+		<-j.done
+		if err := h.finishJob(ctx, j); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	var v *version
+	return errs
+}
+
+// compileJob reads the module file and compiles it, unless the loaded
+// version came from the same file and settings (then both are nil).
+func (h *Host) compileJob(ctx context.Context, cfg *Config, j *loadJob) (*version, error) {
+	mf, err := statModule(j.c.Path)
+	if err != nil {
+		return nil, err
+	}
+	if j.old != nil {
+		if cur := j.old.current(h); cur != nil {
+			same := cur.sameSource(cfg, j.c, mf.sha)
+			cur.release(h)
+			if same {
+				return nil, nil
+			}
+		}
+	}
+	return h.compile(ctx, cfg, j.id, j.c, mf)
+}
+
+// finishJob checks and probes a compiled version and puts it in service,
+// or logs why it was refused.
+func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
+	id, c, old, v, err := j.id, j.c, j.old, j.v, j.err
+	if err == nil && v == nil {
+		return nil // unchanged
+	}
 	if err == nil {
-		v, err = h.prepare(ctx, cfg, id, c, bin)
+		err = h.check(ctx, v)
 	}
 	if err != nil {
 		err = fmt.Errorf("host: IMC %d %q: %w", id, c.Name, err)
@@ -371,13 +421,10 @@ func (h *Host) Reload(ctx context.Context) error {
 		cfg = nc
 		h.cfg.Store(cfg)
 	}
-	var errs []error
+	errs := h.loadAll(ctx, cfg)
 	keep := map[string]bool{}
 	for i := range cfg.IMCs {
 		keep[cfg.IMCs[i].Name] = true
-		if err := h.loadOne(ctx, cfg, &cfg.IMCs[i]); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	h.mu.Lock()
 	var gone []*module
@@ -416,10 +463,12 @@ func (h *Host) Open(ctx context.Context, id tnccs.ConnID, send tnccs.SendFunc) (
 // OpenConn is Open returning the concrete *Conn.
 func (h *Host) OpenConn(ctx context.Context, id tnccs.ConnID, send tnccs.SendFunc) (*Conn, error) {
 	h.mu.Lock()
-	if h.closed {
+	if h.closed || h.closing {
 		h.mu.Unlock()
 		return nil, errors.New("host: closed")
 	}
+	h.opening.Add(1)
+	defer h.opening.Done()
 	var vs []*version
 	for _, m := range h.modules {
 		if m.cur != nil {
@@ -482,10 +531,16 @@ func (h *Host) Instances() int { return int(h.live.Load()) }
 func (h *Host) Close(ctx context.Context) error {
 	h.stopWatch()
 	h.mu.Lock()
-	if h.closed {
+	if h.closed || h.closing {
 		h.mu.Unlock()
 		return nil
 	}
+	h.closing = true
+	h.mu.Unlock()
+	// A connection being opened finishes first: its instances must not
+	// outlive the runtimes (their memory is unmapped when they close).
+	h.opening.Wait()
+	h.mu.Lock()
 	conns := make([]*Conn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)

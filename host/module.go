@@ -58,6 +58,7 @@ type version struct {
 	imports  []string
 	subs     []abi.MsgType
 	loadedAt time.Time
+	took     time.Duration // compiling it
 
 	refs      int // guarded by Host.mu
 	instances int // guarded by Host.mu
@@ -74,10 +75,10 @@ func (v *version) release(h *Host) {
 	}
 }
 
-// sameSource reports whether reloading c with bin would change nothing.
-func (v *version) sameSource(full *Config, c *IMCConfig, bin []byte) bool {
-	sum := sha256.Sum256(bin)
-	return hex.EncodeToString(sum[:]) == v.sha && reflect.DeepEqual(*c, v.cfg) &&
+// sameSource reports whether reloading c from a file with hash sha would
+// change nothing.
+func (v *version) sameSource(full *Config, c *IMCConfig, sha string) bool {
+	return sha == v.sha && reflect.DeepEqual(*c, v.cfg) &&
 		full.memoryPages(c) == v.pages && full.callTimeout(c) == v.timeout &&
 		full.TNCCS.MaxMessageSize == v.full.TNCCS.MaxMessageSize && full.TPM.EventLog == v.full.TPM.EventLog
 }
@@ -91,6 +92,61 @@ func (v *version) info() ModuleInfo {
 	}
 }
 
+// moduleFile is a module file as a load sees it: its hash and size from
+// one streaming read, its bytes only when they are needed (the wasmstop
+// rewrite is usually cached under the hash, so a warm start never holds
+// the original in memory).
+type moduleFile struct {
+	path string
+	sha  string // hex sha256
+	size int
+	head []byte // the first 8 bytes (the wasm header)
+}
+
+// statModule hashes a module file, bounded by maxModuleSize.
+func statModule(path string) (*moduleFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	hs := sha256.New()
+	buf := make([]byte, 64<<10)
+	mf := &moduleFile{path: path}
+	for {
+		n, err := f.Read(buf)
+		if len(mf.head) < len(wasmMagic) {
+			mf.head = append(mf.head, buf[:min(n, len(wasmMagic)-len(mf.head))]...)
+		}
+		hs.Write(buf[:n])
+		mf.size += n
+		if mf.size > maxModuleSize {
+			return nil, fmt.Errorf("'%s' is larger than %d bytes", path, maxModuleSize)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	mf.sha = hex.EncodeToString(hs.Sum(nil))
+	return mf, nil
+}
+
+// bytes reads the file, which must still be what statModule hashed (the
+// pin was checked against that hash).
+func (mf *moduleFile) bytes() ([]byte, error) {
+	b, err := readModule(mf.path)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != mf.sha {
+		return nil, fmt.Errorf("'%s' changed while it was being loaded", mf.path)
+	}
+	return b, nil
+}
+
 // readModule reads a module file, bounded by maxModuleSize.
 func readModule(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -98,9 +154,28 @@ func readModule(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
-	if err != nil {
-		return nil, err
+	// One buffer of the file's size (plus one byte to see it grew), not
+	// io.ReadAll's doublings: modules are megabytes.
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = min(fi.Size(), maxModuleSize) + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxModuleSize {
+			break
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
 	}
 	if len(b) > maxModuleSize {
 		return nil, fmt.Errorf("'%s' is larger than %d bytes", path, maxModuleSize)
@@ -168,16 +243,16 @@ func allI32(ts []api.ValueType) bool {
 	return true
 }
 
-// prepare turns a module file into a checked, compiled version: pin, wasm
-// magic, compilation, ABI marker and exports, imports ⊆ grants, and a probe
-// instance that must initialize and subscribe.
-func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfig, bin []byte) (*version, error) {
-	sum := sha256.Sum256(bin)
-	sha := hex.EncodeToString(sum[:])
+// compile turns a module file into a compiled version, not yet checked:
+// pin, wasm magic, the wasmstop rewrite and compilation. It is the costly
+// part of a load (decoding and validating megabytes of code), and loads of
+// several modules run it concurrently; check does the rest in order.
+func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfig, mf *moduleFile) (*version, error) {
+	sha := mf.sha
 	if c.SHA256 != "" && !strings.EqualFold(c.SHA256, sha) {
 		return nil, fmt.Errorf("%w: '%s' has sha256 %s, config.toml pins %s", ErrPin, c.Path, sha, strings.ToLower(c.SHA256))
 	}
-	if !bytes.HasPrefix(bin, wasmMagic) {
+	if !bytes.Equal(mf.head, wasmMagic) {
 		return nil, fmt.Errorf("%w: '%s' does not start with the wasm header \\0asm version 1", ErrNotWasm, c.Path)
 	}
 	pages := full.memoryPages(c)
@@ -188,7 +263,7 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	start := time.Now()
 	// The stop checks replace wazero's per-call watcher (see wasmstop);
 	// the pin above is of the file as built.
-	inst, cachedAt, err := h.instrument(bin, sha)
+	inst, cachedAt, err := h.instrument(mf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
 	}
@@ -200,7 +275,7 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		// The rewritten copy from the cache is damaged: rewrite anew.
 		h.wlog.Warn(fmt.Sprintf("cached rewrite '%s' of '%s' does not compile (%v); rewriting it", cachedAt, c.Path, err))
 		_ = os.Remove(cachedAt)
-		if inst, _, err = h.instrument(bin, sha); err == nil {
+		if inst, _, err = h.instrument(mf); err == nil {
 			cm, err = hr.rt.CompileModule(ctx, inst)
 		}
 	}
@@ -217,25 +292,29 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
 	}
-	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", c.Path, len(bin), time.Since(start).Round(time.Millisecond)))
-	v := &version{
-		cfg: *c, full: full, sha: sha, size: len(bin), compiled: cm, rt: hr, pages: pages,
-		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1,
+	return &version{
+		cfg: *c, full: full, sha: sha, size: mf.size, compiled: cm, rt: hr, pages: pages,
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: time.Since(start),
 		m: &module{id: id, name: c.Name},
+	}, nil
+}
+
+// check finishes a compiled version: ABI marker and exports, imports ⊆
+// grants, and a probe instance that must initialize and subscribe. On
+// error the compiled module is closed.
+func (h *Host) check(ctx context.Context, v *version) error {
+	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", v.cfg.Path, v.size, v.took.Round(time.Millisecond)))
+	err := checkExports(v.compiled)
+	if err == nil {
+		v.imports, err = checkImports(v.compiled, v.cfg.Grants)
 	}
-	if err := checkExports(cm); err != nil {
-		cm.Close(ctx)
-		return nil, err
+	if err == nil {
+		v.subs, err = h.probe(ctx, v)
 	}
-	if v.imports, err = checkImports(cm, c.Grants); err != nil {
-		cm.Close(ctx)
-		return nil, err
+	if err != nil {
+		v.compiled.Close(ctx)
 	}
-	if v.subs, err = h.probe(ctx, v); err != nil {
-		cm.Close(ctx)
-		return nil, err
-	}
-	return v, nil
+	return err
 }
 
 // instrument returns the module rewritten by wasmstop. With a cache
@@ -243,13 +322,17 @@ func (h *Host) prepare(ctx context.Context, full *Config, id uint32, c *IMCConfi
 // rewriting's version, and read back on later starts (a read instead of a
 // ~10 ms pass over a 3.5 MB module); cachedAt names the file when the
 // result came from it.
-func (h *Host) instrument(bin []byte, sha string) (out []byte, cachedAt string, err error) {
+func (h *Host) instrument(mf *moduleFile) (out []byte, cachedAt string, err error) {
 	var path string
 	if h.cacheDir != "" {
-		path = filepath.Join(h.cacheDir, "wasmstop-v"+wasmstop.Version+"-"+sha+".wasm")
-		if out, err := os.ReadFile(path); err == nil && bytes.HasPrefix(out, wasmMagic) {
+		path = filepath.Join(h.cacheDir, "wasmstop-v"+wasmstop.Version+"-"+mf.sha+".wasm")
+		if out, err := readModule(path); err == nil && bytes.HasPrefix(out, wasmMagic) {
 			return out, path, nil
 		}
+	}
+	bin, err := mf.bytes()
+	if err != nil {
+		return nil, "", err
 	}
 	out, _, err = wasmstop.Instrument(bin)
 	if err != nil || path == "" {

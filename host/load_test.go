@@ -1,0 +1,101 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/imchost/imchost/tnccs"
+)
+
+// TestModuleFile: a module file is hashed in one streaming read; its bytes
+// are read later only if they still hash the same, and a file beyond the
+// size bound is refused before it is read whole.
+func TestModuleFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.wasm")
+	mod := minimalEcho()
+	if err := os.WriteFile(p, mod, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mf, err := statModule(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(mod)
+	if mf.sha != hex.EncodeToString(sum[:]) || mf.size != len(mod) || !bytes.Equal(mf.head, mod[:8]) {
+		t.Fatalf("stat: %+v", mf)
+	}
+	if b, err := mf.bytes(); err != nil || !bytes.Equal(b, mod) {
+		t.Fatalf("bytes: %v", err)
+	}
+	if err := os.WriteFile(p, append(mod, 0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mf.bytes(); err == nil || !strings.Contains(err.Error(), "changed while it was being loaded") {
+		t.Fatalf("a changed file was read: %v", err)
+	}
+	big := filepath.Join(dir, "big.wasm")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxModuleSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := statModule(big); err == nil || !strings.Contains(err.Error(), "is larger than") {
+		t.Fatalf("oversized file: %v", err)
+	}
+	short := filepath.Join(dir, "short.wasm")
+	os.WriteFile(short, []byte("\x00as"), 0o600)
+	if mf, err := statModule(short); err != nil || len(mf.head) != 3 {
+		t.Fatalf("3-byte file: %+v, %v", mf, err)
+	}
+}
+
+// TestCloseWhileOpening: Close during a stream of connections being opened
+// and used waits for the ones being opened, closes every instance before
+// the runtimes (whose memories are unmapped) and leaves nothing behind.
+func TestCloseWhileOpening(t *testing.T) {
+	base := mappings.Load()
+	// A Go module: its runtime starts for milliseconds in each instance.
+	cfg := &Config{IMCs: []IMCConfig{{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}}}
+	h := loadedHost(t, cfg, Options{CompilationCache: testCache})
+	ctx := context.Background()
+	done := make(chan int)
+	for g := range 4 {
+		go func() {
+			n := 0
+			for i := 0; ; i++ {
+				c, err := h.Open(ctx, tnccs.ConnID(g*100000+i+1), func(tnccs.PAMessage) error { return nil })
+				if err != nil {
+					done <- n
+					return
+				}
+				c.Receive(ctx, helloMsg(1))
+				c.Close(ctx)
+				n++
+			}
+		}()
+	}
+	for mappings.Load() == base { // some connection is open
+		runtime.Gosched()
+	}
+	h.Close(ctx)
+	for range 4 {
+		<-done
+	}
+	if n := h.Instances(); n != 0 {
+		t.Errorf("%d instances alive after Close", n)
+	}
+	if n := mappings.Load() - base; n != 0 {
+		t.Errorf("%d memories mapped after Close", n)
+	}
+}
