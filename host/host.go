@@ -481,15 +481,32 @@ func (h *Host) OpenConn(ctx context.Context, id tnccs.ConnID, send tnccs.SendFun
 	delete(h.reports, id)
 	h.mu.Unlock()
 
-	for _, v := range vs {
-		inst, err := h.newInstance(ctx, v, c)
-		if err != nil {
-			h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" failed for Connection ID %d: %v", v.m.id, v.m.name, id, err))
+	// The instances start concurrently (a Go guest's runtime takes
+	// milliseconds to start), up to one per CPU; they serve in ID order.
+	insts := make([]*instance, len(vs))
+	errs := make([]error, len(vs))
+	if len(vs) == 1 {
+		insts[0], errs[0] = h.newInstance(ctx, vs[0], c)
+	} else {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+		for i, v := range vs {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				insts[i], errs[i] = h.newInstance(ctx, v, c)
+			})
+		}
+		wg.Wait()
+	}
+	for i, v := range vs {
+		if errs[i] != nil {
+			h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" failed for Connection ID %d: %v", v.m.id, v.m.name, id, errs[i]))
 			v.release(h)
 			continue
 		}
-		inst.ref = true
-		c.insts = append(c.insts, inst)
+		insts[i].ref = true
+		c.insts = append(c.insts, insts[i])
 	}
 	return c, nil
 }
