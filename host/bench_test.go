@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/imchost/imchost/host/internal/wasmstop"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -68,8 +69,14 @@ func BenchmarkInstantiate(b *testing.B) {
 	}
 }
 
+// benchCompile compiles examples/hello as the host does: the wasmstop
+// rewrite of the file (made once, outside the measurement).
 func benchCompile(b *testing.B, cache func() wazero.CompilationCache) {
-	bin, err := os.ReadFile(modPath("hello"))
+	raw, err := os.ReadFile(modPath("hello"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin, _, err := wasmstop.Instrument(raw)
 	if err != nil {
 		b.Fatal(err)
 	}

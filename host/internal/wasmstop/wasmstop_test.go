@@ -330,10 +330,14 @@ func FuzzInstrument(f *testing.F) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
 	f.Cleanup(func() { rt.Close(ctx) })
+	small := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().WithMemoryLimitPages(16))
+	f.Cleanup(func() { small.Close(ctx) })
+	f.Add(dataModule(1, false, false, active(8, 1, 2), active(12, 3), active(100, 4), active(2, 5)))
+	f.Add(dataModule(1, false, false, active(0, 1, 2, 3, 4, 5, 6), active(2, 9), active(4, 8)))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		// The host's order: Instrument first, wazero only on what it
 		// accepted (wazero sizes allocations from unchecked counts).
-		out, _, err := Instrument(in)
+		out, res, err := Instrument(in)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -354,5 +358,29 @@ func FuzzInstrument(f *testing.F) {
 		if len(cm2.ExportedFunctions()) < len(cm.ExportedFunctions()) {
 			t.Fatal("exports lost")
 		}
+		// Joined data segments leave the same memory (or the same failure).
+		// Only where instantiating runs no code and allocates little: no
+		// start function, no imports, no tables, memories of ≤ 16 pages.
+		if res.DataSegments[0] == res.DataSegments[1] || res.HasStart || hasSection(in, 2) || hasSection(in, 4) {
+			return
+		}
+		want, werr := memoryAfterInstantiation(t, small, in)
+		got, gerr := memoryAfterInstantiation(t, small, out)
+		if (werr == nil) != (gerr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("joined data segments changed the instance: errors %v / %v, memories equal %v", werr, gerr, bytes.Equal(got, want))
+		}
 	})
+}
+
+// hasSection reports whether a module Instrument accepted has a section id.
+func hasSection(bin []byte, id byte) bool {
+	r := &reader{b: bin, off: len(header)}
+	for r.off < len(bin) && r.err == nil {
+		sid := r.byte()
+		r.bytes(int(r.u32()))
+		if sid == id {
+			return true
+		}
+	}
+	return false
 }
