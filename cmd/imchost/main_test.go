@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,5 +181,33 @@ overall: non-compliant major, Quarantined
 	printVerdict(&b, v, nil)
 	if c := v.exitCode(); c != exitNotAllows || !strings.Contains(b.String(), "no decision") {
 		t.Errorf("undecided: exit %d\n%s", c, b.String())
+	}
+}
+
+// TestRunStats: run --stats ends with the stats line, also when the run
+// fails, and its peak RSS is this process's own high-water mark.
+func TestRunStats(t *testing.T) {
+	code, _, stderr := call("run", "--stats", "--config", filepath.Join(t.TempDir(), "missing.toml"))
+	if code != exitError {
+		t.Fatalf("exit %d", code)
+	}
+	m := regexp.MustCompile(`(?m)^imchost: stats: cpu [0-9.]+(µs|ms|s), peak rss (\d+) kB\n\z`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no stats line at the end of:\n%s", stderr)
+	}
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip(err)
+	}
+	want := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(st)
+	if want == nil {
+		t.Fatalf("no VmHWM in /proc/self/status")
+	}
+	// The high-water mark only grows: the reported one is at most now's.
+	var got, now int
+	fmt.Sscan(m[2], &got)
+	fmt.Sscan(string(want[1]), &now)
+	if got <= 0 || got > now {
+		t.Fatalf("reported peak %d kB, process's peak now %d kB", got, now)
 	}
 }

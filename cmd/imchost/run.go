@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,7 +29,7 @@ type runFlags struct {
 	tpm, eventlog, root, wasmDir    string
 	port                            int
 	interval, timeout               time.Duration
-	insecure, noReferral            bool
+	insecure, noReferral, stats     bool
 }
 
 func (f *runFlags) register(fs interface {
@@ -55,6 +57,7 @@ func (f *runFlags) register(fs interface {
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound of one attestation")
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the PDP certificate (testing only)")
 	fs.BoolVar(&f.noReferral, "no-referral", false, "with --interval: ignore PB-PDP-Referral and keep the configured PDP")
+	fs.BoolVar(&f.stats, "stats", false, "at exit, print the process's CPU time and peak RSS to stderr")
 }
 
 // apply lets the flags override the configuration.
@@ -131,6 +134,9 @@ func cmdRun(e *env, args []string) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "imchost run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if f.stats {
+		defer printStats(e.stderr) // last: after the host and the TPM closed
 	}
 	cfg, err := loadConfig(f.config)
 	if err != nil {
@@ -243,4 +249,25 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 		case <-time.After(wait):
 		}
 	}
+}
+
+// printStats writes one line with the process's CPU time (user and
+// system) and peak resident set. The peak is /proc/self/status's
+// VmHWM, the high-water mark of this program's own memory: getrusage's
+// ru_maxrss would not do, because Linux carries the parent's high-water
+// mark into a child started with vfork and exec (as Go's os/exec starts
+// them), so a parent larger than imchost would be reported instead.
+func printStats(w io.Writer) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	hwm := "unknown"
+	if st, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+				hwm = strings.TrimSpace(v)
+			}
+		}
+	}
+	fmt.Fprintf(w, "imchost: stats: cpu %s, peak rss %s\n", cpu.Round(100*time.Microsecond), hwm)
 }
