@@ -5,11 +5,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/imchost/imchost/tnccs"
 )
@@ -97,5 +100,30 @@ func TestCloseWhileOpening(t *testing.T) {
 	}
 	if n := mappings.Load() - base; n != 0 {
 		t.Errorf("%d memories mapped after Close", n)
+	}
+}
+
+// TestCompileGuarded: a module that makes wazero v1.12's validator panic
+// (a call to a function of type 48 of 3; wasmstop refuses it, see
+// checkTypeIndices) is an error from compileGuarded, not a crash.
+func TestCompileGuarded(t *testing.T) {
+	bad := []byte("\x00asm\x01\x00\x00\x00\x01\r\x03`\x00\x00`\x01\x7f\x01\x7f`\x00\x01\x7f\x03\x06\x05\x00\x01000\nI\x05\a\x00\x03@\f\x00\v\v\x1c\x00A0A0\x10\x04000000XA0000A0000000\v\x10\x00A0000000000000\v\t\x00000000A\v\a\x0000000\v")
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	cm, err := compileGuarded(ctx, rt, bad)
+	if err == nil || cm != nil {
+		t.Fatalf("compiled: %v", err)
+	}
+	t.Log(err)
+	// And the host refuses the file before wazero sees it.
+	p := filepath.Join(t.TempDir(), "bad.wasm")
+	if err := os.WriteFile(p, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := newTestHost(t, IMCConfig{Name: "bad", Path: p, Grants: helloGrants})
+	err = h.LoadIMCs(ctx)
+	if !errors.Is(err, ErrNotWasm) || !strings.Contains(err.Error(), "has type 48 of 3") {
+		t.Fatalf("load: %v", err)
 	}
 }

@@ -267,7 +267,7 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
 	}
-	cm, err := hr.rt.CompileModule(ctx, inst)
+	cm, err := compileGuarded(ctx, hr.rt, inst)
 	cacheErr := func(err error) bool {
 		return err != nil && h.cacheDir != "" && strings.Contains(err.Error(), "compilationcache")
 	}
@@ -276,7 +276,7 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		h.wlog.Warn(fmt.Sprintf("cached rewrite '%s' of '%s' does not compile (%v); rewriting it", cachedAt, c.Path, err))
 		_ = os.Remove(cachedAt)
 		if inst, _, err = h.instrument(mf); err == nil {
-			cm, err = hr.rt.CompileModule(ctx, inst)
+			cm, err = compileGuarded(ctx, hr.rt, inst)
 		}
 	}
 	if cacheErr(err) {
@@ -286,7 +286,7 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		if cerr := clearCacheDir(h.cacheDir); cerr != nil {
 			h.wlog.Error(fmt.Sprintf("clearing the compilation cache '%s': %v", h.cacheDir, cerr))
 		} else {
-			cm, err = hr.rt.CompileModule(ctx, inst)
+			cm, err = compileGuarded(ctx, hr.rt, inst)
 		}
 	}
 	if err != nil {
@@ -500,4 +500,18 @@ func clearCacheDir(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// compileGuarded is wazero's CompileModule with a panic turned into an
+// error. wasmstop refuses every input known to make wazero's decoder or
+// validator panic (fuzzing found one: a call to a function whose type
+// index was out of range); should another exist, a module file must not be
+// able to bring the host down.
+func compileGuarded(ctx context.Context, rt wazero.Runtime, bin []byte) (cm wazero.CompiledModule, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cm, err = nil, fmt.Errorf("wazero failed on it: %v", p)
+		}
+	}()
+	return rt.CompileModule(ctx, bin)
 }

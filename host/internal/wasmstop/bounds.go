@@ -166,3 +166,51 @@ func checkNames(r *reader) {
 		}
 	}
 }
+
+// checkTypeIndices refuses a function (imported or defined) whose type
+// index lies beyond the type section. wazero's validator looks a called
+// function's type up by that index before it has checked it, and panics
+// (found by FuzzInstrument: a function calling one of type 48 of 3).
+func checkTypeIndices(secs []section) error {
+	var types uint32
+	for _, s := range secs {
+		r := &reader{b: s.body, base: s.off}
+		switch s.id {
+		case 1:
+			types = r.u32()
+		case secImport:
+			n := r.u32()
+			for i := uint32(0); i < n && r.err == nil; i++ {
+				r.name()
+				r.name()
+				switch kind := r.byte(); kind {
+				case 0x00:
+					if at, t := r.off, r.u32(); r.err == nil && t >= types {
+						return &Error{s.off + at, fmt.Sprintf("imported function %d has type %d of %d", i, t, types)}
+					}
+				case 0x01:
+					r.byte()
+					r.limits()
+				case 0x02:
+					r.limits()
+				case 0x03:
+					r.byte()
+					r.byte()
+				default:
+					return nil // countImports names it
+				}
+			}
+		case 3:
+			n := r.u32()
+			for i := uint32(0); i < n && r.err == nil; i++ {
+				if at, t := r.off, r.u32(); r.err == nil && t >= types {
+					return &Error{s.off + at, fmt.Sprintf("function %d has type %d of %d", i, t, types)}
+				}
+			}
+		}
+		if r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}

@@ -170,6 +170,9 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 	if err := checkBounds(secs, len(bin)); err != nil {
 		return nil, res, err
 	}
+	if err := checkTypeIndices(secs); err != nil {
+		return nil, res, err
+	}
 	var importedGlobals, definedGlobals, memories uint32
 	var exports []string
 	startFunc, hasStart := uint32(0), false

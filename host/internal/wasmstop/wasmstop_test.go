@@ -309,6 +309,9 @@ func TestRefused(t *testing.T) {
 		{"element count", "vector of", module(sec(9, []byte{1, 1, 0, 0xff, 0xff, 0x7f}))},
 		{"function names", "vector of", module(sec(0, append(name("name"), 1, 4, 0xff, 0xff, 0xff, 0x7f)))},
 		{"data count", "data count", module(sec(12, []byte{0xff, 0xff, 0x03}))},
+		{"function type index", "function 1 has type 5 of 1", module(types, sec(3, vec([]byte{0}, []byte{5})))},
+		{"imported function type index", "imported function 0 has type 1 of 1",
+			module(types, sec(2, vec(bytes.Join([][]byte{name("env"), name("f"), {0x00, 1}}, nil))))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := Instrument(tc.in)
