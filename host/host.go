@@ -267,9 +267,8 @@ func (h *Host) moduleByName(name string) *module {
 	return nil
 }
 
-// loadOne prepares an IMC and makes it current: new, or replacing the
-// running version (reload).
-// loadJob is one IMC of a load or reload.
+// loadJob is one IMC of a load or reload: new, or replacing the running
+// version.
 type loadJob struct {
 	c    *IMCConfig
 	id   uint32

@@ -8,6 +8,8 @@ import (
 // segments.
 const MaxDataGap = 1024
 
+var zeros [MaxDataGap]byte
+
 // dataSegment is an active data segment of memory 0 at a constant offset.
 type dataSegment struct {
 	off  uint32
@@ -102,7 +104,7 @@ func mergeData(s section) (body []byte, count uint32, ok bool) {
 		end := uint64(start) + uint64(len(run))
 		gap := uint64(segs[i].off) - end // no overlap: segs[i].off >= end when ranked next
 		if rank[i] == rank[i-1]+1 && uint64(segs[i].off) >= end && gap <= MaxDataGap {
-			run = append(run, make([]byte, gap)...)
+			run = append(run, zeros[:gap]...)
 			run = append(run, segs[i].init...)
 			continue
 		}
