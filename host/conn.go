@@ -204,7 +204,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	ictx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
 	mems := &memories{}
-	mod, err := v.rt.rt.InstantiateModule(experimental.WithMemoryAllocator(context.WithValue(ictx, instKey{}, in), mems), v.compiled, mc)
+	mod, err := instantiateGuarded(experimental.WithMemoryAllocator(context.WithValue(ictx, instKey{}, in), mems), v.rt.rt, v.compiled, mc)
 	if err != nil {
 		mems.free()
 		return nil, fmt.Errorf("instantiating: %v", err)
@@ -535,4 +535,16 @@ func (w *lineWriter) tail() []string {
 		out = append(out, string(w.partial))
 	}
 	return out
+}
+
+// instantiateGuarded is wazero's InstantiateModule with a panic turned into
+// an error (see compileGuarded). No guest code runs in it: the host calls
+// the start function and _initialize itself, afterwards.
+func instantiateGuarded(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, mc wazero.ModuleConfig) (mod api.Module, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			mod, err = nil, fmt.Errorf("wazero failed on it: %v", p)
+		}
+	}()
+	return rt.InstantiateModule(ctx, cm, mc)
 }
