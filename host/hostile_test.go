@@ -24,6 +24,10 @@ func TestHostile(t *testing.T) {
 	// slice from the count (gigabytes) before reading one entry.
 	bomb := filepath.Join(t.TempDir(), "bomb.wasm")
 	os.WriteFile(bomb, []byte("\x00asm\x01\x00\x00\x00\x02\x05\xff\xff\xff\x7f\x00"), 0o644)
+	// A 16-byte element section whose typed reference (0x63, heap type 0)
+	// hides a vector of 268 million expressions: 6 GiB in wazero's decoder.
+	refBomb := filepath.Join(t.TempDir(), "refbomb.wasm")
+	os.WriteFile(refBomb, []byte("\x00asm\x01\x00\x00\x00\x09\x08\x01\x07\x63\x00\xff\xff\xff\x7f"), 0o644)
 	imcs := []IMCConfig{
 		{Name: "Hello", Path: modPath("hello"), Grants: helloGrants},                                   // 1
 		{Name: "loop", Path: modPath("loop"), Grants: helloGrants, CallTimeout: Duration(time.Second)}, // 2
@@ -37,6 +41,7 @@ func TestHostile(t *testing.T) {
 		{Name: "nosubscribe", Path: modPath("nosubscribe"), Grants: helloGrants},                       // 10
 		{Name: "missing", Path: filepath.Join(t.TempDir(), "missing.wasm"), Grants: helloGrants},       // 11
 		{Name: "bomb", Path: bomb, Grants: helloGrants},                                                // 12
+		{Name: "refbomb", Path: refBomb, Grants: helloGrants},                                          // 13
 	}
 	h, logs := newTestHost(t, imcs...)
 	err := h.LoadIMCs(context.Background())
@@ -51,6 +56,7 @@ func TestHostile(t *testing.T) {
 		{ErrInit, `IMC 10 "nosubscribe": initialization failed: the module subscribed to no message type`},
 		{os.ErrNotExist, `IMC 11 "missing"`},
 		{ErrNotWasm, `cannot be prepared for running: wasmstop: at byte 10: a vector of 268435455 entries in 1 bytes`},
+		{ErrNotWasm, `IMC 13 "refbomb": not a WebAssembly module: '` + refBomb + `' cannot be prepared for running: wasmstop: at byte 12: reference type 0x63 is not a WebAssembly 2.0 type`},
 	} {
 		if !errors.Is(err, want.is) || !strings.Contains(err.Error(), want.text) {
 			t.Errorf("load error lacks %v / %q:\n%v", want.is, want.text, err)

@@ -51,10 +51,13 @@
 // checkBounds: wazero would allocate for them first). DWARF custom sections
 // are dropped: their code offsets would be wrong after the insertion.
 //
-// One change is not about stopping: the data segments Go's linker scatters
-// (tens of thousands of a few bytes each) are joined where that leaves the
-// instantiated memory the same (see mergeData), which takes milliseconds
-// off every instantiation and megabytes off the decoded module.
+// Two changes are not about stopping. Every table gets a maximum, so that
+// all of them together stay within MaxTableEntries (a module's memory is
+// bounded by the host; its tables would not be). And the data segments Go's
+// linker scatters (tens of thousands of a few bytes each) are joined where
+// that leaves the instantiated memory the same (see mergeData), which takes
+// milliseconds off every instantiation and megabytes off the decoded
+// module.
 package wasmstop
 
 import (
@@ -68,7 +71,7 @@ const MaxLocals = 50000
 
 // Version names the rewriting; it changes whenever the output for the same
 // input would, so that a cache of rewritten modules can key on it.
-const Version = "2"
+const Version = "3"
 
 // StopGlobal is the export name of the stop flag: 0 runs, 1 stops.
 const StopGlobal = "imchost.stop"
@@ -111,6 +114,7 @@ var header = []byte("\x00asm\x01\x00\x00\x00")
 const (
 	secCustom    = 0
 	secImport    = 2
+	secTable     = 4
 	secMemory    = 5
 	secGlobal    = 6
 	secExport    = 7
@@ -297,6 +301,12 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 				haveMemory = true
 			}
 			emit(secMemory, s.body)
+		case secTable:
+			body, err := boundTables(s)
+			if err != nil {
+				return nil, res, err
+			}
+			emit(secTable, body)
 		case secStart:
 			// dropped: exported as StartExport instead
 		case secCode:
@@ -376,13 +386,13 @@ func countImports(s section) (globals, memories uint32, err error) {
 		case 0x00: // function: type index
 			r.u32()
 		case 0x01: // table: reference type, limits
-			r.byte()
+			r.refType()
 			r.limits()
 		case 0x02: // memory: limits
 			r.limits()
 			memories++
 		case 0x03: // global: value type, mutability
-			r.byte()
+			r.valType()
 			r.byte()
 			globals++
 		default:
@@ -438,7 +448,7 @@ func instrumentCode(s section, check []byte) ([]byte, int, bool, error) {
 		var locals uint64
 		for j := uint32(0); j < nl && fr.err == nil; j++ {
 			locals += uint64(fr.u32())
-			fr.byte()
+			fr.valType()
 		}
 		if fr.err == nil && locals > MaxLocals {
 			fr.err = &Error{s.off + bodyOff, fmt.Sprintf("function %d declares %d locals (at most %d)", i, locals, MaxLocals)}
@@ -502,7 +512,7 @@ func skipInstr(r *reader) (loop bool, err error) {
 	case op == 0x1c: // select with types
 		n := r.u32()
 		for i := uint32(0); i < n && r.err == nil; i++ {
-			r.byte()
+			r.valType()
 		}
 	case op >= 0x20 && op <= 0x26: // local.*, global.*, table.get/set
 		r.u32()
@@ -520,7 +530,7 @@ func skipInstr(r *reader) (loop bool, err error) {
 		r.bytes(8)
 	case op >= 0x45 && op <= 0xc4: // numeric, sign extension
 	case op == 0xd0: // ref.null
-		r.byte()
+		r.refType()
 	case op == 0xd2: // ref.func
 		r.u32()
 	case op == 0xfc:

@@ -310,6 +310,17 @@ func TestRefused(t *testing.T) {
 		{"function names", "vector of", module(sec(0, append(name("name"), 1, 4, 0xff, 0xff, 0xff, 0x7f)))},
 		{"data count", "data count", module(sec(12, []byte{0xff, 0xff, 0x03}))},
 		{"function type index", "function 1 has type 5 of 1", module(types, sec(3, vec([]byte{0}, []byte{5})))},
+		// 0x63 (ref null ...) then heap type 0: wazero then reads the vector
+		// count 268435455 that this decoder, taking 0x63 for one byte,
+		// would not (FuzzInstrument's memory bomb).
+		{"typed reference in an element segment", "reference type 0x63",
+			module(sec(9, []byte{1, 7, 0x63, 0x00, 0xff, 0xff, 0xff, 0x7f}))},
+		{"typed reference parameter", "value type 0x64", module(sec(1, vec([]byte{0x60, 1, 0x64, 0x00, 0})))},
+		{"typed reference local", "value type 0x63", body(1, 1, 0x63, 0x00, 0x0b)},
+		{"exnref global", "value type 0x69", module(sec(6, vec([]byte{0x69, 0, 0xd0, 0x69, 0x0b})))},
+		{"table with an initialiser", "reference type 0x40", module(sec(4, vec([]byte{0x40, 0, 0x70, 0, 1, 0xd0, 0x70, 0x0b})))},
+		{"ref.null of a heap type", "reference type 0x00", body(0, 0xd0, 0x00, 0x1a, 0x0b)},
+		{"element kind", "element kind 0x01", module(sec(9, vec([]byte{1, 0x01, 0})))},
 		{"imported function type index", "imported function 0 has type 1 of 1",
 			module(types, sec(2, vec(bytes.Join([][]byte{name("env"), name("f"), {0x00, 1}}, nil))))},
 	} {
