@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -359,6 +360,17 @@ func FuzzInstrument(f *testing.F) {
 			}
 			return
 		}
+		// What Instrument accepts must not make wazero allocate out of
+		// proportion (the memory bombs fuzzing found sized gigabytes).
+		allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+		metrics.Read(allocs)
+		before := allocs[0].Value.Uint64()
+		defer func() {
+			metrics.Read(allocs)
+			if n := allocs[0].Value.Uint64() - before; n > 64<<20 {
+				t.Fatalf("wazero allocated %d MB for a %d-byte module", n>>20, len(in))
+			}
+		}()
 		cm, cerr := rt.CompileModule(ctx, in)
 		if cerr != nil {
 			return
