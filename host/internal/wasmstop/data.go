@@ -31,7 +31,8 @@ type dataSegment struct {
 // exactly its parts, so it is out of bounds exactly when one of them was.
 // Segment indices change, so the caller merges only modules without a data
 // count section and without memory.init or data.drop, the instructions
-// that name segments. ok is false when nothing was changed.
+// that name segments. The zeros written out may at most double the
+// section (Go's add about half). ok is false when nothing was changed.
 func mergeData(s section) (body []byte, count uint32, ok bool) {
 	r := &reader{b: s.body, base: s.off}
 	n := r.u32()
@@ -100,10 +101,17 @@ func mergeData(s section) (body []byte, count uint32, ok bool) {
 	var run []byte
 	start := segs[0].off
 	run = append(run, segs[0].init...)
+	filled := 0 // zeros written out so far
 	for i := 1; i < len(segs); i++ {
 		end := uint64(start) + uint64(len(run))
 		gap := uint64(segs[i].off) - end // no overlap: segs[i].off >= end when ranked next
 		if rank[i] == rank[i-1]+1 && uint64(segs[i].off) >= end && gap <= MaxDataGap {
+			// The zeros may at most double the section: tiny segments
+			// a gap apart would otherwise grow a module a
+			// thousandfold.
+			if filled += int(gap); filled > len(s.body) {
+				return nil, 0, false
+			}
 			run = append(run, zeros[:gap]...)
 			run = append(run, segs[i].init...)
 			continue

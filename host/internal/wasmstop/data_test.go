@@ -160,6 +160,7 @@ func TestMergeData(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
 	defer rt.Close(ctx)
+	kilo := bytes.Repeat([]byte{7}, MaxDataGap)
 	passive := append([]byte{1}, appendU32(nil, 2)...)
 	passive = append(passive, 9, 9)
 	for _, tc := range []struct {
@@ -172,7 +173,8 @@ func TestMergeData(t *testing.T) {
 		{"two runs out of address order", dataModule(1, false, false,
 			active(100, 1), active(110, 2), active(8, 3), active(16, 4)), 2, false},
 		{"gap too wide", dataModule(1, false, false, active(0, 1), active(1+MaxDataGap+1, 2)), 2, false},
-		{"widest gap joined", dataModule(1, false, false, active(0, 1), active(1+MaxDataGap, 2)), 1, false},
+		// (A kilobyte of data first: the zeros may at most double the section.)
+		{"widest gap joined", dataModule(1, false, false, active(0, kilo...), active(2*MaxDataGap, 2)), 1, false},
 		{"empty segments", dataModule(1, false, false, active(4, 1), active(5), active(5, 2), active(9)), 1, false},
 		// A segment of the other run lies in the gap: joining 0 and 20
 		// would zero it.
@@ -187,6 +189,10 @@ func TestMergeData(t *testing.T) {
 		{"last segment out of bounds", dataModule(1, false, false, active(65530, 1), active(65534, 2, 3, 4)), 1, true},
 		{"high offset", dataModule(1, false, false, active(0, 1), active(-8, 2)), 2, true},
 		{"one segment", dataModule(1, false, false, active(0, 1)), 0, false},
+		// Five empty segments a gap apart would be 4 KiB of zeros from a
+		// 30-byte section: more than doubling it, so left alone.
+		{"zeros beyond the section's size", dataModule(1, false, false,
+			active(0), active(MaxDataGap), active(2*MaxDataGap), active(3*MaxDataGap), active(4*MaxDataGap)), 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, res, err := Instrument(tc.in)

@@ -71,7 +71,7 @@ const MaxLocals = 50000
 
 // Version names the rewriting; it changes whenever the output for the same
 // input would, so that a cache of rewritten modules can key on it.
-const Version = "3"
+const Version = "4"
 
 // StopGlobal is the export name of the stop flag: 0 runs, 1 stops.
 const StopGlobal = "imchost.stop"
