@@ -3,9 +3,12 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/imchost/imchost/tnccs"
 )
@@ -20,7 +23,12 @@ func minimalEcho() []byte { return minimalEchoData([]byte{0x41, 0}) }
 
 // minimalEchoData is minimalEcho with its data segment's offset expression
 // (i32.const ...) given.
-func minimalEchoData(offset []byte) []byte {
+func minimalEchoData(offset []byte) []byte { return minimalModule(offset, nil) }
+
+// minimalModule is minimalEcho with the data segment's offset expression
+// given (nil: no data segment) and, when start is not nil, a start
+// function of that body (locals vector included) after the exports.
+func minimalModule(offset, start []byte) []byte {
 	leb := func(v uint32) []byte {
 		var b []byte
 		for {
@@ -83,9 +91,17 @@ func minimalEchoData(offset []byte) []byte {
 		exps = append(exps, cat(name(e.name), []byte{0}, leb(uint32(i+2))))
 		codes = append(codes, append(leb(uint32(len(e.body))), e.body...))
 	}
-	// The subscription list at address 0: one MsgType {32473, 1}.
-	subs := []byte{1, 0, 0, 0, 0xd9, 0x7e, 0, 0, 1, 0, 0, 0}
-	data := vec(cat([]byte{0}, offset, []byte{0x0b}, leb(uint32(len(subs))), subs))
+	var startSec, dataSec []byte
+	if start != nil {
+		funcs = append(funcs, []byte{0})
+		codes = append(codes, append(leb(uint32(len(start))), start...))
+		startSec = section(8, leb(uint32(len(exports)+2)))
+	}
+	if offset != nil {
+		// The subscription list at address 0: one MsgType {32473, 1}.
+		subs := []byte{1, 0, 0, 0, 0xd9, 0x7e, 0, 0, 1, 0, 0, 0}
+		dataSec = section(11, vec(cat([]byte{0}, offset, []byte{0x0b}, leb(uint32(len(subs))), subs)))
+	}
 	return cat(
 		[]byte{0, 'a', 's', 'm', 1, 0, 0, 0},
 		section(1, types),
@@ -93,8 +109,9 @@ func minimalEchoData(offset []byte) []byte {
 		section(3, vec(funcs...)),
 		section(5, vec([]byte{0, 1})), // one memory, min 1 page
 		section(7, vec(exps...)),
+		startSec,
 		section(10, vec(codes...)),
-		section(11, data),
+		dataSec,
 	)
 }
 
@@ -141,4 +158,52 @@ func TestMinimalModule(t *testing.T) {
 // module: the host's share of a round trip.
 func BenchmarkRoundTripMinimal(b *testing.B) {
 	benchRoundTrip(b, writeMinimalEcho(b), []string{"send", "subscribe"})
+}
+
+// TestStartSection: a module's start function runs before _initialize,
+// once per instance, under the call deadline. The module has no data
+// segment: its start function writes the subscription list that
+// imc_initialize hands to subscribe, so it loads and echoes only if the
+// start function ran first. One that never returns is refused in time.
+func TestStartSection(t *testing.T) {
+	store := func(addr byte, v ...byte) []byte { // i32.const addr; i32.const v; i32.store
+		return append(append([]byte{0x41, addr, 0x41}, v...), 0x36, 2, 0)
+	}
+	body := bytes.Join([][]byte{{0}, store(0, 1), store(4, 0xd9, 0xfd, 0x01), store(8, 1), {0x0b}}, nil)
+	dir := t.TempDir()
+	writes := filepath.Join(dir, "start.wasm")
+	loops := filepath.Join(dir, "startloop.wasm")
+	if err := os.WriteFile(writes, minimalModule(nil, body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// loop br 0 end
+	if err := os.WriteFile(loops, minimalModule(nil, []byte{0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	grants := []string{"send", "subscribe"}
+	h, logs := newTestHost(t,
+		IMCConfig{Name: "Start", Path: writes, Grants: grants},
+		IMCConfig{Name: "StartLoop", Path: loops, Grants: grants, CallTimeout: Duration(200 * time.Millisecond)})
+	ctx := context.Background()
+	err := h.LoadIMCs(ctx)
+	if !errors.Is(err, ErrInit) || !strings.Contains(err.Error(), `IMC 2 "StartLoop"`) {
+		t.Fatalf("load: %v\n%s", err, logs)
+	}
+	if !strings.Contains(logs.String(), "timed out after 200ms in the start function") {
+		t.Errorf("log lacks the start function's timeout:\n%s", logs)
+	}
+	if l := h.List(); len(l) != 1 || l[0].Name != "Start" {
+		t.Fatalf("loaded %+v", l)
+	}
+	var got []tnccs.PAMessage
+	c, err := h.Open(ctx, 1, func(m tnccs.PAMessage) error { got = append(got, m); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := helloMsg(7)
+	c.Receive(ctx, m)
+	c.Close(ctx)
+	if len(got) != 1 || !bytes.Equal(got[0].Body, m.Body) {
+		t.Fatalf("echo: %+v", got)
+	}
 }
