@@ -214,7 +214,9 @@ func (h *Host) LoadIMCs(ctx context.Context) error {
 	defer h.reloadMu.Unlock()
 	cfg := h.cfg.Load()
 	h.wlog.Debug(fmt.Sprintf("loading %s", plural(len(cfg.IMCs), "IMC", "IMCs")))
-	return errors.Join(h.loadAll(ctx, cfg)...)
+	errs := h.loadAll(ctx, cfg)
+	h.prune()
+	return errors.Join(errs...)
 }
 
 // idFor returns the stable ID of an IMC: the one it got first, else its
@@ -445,6 +447,7 @@ func (h *Host) Reload(ctx context.Context) error {
 			v.release(h)
 		}
 	}
+	h.prune()
 	return errors.Join(errs...)
 }
 

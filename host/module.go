@@ -327,6 +327,7 @@ func (h *Host) instrument(mf *moduleFile) (out []byte, cachedAt string, err erro
 	if h.cacheDir != "" {
 		path = filepath.Join(h.cacheDir, "wasmstop-v"+wasmstop.Version+"-"+mf.sha+".wasm")
 		if out, err := readModule(path); err == nil && bytes.HasPrefix(out, wasmMagic) {
+			touchIfOld(path, time.Now())
 			return out, path, nil
 		}
 	}
