@@ -121,6 +121,16 @@ func touchIfOld(path string, now time.Time) {
 	}
 }
 
+// PruneCache removes from a compilation cache directory what no start is
+// going to read again, as a Host does after each load: rewrites by another
+// version of the host's module rewriting, temporary files abandoned for an
+// hour, and entries neither read nor written for 30 days. It is for caches
+// a Host does not own (sdk/imctest's, kept between test runs). It returns
+// the files removed and their bytes.
+func PruneCache(dir string) (files int, bytes int64, err error) {
+	return pruneCache(dir, time.Now())
+}
+
 // prune runs pruneCache on the host's cache directory, if it has one, and
 // logs what it removed.
 func (h *Host) prune() {

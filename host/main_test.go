@@ -60,6 +60,8 @@ func testMain(m *testing.M) int {
 	if ucd, err := os.UserCacheDir(); err == nil {
 		cacheDir = filepath.Join(ucd, "imchost", "host-test")
 	}
+	// Kept, and so pruned like a host's (modules change with every edit).
+	_, _, _ = PruneCache(cacheDir)
 	testCache, err = wazero.NewCompilationCacheWithDir(cacheDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

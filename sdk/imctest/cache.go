@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/imchost/imchost/host"
 )
 
 var (
@@ -24,6 +26,7 @@ func sharedCache(t testing.TB) wazero.CompilationCache {
 			dir = filepath.Join(ucd, "imchost", "imctest")
 		}
 		if dir != "" && os.MkdirAll(dir, 0o700) == nil {
+			_, _, _ = host.PruneCache(dir) // kept between runs: pruned like a host's
 			if c, err := wazero.NewCompilationCacheWithDir(dir); err == nil {
 				cache = c
 				return
