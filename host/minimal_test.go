@@ -130,14 +130,7 @@ func TestMinimalModule(t *testing.T) {
 	cfg := &Config{IMCs: []IMCConfig{{Name: "Minimal", Path: path, Grants: []string{"send", "subscribe"}}}}
 	h := loadedHost(t, cfg, Options{CompilationCache: testCache})
 	ctx := context.Background()
-	var got []tnccs.PAMessage
-	c, err := h.Open(ctx, 1, func(m tnccs.PAMessage) error { got = append(got, m); return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := helloMsg(7)
-	c.Receive(ctx, m)
-	c.Close(ctx)
+	m, got := echoOnce(t, h)
 	if len(got) != 1 || !bytes.Equal(got[0].Body, m.Body) || got[0].Validator != 7 || got[0].Collector != 1 ||
 		got[0].Vendor != m.Vendor || got[0].Subtype != m.Subtype {
 		t.Fatalf("echo: %+v", got)
@@ -195,6 +188,16 @@ func TestStartSection(t *testing.T) {
 	if l := h.List(); len(l) != 1 || l[0].Name != "Start" {
 		t.Fatalf("loaded %+v", l)
 	}
+	if m, got := echoOnce(t, h); len(got) != 1 || !bytes.Equal(got[0].Body, m.Body) {
+		t.Fatalf("echo: %+v", got)
+	}
+}
+
+// echoOnce opens connection 1, hands its IMCs one hello message from IMV
+// 7, closes it, and returns the message and what the IMCs sent.
+func echoOnce(t *testing.T, h *Host) (tnccs.PAMessage, []tnccs.PAMessage) {
+	t.Helper()
+	ctx := context.Background()
 	var got []tnccs.PAMessage
 	c, err := h.Open(ctx, 1, func(m tnccs.PAMessage) error { got = append(got, m); return nil })
 	if err != nil {
@@ -203,7 +206,5 @@ func TestStartSection(t *testing.T) {
 	m := helloMsg(7)
 	c.Receive(ctx, m)
 	c.Close(ctx)
-	if len(got) != 1 || !bytes.Equal(got[0].Body, m.Body) {
-		t.Fatalf("echo: %+v", got)
-	}
+	return m, got
 }
