@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -26,6 +27,10 @@ func TestHostile(t *testing.T) {
 	os.WriteFile(bomb, []byte("\x00asm\x01\x00\x00\x00\x02\x05\xff\xff\xff\x7f\x00"), 0o644)
 	// A 16-byte element section whose typed reference (0x63, heap type 0)
 	// hides a vector of 268 million expressions: 6 GiB in wazero's decoder.
+	// 2000 functions of 50,000 locals each in 14 KB: 6 GB in wazero's
+	// decoder (each function within MaxLocals, all of them far beyond).
+	localsBomb := filepath.Join(t.TempDir(), "localsbomb.wasm")
+	os.WriteFile(localsBomb, localsBombModule(2000), 0o644)
 	refBomb := filepath.Join(t.TempDir(), "refbomb.wasm")
 	os.WriteFile(refBomb, []byte("\x00asm\x01\x00\x00\x00\x09\x08\x01\x07\x63\x00\xff\xff\xff\x7f"), 0o644)
 	imcs := []IMCConfig{
@@ -42,6 +47,7 @@ func TestHostile(t *testing.T) {
 		{Name: "missing", Path: filepath.Join(t.TempDir(), "missing.wasm"), Grants: helloGrants},       // 11
 		{Name: "bomb", Path: bomb, Grants: helloGrants},                                                // 12
 		{Name: "refbomb", Path: refBomb, Grants: helloGrants},                                          // 13
+		{Name: "localsbomb", Path: localsBomb, Grants: helloGrants},                                    // 14
 	}
 	h, logs := newTestHost(t, imcs...)
 	err := h.LoadIMCs(context.Background())
@@ -57,6 +63,7 @@ func TestHostile(t *testing.T) {
 		{os.ErrNotExist, `IMC 11 "missing"`},
 		{ErrNotWasm, `cannot be prepared for running: wasmstop: at byte 10: a vector of 268435455 entries in 1 bytes`},
 		{ErrNotWasm, `IMC 13 "refbomb": not a WebAssembly module: '` + refBomb + `' cannot be prepared for running: wasmstop: at byte 12: reference type 0x63 is not a WebAssembly 2.0 type`},
+		{ErrNotWasm, `IMC 14 "localsbomb": not a WebAssembly module: '` + localsBomb + `' cannot be prepared for running: wasmstop: at byte 2032: the functions up to 1 declare 100000 locals, more than the 57001 a code section of 14002 bytes may`},
 	} {
 		if !errors.Is(err, want.is) || !strings.Contains(err.Error(), want.text) {
 			t.Errorf("load error lacks %v / %q:\n%v", want.is, want.text, err)
@@ -144,4 +151,27 @@ func TestConnectionIsolation(t *testing.T) {
 	if n := h.Instances(); n != 0 {
 		t.Errorf("%d instances alive", n)
 	}
+}
+
+// localsBombModule is n functions of type () -> () declaring 50,000 i32
+// locals each, in 7 bytes of code each.
+func localsBombModule(n int) []byte {
+	leb := func(v uint32) []byte {
+		var b []byte
+		for {
+			c := byte(v & 0x7f)
+			if v >>= 7; v == 0 {
+				return append(b, c)
+			}
+			b = append(b, c|0x80)
+		}
+	}
+	sec := func(id byte, b []byte) []byte { return append(append([]byte{id}, leb(uint32(len(b)))...), b...) }
+	body := append(append([]byte{1}, leb(50000)...), 0x7f, 0x0b)
+	funcs, codes := leb(uint32(n)), leb(uint32(n))
+	for range n {
+		funcs = append(funcs, 0)
+		codes = append(append(codes, leb(uint32(len(body)))...), body...)
+	}
+	return bytes.Join([][]byte{[]byte("\x00asm\x01\x00\x00\x00"), sec(1, []byte{1, 0x60, 0, 0}), sec(3, funcs), sec(10, codes)}, nil)
 }

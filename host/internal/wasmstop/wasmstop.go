@@ -67,6 +67,10 @@ import (
 )
 
 // MaxLocals bounds the locals of one function (the limit browsers use).
+// All of a module's functions together may declare MaxLocals plus one for
+// every two bytes of its code section: wazero allocates for every declared
+// local, so without that bound thousands of five-byte functions of 50,000
+// locals each would cost gigabytes. (A Go module declares ~9,000 in 2 MB.)
 const MaxLocals = 50000
 
 // Version names the rewriting; it changes whenever the output for the same
@@ -434,6 +438,8 @@ func instrumentCode(s section, check []byte) ([]byte, int, bool, error) {
 	out := appendU32(make([]byte, 0, len(s.body)+len(s.body)/8), n)
 	var fn []byte
 	checks := 0
+	var allLocals uint64
+	maxAll := uint64(MaxLocals) + uint64(len(s.body))/2
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		bodyOff := r.off
@@ -452,6 +458,9 @@ func instrumentCode(s section, check []byte) ([]byte, int, bool, error) {
 		}
 		if fr.err == nil && locals > MaxLocals {
 			fr.err = &Error{s.off + bodyOff, fmt.Sprintf("function %d declares %d locals (at most %d)", i, locals, MaxLocals)}
+		}
+		if allLocals += locals; fr.err == nil && allLocals > maxAll {
+			fr.err = &Error{s.off + bodyOff, fmt.Sprintf("the functions up to %d declare %d locals, more than the %d a code section of %d bytes may", i, allLocals, maxAll, len(s.body))}
 		}
 		if fr.err != nil {
 			return nil, 0, false, fr.err

@@ -306,6 +306,11 @@ func TestRefused(t *testing.T) {
 		{"import count", "vector of", module(sec(2, []byte{0xff, 0xff, 0xff, 0x7f, 0}))},
 		{"type params", "vector of", module(sec(1, []byte{1, 0x60, 0xff, 0xff, 0x0f, 0}))},
 		{"locals", "locals", module(types, funcs, sec(10, vec(code(1, 0xff, 0xff, 0xff, 0xff, 0x0f, i32, 0x0b))))},
+		{"locals in all", "declare 75009 locals, more than the 50011 a code section of 22 bytes may", func() []byte {
+			// Three functions of 25003 locals each, in 7 bytes each.
+			f := code(1, 0xab, 0xc3, 0x01, i32, 0x0b)
+			return module(types, sec(3, vec([]byte{0}, []byte{0}, []byte{0})), sec(10, vec(f, f, f)))
+		}()},
 		{"data size", "vector of", module(sec(11, []byte{1, 1, 0xff, 0xff, 0xff, 0x7f}))},
 		{"element count", "vector of", module(sec(9, []byte{1, 1, 0, 0xff, 0xff, 0x7f}))},
 		{"function names", "vector of", module(sec(0, append(name("name"), 1, 4, 0xff, 0xff, 0xff, 0x7f)))},
