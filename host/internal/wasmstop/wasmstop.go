@@ -51,6 +51,10 @@
 // checkBounds: wazero would allocate for them first). DWARF custom sections
 // are dropped: their code offsets would be wrong after the insertion.
 //
+// Each function also counts the depth of calls in a third global and traps
+// past MaxCallDepth (see depth.go): wazero would otherwise let a recursion
+// grow its native stack to 400 MB, outside the host's memory limit.
+//
 // Two changes are not about stopping. Every table gets a maximum, so that
 // all of them together stay within MaxTableEntries (a module's memory is
 // bounded by the host; its tables would not be). And the data segments Go's
@@ -75,7 +79,7 @@ const MaxLocals = 50000
 
 // Version names the rewriting; it changes whenever the output for the same
 // input would, so that a cache of rewritten modules can key on it.
-const Version = "4"
+const Version = "5"
 
 // StopGlobal is the export name of the stop flag: 0 runs, 1 stops.
 const StopGlobal = "imchost.stop"
@@ -185,9 +189,18 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 	var exports []string
 	startFunc, hasStart := uint32(0), false
 	hasDataCount := false
-	for _, s := range secs {
+	var typeSec, funcSec *section
+	var types uint32
+	for i, s := range secs {
 		var err error
 		switch s.id {
+		case 1:
+			typeSec = &secs[i]
+			sr := &reader{b: s.body, base: s.off}
+			types = sr.u32()
+			err = sr.err
+		case 3:
+			funcSec = &secs[i]
 		case secDataCount:
 			hasDataCount = true
 		case secData:
@@ -227,15 +240,19 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 		}
 	}
 	stopIdx := importedGlobals + definedGlobals
-	fuelIdx := stopIdx + 1
-	if stopIdx < importedGlobals || fuelIdx < stopIdx { // overflow: a count no module can have
+	fuelIdx, depthIdx := stopIdx+1, stopIdx+2
+	if stopIdx < importedGlobals || depthIdx < stopIdx { // overflow: a count no module can have
 		return nil, res, &Error{0, "too many globals"}
+	}
+	blockTypes, addedTypes, nAdded, err := wrapperTypes(typeSec, funcSec)
+	if err != nil {
+		return nil, res, err
 	}
 	res.HasStart = hasStart
 
-	// The new globals: i32, mutable, initialised by i32.const 0 (no fuel:
-	// the first check exits and fills it).
-	newGlobals := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b}
+	// The new globals, $stop, $fuel and $depth: i32, mutable, initialised
+	// by i32.const 0 (no fuel: the first check exits and fills it).
+	newGlobals := bytes.Repeat([]byte{0x7f, 0x01, 0x41, 0x00, 0x0b}, 3)
 	newExports := appendName(nil, StopGlobal)
 	newExports = append(newExports, 0x03)
 	newExports = appendU32(newExports, stopIdx)
@@ -268,7 +285,7 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 			haveMemory = true
 		}
 		if !haveGlobal && beforeRank > secRank[secGlobal] {
-			emit(secGlobal, append([]byte{2}, newGlobals...))
+			emit(secGlobal, append([]byte{3}, newGlobals...))
 			haveGlobal = true
 		}
 		if !haveExport && beforeRank > secRank[secExport] {
@@ -282,7 +299,7 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 		}
 		switch s.id {
 		case secGlobal:
-			body, err := extendVector(s, definedGlobals, 2, newGlobals)
+			body, err := extendVector(s, definedGlobals, 3, newGlobals)
 			if err != nil {
 				return nil, res, err
 			}
@@ -311,10 +328,19 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 				return nil, res, err
 			}
 			emit(secTable, body)
+		case 1:
+			if nAdded > 0 {
+				body, err := extendVector(s, types, nAdded, addedTypes)
+				if err != nil {
+					return nil, res, err
+				}
+				s.body = body
+			}
+			emit(1, s.body)
 		case secStart:
 			// dropped: exported as StartExport instead
 		case secCode:
-			body, n, segRefs, err := instrumentCode(s, check)
+			body, n, segRefs, err := instrumentCode(s, check, depthPrologue(depthIdx), depthEpilogue(depthIdx), blockTypes)
 			if err != nil {
 				return nil, res, err
 			}
@@ -428,7 +454,7 @@ func exportNames(s section) ([]string, error) {
 // entry and after each loop's block type. It returns the number inserted,
 // and whether any instruction names a data segment (memory.init,
 // data.drop).
-func instrumentCode(s section, check []byte) ([]byte, int, bool, error) {
+func instrumentCode(s section, check, prologue, epilogue []byte, blockTypes [][]byte) ([]byte, int, bool, error) {
 	r := &reader{b: s.body, base: s.off}
 	n := r.u32()
 	if r.err != nil {
@@ -440,6 +466,9 @@ func instrumentCode(s section, check []byte) ([]byte, int, bool, error) {
 	checks := 0
 	var allLocals uint64
 	maxAll := uint64(MaxLocals) + uint64(len(s.body))/2
+	if int64(n) != int64(len(blockTypes)) {
+		return nil, 0, false, &Error{s.off, fmt.Sprintf("%d function bodies for %d functions", n, len(blockTypes))}
+	}
 	for i := uint32(0); i < n; i++ {
 		size := r.u32()
 		bodyOff := r.off
@@ -468,24 +497,15 @@ func instrumentCode(s section, check []byte) ([]byte, int, bool, error) {
 		fn = append(fn[:0], body[:fr.off]...)
 		fn = append(fn, check...)
 		checks++
-		copied := fr.off // body[:copied] is in fn
-		for fr.off < len(body) {
-			loop, err := skipInstr(fr)
-			if err != nil {
-				return nil, 0, false, err
-			}
-			if loop {
-				fn = append(fn, body[copied:fr.off]...)
-				fn = append(fn, check...)
-				copied = fr.off
-				checks++
-			}
+		var loops int
+		var refs bool
+		var err error
+		fn, loops, refs, err = wrapBody(fn, body, s.off+bodyOff, fr.off, blockTypes[i], prologue, epilogue, check)
+		if err != nil {
+			return nil, 0, false, err
 		}
-		segRefs = segRefs || fr.segRefs
-		fn = append(fn, body[copied:]...)
-		if len(body) == 0 || body[len(body)-1] != 0x0b {
-			return nil, 0, false, &Error{s.off + bodyOff, fmt.Sprintf("function %d does not end with end", i)}
-		}
+		checks += loops
+		segRefs = segRefs || refs
 		out = appendU32(out, uint32(len(fn)))
 		out = append(out, fn...)
 	}

@@ -299,6 +299,8 @@ func TestRefused(t *testing.T) {
 		{"atomics", "0xfe", body(0, 0xfe, 0x03, 0x00, 0x0b)},
 		{"try", "0x06", body(0, 0x06, 0x40, 0x0b, 0x0b)},
 		{"no end", "end", body(0, 0x01)},
+		{"end before the last byte", "end of the function before its last byte", body(0, 0x0b, 0x01, 0x0b)},
+		{"block left open", "function body without its end", body(0, 0x02, 0x40, 0x0b)},
 		{"truncated immediate", "unexpected end", body(0, 0x41)},
 		{"multi-memory", "multiple memories", body(0, 0x41, 0, 0x28, 0x40, 0, 0, 0x1a, 0x0b)},
 		{"long u32", "u32", body(0, 0x20, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x0b)},
