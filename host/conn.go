@@ -415,6 +415,9 @@ func (in *instance) classify(err error) string {
 	case ee != nil && ee.ExitCode() == sys.ExitCodeContextCanceled:
 		return "was canceled"
 	}
+	if g := in.mod.ExportedGlobal(wasmstop.DepthGlobal); g != nil && uint32(g.Get()) > wasmstop.MaxCallDepth {
+		return fmt.Sprintf("nested calls deeper than %d", wasmstop.MaxCallDepth)
+	}
 	for _, l := range in.err.tail() {
 		if strings.Contains(l, "out of memory") {
 			return fmt.Sprintf("ran out of memory (limit %d pages)", in.v.pages)

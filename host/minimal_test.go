@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imchost/imchost/host/internal/wasmstop"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -23,12 +25,13 @@ func minimalEcho() []byte { return minimalEchoData([]byte{0x41, 0}) }
 
 // minimalEchoData is minimalEcho with its data segment's offset expression
 // (i32.const ...) given.
-func minimalEchoData(offset []byte) []byte { return minimalModule(offset, nil) }
+func minimalEchoData(offset []byte) []byte { return minimalModule(offset, nil, nil) }
 
 // minimalModule is minimalEcho with the data segment's offset expression
-// given (nil: no data segment) and, when start is not nil, a start
-// function of that body (locals vector included) after the exports.
-func minimalModule(offset, start []byte) []byte {
+// given (nil: no data segment), when start is not nil a start function of
+// that body (locals vector included) after the exports, and when receive
+// is not nil that body for imc_receive (function 8).
+func minimalModule(offset, start, receive []byte) []byte {
 	leb := func(v uint32) []byte {
 		var b []byte
 		for {
@@ -83,6 +86,9 @@ func minimalModule(offset, start []byte) []byte {
 		{"imc_receive", 3, []byte{0, 0x20, 1, 0x20, 2, 0x41, 0, 0x41, 0, 0x10, 1, 0x1a, 0x41, 0, 0x0b}},
 		{"imc_batch_ending", 1, []byte{0, 0x41, 0, 0x0b}},
 		{"imc_terminate", 5, []byte{0, 0x41, 0, 0x0b}},
+	}
+	if receive != nil {
+		exports[6].body = receive
 	}
 	var funcs, exps, codes [][]byte
 	exps = append(exps, cat(name("memory"), []byte{2, 0}))
@@ -166,11 +172,11 @@ func TestStartSection(t *testing.T) {
 	dir := t.TempDir()
 	writes := filepath.Join(dir, "start.wasm")
 	loops := filepath.Join(dir, "startloop.wasm")
-	if err := os.WriteFile(writes, minimalModule(nil, body), 0o600); err != nil {
+	if err := os.WriteFile(writes, minimalModule(nil, body, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// loop br 0 end
-	if err := os.WriteFile(loops, minimalModule(nil, []byte{0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b}), 0o600); err != nil {
+	if err := os.WriteFile(loops, minimalModule(nil, []byte{0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b}, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	grants := []string{"send", "subscribe"}
@@ -207,4 +213,32 @@ func echoOnce(t *testing.T, h *Host) (tnccs.PAMessage, []tnccs.PAMessage) {
 	c.Receive(ctx, m)
 	c.Close(ctx)
 	return m, got
+}
+
+// TestCallDepthReported: an IMC whose imc_receive recurses without end is
+// stopped by the call depth bound, closed for the connection and reported
+// as such; the next connection gets a fresh instance.
+func TestCallDepthReported(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "recurse.wasm")
+	// imc_receive(conn, ptr, len) calls itself with the same arguments.
+	recv := []byte{0, 0x20, 0, 0x20, 1, 0x20, 2, 0x10, 8, 0x0b}
+	if err := os.WriteFile(p, minimalModule([]byte{0x41, 0}, nil, recv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, logs := newTestHost(t, IMCConfig{Name: "Recurse", Path: p, Grants: []string{"send", "subscribe"}})
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, got := echoOnce(t, h); len(got) != 0 {
+			t.Fatalf("sent %+v", got)
+		}
+	}
+	want := fmt.Sprintf(`IMC 1 "Recurse" nested calls deeper than %d in imc_receive for Connection ID 1`, wasmstop.MaxCallDepth)
+	if n := strings.Count(logs.String(), want); n != 2 {
+		t.Fatalf("log has %q %d times, want 2:\n%s", want, n, logs)
+	}
+	if n := h.Instances(); n != 0 {
+		t.Errorf("%d instances alive", n)
+	}
 }

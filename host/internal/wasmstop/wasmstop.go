@@ -79,7 +79,7 @@ const MaxLocals = 50000
 
 // Version names the rewriting; it changes whenever the output for the same
 // input would, so that a cache of rewritten modules can key on it.
-const Version = "5"
+const Version = "6"
 
 // StopGlobal is the export name of the stop flag: 0 runs, 1 stops.
 const StopGlobal = "imchost.stop"
@@ -93,6 +93,11 @@ const FuelGlobal = "imchost.fuel"
 // microseconds of a tight loop, and the exit costs about as much as 100
 // checks.
 const FuelPerExit = 4096
+
+// DepthGlobal is the export name of the current call depth (see
+// MaxCallDepth): at MaxCallDepth or more after a trap, the trap was the
+// depth's.
+const DepthGlobal = "imchost.depth"
 
 // StartExport is the export name under which a start function is kept.
 const StartExport = "imchost.start"
@@ -235,7 +240,7 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 		}
 	}
 	for _, name := range exports {
-		if name == StopGlobal || name == FuelGlobal || name == StartExport {
+		if name == StopGlobal || name == FuelGlobal || name == DepthGlobal || name == StartExport {
 			return nil, res, &Error{0, fmt.Sprintf("the module already exports %q, a name the host reserves", name)}
 		}
 	}
@@ -259,7 +264,10 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 	newExports = appendName(newExports, FuelGlobal)
 	newExports = append(newExports, 0x03)
 	newExports = appendU32(newExports, fuelIdx)
-	nExports := uint32(2)
+	newExports = appendName(newExports, DepthGlobal)
+	newExports = append(newExports, 0x03)
+	newExports = appendU32(newExports, depthIdx)
+	nExports := uint32(3)
 	if hasStart {
 		newExports = appendName(newExports, StartExport)
 		newExports = append(newExports, 0x00)
