@@ -51,9 +51,10 @@
 // checkBounds: wazero would allocate for them first). DWARF custom sections
 // are dropped: their code offsets would be wrong after the insertion.
 //
-// Each function also counts the depth of calls in a third global and traps
-// past MaxCallDepth (see depth.go): wazero would otherwise let a recursion
-// grow its native stack to 400 MB, outside the host's memory limit.
+// Each function also counts the depth of calls in a third global, exported
+// as DepthGlobal, and traps past MaxCallDepth (see depth.go): wazero would
+// otherwise let a recursion grow its native stack to 400 MB, outside the
+// host's memory limit.
 //
 // Two changes are not about stopping. Every table gets a maximum, so that
 // all of them together stay within MaxTableEntries (a module's memory is
