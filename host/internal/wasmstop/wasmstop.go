@@ -188,9 +188,6 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 	if err := checkBounds(secs, len(bin)); err != nil {
 		return nil, res, err
 	}
-	if err := checkTypeIndices(secs); err != nil {
-		return nil, res, err
-	}
 	var importedGlobals, definedGlobals, memories uint32
 	var exports []string
 	startFunc, hasStart := uint32(0), false
@@ -216,7 +213,7 @@ func Instrument(bin []byte) ([]byte, Result, error) {
 			err = sr.err
 		case secImport:
 			var mems uint32
-			importedGlobals, mems, err = countImports(s)
+			importedGlobals, mems, err = countImports(s, types)
 			memories += mems
 		case secMemory:
 			sr := &reader{b: s.body, base: s.off}
@@ -397,25 +394,25 @@ func customName(body []byte) (string, bool) {
 // checkCode is the check inserted at function entries and loop headers
 // (see the package comment).
 func checkCode(stop, fuel uint32) []byte {
-	g := func(op byte, idx uint32) []byte { return appendU32([]byte{op}, idx) }
 	var c []byte
-	c = append(c, g(0x23, fuel)...)             // global.get $fuel
+	c = append(c, globalOp(0x23, fuel)...)      // global.get $fuel
 	c = append(c, 0x41, 0x01, 0x6b)             // i32.const 1; i32.sub
-	c = append(c, g(0x24, fuel)...)             // global.set $fuel
-	c = append(c, g(0x23, fuel)...)             // global.get $fuel
+	c = append(c, globalOp(0x24, fuel)...)      // global.set $fuel
+	c = append(c, globalOp(0x23, fuel)...)      // global.get $fuel
 	c = append(c, 0x41, 0x00, 0x4c, 0x04, 0x40) // i32.const 0; i32.le_s; if
 	c = append(c, 0x41, 0x00, 0x40, 0x00, 0x1a) //   i32.const 0; memory.grow 0; drop
-	c = append(c, g(0x23, stop)...)             //   global.get $stop
+	c = append(c, globalOp(0x23, stop)...)      //   global.get $stop
 	c = append(c, 0x04, 0x40, 0x00, 0x0b)       //   if; unreachable; end
 	c = append(c, 0x41)                         //   i32.const FuelPerExit
 	c = appendS32(c, FuelPerExit)               //
-	c = append(c, g(0x24, fuel)...)             //   global.set $fuel
+	c = append(c, globalOp(0x24, fuel)...)      //   global.set $fuel
 	return append(c, 0x0b)                      // end
 }
 
 // countImports walks the import section and counts the globals and the
-// memories.
-func countImports(s section) (globals, memories uint32, err error) {
+// memories. An imported function's type index must be below types (see
+// wrapperTypes for why).
+func countImports(s section, types uint32) (globals, memories uint32, err error) {
 	r := &reader{b: s.body, base: s.off}
 	n := r.u32()
 	for i := uint32(0); i < n && r.err == nil; i++ {
@@ -423,7 +420,9 @@ func countImports(s section) (globals, memories uint32, err error) {
 		r.name()
 		switch kind := r.byte(); kind {
 		case 0x00: // function: type index
-			r.u32()
+			if at, t := r.off, r.u32(); r.err == nil && t >= types {
+				return 0, 0, &Error{s.off + at, fmt.Sprintf("imported function %d has type %d of %d", i, t, types)}
+			}
 		case 0x01: // table: reference type, limits
 			r.refType()
 			r.limits()
@@ -765,6 +764,9 @@ func (r *reader) zeroIndex() {
 		r.fail("memory index other than 0")
 	}
 }
+
+// globalOp is global.get (0x23) or global.set (0x24) of global idx.
+func globalOp(op byte, idx uint32) []byte { return appendU32([]byte{op}, idx) }
 
 func appendU32(b []byte, v uint32) []byte {
 	for v >= 0x80 {
