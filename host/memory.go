@@ -21,10 +21,8 @@ type memories struct {
 // Allocate implements experimental.MemoryAllocator. Where no mapping can
 // be had it returns a Go slice, as wazero does by itself.
 func (a *memories) Allocate(capacity, max uint64) experimental.LinearMemory {
-	var lm experimental.LinearMemory
-	if m, err := newLinearMemory(max); err == nil {
-		lm = m
-	} else {
+	lm, err := newLinearMemory(max)
+	if err != nil {
 		lm = &sliceMemory{buf: make([]byte, 0, capacity), max: max}
 	}
 	a.made = append(a.made, lm)

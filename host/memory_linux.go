@@ -22,7 +22,7 @@ type mmapMemory struct {
 
 // newLinearMemory reserves max bytes (the module's or the runtime's memory
 // limit, which the host keeps far below the address space).
-func newLinearMemory(max uint64) (*mmapMemory, error) {
+func newLinearMemory(max uint64) (experimental.LinearMemory, error) {
 	if max == 0 {
 		return &mmapMemory{}, nil
 	}

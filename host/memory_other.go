@@ -2,12 +2,14 @@
 
 package host
 
-import "errors"
+import (
+	"errors"
 
-// mmapMemory is not used outside Linux; newLinearMemory always fails and
-// the host falls back to sliceMemory.
-type mmapMemory struct{ sliceMemory }
+	"github.com/tetratelabs/wazero/experimental"
+)
 
-func newLinearMemory(uint64) (*mmapMemory, error) {
+// newLinearMemory has no mapping to offer outside Linux: the host falls
+// back to sliceMemory.
+func newLinearMemory(uint64) (experimental.LinearMemory, error) {
 	return nil, errors.New("no anonymous mappings on this platform")
 }
