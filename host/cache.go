@@ -36,80 +36,77 @@ const (
 // other files are still looked at.
 func pruneCache(dir string, now time.Time) (files int, size int64, err error) {
 	var errs []error
-	remove := func(path string, fi fs.FileInfo) {
+	walkErr := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == dir {
+				return err
+			}
+			errs = append(errs, err)
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			if path == dir || filepath.Dir(rel) == "." && strings.HasPrefix(rel, "wazero-") {
+				return nil
+			}
+			return fs.SkipDir // not the cache's
+		}
+		age, ok := cacheRule(rel)
+		if !ok {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // gone meanwhile
+		}
+		if age > 0 && now.Sub(lastUse(fi)) <= age {
+			return nil
+		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
-			return
+			return nil
 		}
 		files++
 		size += fi.Size()
-	}
-	stale := func(fi fs.FileInfo, age time.Duration) bool {
-		last := fi.ModTime()
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			if at := time.Unix(st.Atim.Unix()); at.After(last) {
-				last = at
-			}
-		}
-		return now.Sub(last) > age
-	}
-	current := "wasmstop-v" + wasmstop.Version + "-"
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, e := range ents {
-		name, path := e.Name(), filepath.Join(dir, e.Name())
-		if e.IsDir() {
-			if strings.HasPrefix(name, "wazero-") {
-				if err := pruneCompiled(path, stale, remove); err != nil {
-					errs = append(errs, err)
-				}
-			}
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			continue // gone meanwhile
-		}
-		switch {
-		case strings.HasPrefix(name, ".wasmstop-"), strings.HasPrefix(name, ".probe-"):
-			if stale(fi, cacheTempAge) {
-				remove(path, fi)
-			}
-		case strings.HasPrefix(name, "wasmstop-v") && strings.HasSuffix(name, ".wasm"):
-			if !strings.HasPrefix(name, current) || stale(fi, cacheMaxAge) {
-				remove(path, fi)
-			}
-		}
+		return nil
+	})
+	if walkErr != nil {
+		return 0, 0, walkErr
 	}
 	return files, size, errors.Join(errs...)
 }
 
-// pruneCompiled is pruneCache in one of wazero's directories: its entries
-// are named by their key in hex, its temporary files end in ".tmp".
-func pruneCompiled(dir string, stale func(fs.FileInfo, time.Duration) bool, remove func(string, fs.FileInfo)) error {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return err
+// cacheRule says how long the cache file at rel (relative to the cache
+// directory) may go unused: 0 for at once, ok false for never (not a
+// file of the cache's).
+func cacheRule(rel string) (age time.Duration, ok bool) {
+	dir, name := filepath.Split(rel)
+	switch {
+	case dir != "": // in a wazero-* directory: entries named by their key, temporary files *.tmp
+		if strings.HasSuffix(name, ".tmp") {
+			return cacheTempAge, true
+		}
+		return cacheMaxAge, true
+	case strings.HasPrefix(name, ".wasmstop-"), strings.HasPrefix(name, ".probe-"):
+		return cacheTempAge, true
+	case strings.HasPrefix(name, "wasmstop-v") && strings.HasSuffix(name, ".wasm"):
+		if !strings.HasPrefix(name, "wasmstop-v"+wasmstop.Version+"-") {
+			return 0, true // another version's
+		}
+		return cacheMaxAge, true
 	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			continue
-		}
-		age := cacheMaxAge
-		if strings.HasSuffix(e.Name(), ".tmp") {
-			age = cacheTempAge
-		}
-		if stale(fi, age) {
-			remove(filepath.Join(dir, e.Name()), fi)
+	return 0, false
+}
+
+// lastUse is the later of a file's modification and access times.
+func lastUse(fi fs.FileInfo) time.Time {
+	last := fi.ModTime()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if at := time.Unix(st.Atim.Unix()); at.After(last) {
+			last = at
 		}
 	}
-	return nil
+	return last
 }
 
 // touchIfOld sets a cache file's times to now when it was last modified
