@@ -63,37 +63,40 @@ func TestModuleFile(t *testing.T) {
 	}
 }
 
-// TestCloseWhileOpening: Close during a stream of connections being opened
-// and used waits for the ones being opened, closes every instance before
-// the runtimes (whose memories are unmapped) and leaves nothing behind.
+// TestCloseWhileOpening: Close while a connection is being opened waits
+// for it, then closes its instance before the runtimes (whose memories are
+// unmapped) and leaves nothing behind. The module's start function counts
+// down from 50 million, so the Open is surely inside the instantiation
+// when Close comes (its memory is mapped, the start function runs).
 func TestCloseWhileOpening(t *testing.T) {
-	base := mappings.Load()
-	// A Go module: its runtime starts for milliseconds in each instance.
-	cfg := &Config{IMCs: []IMCConfig{{Name: "Hello", Path: modPath("hello"), Grants: helloGrants}}}
+	// 1 local i32; i32.const 50000000; local.set 0;
+	// loop; local.get 0; i32.const 1; i32.sub; local.tee 0; br_if 0; end
+	spin := []byte{1, 1, 0x7f, 0x41, 0x80, 0xe1, 0xeb, 0x17, 0x21, 0,
+		0x03, 0x40, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b, 0x0b}
+	p := filepath.Join(t.TempDir(), "slowstart.wasm")
+	if err := os.WriteFile(p, minimalModule([]byte{0x41, 0}, spin, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{IMCs: []IMCConfig{{Name: "SlowStart", Path: p, Grants: []string{"send", "subscribe"}}}}
 	h := loadedHost(t, cfg, Options{CompilationCache: testCache})
 	ctx := context.Background()
-	done := make(chan int)
-	for g := range 4 {
-		go func() {
-			n := 0
-			for i := 0; ; i++ {
-				c, err := h.Open(ctx, tnccs.ConnID(g*100000+i+1), func(tnccs.PAMessage) error { return nil })
-				if err != nil {
-					done <- n
-					return
-				}
-				c.Receive(ctx, helloMsg(1))
-				c.Close(ctx)
-				n++
-			}
-		}()
+	base := mappings.Load() // the probe's is gone
+	type opened struct {
+		c   *Conn
+		err error
 	}
-	for mappings.Load() == base { // some connection is open
+	done := make(chan opened, 1)
+	go func() {
+		c, err := h.OpenConn(ctx, 1, func(tnccs.PAMessage) error { return nil })
+		done <- opened{c, err}
+	}()
+	for mappings.Load() == base { // the instance's memory is mapped: its start function runs
 		runtime.Gosched()
 	}
 	h.Close(ctx)
-	for range 4 {
-		<-done
+	o := <-done
+	if o.err != nil || len(o.c.insts) != 1 {
+		t.Fatalf("Open during Close: %v, %d instances", o.err, len(o.c.insts))
 	}
 	if n := h.Instances(); n != 0 {
 		t.Errorf("%d instances alive after Close", n)
