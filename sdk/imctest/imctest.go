@@ -294,13 +294,7 @@ func (x *Harness) accepts(m imc.Message) bool {
 	if m.Exclusive && m.Collector != x.o.ID {
 		return false
 	}
-	for _, s := range x.sess.Subscriptions() {
-		if (s.Vendor == abi.VendorAny || s.Vendor == m.Type.Vendor) &&
-			(s.Subtype == abi.SubtypeAny || s.Subtype == m.Type.Subtype) {
-			return true
-		}
-	}
-	return false
+	return x.sess.Accepts(m.Type)
 }
 
 // BatchEnding tells the IMC the server batch is done.
