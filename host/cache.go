@@ -90,7 +90,7 @@ func cacheRule(rel string) (age time.Duration, ok bool) {
 	case strings.HasPrefix(name, ".wasmstop-"), strings.HasPrefix(name, ".probe-"):
 		return cacheTempAge, true
 	case strings.HasPrefix(name, "wasmstop-v") && strings.HasSuffix(name, ".wasm"):
-		if !strings.HasPrefix(name, "wasmstop-v"+wasmstop.Version+"-") {
+		if !strings.HasPrefix(name, rewritePrefix) {
 			return 0, true // another version's
 		}
 		return cacheMaxAge, true
@@ -108,6 +108,14 @@ func lastUse(fi fs.FileInfo) time.Time {
 	}
 	return last
 }
+
+// rewritePrefix starts the cache file names of the wasmstop rewrites made
+// by the rewriting's current version.
+const rewritePrefix = "wasmstop-v" + wasmstop.Version + "-"
+
+// rewriteName is the cache file name of the rewrite of a module file with
+// that sha256 (hex).
+func rewriteName(sha string) string { return rewritePrefix + sha + ".wasm" }
 
 // touchIfOld sets a cache file's times to now when it was last modified
 // more than a day ago, so that a rewrite in use never looks unused to

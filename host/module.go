@@ -325,7 +325,7 @@ func (h *Host) check(ctx context.Context, v *version) error {
 func (h *Host) instrument(mf *moduleFile) (out []byte, cachedAt string, err error) {
 	var path string
 	if h.cacheDir != "" {
-		path = filepath.Join(h.cacheDir, "wasmstop-v"+wasmstop.Version+"-"+mf.sha+".wasm")
+		path = filepath.Join(h.cacheDir, rewriteName(mf.sha))
 		if out, err := readModule(path); err == nil && bytes.HasPrefix(out, wasmMagic) {
 			touchIfOld(path, time.Now())
 			return out, path, nil
