@@ -82,15 +82,7 @@ func TestTablesBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var body []byte
-			r := &reader{b: out, off: len(header)}
-			for r.off < len(out) {
-				id := r.byte()
-				b := r.bytes(int(r.u32()))
-				if id == 4 {
-					body = b
-				}
-			}
+			body := sectionBody(out, 4)
 			want := tc.want
 			if want == nil { // 10 + (2^20 - 20) / 2 each
 				m := appendU32(nil, 10+(MaxTableEntries-20)/2)

@@ -406,14 +406,18 @@ func FuzzInstrument(f *testing.F) {
 }
 
 // hasSection reports whether a module Instrument accepted has a section id.
-func hasSection(bin []byte, id byte) bool {
+func hasSection(bin []byte, id byte) bool { return sectionBody(bin, id) != nil }
+
+// sectionBody returns the contents of a module's section id (nil when it
+// has none).
+func sectionBody(bin []byte, id byte) []byte {
 	r := &reader{b: bin, off: len(header)}
 	for r.off < len(bin) && r.err == nil {
 		sid := r.byte()
-		r.bytes(int(r.u32()))
-		if sid == id {
-			return true
+		body := r.bytes(int(r.u32()))
+		if sid == id && r.err == nil {
+			return append([]byte{}, body...)
 		}
 	}
-	return false
+	return nil
 }
