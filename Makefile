@@ -12,14 +12,17 @@ all: build
 
 include build/wasm.mk
 
-## build: the imchost binary and every wasm module
+## build: every wasm module, the imchost client (static: no cgo, so no
+## libc or OpenSSL to load, and 9 MB less resident) and imchost-demo (cgo:
+## the in-process TPM simulator)
 build: wasm
-	$(GO) build -trimpath -o $(OUT)/imchost ./cmd/imchost
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUT)/imchost ./cmd/imchost
+	$(GO) build -trimpath -o $(OUT)/imchost-demo ./cmd/imchost-demo
 
 ## run: build everything, then the demo on embedded defaults (simulated TPM,
 ## bundled event log, a PDP on loopback)
 run: build
-	$(OUT)/imchost demo --wasm-dir $(WASM_DIR)
+	$(OUT)/imchost-demo --wasm-dir $(WASM_DIR)
 
 ## test-deps: what the tests need on a fresh Debian machine (swtpm)
 test-deps:

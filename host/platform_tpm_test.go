@@ -12,6 +12,7 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/tpmhost"
+	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
 )
 
 // TestTPMPlatform runs the TPM host functions through a Session against

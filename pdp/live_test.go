@@ -27,6 +27,7 @@ import (
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tnccs/pttls"
 	"github.com/imchost/imchost/tpmhost"
+	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
 )
 
 // The live tests run the PDP on 127.0.0.1 with real TLS against the tnccs

@@ -89,13 +89,14 @@ func BenchmarkAttestation(b *testing.B) {
 }
 
 // cliBinary returns the imchost binary: $IMCHOST_BIN (`make bench` passes
-// out/imchost), else one built for the benchmark.
+// out/imchost), else one built for the benchmark as `make build` builds it.
 func cliBinary(b *testing.B) string {
 	if p := os.Getenv("IMCHOST_BIN"); p != "" {
 		return p
 	}
 	out := filepath.Join(b.TempDir(), "imchost")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "../cmd/imchost")
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 	if o, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build ./cmd/imchost: %v\n%s", err, o)
 	}

@@ -40,8 +40,8 @@ var (
 	cliErr  error
 )
 
-// buildCLI builds ./cmd/imchost (without the race detector) once per test
-// binary, into buildDir.
+// buildCLI builds ./cmd/imchost once per test binary, into buildDir, as
+// `make build` does: without the race detector and without cgo.
 func buildCLI() error {
 	cliOnce.Do(func() {
 		cliPath = filepath.Join(buildDir, "imchost")
@@ -49,6 +49,7 @@ func buildCLI() error {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", cliPath, "./cmd/imchost")
 		cmd.Dir = ".."
+		cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			cliErr = errors.New(err.Error() + "\n" + string(out))
 		}

@@ -26,17 +26,21 @@ var rules = []layerRule{
 	{pkg: "abi", allowOnly: []string{}, goos: "wasip1"},
 	{pkg: "tnccs", forbidden: []string{
 		"github.com/tetratelabs/wazero", module + "/host", module + "/sdk", module + "/imcs",
-		module + "/tpmhost", module + "/pdp", module + "/cmd"}},
+		module + "/tpmhost", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
 	{pkg: "tpmhost", forbidden: []string{
 		"github.com/tetratelabs/wazero", module + "/host", module + "/sdk", module + "/imcs",
-		module + "/tnccs", module + "/pdp", module + "/abi", module + "/cmd"}},
-	{pkg: "host", forbidden: []string{module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd"}},
+		module + "/tnccs", module + "/pdp", module + "/abi", module + "/cmd", module + "/internal/cli"}},
+	{pkg: "host", forbidden: []string{module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
 	{pkg: "sdk/patnc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi"},
 		forbidden: []string{"runtime/cgo"}, forbiddenDirect: []string{"os", "net", "syscall", "unsafe"}},
 	{pkg: "sdk/imc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}},
 	{pkg: "sdk/imc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}, goos: "wasip1"},
 	{pkg: "imcs", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}, goos: "wasip1"},
-	{pkg: "pdp", forbidden: []string{"github.com/tetratelabs/wazero", module + "/host", module + "/imcs", module + "/cmd"}},
+	{pkg: "pdp", forbidden: []string{"github.com/tetratelabs/wazero", module + "/host", module + "/imcs", module + "/cmd", module + "/internal/cli"}},
+	// The client leaves the TPM simulator (C code) to imchost-demo and the
+	// tests, so that it builds without cgo.
+	{pkg: "cmd/imchost", forbidden: []string{module + "/tpmhost/tpmsim", "github.com/google/go-tpm-tools/simulator"}},
+	{pkg: "internal/cli", forbidden: []string{module + "/tpmhost/tpmsim", "github.com/google/go-tpm-tools/simulator"}},
 }
 
 type listed struct {

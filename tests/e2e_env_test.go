@@ -32,6 +32,7 @@ import (
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tpmhost"
+	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
 )
 
 const (

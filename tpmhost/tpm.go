@@ -20,7 +20,8 @@ import (
 // kernel's resource-managed device.
 const DefaultDevice = "/dev/tpmrm0"
 
-// SimulatorSpec opens the in-process go-tpm-tools simulator (cgo builds only).
+// SimulatorSpec opens the in-process go-tpm-tools simulator, in programs
+// that import package tpmsim (see RegisterSimulator).
 const SimulatorSpec = "simulator"
 
 // maxRetries bounds how often a command answered with TPM_RC_RETRY,
@@ -50,7 +51,8 @@ type TPM struct {
 //     tpm_server (framed protocol; platform port PORT+1 gets power-on and
 //     NV-on; TPM2_Startup is still up to whoever started the simulator);
 //   - "simulator": the in-process go-tpm-tools simulator (one per process;
-//     a second Open blocks until the first is closed).
+//     a second Open blocks until the first is closed), in programs that
+//     import package tpmsim.
 //
 // log may be nil; tpmhost logs under the name "tpm".
 func Open(spec string, log hclog.Logger) (*TPM, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/tpmhost"
+	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
 )
 
 // akHandle is where the tests provision the AK, as the recorded run had it.

@@ -12,6 +12,7 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
+	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
 )
 
 // simTPM is a host.TPM on tpmhost with the in-process TPM simulator: only

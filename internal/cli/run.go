@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func (f *runFlags) register(fs interface {
 	fs.StringVar(&f.key, "key", "", "client private key, PEM ([pdp] key)")
 	fs.StringVar(&f.client, "client", "", "SASL PLAIN user name ([pdp] client)")
 	fs.StringVar(&f.secret, "secret", "", "SASL PLAIN password ([pdp] secret)")
-	fs.StringVar(&f.tpm, "tpm", "", "TPM: /dev/tpmrm0, tcp:HOST:PORT, mssim:HOST:PORT, simulator or none ([tpm] device)")
+	fs.StringVar(&f.tpm, "tpm", "", "TPM: /dev/tpmrm0, tcp:HOST:PORT (swtpm), mssim:HOST:PORT or none ([tpm] device)")
 	fs.StringVar(&f.eventlog, "eventlog", "", "boot event log file ([tpm] eventlog)")
 	fs.StringVar(&f.root, "root", "/", "file-system root the IMCs' system facts are read from")
 	fs.StringVar(&f.wasmDir, "wasm-dir", "", "load each [[imc]] module by its file name from this directory")

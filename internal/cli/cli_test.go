@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -15,13 +15,14 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
+	_ "github.com/imchost/imchost/tpmhost/tpmsim" // the demo's simulator
 )
 
 // call runs the command line in-process and returns its exit code and
 // outputs.
 func call(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := realMain(args, &env{stdout: &out, stderr: &errb})
+	code := run(args, &env{stdout: &out, stderr: &errb})
 	return code, out.String(), errb.String()
 }
 
@@ -31,7 +32,7 @@ func TestEmbeddedConfigIsTheRootConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(root, defaultConfig) {
-		t.Fatal("cmd/imchost/defaults/config.toml differs from config.toml: copy the root file over it")
+		t.Fatal("internal/cli/defaults/config.toml differs from config.toml: copy the root file over it")
 	}
 }
 
@@ -50,7 +51,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"run", "extra"}, exitUsage, `unexpected argument "extra"`},
 		{[]string{"run", "--config", "/nonexistent/config.toml"}, exitError, "no such file"},
 		{[]string{"run", "--config", "../../config.toml", "--port", "70000", "-c", "127.0.0.1"}, exitError, "out of range"},
-		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "--ca", "main.go", "--cert", "x.pem"}, exitError, "both --cert and --key"},
+		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "--ca", "cli.go", "--cert", "x.pem"}, exitError, "both --cert and --key"},
 		{[]string{"run", "--config", "../../config.toml", "--log-format", "xml"}, exitError, "log format"},
 		{[]string{"pdp", "serve", "--listen", "127.0.0.1:0"}, exitUsage, "a certificate is needed"},
 		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--user", "nopass"}, exitUsage, "NAME:PASSWORD"},
@@ -59,7 +60,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"tpm", "extend", "--tpm", "/dev/tpmrm0", "log"}, exitUsage, "real TPM"},
 		{[]string{"tpm", "info", "--tpm", "tcp:127.0.0.1:1"}, exitError, "tpmhost"},
 		{[]string{"imc", "check"}, exitUsage, "one module FILE"},
-		{[]string{"imc", "check", "main.go"}, exitError, "wasm"},
+		{[]string{"imc", "check", "cli.go"}, exitError, "wasm"},
 		{[]string{"eventlog", "/nonexistent"}, exitError, "no such file"},
 	} {
 		code, out, errs := call(tc.args...)
@@ -106,7 +107,7 @@ func pcrLines(t *testing.T, path string) []string {
 	return out
 }
 
-// TestDemo runs `imchost demo` in-process on the built modules: two
+// TestDemo runs imchost-demo in-process on the built modules: two
 // attestations, both compliant / Access Allowed, the second checked against
 // the measurements the first registered, and nothing left behind.
 func TestDemo(t *testing.T) {
@@ -117,7 +118,9 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "imc-attestation.wasm")); err != nil {
 		t.Skipf("no built modules in %s (make wasm): %v", dir, err)
 	}
-	code, out, errs := call("demo", "--wasm-dir", dir)
+	var outb, errb bytes.Buffer
+	code := Demo([]string{"--wasm-dir", dir}, &outb, &errb)
+	out, errs := outb.String(), errb.String()
 	if code != exitOK {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errs)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -39,7 +39,13 @@ const demoAKHandle = 0x81010003
 
 func cmdDemo(e *env, args []string) int {
 	var lf logFlags
-	fs := newFlags(e, "demo", "demo [--wasm-dir DIR] [--runs N] [--root DIR] [--debug N (default 2)]")
+	fs := newFlags(e, "imchost-demo", "")
+	fs.Usage = func() {
+		fmt.Fprint(e.stdout, "usage: imchost-demo [--wasm-dir DIR] [--runs N] [--root DIR] [--debug N (default 2)]\n\n"+
+			"The demo of `make run`: the in-process TPM simulator gets an Attestation Key and the PCRs of\n"+
+			"the bundled boot log, the project's PDP listens on loopback, and imchost attests to it.\n\nflags:\n")
+		printDefaults(e.stdout, fs)
+	}
 	wasmDir := fs.String("wasm-dir", "out/wasm", "directory with imc-os.wasm and imc-attestation.wasm (make wasm)")
 	runs := fs.Int("runs", 2, "attestations to run: the first registers the machine, the next ones are checked against it")
 	root := fs.String("root", "", "file-system root of the system facts (default: a demo root with this machine's os-release and IP forwarding off)")
@@ -49,7 +55,7 @@ func cmdDemo(e *env, args []string) int {
 		return code
 	}
 	if *runs < 1 {
-		fmt.Fprintln(e.stderr, "imchost demo: --runs must be at least 1")
+		fmt.Fprintln(e.stderr, "imchost-demo: --runs must be at least 1")
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,7 +80,7 @@ func cmdDemo(e *env, args []string) int {
 	return code
 }
 
-// demo holds what one `imchost demo` sets up; close removes all of it.
+// demo holds what one imchost-demo run sets up; close removes all of it.
 type demo struct {
 	e       *env
 	log     hclog.Logger

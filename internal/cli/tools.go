@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func cmdTPM(e *env, args []string) int {
 func cmdTPMInfo(e *env, args []string) int {
 	var lf logFlags
 	fs := newFlags(e, "tpm info", "tpm info [--tpm SPEC] [--handle 0x81010003]")
-	spec := fs.String("tpm", "/dev/tpmrm0", "TPM: /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT, mssim:HOST:PORT or simulator")
+	spec := fs.String("tpm", "/dev/tpmrm0", "TPM: /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT (swtpm) or mssim:HOST:PORT")
 	handle := fs.String("handle", "0x81010003", "also show the Attestation Key at this persistent handle, if any")
 	lf.register(fs)
 	if code, ok := parse(fs, args); !ok {
@@ -133,7 +133,7 @@ func parseHandle(s string) (uint32, error) {
 func cmdTPMProvision(e *env, args []string) int {
 	var lf logFlags
 	fs := newFlags(e, "tpm provision-ak", "tpm provision-ak [--tpm SPEC] [--handle 0x81010003] [--alg ecc|rsa] [--replace]")
-	spec := fs.String("tpm", "/dev/tpmrm0", "TPM: /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT, mssim:HOST:PORT or simulator")
+	spec := fs.String("tpm", "/dev/tpmrm0", "TPM: /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT (swtpm) or mssim:HOST:PORT")
 	handle := fs.String("handle", "0x81010003", "persistent handle for the Attestation Key")
 	alg := fs.String("alg", "ecc", "key type: ecc (P-256) or rsa (2048)")
 	replace := fs.Bool("replace", false, "evict a key already at the handle")
@@ -268,7 +268,7 @@ func akDesc(ak *tpmhost.AK) string {
 func cmdTPMExtend(e *env, args []string) int {
 	var lf logFlags
 	fs := newFlags(e, "tpm extend", "tpm extend --tpm SPEC FILE")
-	spec := fs.String("tpm", "", "TPM simulator or emulator: tcp:HOST:PORT, mssim:HOST:PORT or simulator")
+	spec := fs.String("tpm", "", "TPM emulator: tcp:HOST:PORT (swtpm) or mssim:HOST:PORT")
 	lf.register(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
