@@ -285,16 +285,24 @@ modules (3.5 MB of wasm, ≈13.5 MB of native code each from the cache): hashing
 the cached rewrite, wazero's decoding and validation of every function (on every start, cache or
 not), then one probe instance each; the two load concurrently. The in-process attestation with the
 modules already loaded takes a fraction of it (BenchmarkAttestation).
-Where the peak RSS goes (the lead's /proc/self/smaps of one warm run, at the end of loading): the
-imchost binary and its libraries ≈ 17 MB (file-backed; the process starts at 19 MB); the modules'
-native code 27 MB; the Go heap ≈ 27 MB resident, of which ≈ 10 MB live (wazero's decoded modules:
-function bodies 5 MB, data 3.3 MB) and the rest the load's garbage not yet collected; linear
-memories only as far as touched. The attestation adds ≈ 4 MB. (Measured as the child's own VmHWM:
-the ru_maxrss of a child started by vfork and exec, as Go starts them, is at least its parent's
-high-water mark, which is how an earlier version of this report showed the benchmark's 114 MB.) A user who prefers memory to time can
-cap the Go heap: GOMEMLIMIT=24MiB measured 68 MB at 102 ms (+28 ms, +50 ms of CPU), 32MiB 75 MB at
-80 ms. The 18 MB goal is out of reach with Go-compiled guests, whose runtime alone is 1.85 MB of wasm per module: smaller guests (TinyGo, not
-installable here; an SDK without fmt, os and reflect) are the remaining lever.`
+Where the peak RSS goes (the lead's /proc/self/status and smaps of warm runs): the peak is reached
+while the two modules load. Then: the static imchost binary ≈ 8 MB (file-backed; ` + "`imchost --help`" + ` peaks at
+6.7 MB); the modules' native code 27 MB (read from the cache into executable memory, every page
+touched); the Go heap ≈ 30 MB, of which ≈ 10 MB stays live (wazero keeps each decoded module:
+function bodies 5 MB, data 3.3 MB) and the rest is the load's garbage: the rewritten modules read
+from the cache (8 MB) and wazero's validation, which clones a map at every block of every function
+(7 MB). After loading, ` + "`imchost run`" + ` returns that garbage to the system (50 MB resident when the
+attestation starts), so the attestation no longer raises the peak. What moved it: the client without
+the in-process TPM simulator, built static (79.6 → 70.8 MB: linking the simulator's C code and
+OpenSSL made the binary dynamic and resident almost whole), and the garbage freed after loading
+(→ 67 MB, +1 ms). (Measured as the child's own VmHWM: the ru_maxrss of a child started by vfork and
+exec, as Go starts them, is at least its parent's high-water mark.) A user who prefers memory to
+time can cap the Go heap: GOMEMLIMIT=24MiB measured 58.5 MB at 115 ms wall (+35 ms, +66 ms of CPU),
+32MiB 64.5 MB at 87 ms. The 18 MB goal is out of reach with Go-compiled guests: each module brings
+Go's runtime (1.14 MB of its 2.1 MB of code; 1.85 MB of wasm on its own), which wazero turns into
+≈ 13.5 MB of machine code, so the two modules' code alone is 1.5× the goal. Smaller guests (TinyGo,
+not installable here; an SDK without fmt, os and reflect saves ≈ 0.7 MB of wasm per module) are
+the remaining lever.`
 
 // replayRatios maps each log to go-attestation ns/op over tpmhost ns/op, and
 // returns the time of one pass over all of them, tpmhost's then
