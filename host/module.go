@@ -52,6 +52,7 @@ type version struct {
 	sha      string
 	size     int
 	compiled wazero.CompiledModule // of the instrumented module (see wasmstop)
+	src      *source               // what compiled was made from; closed with it
 	rt       *hostRuntime
 	pages    uint32
 	timeout  time.Duration
@@ -71,6 +72,7 @@ func (v *version) release(h *Host) {
 	h.mu.Unlock()
 	if last {
 		v.compiled.Close(context.Background())
+		v.src.close()
 		h.wlog.Debug(fmt.Sprintf("IMC %d \"%s\" version %d closed", v.m.id, v.m.name, v.seq))
 	}
 }
@@ -263,11 +265,12 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	start := time.Now()
 	// The stop checks replace wazero's per-call watcher (see wasmstop);
 	// the pin above is of the file as built.
-	inst, cachedAt, err := h.instrument(mf)
+	src, cachedAt, err := h.instrument(mf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
 	}
-	cm, err := compileGuarded(ctx, hr.rt, inst)
+	cm, err := compileGuarded(ctx, hr.rt, src.b)
+	src.drop()
 	cacheErr := func(err error) bool {
 		return err != nil && h.cacheDir != "" && strings.Contains(err.Error(), "compilationcache")
 	}
@@ -275,8 +278,9 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		// The rewritten copy from the cache is damaged: rewrite anew.
 		h.wlog.Warn(fmt.Sprintf("cached rewrite '%s' of '%s' does not compile (%v); rewriting it", cachedAt, c.Path, err))
 		_ = os.Remove(cachedAt)
-		if inst, _, err = h.instrument(mf); err == nil {
-			cm, err = compileGuarded(ctx, hr.rt, inst)
+		src.close()
+		if src, _, err = h.instrument(mf); err == nil {
+			cm, err = compileGuarded(ctx, hr.rt, src.b)
 		}
 	}
 	if cacheErr(err) {
@@ -286,14 +290,16 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		if cerr := clearCacheDir(h.cacheDir); cerr != nil {
 			h.wlog.Error(fmt.Sprintf("clearing the compilation cache '%s': %v", h.cacheDir, cerr))
 		} else {
-			cm, err = compileGuarded(ctx, hr.rt, inst)
+			cm, err = compileGuarded(ctx, hr.rt, src.b)
+			src.drop()
 		}
 	}
 	if err != nil {
+		src.close()
 		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
 	}
 	return &version{
-		cfg: *c, full: full, sha: sha, size: mf.size, compiled: cm, rt: hr, pages: pages,
+		cfg: *c, full: full, sha: sha, size: mf.size, compiled: cm, src: src, rt: hr, pages: pages,
 		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: time.Since(start),
 		m: &module{id: id, name: c.Name},
 	}, nil
@@ -313,6 +319,7 @@ func (h *Host) check(ctx context.Context, v *version) error {
 	}
 	if err != nil {
 		v.compiled.Close(ctx)
+		v.src.close()
 	}
 	return err
 }
@@ -320,24 +327,30 @@ func (h *Host) check(ctx context.Context, v *version) error {
 // instrument returns the module rewritten by wasmstop. With a cache
 // directory the rewrite is kept there, keyed by the file's sha256 and the
 // rewriting's version, and read back on later starts (a read instead of a
-// ~10 ms pass over a 3.5 MB module); cachedAt names the file when the
-// result came from it.
-func (h *Host) instrument(mf *moduleFile) (out []byte, cachedAt string, err error) {
+// ~10 ms pass over a 3.5 MB module, mapped: see source); cachedAt names
+// the file when the result came from it.
+func (h *Host) instrument(mf *moduleFile) (src *source, cachedAt string, err error) {
 	var path string
 	if h.cacheDir != "" {
 		path = filepath.Join(h.cacheDir, rewriteName(mf.sha))
-		if out, err := readModule(path); err == nil && bytes.HasPrefix(out, wasmMagic) {
-			touchIfOld(path, time.Now())
-			return out, path, nil
+		if src, err := mapSource(path); err == nil {
+			if bytes.HasPrefix(src.b, wasmMagic) {
+				touchIfOld(path, time.Now())
+				return src, path, nil
+			}
+			src.close()
 		}
 	}
 	bin, err := mf.bytes()
 	if err != nil {
 		return nil, "", err
 	}
-	out, _, err = wasmstop.Instrument(bin)
-	if err != nil || path == "" {
-		return out, "", err
+	out, _, err := wasmstop.Instrument(bin)
+	if err != nil {
+		return nil, "", err
+	}
+	if path == "" {
+		return heapSource(out), "", nil
 	}
 	// Written whole or not at all: another start may read it meanwhile.
 	tmp, terr := os.CreateTemp(h.cacheDir, ".wasmstop-*")
@@ -356,7 +369,7 @@ func (h *Host) instrument(mf *moduleFile) (out []byte, cachedAt string, err erro
 	if terr != nil {
 		h.wlog.Debug(fmt.Sprintf("not caching the rewritten module in '%s': %v", h.cacheDir, terr))
 	}
-	return out, "", nil
+	return heapSource(out), "", nil
 }
 
 func checkExports(cm wazero.CompiledModule) error {

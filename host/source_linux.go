@@ -1,0 +1,52 @@
+//go:build linux
+
+package host
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// mapSource maps a cached rewrite read-only. The cache's files are written
+// whole under a temporary name and renamed, never rewritten in place, so
+// the mapped file does not change under the mapping (another start may
+// replace or prune it: the mapping keeps the old file).
+func mapSource(path string) (*source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > maxModuleSize {
+		return nil, fmt.Errorf("'%s' is not a regular file of 1 to %d bytes", path, maxModuleSize)
+	}
+	b, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
+	if err != nil {
+		return nil, err
+	}
+	sources.Add(1)
+	return &source{b: b, mapped: true}, nil
+}
+
+// drop gives the pages read so far back: they are clean copies of the file.
+func (s *source) drop() {
+	if s != nil && s.mapped && s.b != nil {
+		_ = syscall.Madvise(s.b, syscall.MADV_DONTNEED)
+	}
+}
+
+// close unmaps a mapped source; only once nothing can read it any more
+// (its compiled module is closed, or compiling failed).
+func (s *source) close() {
+	if s != nil && s.mapped && s.b != nil {
+		if syscall.Munmap(s.b) == nil {
+			sources.Add(-1)
+		}
+		s.b = nil
+	}
+}
