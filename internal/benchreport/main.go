@@ -285,17 +285,19 @@ modules (3.5 MB of wasm, ≈13.5 MB of native code each from the cache): hashing
 the cached rewrite, wazero's decoding and validation of every function (on every start, cache or
 not), then one probe instance each; the two load concurrently. The in-process attestation with the
 modules already loaded takes a fraction of it (BenchmarkAttestation).
-Where the peak RSS goes (the lead's /proc/self/status and smaps of warm runs): the peak is reached
-while the two modules load. Then: the static imchost binary ≈ 8 MB (file-backed; ` + "`imchost --help`" + ` peaks at
-6.7 MB); the modules' native code 27 MB (read from the cache into executable memory, every page
-touched); the Go heap ≈ 30 MB, of which ≈ 10 MB stays live (wazero keeps each decoded module:
-function bodies 5 MB, data 3.3 MB) and the rest is the load's garbage: the rewritten modules read
-from the cache (8 MB) and wazero's validation, which clones a map at every block of every function
-(7 MB). After loading, ` + "`imchost run`" + ` returns that garbage to the system (50 MB resident when the
-attestation starts), so the attestation no longer raises the peak. What moved it: the client without
-the in-process TPM simulator, built static (79.6 → 70.8 MB: linking the simulator's C code and
-OpenSSL made the binary dynamic and resident almost whole), and the garbage freed after loading
-(→ 67 MB, +1 ms). (Measured as the child's own VmHWM: the ru_maxrss of a child started by vfork and
+Where the peak RSS goes (the lead's /proc/self/status, smaps and a 0.3 ms RSS sampler over warm
+runs): the peak is reached while the two modules load, during the first module's probe instance.
+Then: the static imchost binary ≈ 9 MB (file-backed; ` + "`imchost --help`" + ` peaks at 6.7 MB); the
+modules' native code 27 MB (read from the cache into executable memory, every page touched; 2 MB of
+it is the stop and depth checks wasmstop adds); the Go heap ≈ 24 MB, of which ≈ 12 MB stays live
+(wazero keeps each decoded module: function bodies 5 MB, data 3.3 MB) and the rest is the load's
+garbage, mostly wazero's validation cloning a map at every block of every function (7 MB); a probe
+instance ≈ 3 MB. After loading, ` + "`imchost run`" + ` returns the garbage to the system (52 MB resident
+when the attestation starts), so the attestation does not raise the peak. What moved it: the client
+without the in-process TPM simulator, built static (79.6 → 70.8 MB: linking the simulator's C code
+and OpenSSL made the binary dynamic and resident almost whole); the garbage freed after loading
+(→ 67 MB, +1 ms); the cached rewrites compiled from file mappings whose pages are given back once
+compiled, instead of 8 MB read into the heap (→ 63.5 MB, −2 ms). (Measured as the child's own VmHWM: the ru_maxrss of a child started by vfork and
 exec, as Go starts them, is at least its parent's high-water mark.) A user who prefers memory to
 time can cap the Go heap: GOMEMLIMIT=24MiB measured 58.5 MB at 115 ms wall (+35 ms, +66 ms of CPU),
 32MiB 64.5 MB at 87 ms. The 18 MB goal is out of reach with Go-compiled guests: each module brings
