@@ -8,7 +8,8 @@ import (
 	"syscall"
 )
 
-// mapSource maps a cached rewrite read-only. The cache's files are written
+// mapSource maps a cached rewrite read-only (or reads it, where the file
+// system cannot map it). The cache's files are written
 // whole under a temporary name and renamed, never rewritten in place, so
 // the mapped file does not change under the mapping (another start may
 // replace or prune it: the mapping keeps the old file).
@@ -27,7 +28,11 @@ func mapSource(path string) (*source, error) {
 	}
 	b, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
 	if err != nil {
-		return nil, err
+		// A file system that cannot map files: read it as before.
+		if b, err = readModule(path); err != nil {
+			return nil, err
+		}
+		return heapSource(b), nil
 	}
 	sources.Add(1)
 	return &source{b: b, mapped: true}, nil
