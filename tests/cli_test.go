@@ -60,6 +60,10 @@ func buildCLI() error {
 // imchostBinary returns the built imchost.
 func imchostBinary(t testing.TB) string {
 	t.Helper()
+	buildOnce.Do(prepare) // makes buildDir
+	if buildDir == "" {
+		t.Fatalf("no build directory: %s", skipWhy)
+	}
 	if err := buildCLI(); err != nil {
 		t.Fatalf("building imchost: %v", err)
 	}
@@ -469,4 +473,31 @@ func TestCLIPDPServe(t *testing.T) {
 		t.Errorf("%d IMC instances left", k)
 	}
 	noGoroutines(t, "tnccs.(*Client)", "tnccs/pttls", "imchost/host.(*Conn)")
+}
+
+// TestCLINoSimulator: the client, built as `make build` builds it (no cgo),
+// carries no in-process TPM simulator and says what to use instead; the
+// demo is a program of its own.
+func TestCLINoSimulator(t *testing.T) {
+	bin := imchostBinary(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"tpm", "info", "--tpm", "simulator"}, 1, "no in-process TPM simulator in this program (imchost-demo has one"},
+		{[]string{"demo"}, 2, `unknown command "demo"`},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, bin, tc.args...)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != tc.code {
+			t.Errorf("imchost %s: %v, want exit %d\n%s", strings.Join(tc.args, " "), err, tc.code, out)
+		}
+		if !strings.Contains(string(out), tc.want) {
+			t.Errorf("imchost %s said:\n%s\nwant %q", strings.Join(tc.args, " "), out, tc.want)
+		}
+	}
 }
