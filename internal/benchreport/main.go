@@ -298,12 +298,11 @@ without the in-process TPM simulator, built static (79.6 → 70.8 MB: linking th
 and OpenSSL made the binary dynamic and resident almost whole); the garbage freed after loading
 (→ 67 MB, +1 ms); the cached rewrites compiled from file mappings whose pages are given back once
 compiled, instead of 8 MB read into the heap (→ 63.5 MB, −2 ms). (Measured as the child's own VmHWM: the ru_maxrss of a child started by vfork and
-exec, as Go starts them, is at least its parent's high-water mark.) A user who prefers memory to
-time can cap the Go heap: GOMEMLIMIT=24MiB measured 58.5 MB at 115 ms wall (+35 ms, +66 ms of CPU),
-32MiB 64.5 MB at 87 ms. The 18 MB goal is out of reach with Go-compiled guests: each module brings
+exec, as Go starts them, is at least its parent's high-water mark.) Capping the Go heap no longer buys much: GOMEMLIMIT=24MiB measured 61.5 MB at +4 ms
+wall, 16MiB 56.8 MB at +52 ms (limit on the child only). The 18 MB goal is out of reach with Go-compiled guests: each module brings
 Go's runtime (1.14 MB of its 2.1 MB of code; 1.85 MB of wasm on its own), which wazero turns into
-≈ 13.5 MB of machine code, so the two modules' code alone is 1.5× the goal. Smaller guests (TinyGo,
-not installable here; an SDK without fmt, os and reflect saves ≈ 0.7 MB of wasm per module) are
+≈ 13.5 MB of machine code, so the two modules' code alone is 1.5× the goal. Smaller guests (TinyGo: the
+module proxy here refuses it, and it needs LLVM; an SDK without fmt, os and reflect saves only ≈ 0.7 MB of wasm per module) are
 the remaining lever.`
 
 // replayRatios maps each log to go-attestation ns/op over tpmhost ns/op, and
