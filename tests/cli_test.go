@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -498,6 +499,86 @@ func TestCLINoSimulator(t *testing.T) {
 		}
 		if !strings.Contains(string(out), tc.want) {
 			t.Errorf("imchost %s said:\n%s\nwant %q", strings.Join(tc.args, " "), out, tc.want)
+		}
+	}
+}
+
+// TestCLIIntervalReferral: `imchost run --interval` attests again and
+// again. PDP A answers with a PB-PDP-Referral to PDP B (same certificate,
+// named localhost): the next assessment goes to B. When B is gone, the
+// attempt fails and the client falls back to the configured A, which
+// refers it on again. SIGTERM between attestations ends the loop with the
+// last verdict's exit code.
+func TestCLIIntervalReferral(t *testing.T) {
+	e := newCLIEnv(t)
+	id := pdpCert(t, "localhost", "127.0.0.1")
+	b := startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy()}, id)
+	_, bPort, _ := net.SplitHostPort(b.addr)
+	port, err := strconv.Atoi(bPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: "localhost", Port: uint16(port)}}, id)
+	_, aPort, _ := net.SplitHostPort(a.addr)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cliPath, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", aPort, "--ca", id.caPEM,
+		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill() // ours, by PID
+			<-exited
+		}
+		t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}()
+
+	// Attestation 1 at A, 2 at B (referred).
+	if _, err := b.srv.WaitOutcomes(ctx, 1); err != nil {
+		t.Fatalf("no attestation reached the referred PDP: %v", err)
+	}
+	// B dies: attempt 3 fails, 4 goes back to A.
+	b.ln.kill()
+	if _, err := a.srv.WaitOutcomes(ctx, 2); err != nil {
+		t.Fatalf("the client did not fall back to the configured PDP: %v", err)
+	}
+	// Its verdict printed, the client waits for the interval: stop it.
+	const allowed = "overall: compliant, Access Allowed"
+	for strings.Count(stdout.String(), allowed) < 3 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d verdicts printed, want 3", strings.Count(stdout.String(), allowed))
+		case err := <-exited:
+			t.Fatalf("imchost run ended by itself: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-exited; err != nil {
+		t.Errorf("imchost run after SIGTERM between attestations: %v, want exit 0 (the last verdict allowed)", err)
+	}
+	if n := len(b.srv.Outcomes()); n != 1 {
+		t.Errorf("the referred PDP saw %d attestations, want 1", n)
+	}
+	if n := len(a.srv.Outcomes()); n != 2 {
+		t.Errorf("the configured PDP saw %d attestations, want 2", n)
+	}
+	for _, want := range []string{
+		"next assessment goes to the referred PDP localhost:" + bPort,
+		"attestation with localhost:" + bPort + " failed",
+		"falling back to the configured PDP 127.0.0.1:" + aPort,
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q", want)
 		}
 	}
 }

@@ -329,7 +329,20 @@ type pdpEnv struct {
 // referral and listener filled in when unset) and stops it in t.Cleanup.
 func startPDP(t testing.TB, cfg pdp.Config) *pdpEnv {
 	t.Helper()
-	cert, pool, err := pdp.SelfSignedCertificate(time.Hour, pdpName, "127.0.0.1")
+	return startPDPAs(t, cfg, pdpCert(t, pdpName, "127.0.0.1"))
+}
+
+// pdpIdentity is a PDP's certificate and the CA a client must trust for it.
+type pdpIdentity struct {
+	cert  tls.Certificate
+	pool  *x509.CertPool
+	caPEM string // the CA certificate as a PEM file
+}
+
+// pdpCert makes a self-signed certificate for names.
+func pdpCert(t testing.TB, names ...string) pdpIdentity {
+	t.Helper()
+	cert, pool, err := pdp.SelfSignedCertificate(time.Hour, names...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,6 +350,14 @@ func startPDP(t testing.TB, cfg pdp.Config) *pdpEnv {
 	if err := os.WriteFile(caPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]}), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return pdpIdentity{cert: cert, pool: pool, caPEM: caPEM}
+}
+
+// startPDPAs is startPDP with the given identity (PDPs that refer clients
+// to each other share one).
+func startPDPAs(t testing.TB, cfg pdp.Config, id pdpIdentity) *pdpEnv {
+	t.Helper()
+	cert, pool, caPEM := id.cert, id.pool, id.caPEM
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
