@@ -8,8 +8,11 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -580,5 +583,74 @@ func TestCLIIntervalReferral(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q", want)
 		}
+	}
+}
+
+// TestCLITools: the client's TPM and module tools against swtpm and the
+// built modules — provision an AK and find it again with tpm info (same
+// keyid), refuse to overwrite it, list the configured modules with the
+// files' hashes, check a module against grants.
+func TestCLITools(t *testing.T) {
+	e := newCLIEnv(t)
+	// tool runs the client and returns its standard output, its error
+	// output after it.
+	tool := func(code int, args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var stdout, stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, cliPath, args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		out := stdout.String() + stderr.String()
+		got := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			got = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("imchost %s: %v", strings.Join(args, " "), err)
+		}
+		if got != code {
+			t.Errorf("imchost %s: exit %d, want %d\n%s", strings.Join(args, " "), got, code, out)
+		}
+		return string(out)
+	}
+	spec := e.tpm.inst.Spec
+
+	out := tool(0, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005", "--alg", "rsa")
+	m := regexp.MustCompile(`(?m)^Attestation Key at 0x81010005: RSA 2048, \S+ with \S+, keyid ([0-9a-f]{40})$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("provision-ak printed %q", out)
+	}
+	keyid := m[1]
+	if out := tool(1, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005"); !strings.Contains(out, "0x81010005") || !strings.Contains(out, "already") {
+		t.Errorf("provision-ak over an existing key said %q, want the handle named as in use", out)
+	}
+	info := tool(0, "tpm", "info", "--tpm", spec, "--handle", "0x81010005")
+	for _, want := range []string{"TPM 2.0", "manufacturer", "PCR banks", "sha256", "AK 0x81010005  RSA 2048", "keyid " + keyid} {
+		if !strings.Contains(info, want) {
+			t.Errorf("tpm info lacks %q:\n%s", want, info)
+		}
+	}
+
+	list := tool(0, "imc", "list", "--config", e.cfg)
+	for i, name := range []string{osWasm, attWasm} {
+		b, err := os.ReadFile(filepath.Join(modDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		for _, want := range []string{fmt.Sprintf("IMC %d", i+1), hex.EncodeToString(sum[:]), "grants"} {
+			if !strings.Contains(list, want) {
+				t.Errorf("imc list lacks %q:\n%s", want, list)
+			}
+		}
+	}
+	att := filepath.Join(modDir, attWasm)
+	if out := tool(1, "imc", "check", "--grants", "send,subscribe,log", att); !strings.Contains(out, "not granted") {
+		t.Errorf("imc check with too few grants said:\n%s", out)
+	}
+	if out := tool(0, "imc", "check", att); !strings.Contains(out, "ok: the module loads") || !strings.Contains(out, "tpm_quote") {
+		t.Errorf("imc check without grants said:\n%s", out)
 	}
 }
