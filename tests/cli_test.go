@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
@@ -653,4 +654,99 @@ func TestCLITools(t *testing.T) {
 	if out := tool(0, "imc", "check", att); !strings.Contains(out, "ok: the module loads") || !strings.Contains(out, "tpm_quote") {
 		t.Errorf("imc check without grants said:\n%s", out)
 	}
+}
+
+// TestCLISIGHUP: SIGHUP makes `imchost run --interval` reload config.toml
+// and the modules, keeping what the command line set: with the OS IMC
+// taken out of the file, the next attestation runs the Attestation IMC
+// alone (compliant; the PDP misses the OS attributes), its module found
+// through --wasm-dir again.
+func TestCLISIGHUP(t *testing.T) {
+	e := newCLIEnv(t)
+	_, port, _ := net.SplitHostPort(e.pdp.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cliPath, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", e.pdp.caPEM,
+		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m", "--wasm-dir", modDir)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill() // ours, by PID
+			<-exited
+		}
+		t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}()
+	verdicts := func() int { return len(verdictBlocks(stdout.String())) }
+	await := func(what string, done func() bool) {
+		t.Helper()
+		for !done() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("waiting for %s: %v", what, ctx.Err())
+			case err := <-exited:
+				t.Fatalf("imchost run ended while waiting for %s: %v", what, err)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	await("the first verdict", func() bool { return verdicts() >= 1 })
+
+	// Only the Attestation IMC, its file named where it is not: the
+	// reload must apply --wasm-dir again to find it.
+	att := imcConfigs(t, e.logs)[1]
+	att.Path = filepath.Join("nowhere", filepath.Base(att.Path))
+	writeConfig(t, e.cfg, []host.IMCConfig{att}, cacheDir)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	await("the OS IMC unloaded", func() bool { return strings.Contains(stderr.String(), `IMC 1 "OS" unloaded`) })
+	after := verdicts()
+	await("a verdict after the reload", func() bool { return verdicts() > after })
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := <-exited
+
+	blocks := verdictBlocks(stdout.String())
+	last := blocks[len(blocks)-1]
+	if strings.Contains(last, `IMC 1 "OS"`) {
+		t.Errorf("the OS IMC still answered after the reload:\n%s", last)
+	}
+	if !regexp.MustCompile(`(?m)^IMC 2 "Attestation"( from IMV 2)?: compliant$`).MatchString(last) {
+		t.Errorf("the Attestation IMC is not compliant after the reload:\n%s", last)
+	}
+	if !strings.Contains(stderr.String(), "SIGHUP: reloading the configuration and the modules") {
+		t.Error("the reload was not logged")
+	}
+	if strings.Contains(stderr.String(), "refusing the new version") {
+		t.Error("the reload did not find the module through --wasm-dir")
+	}
+	want := 0
+	if !strings.Contains(last, "overall: compliant, Access Allowed") {
+		want = 3
+	}
+	if code := cmd.ProcessState.ExitCode(); code != want {
+		t.Errorf("exit %d (%v) after SIGTERM, want %d for the last verdict", code, err, want)
+	}
+}
+
+// verdictBlocks splits `imchost run` output into its verdicts: the lines
+// up to and including each "overall: " line.
+func verdictBlocks(out string) []string {
+	var blocks []string
+	var cur strings.Builder
+	for _, l := range strings.Split(out, "\n") {
+		cur.WriteString(l + "\n")
+		if strings.HasPrefix(l, "overall: ") {
+			blocks = append(blocks, cur.String())
+			cur.Reset()
+		}
+	}
+	return blocks
 }
