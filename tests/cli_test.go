@@ -527,22 +527,8 @@ func TestCLIIntervalReferral(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cliPath, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", aPort, "--ca", id.caPEM,
+	p := startCLI(ctx, t, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", aPort, "--ca", id.caPEM,
 		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m")
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill() // ours, by PID
-			<-exited
-		}
-		t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}()
 
 	// Attestation 1 at A, 2 at B (referred).
 	if _, err := b.srv.WaitOutcomes(ctx, 1); err != nil {
@@ -554,21 +540,11 @@ func TestCLIIntervalReferral(t *testing.T) {
 		t.Fatalf("the client did not fall back to the configured PDP: %v", err)
 	}
 	// Its verdict printed, the client waits for the interval: stop it.
-	const allowed = "overall: compliant, Access Allowed"
-	for strings.Count(stdout.String(), allowed) < 3 {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%d verdicts printed, want 3", strings.Count(stdout.String(), allowed))
-		case err := <-exited:
-			t.Fatalf("imchost run ended by itself: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-exited; err != nil {
-		t.Errorf("imchost run after SIGTERM between attestations: %v, want exit 0 (the last verdict allowed)", err)
+	p.await("the third verdict", func() bool {
+		return strings.Count(p.stdout.String(), "overall: compliant, Access Allowed") >= 3
+	})
+	if code := p.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("imchost run after SIGTERM between attestations: exit %d (%v), want 0 (the last verdict allowed)", code, p.err)
 	}
 	if n := len(b.srv.Outcomes()); n != 1 {
 		t.Errorf("the referred PDP saw %d attestations, want 1", n)
@@ -581,7 +557,7 @@ func TestCLIIntervalReferral(t *testing.T) {
 		"attestation with localhost:" + bPort + " failed",
 		"falling back to the configured PDP 127.0.0.1:" + aPort,
 	} {
-		if !strings.Contains(stderr.String(), want) {
+		if !strings.Contains(p.stderr.String(), want) {
 			t.Errorf("stderr lacks %q", want)
 		}
 	}
@@ -666,54 +642,26 @@ func TestCLISIGHUP(t *testing.T) {
 	_, port, _ := net.SplitHostPort(e.pdp.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cliPath, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", e.pdp.caPEM,
-		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m", "--wasm-dir", modDir)
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill() // ours, by PID
-			<-exited
-		}
-		t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	}()
-	verdicts := func() int { return len(verdictBlocks(stdout.String())) }
-	await := func(what string, done func() bool) {
-		t.Helper()
-		for !done() {
-			select {
-			case <-ctx.Done():
-				t.Fatalf("waiting for %s: %v", what, ctx.Err())
-			case err := <-exited:
-				t.Fatalf("imchost run ended while waiting for %s: %v", what, err)
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}
-	await("the first verdict", func() bool { return verdicts() >= 1 })
+	p := startCLI(ctx, t, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", e.pdp.caPEM,
+		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m",
+		"--wasm-dir", modDir)
+	verdicts := func() int { return len(verdictBlocks(p.stdout.String())) }
+	p.await("the first verdict", func() bool { return verdicts() >= 1 })
 
 	// Only the Attestation IMC, its file named where it is not: the
 	// reload must apply --wasm-dir again to find it.
 	att := imcConfigs(t, e.logs)[1]
 	att.Path = filepath.Join("nowhere", filepath.Base(att.Path))
 	writeConfig(t, e.cfg, []host.IMCConfig{att}, cacheDir)
-	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	await("the OS IMC unloaded", func() bool { return strings.Contains(stderr.String(), `IMC 1 "OS" unloaded`) })
+	p.await("the OS IMC unloaded", func() bool { return strings.Contains(p.stderr.String(), `IMC 1 "OS" unloaded`) })
 	after := verdicts()
-	await("a verdict after the reload", func() bool { return verdicts() > after })
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	err := <-exited
+	p.await("a verdict after the reload", func() bool { return verdicts() > after })
+	code := p.stop(syscall.SIGTERM)
 
-	blocks := verdictBlocks(stdout.String())
+	blocks := verdictBlocks(p.stdout.String())
 	last := blocks[len(blocks)-1]
 	if strings.Contains(last, `IMC 1 "OS"`) {
 		t.Errorf("the OS IMC still answered after the reload:\n%s", last)
@@ -721,18 +669,18 @@ func TestCLISIGHUP(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^IMC 2 "Attestation"( from IMV 2)?: compliant$`).MatchString(last) {
 		t.Errorf("the Attestation IMC is not compliant after the reload:\n%s", last)
 	}
-	if !strings.Contains(stderr.String(), "SIGHUP: reloading the configuration and the modules") {
+	if !strings.Contains(p.stderr.String(), "SIGHUP: reloading the configuration and the modules") {
 		t.Error("the reload was not logged")
 	}
-	if strings.Contains(stderr.String(), "refusing the new version") {
+	if strings.Contains(p.stderr.String(), "refusing the new version") {
 		t.Error("the reload did not find the module through --wasm-dir")
 	}
 	want := 0
 	if !strings.Contains(last, "overall: compliant, Access Allowed") {
 		want = 3
 	}
-	if code := cmd.ProcessState.ExitCode(); code != want {
-		t.Errorf("exit %d (%v) after SIGTERM, want %d for the last verdict", code, err, want)
+	if code != want {
+		t.Errorf("exit %d (%v) after SIGTERM, want %d for the last verdict", code, p.err, want)
 	}
 }
 
@@ -749,4 +697,64 @@ func verdictBlocks(out string) []string {
 		}
 	}
 	return blocks
+}
+
+// cliProcess is the built client running for a test, its output kept.
+type cliProcess struct {
+	t              *testing.T
+	ctx            context.Context
+	cmd            *exec.Cmd
+	stdout, stderr syncBuffer
+	exited         chan struct{} // closed when it has ended, with err
+	err            error
+}
+
+// startCLI starts the client with args under ctx. When the test ends, a
+// client still running is killed (ours, by its PID) and its output logged.
+func startCLI(ctx context.Context, t *testing.T, args ...string) *cliProcess {
+	t.Helper()
+	p := &cliProcess{t: t, ctx: ctx, cmd: exec.CommandContext(ctx, cliPath, args...), exited: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+		t.Logf("imchost %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), p.stdout.String(), p.stderr.String())
+	})
+	return p
+}
+
+// await polls done until it holds; the client ending first, or ctx,
+// fails the test.
+func (p *cliProcess) await(what string, done func() bool) {
+	p.t.Helper()
+	for !done() {
+		select {
+		case <-p.ctx.Done():
+			p.t.Fatalf("waiting for %s: %v", what, p.ctx.Err())
+		case <-p.exited:
+			p.t.Fatalf("imchost ended while waiting for %s: %v", what, p.err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// stop signals the client and returns its exit code once it has ended.
+func (p *cliProcess) stop(sig os.Signal) int {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatal(err)
+	}
+	<-p.exited
+	return p.cmd.ProcessState.ExitCode()
 }
