@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
@@ -63,4 +64,15 @@ func SelfSignedCertificate(validity time.Duration, hosts ...string) (tls.Certifi
 	pool := x509.NewCertPool()
 	pool.AddCert(caCert)
 	return tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}, pool, nil
+}
+
+// CAPEM returns, PEM-encoded, the last certificate of cert's chain: for a
+// certificate from SelfSignedCertificate, the CA that clients must trust
+// (its own certificate is no CA, and TLS stacks other than Go's refuse it
+// as a trust anchor).
+func CAPEM(cert tls.Certificate) []byte {
+	if len(cert.Certificate) == 0 {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[len(cert.Certificate)-1]})
 }

@@ -11,7 +11,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -347,7 +346,7 @@ func pdpCert(t testing.TB, names ...string) pdpIdentity {
 		t.Fatal(err)
 	}
 	caPEM := filepath.Join(t.TempDir(), "pdp-ca.pem")
-	if err := os.WriteFile(caPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]}), 0o644); err != nil {
+	if err := os.WriteFile(caPEM, pdp.CAPEM(cert), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return pdpIdentity{cert: cert, pool: pool, caPEM: caPEM}

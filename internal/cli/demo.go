@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	_ "embed"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -219,7 +218,7 @@ func (d *demo) pdp() (*pdp.Server, string, error) {
 		return nil, "", err
 	}
 	caPath := filepath.Join(d.dir, "pdp-ca.pem")
-	if err := os.WriteFile(caPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600); err != nil {
+	if err := os.WriteFile(caPath, pdp.CAPEM(cert), 0o600); err != nil {
 		return nil, "", err
 	}
 	plog := hclog.NewNullLogger()

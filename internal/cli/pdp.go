@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"os"
@@ -61,7 +60,7 @@ func cmdPDPServe(e *env, args []string) int {
 			return fail(e, err)
 		}
 		ca := filepath.Join(*selfSigned, "ca.pem")
-		if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
+		if err := os.WriteFile(ca, pdp.CAPEM(cert), 0o644); err != nil {
 			return fail(e, err)
 		}
 		log.Named("pdp").Info(fmt.Sprintf("self-signed certificate for %s; clients trust %s", *hosts, ca))
