@@ -172,8 +172,11 @@ func (c *Conn) clientAuth(ctx context.Context, cfg *ClientConfig) error {
 			return nil
 		}
 		c.log.Debug("server offers SASL mechanisms", "mechanisms", mechs)
-		if !slices.Contains(mechs, MechPLAIN) || cfg.Username == "" {
-			return fmt.Errorf("%w: no supported SASL mechanism among %v", ErrAuthFailed, mechs)
+		switch {
+		case !slices.Contains(mechs, MechPLAIN):
+			return fmt.Errorf("%w: no supported SASL mechanism among %v (this client speaks PLAIN)", ErrAuthFailed, mechs)
+		case cfg.Username == "":
+			return fmt.Errorf("%w: the PDP asks for a user name and password (SASL %s) and none is configured", ErrAuthFailed, MechPLAIN)
 		}
 		c.log.Info(fmt.Sprintf("SASL %s authentication as '%s'", MechPLAIN, cfg.Username))
 		sel := append(marshalMechanisms(MechPLAIN), plainResponse(cfg.Username, cfg.Password)...)
@@ -201,7 +204,7 @@ func (c *Conn) clientAuth(ctx context.Context, cfg *ClientConfig) error {
 				}
 				if err := r.err(); err != nil {
 					c.log.Error(fmt.Sprintf("SASL %s authentication failed: %s", MechPLAIN, r))
-					return err
+					return fmt.Errorf("%w (the PDP refused user '%s')", err, cfg.Username)
 				}
 				c.log.Info(fmt.Sprintf("SASL %s authentication successful", MechPLAIN))
 				done = true
