@@ -8,12 +8,20 @@ package tests
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -569,29 +577,7 @@ func TestCLIIntervalReferral(t *testing.T) {
 // files' hashes, check a module against grants.
 func TestCLITools(t *testing.T) {
 	e := newCLIEnv(t)
-	// tool runs the client and returns its standard output, its error
-	// output after it.
-	tool := func(code int, args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var stdout, stderr bytes.Buffer
-		cmd := exec.CommandContext(ctx, cliPath, args...)
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		out := stdout.String() + stderr.String()
-		got := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			got = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("imchost %s: %v", strings.Join(args, " "), err)
-		}
-		if got != code {
-			t.Errorf("imchost %s: exit %d, want %d\n%s", strings.Join(args, " "), got, code, out)
-		}
-		return string(out)
-	}
+	tool := func(code int, args ...string) string { t.Helper(); return runCLI(t, code, args...) }
 	spec := e.tpm.inst.Spec
 
 	out := tool(0, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005", "--alg", "rsa")
@@ -757,4 +743,134 @@ func (p *cliProcess) stop(sig os.Signal) int {
 	}
 	<-p.exited
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// runCLI runs the built client to its end, fails the test unless it exits
+// with code, and returns its standard output with its error output after
+// it.
+func runCLI(t *testing.T, code int, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, cliPath, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := stdout.String() + stderr.String()
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("imchost %s: %v", strings.Join(args, " "), err)
+	}
+	if got != code {
+		t.Errorf("imchost %s: exit %d, want %d\n%s", strings.Join(args, " "), got, code, out)
+	}
+	return out
+}
+
+// clientCertFiles writes a CA and a client certificate it issued (with
+// key), PEM, into dir.
+func clientCertFiles(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "endpoint CA"},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "endpoint.test"},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, typ string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return write("client-ca.pem", "CERTIFICATE", caDER), write("client.pem", "CERTIFICATE", der),
+		write("client-key.pem", "PRIVATE KEY", keyDER)
+}
+
+// TestCLIClientAuth: imchost run authenticates to `imchost pdp serve` the
+// two ways strongSwan's pt-tls-client does — SASL PLAIN (--client,
+// --secret against --user) and a TLS client certificate (--cert, --key
+// against --client-ca) — and a wrong password or no credentials end in a
+// clear error. The CA file the PDP writes is a CA certificate. One run logs
+// JSON.
+func TestCLIClientAuth(t *testing.T) {
+	e := newCLIEnv(t)
+	dir := t.TempDir()
+	clientCA, cert, key := clientCertFiles(t, dir)
+	p := startPDPProcess(t, "--user", "alice:s3cret", "--client-ca", clientCA)
+	if blk, _ := pem.Decode(p.ca); blk == nil {
+		t.Fatal("the PDP's ca.pem holds no PEM block")
+	} else if c, err := x509.ParseCertificate(blk.Bytes); err != nil || !c.IsCA {
+		t.Errorf("the PDP's ca.pem is not a CA certificate (%v)", err)
+	}
+	pdpCA := filepath.Join(dir, "pdp-ca.pem")
+	if err := os.WriteFile(pdpCA, p.ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(p.addr)
+	run := func(code int, extra ...string) string {
+		t.Helper()
+		args := append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", pdpCA,
+			"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--timeout", "1m"}, extra...)
+		return runCLI(t, code, args...)
+	}
+	const allowed = "overall: compliant, Access Allowed"
+	if out := run(0, "--client", "alice", "--secret", "s3cret"); !strings.Contains(out, allowed) {
+		t.Errorf("SASL PLAIN:\n%s", out)
+	}
+	if out := run(0, "--cert", cert, "--key", key); !strings.Contains(out, allowed) {
+		t.Errorf("client certificate:\n%s", out)
+	}
+	out := run(1, "--client", "alice", "--secret", "wrong")
+	if strings.Contains(out, "overall:") || !strings.Contains(out, "the PDP refused user 'alice'") {
+		t.Errorf("a wrong password:\n%s", out)
+	}
+	out = run(1)
+	if strings.Contains(out, "overall:") || !strings.Contains(out, "the PDP asks for a user name and password") {
+		t.Errorf("no credentials:\n%s", out)
+	}
+	out = run(0, "--client", "alice", "--secret", "s3cret", "--log-format", "json")
+	lines := 0
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "{") {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Errorf("not JSON: %q: %v", l, err)
+			continue
+		}
+		if _, ok := m["@message"]; !ok {
+			t.Errorf("a JSON log line without @message: %q", l)
+		}
+		lines++
+	}
+	if lines < 10 || !strings.Contains(out, allowed) {
+		t.Errorf("--log-format json: %d JSON lines\n%s", lines, out)
+	}
 }
