@@ -874,3 +874,55 @@ func TestCLIClientAuth(t *testing.T) {
 		t.Errorf("--log-format json: %d JSON lines\n%s", lines, out)
 	}
 }
+
+// TestCLIPDPPolicyAndDB: `imchost pdp serve` takes a --policy file (here:
+// IP forwarding allowed, so an endpoint with it on passes) and keeps what
+// it learned in --db: a second PDP process on the same database, with all
+// learning off, still allows the endpoint (product, device, AK and boot
+// measurements known). A policy with an unknown key is refused.
+func TestCLIPDPPolicyAndDB(t *testing.T) {
+	e := newCLIEnv(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pdp.db")
+	policy := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	attest := func(p *pdpProcess, forwarding bool, code int) string {
+		t.Helper()
+		ca := filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(ca, p.ca, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(p.addr)
+		return runCLI(t, code, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", ca,
+			"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, forwarding), "--eventlog", e.logs, "--timeout", "1m")
+	}
+
+	first := startPDPProcess(t, "--db", db, "--policy", policy("lenient.toml", "allow_forwarding = true\n"))
+	if out := attest(first, true, 0); !strings.Contains(out, "overall: compliant, Access Allowed") {
+		t.Errorf("forwarding on under allow_forwarding:\n%s", out)
+	}
+	first.cmd.Process.Signal(syscall.SIGTERM)
+	<-first.done
+
+	strict := policy("strict.toml", "learn_products = false\nlearn_devices = false\nrequire_known_device = true\n"+
+		"learn_aks = false\nlearn_measurements = false\n")
+	second := startPDPProcess(t, "--db", db, "--policy", strict)
+	if out := attest(second, false, 0); !strings.Contains(out, "overall: compliant, Access Allowed") {
+		t.Errorf("the second PDP on the first one's database:\n%s", out)
+	}
+	// The same policy on an empty database: nothing is known.
+	fresh := startPDPProcess(t, "--db", filepath.Join(dir, "empty.db"), "--policy", strict)
+	if out := attest(fresh, false, 3); strings.Contains(out, "overall: compliant, Access Allowed") {
+		t.Errorf("a PDP that knows nothing and learns nothing allowed the endpoint:\n%s", out)
+	}
+
+	if out := runCLI(t, 1, "pdp", "serve", "--listen", "127.0.0.1:0", "--self-signed", t.TempDir(),
+		"--policy", policy("typo.toml", "alow_forwarding = true\n")); !strings.Contains(out, `unknown key "alow_forwarding"`) {
+		t.Errorf("a policy with an unknown key:\n%s", out)
+	}
+}
