@@ -770,30 +770,64 @@ func runCLI(t *testing.T, code int, args ...string) string {
 	return out
 }
 
-// clientCertFiles writes a CA and a client certificate it issued (with
-// key), PEM, into dir.
-func clientCertFiles(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+// testCA is a certificate authority a test makes, its certificate in file.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	file string
+}
+
+// newTestCA makes a CA named name and writes its certificate into dir.
+func newTestCA(t *testing.T, dir, name string) *testCA {
 	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "endpoint CA"},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "endpoint.test"},
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour), IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCA{cert: cert, key: key, file: writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)}
+}
+
+// issue signs a certificate for pub, named name, with the extended key
+// usages given, and writes it into dir.
+func (ca *testCA) issue(t *testing.T, dir, name string, pub any, usages ...x509.ExtKeyUsage) string {
+	t.Helper()
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
 		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usages}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, pub, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// clientCertFiles writes a CA and a client certificate it issued (with
+// key), PEM, into dir.
+func clientCertFiles(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	ca := newTestCA(t, dir, "endpoint-ca")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -801,15 +835,8 @@ func clientCertFiles(t *testing.T, dir string) (caFile, certFile, keyFile string
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(name, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	return write("client-ca.pem", "CERTIFICATE", caDER), write("client.pem", "CERTIFICATE", der),
-		write("client-key.pem", "PRIVATE KEY", keyDER)
+	return ca.file, ca.issue(t, dir, "endpoint", &key.PublicKey, x509.ExtKeyUsageClientAuth),
+		writePEM(t, filepath.Join(dir, "endpoint-key.pem"), "PRIVATE KEY", keyDER)
 }
 
 // TestCLIClientAuth: imchost run authenticates to `imchost pdp serve` the
@@ -924,5 +951,44 @@ func TestCLIPDPPolicyAndDB(t *testing.T) {
 	if out := runCLI(t, 1, "pdp", "serve", "--listen", "127.0.0.1:0", "--self-signed", t.TempDir(),
 		"--policy", policy("typo.toml", "alow_forwarding = true\n")); !strings.Contains(out, `unknown key "alow_forwarding"`) {
 		t.Errorf("a policy with an unknown key:\n%s", out)
+	}
+}
+
+// TestCLIAKCertificate: with the aik_cert setting the Attestation IMC sends
+// the AK as an X.509 certificate, and `imchost pdp serve --ak-ca` trusts
+// it by its issuer with AK learning off; a PDP without that CA refuses it.
+func TestCLIAKCertificate(t *testing.T) {
+	e := newCLIEnv(t)
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "ak-ca")
+	akCert := ca.issue(t, dir, "ak", e.tpm.ak.Public)
+	imcs := imcConfigs(t, e.logs)
+	settings := map[string]string{"aik_cert": akCert}
+	for k, v := range imcs[1].Settings {
+		settings[k] = v
+	}
+	imcs[1].Settings = settings
+	writeConfig(t, e.cfg, imcs, cacheDir)
+	strict := filepath.Join(dir, "strict.toml")
+	if err := os.WriteFile(strict, []byte("learn_aks = false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	attest := func(p *pdpProcess, code int) string {
+		t.Helper()
+		caFile := filepath.Join(t.TempDir(), "pdp-ca.pem")
+		if err := os.WriteFile(caFile, p.ca, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(p.addr)
+		return runCLI(t, code, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", caFile,
+			"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--timeout", "1m")
+	}
+	trusting := startPDPProcess(t, "--ak-ca", ca.file, "--policy", strict)
+	if out := attest(trusting, 0); !strings.Contains(out, "overall: compliant, Access Allowed") || !strings.Contains(trusting.logs.String(), "AIK certificate is trusted") {
+		t.Errorf("the AK certificate under --ak-ca:\n%s\nPDP:\n%s", out, trusting.logs.String())
+	}
+	other := startPDPProcess(t, "--policy", strict)
+	if out := attest(other, 3); strings.Contains(out, "overall: compliant, Access Allowed") {
+		t.Errorf("a PDP without the AK's CA allowed it:\n%s", out)
 	}
 }
