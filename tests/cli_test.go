@@ -376,11 +376,12 @@ func TestCLIClientKilled(t *testing.T) {
 
 // pdpProcess is `imchost pdp serve` running as its own process.
 type pdpProcess struct {
-	cmd  *exec.Cmd
-	addr string
-	ca   []byte
-	logs *syncBuffer
-	done chan struct{} // closed when the process has exited
+	cmd    *exec.Cmd
+	addr   string
+	ca     []byte
+	caFile string // ca as a file, for the client's --ca
+	logs   *syncBuffer
+	done   chan struct{} // closed when the process has exited
 }
 
 // startPDPProcess runs `imchost pdp serve` on a loopback port with a
@@ -435,7 +436,8 @@ func startPDPProcess(t *testing.T, args ...string) *pdpProcess {
 	case <-time.After(time.Minute):
 		t.Fatal("imchost pdp serve did not say where it listens")
 	}
-	if p.ca, err = os.ReadFile(filepath.Join(dir, "ca.pem")); err != nil {
+	p.caFile = filepath.Join(dir, "ca.pem")
+	if p.ca, err = os.ReadFile(p.caFile); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -855,16 +857,9 @@ func TestCLIClientAuth(t *testing.T) {
 	} else if c, err := x509.ParseCertificate(blk.Bytes); err != nil || !c.IsCA {
 		t.Errorf("the PDP's ca.pem is not a CA certificate (%v)", err)
 	}
-	pdpCA := filepath.Join(dir, "pdp-ca.pem")
-	if err := os.WriteFile(pdpCA, p.ca, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(p.addr)
 	run := func(code int, extra ...string) string {
 		t.Helper()
-		args := append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", pdpCA,
-			"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--timeout", "1m"}, extra...)
-		return runCLI(t, code, args...)
+		return e.runAgainst(t, p, code, false, extra...)
 	}
 	const allowed = "overall: compliant, Access Allowed"
 	if out := run(0, "--client", "alice", "--secret", "s3cret"); !strings.Contains(out, allowed) {
@@ -918,19 +913,8 @@ func TestCLIPDPPolicyAndDB(t *testing.T) {
 		}
 		return p
 	}
-	attest := func(p *pdpProcess, forwarding bool, code int) string {
-		t.Helper()
-		ca := filepath.Join(t.TempDir(), "ca.pem")
-		if err := os.WriteFile(ca, p.ca, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := net.SplitHostPort(p.addr)
-		return runCLI(t, code, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", ca,
-			"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, forwarding), "--eventlog", e.logs, "--timeout", "1m")
-	}
-
 	first := startPDPProcess(t, "--db", db, "--policy", policy("lenient.toml", "allow_forwarding = true\n"))
-	if out := attest(first, true, 0); !strings.Contains(out, "overall: compliant, Access Allowed") {
+	if out := e.runAgainst(t, first, 0, true); !strings.Contains(out, "overall: compliant, Access Allowed") {
 		t.Errorf("forwarding on under allow_forwarding:\n%s", out)
 	}
 	first.cmd.Process.Signal(syscall.SIGTERM)
@@ -939,12 +923,12 @@ func TestCLIPDPPolicyAndDB(t *testing.T) {
 	strict := policy("strict.toml", "learn_products = false\nlearn_devices = false\nrequire_known_device = true\n"+
 		"learn_aks = false\nlearn_measurements = false\n")
 	second := startPDPProcess(t, "--db", db, "--policy", strict)
-	if out := attest(second, false, 0); !strings.Contains(out, "overall: compliant, Access Allowed") {
+	if out := e.runAgainst(t, second, 0, false); !strings.Contains(out, "overall: compliant, Access Allowed") {
 		t.Errorf("the second PDP on the first one's database:\n%s", out)
 	}
 	// The same policy on an empty database: nothing is known.
 	fresh := startPDPProcess(t, "--db", filepath.Join(dir, "empty.db"), "--policy", strict)
-	if out := attest(fresh, false, 3); strings.Contains(out, "overall: compliant, Access Allowed") {
+	if out := e.runAgainst(t, fresh, 3, false); strings.Contains(out, "overall: compliant, Access Allowed") {
 		t.Errorf("a PDP that knows nothing and learns nothing allowed the endpoint:\n%s", out)
 	}
 
@@ -973,22 +957,23 @@ func TestCLIAKCertificate(t *testing.T) {
 	if err := os.WriteFile(strict, []byte("learn_aks = false\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	attest := func(p *pdpProcess, code int) string {
-		t.Helper()
-		caFile := filepath.Join(t.TempDir(), "pdp-ca.pem")
-		if err := os.WriteFile(caFile, p.ca, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := net.SplitHostPort(p.addr)
-		return runCLI(t, code, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", caFile,
-			"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--timeout", "1m")
-	}
 	trusting := startPDPProcess(t, "--ak-ca", ca.file, "--policy", strict)
-	if out := attest(trusting, 0); !strings.Contains(out, "overall: compliant, Access Allowed") || !strings.Contains(trusting.logs.String(), "AIK certificate is trusted") {
+	if out := e.runAgainst(t, trusting, 0, false); !strings.Contains(out, "overall: compliant, Access Allowed") || !strings.Contains(trusting.logs.String(), "AIK certificate is trusted") {
 		t.Errorf("the AK certificate under --ak-ca:\n%s\nPDP:\n%s", out, trusting.logs.String())
 	}
 	other := startPDPProcess(t, "--policy", strict)
-	if out := attest(other, 3); strings.Contains(out, "overall: compliant, Access Allowed") {
+	if out := e.runAgainst(t, other, 3, false); strings.Contains(out, "overall: compliant, Access Allowed") {
 		t.Errorf("a PDP without the AK's CA allowed it:\n%s", out)
 	}
+}
+
+// runAgainst runs `imchost run` to its end against a `pdp serve` process,
+// with the fixture root for forwarding on or off and extra flags, and
+// returns its output (runCLI).
+func (e *cliEnv) runAgainst(t *testing.T, p *pdpProcess, code int, forwarding bool, extra ...string) string {
+	t.Helper()
+	_, port, _ := net.SplitHostPort(p.addr)
+	args := append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", p.caFile,
+		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, forwarding), "--eventlog", e.logs, "--timeout", "1m"}, extra...)
+	return runCLI(t, code, args...)
 }
