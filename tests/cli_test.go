@@ -35,9 +35,11 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tpmhost"
 )
 
 // Exit codes of `imchost run` (CLI contract).
@@ -976,4 +978,45 @@ func (e *cliEnv) runAgainst(t *testing.T, p *pdpProcess, code int, forwarding bo
 	args := append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", p.caFile,
 		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, forwarding), "--eventlog", e.logs, "--timeout", "1m"}, extra...)
 	return runCLI(t, code, args...)
+}
+
+// TestCLITPMExtend: `imchost tpm extend` plays a boot log into a fresh
+// swtpm as firmware would: afterwards every PCR the log measures into reads,
+// in the SHA-256 bank, what replaying the log gives (the log has no
+// startup locality event; swtpm starts at locality 0).
+func TestCLITPMExtend(t *testing.T) {
+	imchostBinary(t)
+	inst := swtpm.Start(t)
+	if out := runCLI(t, 0, "tpm", "extend", "--tpm", inst.Spec, bundledLog); !strings.Contains(out, "extended 105 measurements") {
+		t.Errorf("tpm extend said:\n%s", out)
+	}
+	l, err := tpmhost.ReadEventLog(bundledLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := l.Replay(tpmhost.AlgSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpm, err := tpmhost.Open(inst.Spec, testLogger(t, "tpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	pcrs := want.Indices()
+	if len(pcrs) < 10 {
+		t.Fatalf("the log replays into PCRs %v only", pcrs)
+	}
+	got, err := tpm.ReadPCRs(tpmhost.AlgSHA256, pcrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range pcrs {
+		if !bytes.Equal(got[i], want.Value(i)) {
+			t.Errorf("PCR %d = %x, the log replays to %x", i, got[i], want.Value(i))
+		}
+	}
+	if out := runCLI(t, 2, "tpm", "extend", "--tpm", "/dev/tpm0", bundledLog); !strings.Contains(out, "refusing to extend the PCRs of a real TPM") {
+		t.Errorf("tpm extend on a device said:\n%s", out)
+	}
 }
