@@ -120,7 +120,7 @@ func openDeviceError(path string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		e.Kind = ErrNoDevice
-		e.Hint = "no TPM device; enable the TPM in the firmware, load the tpm_tis/tpm_crb module, or set [tpm] device to tcp:HOST:PORT or simulator"
+		e.Hint = "no TPM device; enable the TPM in the firmware, load the tpm_tis/tpm_crb module, or name an emulator ([tpm] device = \"tcp:HOST:PORT\" for swtpm)"
 	case errors.Is(err, fs.ErrPermission):
 		e.Kind = ErrPermission
 		e.Hint = "add the user to the tss group (usermod -aG tss USER, then log in again) or run as root"
