@@ -51,7 +51,7 @@ type LogConfig struct {
 
 // TPMConfig is [tpm].
 type TPMConfig struct {
-	Device   string `toml:"device"`   // "/dev/tpmrm0", "tcp:host:port" or "simulator"
+	Device   string `toml:"device"`   // "/dev/tpmrm0", "tcp:host:port", "mssim:host:port" or "none"
 	EventLog string `toml:"eventlog"` // boot event log path
 }
 

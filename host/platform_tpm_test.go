@@ -12,14 +12,14 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/tpmhost"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // TestTPMPlatform runs the TPM host functions through a Session against
 // the in-process TPM simulator, with an ECC AK provisioned there: the
 // quote's signature verifies with the key tpm_aik returns.
 func TestTPMPlatform(t *testing.T) {
-	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, hclog.NewNullLogger())
+	tpm, err := tpmsim.Open(hclog.NewNullLogger())
 	if errors.Is(err, tpmhost.ErrNotSupported) {
 		t.Skip("the simulator needs cgo")
 	}

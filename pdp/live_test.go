@@ -27,7 +27,7 @@ import (
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tnccs/pttls"
 	"github.com/imchost/imchost/tpmhost"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // The live tests run the PDP on 127.0.0.1 with real TLS against the tnccs
@@ -54,7 +54,7 @@ const eventLogFile = "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
 func getTPM(t *testing.T) *tpmFixture {
 	t.Helper()
 	fixtureOnce.Do(func() {
-		tp, err := tpmhost.Open(tpmhost.SimulatorSpec, nil)
+		tp, err := tpmsim.Open(nil)
 		if err != nil {
 			fixtureErr = err
 			return

@@ -502,7 +502,7 @@ func TestCLINoSimulator(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"tpm", "info", "--tpm", "simulator"}, 1, "no in-process TPM simulator in this program (imchost-demo has one"},
+		{[]string{"tpm", "info", "--tpm", "simulator"}, 1, "the in-process TPM simulator comes only with imchost-demo and the tests"},
 		{[]string{"demo"}, 2, `unknown command "demo"`},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

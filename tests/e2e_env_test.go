@@ -31,7 +31,7 @@ import (
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tpmhost"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 const (
@@ -219,7 +219,7 @@ func newTPMEnv(t testing.TB, logPath string) *tpmEnv {
 // locality 0; one per process, a second Open waits for the first Close).
 func newSimulatorEnv(t testing.TB, logPath string) *tpmEnv {
 	t.Helper()
-	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, testLogger(t, "tpm"))
+	tpm, err := tpmsim.Open(testLogger(t, "tpm"))
 	if errors.Is(err, tpmhost.ErrNotSupported) {
 		t.Skipf("TPM simulator: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-attestation/attest"
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/tpmhost"
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // benchLogs are the bundled logs both parsers accept, with the bank to
@@ -125,7 +126,7 @@ func BenchmarkQuote(b *testing.B) {
 		run(b, tpm)
 	})
 	b.Run("simulator", func(b *testing.B) {
-		tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, nil)
+		tpm, err := tpmsim.Open(nil)
 		if errors.Is(err, tpmhost.ErrNotSupported) {
 			b.Skip("simulator needs cgo")
 		}

@@ -1,6 +1,6 @@
 // Package tpmhost is imchost's TPM 2.0 side: it opens a TPM (a Linux device,
-// swtpm over TCP, the reference simulator's protocol, or the in-process
-// go-tpm-tools simulator in programs that import tpmhost/tpmsim), reads version
+// swtpm over TCP, the reference simulator's protocol, or any raw command
+// channel such as the in-process simulator of package tpmsim), reads version
 // information, PCR banks and PCRs, loads or provisions an attestation key,
 // makes TPM2_Quote, and verifies quotes for the PDP. It also parses and
 // replays the TCG boot event log (binary_bios_measurements) and implements
@@ -11,7 +11,7 @@
 //
 // # Map
 //
-//   - TPM access: Open, New, RegisterSimulator, (*TPM).VersionInfo, Banks, AllocatedBanks,
+//   - TPM access: Open, OpenReadWriter, New, (*TPM).VersionInfo, Banks, AllocatedBanks,
 //     ReadPCRs, ExtendPCR, ExtendFromLog, StartupLocality.
 //   - Attestation key: (*TPM).LoadAK, ProvisionAK, (*AK).AttachCertificate.
 //   - Quote: (*TPM).Quote → QuoteResult; ParseTPMSAttest / (*Attest).Marshal

@@ -101,7 +101,7 @@ func serveMSSim(t *testing.T, tpm transport.TPM) string {
 }
 
 func TestMSSimTransport(t *testing.T) {
-	sim, err := Open(SimulatorSpec, nil)
+	sim, err := startSimulator(nil)
 	if errors.Is(err, ErrNotSupported) {
 		t.Skip("simulator needs cgo")
 	}

@@ -32,7 +32,7 @@ func (r *retryInjector) Send(cmd []byte) ([]byte, error) {
 }
 
 func TestRetry(t *testing.T) {
-	sim, err := Open(SimulatorSpec, nil)
+	sim, err := startSimulator(nil)
 	if errors.Is(err, ErrNotSupported) {
 		t.Skip("simulator needs cgo")
 	}

@@ -3,13 +3,16 @@
 package tpmhost
 
 import (
-	"io"
-
 	"github.com/google/go-tpm-tools/simulator"
+	"github.com/hashicorp/go-hclog"
 )
 
-// This package's tests cannot import tpmsim (it imports tpmhost), so they
-// register the simulator themselves.
-func init() {
-	RegisterSimulator(func() (io.ReadWriteCloser, error) { return simulator.Get() })
+// startSimulator starts go-tpm-tools' simulator for this package's own
+// tests, which cannot use tpmsim (it imports tpmhost).
+func startSimulator(log hclog.Logger) (*TPM, error) {
+	s, err := simulator.Get()
+	if err != nil {
+		return nil, err
+	}
+	return OpenReadWriter(SimulatorSpec, s, log), nil
 }

@@ -20,8 +20,9 @@ import (
 // kernel's resource-managed device.
 const DefaultDevice = "/dev/tpmrm0"
 
-// SimulatorSpec opens the in-process go-tpm-tools simulator, in programs
-// that import package tpmsim (see RegisterSimulator).
+// SimulatorSpec is the name of the in-process go-tpm-tools simulator: a TPM
+// from tpmsim.Open goes by it (TPM.Spec). Open does not start the simulator,
+// which is C code only the demo and the tests link.
 const SimulatorSpec = "simulator"
 
 // maxRetries bounds how often a command answered with TPM_RC_RETRY,
@@ -50,9 +51,8 @@ type TPM struct {
 //   - "mssim:HOST:PORT": the Microsoft/TCG reference simulator or IBM's
 //     tpm_server (framed protocol; platform port PORT+1 gets power-on and
 //     NV-on; TPM2_Startup is still up to whoever started the simulator);
-//   - "simulator": the in-process go-tpm-tools simulator (one per process;
-//     a second Open blocks until the first is closed), in programs that
-//     import package tpmsim.
+//   - "simulator" is refused with ErrNotSupported: the in-process
+//     simulator is started by tpmsim.Open, in the programs that link it.
 //
 // log may be nil; tpmhost logs under the name "tpm".
 func Open(spec string, log hclog.Logger) (*TPM, error) {
@@ -66,11 +66,8 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 	)
 	switch {
 	case spec == SimulatorSpec:
-		rwc, err := openSimulator()
-		if err != nil {
-			return nil, &TPMError{Op: "open simulator", Kind: ErrNotSupported, Err: err}
-		}
-		tr, closer = transport.FromReadWriter(rwc), rwc
+		return nil, &TPMError{Op: "open simulator", Kind: ErrNotSupported, Err: errors.New("the in-process TPM simulator comes only with imchost-demo and the tests"),
+			Hint: "use a TPM device, swtpm (tcp:HOST:PORT) or mssim:HOST:PORT"}
 	case strings.HasPrefix(spec, "tcp:"):
 		addr := strings.TrimPrefix(spec, "tcp:")
 		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -100,6 +97,16 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 	t := &TPM{tr: retrying{tr: tr}, closer: closer, log: log, spec: spec}
 	log.Debug("opened TPM", "device", spec)
 	return t, nil
+}
+
+// OpenReadWriter makes a TPM of a channel that carries raw TPM 2.0 commands
+// and responses, such as an in-process simulator; spec names it (TPM.Spec).
+// The TPM owns rwc: Close closes it.
+func OpenReadWriter(spec string, rwc io.ReadWriteCloser, log hclog.Logger) *TPM {
+	log = namedLogger(log)
+	t := &TPM{tr: retrying{tr: transport.FromReadWriter(rwc)}, closer: rwc, log: log, spec: spec}
+	log.Debug("opened TPM", "device", spec)
+	return t
 }
 
 // New wraps an existing go-tpm transport (for example one a test built). The

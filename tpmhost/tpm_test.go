@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/tpmhost"
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 const akHandle = 0x81010003
@@ -45,7 +46,7 @@ func openSwtpm(loc uint8) func(t *testing.T) (*tpmhost.TPM, uint8) {
 }
 
 func openSimulator(t *testing.T) (*tpmhost.TPM, uint8) {
-	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, testLogger(t))
+	tpm, err := tpmsim.Open(testLogger(t))
 	if errors.Is(err, tpmhost.ErrNotSupported) {
 		t.Skip("simulator needs cgo")
 	}

@@ -9,9 +9,9 @@ import (
 	"os"
 
 	"github.com/imchost/imchost/internal/cli"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // the simulator behind tpmhost.SimulatorSpec
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 func main() {
-	os.Exit(cli.Demo(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cli.Demo(os.Args[1:], os.Stdout, os.Stderr, tpmsim.Open))
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/tpmhost"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // akHandle is where the tests provision the AK, as the recorded run had it.
@@ -57,11 +57,15 @@ const (
 // openTPM opens a fresh TPM of the kind.
 func openTPM(t testing.TB, kind tpmKind, log hclog.Logger) *tpmhost.TPM {
 	t.Helper()
-	spec := tpmhost.SimulatorSpec
+	var (
+		tpm *tpmhost.TPM
+		err error
+	)
 	if kind == useSwtpm {
-		spec = swtpm.Start(t, swtpm.WithLocality(3)).Spec
+		tpm, err = tpmhost.Open(swtpm.Start(t, swtpm.WithLocality(3)).Spec, log)
+	} else {
+		tpm, err = tpmsim.Open(log)
 	}
-	tpm, err := tpmhost.Open(spec, log)
 	if errors.Is(err, tpmhost.ErrNotSupported) {
 		t.Skipf("%s: %v", kind, err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // Open(SimulatorSpec)
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // simTPM is a host.TPM on tpmhost with the in-process TPM simulator: only
@@ -28,7 +28,7 @@ var simMu sync.Mutex // one simulator per process
 func newSimTPM(t testing.TB, handle uint32) (*simTPM, *tpmhost.AK) {
 	t.Helper()
 	simMu.Lock()
-	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, nil)
+	tpm, err := tpmsim.Open(nil)
 	if err != nil {
 		simMu.Unlock()
 		t.Skipf("TPM simulator: %v", err)

@@ -15,6 +15,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/tpmhost"
 )
 
 // Exit codes.
@@ -65,11 +69,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 // Demo runs imchost-demo, the demo of `make run` (args without the program
-// name): the in-process TPM simulator, the bundled boot log and the
-// project's PDP on loopback, two attestations. The simulator is there only
-// in a program that imports tpmhost/tpmsim. It returns the exit code.
-func Demo(args []string, stdout, stderr io.Writer) int {
-	return cmdDemo(&env{stdout: stdout, stderr: stderr, prog: "imchost-demo"}, args)
+// name), on the TPM simulator that openSim starts (tpmsim.Open, which this
+// package does not import, so the client links no simulator): the bundled
+// boot log, the project's PDP on loopback, two attestations. It returns the
+// exit code.
+func Demo(args []string, stdout, stderr io.Writer, openSim func(hclog.Logger) (*tpmhost.TPM, error)) int {
+	return cmdDemo(&env{stdout: stdout, stderr: stderr, prog: "imchost-demo"}, args, openSim)
 }
 
 // run dispatches the command line to its command.

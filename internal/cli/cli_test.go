@@ -15,7 +15,7 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
-	_ "github.com/imchost/imchost/tpmhost/tpmsim" // the demo's simulator
+	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // call runs the command line in-process and returns its exit code and
@@ -119,7 +119,7 @@ func TestDemo(t *testing.T) {
 		t.Skipf("no built modules in %s (make wasm): %v", dir, err)
 	}
 	var outb, errb bytes.Buffer
-	code := Demo([]string{"--wasm-dir", dir}, &outb, &errb)
+	code := Demo([]string{"--wasm-dir", dir}, &outb, &errb, tpmsim.Open)
 	out, errs := outb.String(), errb.String()
 	if code != exitOK {
 		t.Fatalf("demo exit %d\n%s\n%s", code, out, errs)

@@ -36,7 +36,7 @@ var bundledLog []byte
 // demoAKHandle is where the demo provisions its Attestation Key.
 const demoAKHandle = 0x81010003
 
-func cmdDemo(e *env, args []string) int {
+func cmdDemo(e *env, args []string, openSim func(hclog.Logger) (*tpmhost.TPM, error)) int {
 	var lf logFlags
 	fs := newFlags(e, "imchost-demo", "")
 	fs.Usage = func() {
@@ -71,7 +71,7 @@ func cmdDemo(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	d := &demo{e: e, log: log, cfg: cfg, wasmDir: *wasmDir, root: *root, pdpLog: *pdpDebug}
+	d := &demo{e: e, log: log, cfg: cfg, wasmDir: *wasmDir, root: *root, pdpLog: *pdpDebug, openSim: openSim}
 	code, err := d.run(ctx, *runs)
 	if err != nil {
 		return fail(e, err)
@@ -88,6 +88,7 @@ type demo struct {
 	root    string
 	pdpLog  bool
 	dir     string
+	openSim func(hclog.Logger) (*tpmhost.TPM, error) // tpmsim.Open
 }
 
 func (d *demo) run(ctx context.Context, runs int) (int, error) {
@@ -185,7 +186,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 // the PCRs from the bundled log, as firmware would have during boot.
 func (d *demo) tpm(logPath string) (*tpmhost.TPM, error) {
 	tlog := d.log.Named("tpm")
-	tpm, err := tpmhost.Open(tpmhost.SimulatorSpec, d.log)
+	tpm, err := d.openSim(d.log)
 	if err != nil {
 		return nil, err
 	}
