@@ -203,7 +203,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 		WithRandSource(rand.Reader)
 	ictx, cancel := context.WithTimeout(ctx, v.timeout)
 	defer cancel()
-	mems := &memories{}
+	mems := &memories{count: &h.memMaps}
 	mod, err := instantiateGuarded(experimental.WithMemoryAllocator(context.WithValue(ictx, instKey{}, in), mems), v.rt.rt, v.compiled, mc)
 	if err != nil {
 		mems.free()

@@ -90,6 +90,9 @@ type Host struct {
 	opening     sync.WaitGroup // OpenConn calls instantiating; Close waits for them
 
 	live atomic.Int64 // open module instances
+	// Mappings made and not yet unmapped: instances' linear memories and
+	// compiled modules' sources (tests watch them for leaks).
+	memMaps, srcMaps atomic.Int64
 
 	watchStop chan struct{}
 	watchDone chan struct{}

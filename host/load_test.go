@@ -80,7 +80,7 @@ func TestCloseWhileOpening(t *testing.T) {
 	cfg := &Config{IMCs: []IMCConfig{{Name: "SlowStart", Path: p, Grants: []string{"send", "subscribe"}}}}
 	h := loadedHost(t, cfg, Options{CompilationCache: testCache})
 	ctx := context.Background()
-	base := mappings.Load() // the probe's is gone
+	base := h.memMaps.Load() // the probe's is gone
 	type opened struct {
 		c   *Conn
 		err error
@@ -90,7 +90,7 @@ func TestCloseWhileOpening(t *testing.T) {
 		c, err := h.OpenConn(ctx, 1, func(tnccs.PAMessage) error { return nil })
 		done <- opened{c, err}
 	}()
-	for mappings.Load() == base { // the instance's memory is mapped: its start function runs
+	for h.memMaps.Load() == base { // the instance's memory is mapped: its start function runs
 		runtime.Gosched()
 	}
 	h.Close(ctx)
@@ -101,7 +101,7 @@ func TestCloseWhileOpening(t *testing.T) {
 	if n := h.Instances(); n != 0 {
 		t.Errorf("%d instances alive after Close", n)
 	}
-	if n := mappings.Load() - base; n != 0 {
+	if n := h.memMaps.Load() - base; n != 0 {
 		t.Errorf("%d memories mapped after Close", n)
 	}
 }

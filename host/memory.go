@@ -6,22 +6,19 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 )
 
-// mappings counts the linear memories mapped and not yet unmapped; tests
-// use it to find leaks.
-var mappings atomic.Int64
-
 // memories is the experimental.MemoryAllocator of one instantiation: it
 // remembers what it handed out, so that a failed instantiation (wazero does
 // not free the memory of a module that fails after its memory was built)
 // can be freed by the host.
 type memories struct {
-	made []experimental.LinearMemory
+	made  []experimental.LinearMemory
+	count *atomic.Int64 // the host's count of mapped memories
 }
 
 // Allocate implements experimental.MemoryAllocator. Where no mapping can
 // be had it returns a Go slice, as wazero does by itself.
 func (a *memories) Allocate(capacity, max uint64) experimental.LinearMemory {
-	lm, err := newLinearMemory(max)
+	lm, err := newLinearMemory(max, a.count)
 	if err != nil {
 		lm = &sliceMemory{buf: make([]byte, 0, capacity), max: max}
 	}

@@ -4,6 +4,7 @@ package host
 
 import (
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -16,13 +17,15 @@ import (
 // slice grown by append, copies and clears the whole memory on each
 // growth and keeps the old copy until the next collection.
 type mmapMemory struct {
-	mu  sync.Mutex
-	buf []byte // the whole reservation; nil once freed
+	mu    sync.Mutex
+	buf   []byte        // the whole reservation; nil once freed
+	count *atomic.Int64 // mappings alive, may be nil
 }
 
 // newLinearMemory reserves max bytes (the module's or the runtime's memory
-// limit, which the host keeps far below the address space).
-func newLinearMemory(max uint64) (experimental.LinearMemory, error) {
+// limit, which the host keeps far below the address space); count, when
+// set, counts the mapping until it is freed.
+func newLinearMemory(max uint64, count *atomic.Int64) (experimental.LinearMemory, error) {
 	if max == 0 {
 		return &mmapMemory{}, nil
 	}
@@ -31,8 +34,10 @@ func newLinearMemory(max uint64) (experimental.LinearMemory, error) {
 	if err != nil {
 		return nil, err
 	}
-	mappings.Add(1)
-	return &mmapMemory{buf: b}, nil
+	if count != nil {
+		count.Add(1)
+	}
+	return &mmapMemory{buf: b, count: count}, nil
 }
 
 // Reallocate implements experimental.LinearMemory.
@@ -50,8 +55,8 @@ func (m *mmapMemory) Free() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.buf != nil {
-		if syscall.Munmap(m.buf) == nil {
-			mappings.Add(-1)
+		if syscall.Munmap(m.buf) == nil && m.count != nil {
+			m.count.Add(-1)
 		}
 		m.buf = nil
 	}

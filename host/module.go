@@ -333,7 +333,7 @@ func (h *Host) instrument(mf *moduleFile) (src *source, cachedAt string, err err
 	var path string
 	if h.cacheDir != "" {
 		path = filepath.Join(h.cacheDir, rewriteName(mf.sha))
-		if src, err := mapSource(path); err == nil {
+		if src, err := mapSource(path, &h.srcMaps); err == nil {
 			if bytes.HasPrefix(src.b, wasmMagic) {
 				touchIfOld(path, time.Now())
 				return src, path, nil

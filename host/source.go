@@ -12,12 +12,9 @@ import "sync/atomic"
 // peak 4 MB higher for it.
 type source struct {
 	b      []byte
-	mapped bool // b is a file mapping (see mapSource)
+	mapped bool          // b is a file mapping (see mapSource)
+	count  *atomic.Int64 // the host's count of mapped sources
 }
-
-// sources counts the mapped sources not yet closed; tests check it returns
-// to where it was.
-var sources atomic.Int64
 
 // heapSource is a source in the Go heap (a fresh rewrite).
 func heapSource(b []byte) *source { return &source{b: b} }

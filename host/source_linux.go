@@ -5,6 +5,7 @@ package host
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -13,7 +14,7 @@ import (
 // whole under a temporary name and renamed, never rewritten in place, so
 // the mapped file does not change under the mapping (another start may
 // replace or prune it: the mapping keeps the old file).
-func mapSource(path string) (*source, error) {
+func mapSource(path string, count *atomic.Int64) (*source, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -34,8 +35,8 @@ func mapSource(path string) (*source, error) {
 		}
 		return heapSource(b), nil
 	}
-	sources.Add(1)
-	return &source{b: b, mapped: true}, nil
+	count.Add(1)
+	return &source{b: b, mapped: true, count: count}, nil
 }
 
 // drop gives the pages read so far back: they are clean copies of the file.
@@ -50,7 +51,7 @@ func (s *source) drop() {
 func (s *source) close() {
 	if s != nil && s.mapped && s.b != nil {
 		if syscall.Munmap(s.b) == nil {
-			sources.Add(-1)
+			s.count.Add(-1)
 		}
 		s.b = nil
 	}

@@ -2,8 +2,10 @@
 
 package host
 
+import "sync/atomic"
+
 // mapSource reads a cached rewrite into the heap: no mappings here.
-func mapSource(path string) (*source, error) {
+func mapSource(path string, _ *atomic.Int64) (*source, error) {
 	b, err := readModule(path)
 	if err != nil {
 		return nil, err

@@ -73,11 +73,10 @@ func TestSourceMapping(t *testing.T) {
 		}
 		return h, buf
 	}
-	base := sources.Load()
 
 	// First start: rewritten in memory, nothing mapped.
 	h, _ := start()
-	if n := sources.Load() - base; n != 0 {
+	if n := h.srcMaps.Load(); n != 0 {
 		t.Errorf("a fresh rewrite is mapped (%d)", n)
 	}
 	h.Close(context.Background())
@@ -89,7 +88,7 @@ func TestSourceMapping(t *testing.T) {
 	// Second start: compiled from the mapped copy, whose pages are gone
 	// again once it is compiled; the module runs.
 	h, _ = start()
-	if n := sources.Load() - base; n != 1 {
+	if n := h.srcMaps.Load(); n != 1 {
 		t.Errorf("%d sources mapped while the module is loaded, want 1", n)
 	}
 	kb, n := mappedRss(t, kept[0])
@@ -101,7 +100,7 @@ func TestSourceMapping(t *testing.T) {
 		t.Errorf("the module compiled from the mapping did not answer: %v / %v", first, second)
 	}
 	h.Close(context.Background())
-	if n := sources.Load() - base; n != 0 {
+	if n := h.srcMaps.Load(); n != 0 {
 		t.Errorf("%d sources still mapped after Close", n)
 	}
 	if _, n := mappedRss(t, kept[0]); n != 0 {
@@ -117,7 +116,7 @@ func TestSourceMapping(t *testing.T) {
 	if !strings.Contains(logs.String(), "rewriting it") {
 		t.Errorf("the damaged copy was not reported:\n%s", logs)
 	}
-	if n := sources.Load() - base; n != 0 {
+	if n := h.srcMaps.Load(); n != 0 {
 		t.Errorf("%d sources mapped after the damaged copy was replaced", n)
 	}
 	h.Close(context.Background())
@@ -139,7 +138,7 @@ func TestSourceMapping(t *testing.T) {
 		if err := h.LoadIMCs(context.Background()); !errors.Is(err, ErrInit) {
 			t.Errorf("load %d of a module that subscribes to nothing: %v", i+1, err)
 		}
-		if n := sources.Load() - base; n != 0 {
+		if n := h.srcMaps.Load(); n != 0 {
 			t.Errorf("load %d: %d sources mapped after the module was refused", i+1, n)
 		}
 		h.Close(context.Background())
