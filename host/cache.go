@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/imchost/imchost/host/internal/wasmstop"
@@ -101,10 +100,8 @@ func cacheRule(rel string) (age time.Duration, ok bool) {
 // lastUse is the later of a file's modification and access times.
 func lastUse(fi fs.FileInfo) time.Time {
 	last := fi.ModTime()
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		if at := time.Unix(st.Atim.Unix()); at.After(last) {
-			last = at
-		}
+	if at, _, ok := fileTimes(fi); ok && at.After(last) {
+		last = at
 	}
 	return last
 }

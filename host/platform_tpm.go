@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -177,8 +176,8 @@ func ReadEventLog(path string, bank uint16) (abi.EventLog, error) {
 	}
 	out := abi.EventLog{Path: path, CTime: st.ModTime().Unix(), SpecIDLog: l.SpecID != nil,
 		Events: make([]abi.Event, 0, len(l.Events))}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		out.CTime = sys.Ctim.Sec
+	if _, ct, ok := fileTimes(st); ok {
+		out.CTime = ct.Unix()
 	}
 	for _, e := range l.Events {
 		d, _ := e.Digest(tpmhost.Alg(bank))
