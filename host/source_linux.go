@@ -10,10 +10,10 @@ import (
 )
 
 // mapSource maps a cached rewrite read-only (or reads it, where the file
-// system cannot map it). The cache's files are written
-// whole under a temporary name and renamed, never rewritten in place, so
-// the mapped file does not change under the mapping (another start may
-// replace or prune it: the mapping keeps the old file).
+// system cannot map it). The cache's files are written whole under a
+// temporary name and renamed, never rewritten in place, so the mapped file
+// does not change under the mapping (another start may replace or prune
+// it: the mapping keeps the old file).
 func mapSource(path string, count *atomic.Int64) (*source, error) {
 	f, err := os.Open(path)
 	if err != nil {

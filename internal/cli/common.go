@@ -69,8 +69,7 @@ func (l *logFlags) logger(w io.Writer, cfg *host.LogConfig) (hclog.Logger, error
 // defaultConfigPaths are tried in order when --config is not given.
 var defaultConfigPaths = []string{"config.toml", "/etc/imchost/config.toml"}
 
-// loadConfig reads path, or the first default config found; explicit says
-// whether the user named the file.
+// loadConfig reads path, or the first of defaultConfigPaths that exists.
 func loadConfig(path string) (*host.Config, error) {
 	if path != "" {
 		return host.LoadConfig(path)
