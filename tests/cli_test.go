@@ -205,27 +205,26 @@ func newCLIEnv(t *testing.T) *cliEnv {
 // test's deadline bounds it: a hang is reported as such.
 func (e *cliEnv) run(t *testing.T, tpmSpec, root string, started func(*os.Process), extra ...string) cliRun {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(e.pdp.addr)
-	args := append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", e.pdp.caPEM,
-		"--tpm", tpmSpec, "--root", root, "--eventlog", e.logs, "--timeout", "2m"}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cliPath, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	p := startCLI(ctx, t, e.runArgs(e.pdp.addr, e.pdp.caPEM, tpmSpec, root, extra...)...)
 	if started != nil {
-		started(cmd.Process)
+		started(p.cmd.Process)
 	}
-	err := cmd.Wait()
-	r := cliRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
-	t.Logf("imchost %s\nexit %d (%v)\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, err, r.stdout, r.stderr)
+	<-p.exited
 	if ctx.Err() != nil {
 		t.Fatalf("imchost run did not end within the test's bound")
 	}
-	return r
+	return cliRun{code: p.cmd.ProcessState.ExitCode(), stdout: p.stdout.String(), stderr: p.stderr.String()}
+}
+
+// runArgs is the command line of `imchost run` against the PDP at addr
+// (trusting caFile) with the TPM at tpmSpec, the fixture root and the
+// environment's config and boot log, then extra.
+func (e *cliEnv) runArgs(addr, caFile, tpmSpec, root string, extra ...string) []string {
+	_, port, _ := net.SplitHostPort(addr)
+	return append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", caFile,
+		"--tpm", tpmSpec, "--root", root, "--eventlog", e.logs, "--timeout", "2m"}, extra...)
 }
 
 // TestCLI runs `imchost run` to a verdict: compliant and allowed (exit 0),
@@ -496,7 +495,7 @@ func TestCLIPDPServe(t *testing.T) {
 // carries no in-process TPM simulator and says what to use instead; the
 // demo is a program of its own.
 func TestCLINoSimulator(t *testing.T) {
-	bin := imchostBinary(t)
+	imchostBinary(t)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -505,15 +504,7 @@ func TestCLINoSimulator(t *testing.T) {
 		{[]string{"tpm", "info", "--tpm", "simulator"}, 1, "the in-process TPM simulator comes only with imchost-demo and the tests"},
 		{[]string{"demo"}, 2, `unknown command "demo"`},
 	} {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd := exec.CommandContext(ctx, bin, tc.args...)
-		out, err := cmd.CombinedOutput()
-		cancel()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != tc.code {
-			t.Errorf("imchost %s: %v, want exit %d\n%s", strings.Join(tc.args, " "), err, tc.code, out)
-		}
-		if !strings.Contains(string(out), tc.want) {
+		if out := runCLI(t, tc.code, tc.args...); !strings.Contains(out, tc.want) {
 			t.Errorf("imchost %s said:\n%s\nwant %q", strings.Join(tc.args, " "), out, tc.want)
 		}
 	}
@@ -539,8 +530,7 @@ func TestCLIIntervalReferral(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := startCLI(ctx, t, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", aPort, "--ca", id.caPEM,
-		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m")
+	p := startCLI(ctx, t, e.runArgs(a.addr, id.caPEM, e.tpm.inst.Spec, fixtureRoot(t, false), "--interval", "1s")...)
 
 	// Attestation 1 at A, 2 at B (referred), both printed: the client is
 	// done with B before B goes.
@@ -582,26 +572,25 @@ func TestCLIIntervalReferral(t *testing.T) {
 // files' hashes, check a module against grants.
 func TestCLITools(t *testing.T) {
 	e := newCLIEnv(t)
-	tool := func(code int, args ...string) string { t.Helper(); return runCLI(t, code, args...) }
 	spec := e.tpm.inst.Spec
 
-	out := tool(0, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005", "--alg", "rsa")
+	out := runCLI(t, 0, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005", "--alg", "rsa")
 	m := regexp.MustCompile(`(?m)^Attestation Key at 0x81010005: RSA 2048, \S+ with \S+, keyid ([0-9a-f]{40})$`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("provision-ak printed %q", out)
 	}
 	keyid := m[1]
-	if out := tool(1, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005"); !strings.Contains(out, "0x81010005") || !strings.Contains(out, "already") {
+	if out := runCLI(t, 1, "tpm", "provision-ak", "--tpm", spec, "--handle", "0x81010005"); !strings.Contains(out, "0x81010005") || !strings.Contains(out, "already") {
 		t.Errorf("provision-ak over an existing key said %q, want the handle named as in use", out)
 	}
-	info := tool(0, "tpm", "info", "--tpm", spec, "--handle", "0x81010005")
+	info := runCLI(t, 0, "tpm", "info", "--tpm", spec, "--handle", "0x81010005")
 	for _, want := range []string{"TPM 2.0", "manufacturer", "PCR banks", "sha256", "AK 0x81010005  RSA 2048", "keyid " + keyid} {
 		if !strings.Contains(info, want) {
 			t.Errorf("tpm info lacks %q:\n%s", want, info)
 		}
 	}
 
-	list := tool(0, "imc", "list", "--config", e.cfg)
+	list := runCLI(t, 0, "imc", "list", "--config", e.cfg)
 	for i, name := range []string{osWasm, attWasm} {
 		b, err := os.ReadFile(filepath.Join(modDir, name))
 		if err != nil {
@@ -615,10 +604,10 @@ func TestCLITools(t *testing.T) {
 		}
 	}
 	att := filepath.Join(modDir, attWasm)
-	if out := tool(1, "imc", "check", "--grants", "send,subscribe,log", att); !strings.Contains(out, "not granted") {
+	if out := runCLI(t, 1, "imc", "check", "--grants", "send,subscribe,log", att); !strings.Contains(out, "not granted") {
 		t.Errorf("imc check with too few grants said:\n%s", out)
 	}
-	if out := tool(0, "imc", "check", att); !strings.Contains(out, "ok: the module loads") || !strings.Contains(out, "tpm_quote") {
+	if out := runCLI(t, 0, "imc", "check", att); !strings.Contains(out, "ok: the module loads") || !strings.Contains(out, "tpm_quote") {
 		t.Errorf("imc check without grants said:\n%s", out)
 	}
 }
@@ -630,12 +619,10 @@ func TestCLITools(t *testing.T) {
 // through --wasm-dir again.
 func TestCLISIGHUP(t *testing.T) {
 	e := newCLIEnv(t)
-	_, port, _ := net.SplitHostPort(e.pdp.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := startCLI(ctx, t, "run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", e.pdp.caPEM,
-		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false), "--eventlog", e.logs, "--interval", "1s", "--timeout", "1m",
-		"--wasm-dir", modDir)
+	p := startCLI(ctx, t, e.runArgs(e.pdp.addr, e.pdp.caPEM, e.tpm.inst.Spec, fixtureRoot(t, false),
+		"--interval", "1s", "--wasm-dir", modDir)...)
 	verdicts := func() int { return len(verdictBlocks(p.stdout.String())) }
 	p.await("the first verdict", func() bool { return verdicts() >= 1 })
 
@@ -759,20 +746,11 @@ func runCLI(t *testing.T, code int, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, cliPath, args...)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	out := stdout.String() + stderr.String()
-	got := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		got = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("imchost %s: %v", strings.Join(args, " "), err)
-	}
-	if got != code {
-		t.Errorf("imchost %s: exit %d, want %d\n%s", strings.Join(args, " "), got, code, out)
+	p := startCLI(ctx, t, args...)
+	<-p.exited
+	out := p.stdout.String() + p.stderr.String()
+	if got := p.cmd.ProcessState.ExitCode(); got != code {
+		t.Errorf("imchost %s: exit %d (%v), want %d\n%s", strings.Join(args, " "), got, p.err, code, out)
 	}
 	return out
 }
@@ -977,10 +955,7 @@ func TestCLIAKCertificate(t *testing.T) {
 // returns its output (runCLI).
 func (e *cliEnv) runAgainst(t *testing.T, p *pdpProcess, code int, forwarding bool, extra ...string) string {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(p.addr)
-	args := append([]string{"run", "--config", e.cfg, "-c", "127.0.0.1", "-p", port, "--ca", p.caFile,
-		"--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, forwarding), "--eventlog", e.logs, "--timeout", "1m"}, extra...)
-	return runCLI(t, code, args...)
+	return runCLI(t, code, e.runArgs(p.addr, p.caFile, e.tpm.inst.Spec, fixtureRoot(t, forwarding), extra...)...)
 }
 
 // TestCLITPMExtend: `imchost tpm extend` plays a boot log into a fresh
