@@ -59,14 +59,14 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 	if spec == "" {
 		spec = DefaultDevice
 	}
-	log = namedLogger(log)
 	var (
 		tr     transport.TPM
 		closer io.Closer
 	)
 	switch {
 	case spec == SimulatorSpec:
-		return nil, &TPMError{Op: "open simulator", Kind: ErrNotSupported, Err: errors.New("the in-process TPM simulator comes only with imchost-demo and the tests"),
+		return nil, &TPMError{Op: "open simulator", Kind: ErrNotSupported,
+			Err:  errors.New("the in-process TPM simulator comes only with imchost-demo and the tests"),
 			Hint: "use a TPM device, swtpm (tcp:HOST:PORT) or mssim:HOST:PORT"}
 	case strings.HasPrefix(spec, "tcp:"):
 		addr := strings.TrimPrefix(spec, "tcp:")
@@ -92,27 +92,30 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 		}
 		tr, closer = rwc, rwc
 	default:
-		return nil, fmt.Errorf("tpmhost: unknown TPM %q (want /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT, mssim:HOST:PORT or simulator)", spec)
+		return nil, fmt.Errorf("tpmhost: unknown TPM %q (want /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT or mssim:HOST:PORT)", spec)
 	}
-	t := &TPM{tr: retrying{tr: tr}, closer: closer, log: log, spec: spec}
-	log.Debug("opened TPM", "device", spec)
-	return t, nil
+	return newTPM(spec, tr, closer, log), nil
 }
 
 // OpenReadWriter makes a TPM of a channel that carries raw TPM 2.0 commands
 // and responses, such as an in-process simulator; spec names it (TPM.Spec).
 // The TPM owns rwc: Close closes it.
 func OpenReadWriter(spec string, rwc io.ReadWriteCloser, log hclog.Logger) *TPM {
-	log = namedLogger(log)
-	t := &TPM{tr: retrying{tr: transport.FromReadWriter(rwc)}, closer: rwc, log: log, spec: spec}
-	log.Debug("opened TPM", "device", spec)
-	return t
+	return newTPM(spec, transport.FromReadWriter(rwc), rwc, log)
 }
 
 // New wraps an existing go-tpm transport (for example one a test built). The
 // caller keeps ownership of tr: Close does not close it.
 func New(tr transport.TPM, log hclog.Logger) *TPM {
-	return &TPM{tr: retrying{tr: tr}, log: namedLogger(log), spec: "transport"}
+	return newTPM("transport", tr, nil, log)
+}
+
+// newTPM is every constructor's end: commands retried (see retrying),
+// closer closed by Close (may be nil), logging under "tpm".
+func newTPM(spec string, tr transport.TPM, closer io.Closer, log hclog.Logger) *TPM {
+	log = namedLogger(log)
+	log.Debug("opened TPM", "device", spec)
+	return &TPM{tr: retrying{tr: tr}, closer: closer, log: log, spec: spec}
 }
 
 func namedLogger(log hclog.Logger) hclog.Logger {
