@@ -18,6 +18,7 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host/internal/wasmstop"
+	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -172,8 +173,8 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	mlog := h.log.Named("imc").Named(strings.ToLower(v.m.name))
 	in := &instance{h: h, v: v, conn: c, log: mlog}
 	in.wctx = context.WithValue(context.Background(), instKey{}, in)
-	in.out = newLineWriter(func(l string) { mlog.Info(l) })
-	in.err = newLineWriter(func(l string) { mlog.Debug(l, "stream", "stderr") })
+	in.out = newLineWriter(func(l string) { mlog.Info(logfmt.Escape(l)) })
+	in.err = newLineWriter(func(l string) { mlog.Debug(logfmt.Escape(l), "stream", "stderr") })
 	p := h.opts.Platform
 	if p.EventLogPath == "" {
 		p.EventLogPath = cfg.TPM.EventLog

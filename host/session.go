@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -106,7 +107,9 @@ func (s *Session) Log(level abi.LogLevel, msg []byte) abi.Status {
 	if len(msg) > maxLogLine {
 		msg = msg[:maxLogLine]
 	}
-	line := strings.TrimRight(string(msg), "\n")
+	// A module's text is escaped here: a newline in it cannot start a log
+	// line of its own, nor an escape sequence reach the terminal.
+	line := logfmt.Escape(strings.TrimRight(string(msg), "\n"))
 	switch {
 	case level <= abi.LogError:
 		s.log.Error(line)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
 )
@@ -63,13 +64,13 @@ func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
 	}
 	if rem := res.Remediation; rem != nil {
 		if rem.URI != "" {
-			fmt.Fprintf(w, "remediation: %s\n", rem.URI)
+			fmt.Fprintf(w, "remediation: %s\n", logfmt.Escape(rem.URI))
 		} else if !shown[normalise(rem.Text)] { // the PDP often repeats what an IMV sent its IMC
 			printIndented(w, "remediation"+langTag(rem.Lang)+": ", rem.Text)
 		}
 	}
 	for _, e := range res.Errors {
-		fmt.Fprintf(w, "PB-TNC error from the PDP: %v\n", e)
+		fmt.Fprintf(w, "PB-TNC error from the PDP: %s\n", logfmt.Escape(e.String()))
 	}
 	if !res.Decided {
 		fmt.Fprintln(w, "overall: no decision from the PDP")
@@ -82,17 +83,21 @@ func langTag(lang string) string {
 	if lang == "" {
 		return ""
 	}
-	return " [" + lang + "]"
+	return " [" + logfmt.Escape(lang) + "]"
 }
 
-// printIndented prints text after prefix, continuation lines aligned.
+// printIndented prints text after prefix, continuation lines aligned. The
+// text comes from the PDP or a module: each line is escaped (no escape
+// sequence reaches the terminal) and every line after the first is
+// indented, so no line of it can pass for one of ours.
 func printIndented(w io.Writer, prefix, text string) {
 	pad := strings.Repeat(" ", len(prefix))
-	for i, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+	text = strings.ReplaceAll(strings.TrimRight(text, "\n"), "\r\n", "\n")
+	for i, line := range strings.Split(text, "\n") {
 		if i == 0 {
-			fmt.Fprintf(w, "%s%s\n", prefix, line)
+			fmt.Fprintf(w, "%s%s\n", prefix, logfmt.Escape(line))
 		} else {
-			fmt.Fprintf(w, "%s%s\n", pad, line)
+			fmt.Fprintf(w, "%s%s\n", pad, logfmt.Escape(line))
 		}
 	}
 }

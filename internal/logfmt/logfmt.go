@@ -89,7 +89,10 @@ func (s *sink) Accept(name string, level hclog.Level, msg string, args ...interf
 	prefix.WriteString("] ")
 	var b strings.Builder
 	// A multi-line message (a hex dump) becomes several tagged lines, as
-	// strongSwan prints them; key/value pairs follow the first line.
+	// strongSwan prints them; key/value pairs follow the first line. Text
+	// from outside is escaped where it is put into a message (Escape), so
+	// that its newlines cannot make lines of their own; any other control
+	// character left in a line or a value is escaped here.
 	for i, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
 		b.WriteString(prefix.String())
 		if i == 0 {
@@ -100,10 +103,10 @@ func (s *sink) Accept(name string, level hclog.Level, msg string, args ...interf
 				b.WriteString("error: ")
 			}
 		}
-		b.WriteString(line)
+		b.WriteString(Escape(line))
 		if i == 0 {
 			for i := 0; i+1 < len(args); i += 2 {
-				fmt.Fprintf(&b, " %v=%s", args[i], value(args[i+1]))
+				fmt.Fprintf(&b, " %s=%s", Escape(fmt.Sprint(args[i])), value(args[i+1]))
 			}
 			if len(args)%2 == 1 {
 				fmt.Fprintf(&b, " EXTRA_VALUE=%s", value(args[len(args)-1]))
@@ -131,5 +134,5 @@ func value(v interface{}) string {
 	if strings.ContainsAny(s, " \t\"=") || s == "" {
 		return fmt.Sprintf("%q", s)
 	}
-	return s
+	return Escape(s)
 }
