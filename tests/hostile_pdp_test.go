@@ -51,6 +51,11 @@ type pdpCase struct {
 	// pbErr, when set, is the code of the fatal PB-Error the client must
 	// send in its last batch, a CLOSE.
 	pbErr *pb.ErrorCode
+	// ptErr, when set, is the code of the PT-TLS Error message the client
+	// must send (RFC 6876 Section 3.9) before it closes.
+	ptErr *pttls.ErrorCode
+	// check, when set, looks further at the client's result.
+	check func(t *testing.T, res *tnccs.Result)
 }
 
 func code(c pb.ErrorCode) *pb.ErrorCode { return &c }
@@ -173,7 +178,48 @@ func hostilePDPCases(t *testing.T) []pdpCase {
 			f := frameBytes(pttls.TypePBBatch, 7, nil)
 			binary.BigEndian.PutUint32(f[8:], 0xffffffff)
 			return c.sendRaw(f)
-		}, want: ptErr(pttls.ErrInvalidParameter), text: "Invalid Parameter"},
+		}, want: ptErr(pttls.ErrInvalidParameter), text: "Invalid Parameter", ptErr: ptCode(pttls.ErrInvalidParameter)},
+		// PT-TLS version negotiation (RFC 6876 Section 3.7)
+		{name: "Version Response of 2 bytes", script: func(t *testing.T, c *hostileConn) error {
+			if _, err := c.expect(pttls.TypeVersionRequest); err != nil {
+				return err
+			}
+			return c.send(pttls.TypeVersionResponse, []byte{0, 1})
+		}, want: ptErr(pttls.ErrMalformedMessage), text: "Version Response value of 2 bytes", ptErr: ptCode(pttls.ErrMalformedMessage)},
+		{name: "Version Response selecting version 2", script: func(t *testing.T, c *hostileConn) error {
+			if _, err := c.expect(pttls.TypeVersionRequest); err != nil {
+				return err
+			}
+			return c.send(pttls.TypeVersionResponse, []byte{0, 0, 0, 2})
+		}, want: ptErr(pttls.ErrVersionNotSupported), text: "server selected PT-TLS version 2", ptErr: ptCode(pttls.ErrVersionNotSupported)},
+		{name: "Version Response of another vendor", script: func(t *testing.T, c *hostileConn) error {
+			if _, err := c.expect(pttls.TypeVersionRequest); err != nil {
+				return err
+			}
+			f := frameBytes(pttls.TypeVersionResponse, 0, []byte{0, 0, 0, 1})
+			f[1], f[2], f[3] = 0x12, 0x34, 0x56
+			return c.sendRaw(f)
+		}, want: ptErr(pttls.ErrInvalidMessage), text: "expected Version Response, got vendor 0x123456 message type 2", ptErr: ptCode(pttls.ErrInvalidMessage)},
+		// RESULT batches (RFC 5793 Section 4.6: exactly one PB-Assessment-Result)
+		{name: "RESULT without Assessment-Result", script: thenSend(batchBytes(t, true, pb.BatchRESULT,
+			&pb.MsgAccessRecommendation{Recommendation: pb.RecommendationAllowed})),
+			want: localPB(pb.ErrInvalidParameter), text: "Invalid Parameter (offset 0 bytes)", pbErr: code(pb.ErrInvalidParameter)},
+		{name: "RESULT with two Assessment-Results", script: thenSend(batchBytes(t, true, pb.BatchRESULT,
+			&pb.MsgAssessmentResult{Result: pb.ResultNonCompliantMajor},
+			&pb.MsgAssessmentResult{Result: pb.ResultCompliant},
+			&pb.MsgAccessRecommendation{Recommendation: pb.RecommendationAllowed})),
+			want: localPB(pb.ErrInvalidParameter), text: "Invalid Parameter (offset 24 bytes)", pbErr: code(pb.ErrInvalidParameter)},
+		// PB-PDP-Referral: only a host name and a port are followed
+		{name: "referral to a host name with a newline", script: thenSend(batchBytes(t, true, pb.BatchRESULT,
+			&pb.MsgAssessmentResult{Result: pb.ResultCompliant},
+			&pb.MsgAccessRecommendation{Recommendation: pb.RecommendationAllowed},
+			&pb.MsgPDPReferral{Vendor: pb.VendorTCG, IDType: pb.PDPIDFQDN, Port: 271, FQDN: "evil.test\n[TNC] forged"})),
+			want: func(err error) bool { return err == nil }, decided: true, check: noReferral},
+		{name: "referral to port 0", script: thenSend(batchBytes(t, true, pb.BatchRESULT,
+			&pb.MsgAssessmentResult{Result: pb.ResultCompliant},
+			&pb.MsgAccessRecommendation{Recommendation: pb.RecommendationAllowed},
+			&pb.MsgPDPReferral{Vendor: pb.VendorTCG, IDType: pb.PDPIDFQDN, Port: 0, FQDN: "pdp2.test"})),
+			want: func(err error) bool { return err == nil }, decided: true, check: noReferral},
 		{name: "PT-TLS length below its header", script: func(t *testing.T, c *hostileConn) error {
 			if err := firstBatch(c); err != nil {
 				return err
@@ -263,6 +309,21 @@ func hostilePDPCases(t *testing.T) []pdpCase {
 	}
 }
 
+// noReferral: the client kept no PB-PDP-Referral to follow.
+func noReferral(t *testing.T, res *tnccs.Result) {
+	if res != nil && res.PDPReferral != nil {
+		t.Errorf("the client would follow the referral %+v", res.PDPReferral)
+	}
+}
+
+func ptCodeOf(errs []*pttls.Error) []pttls.ErrorCode {
+	var out []pttls.ErrorCode
+	for _, e := range errs {
+		out = append(out, e.Code)
+	}
+	return out
+}
+
 func withCredentials(cfg *tnccs.ClientConfig) {
 	cfg.PTTLS.Username, cfg.PTTLS.Password = "client.test", "secret"
 }
@@ -300,6 +361,14 @@ func TestHostilePDP(t *testing.T) {
 				} else if e.Code != uint16(*tc.pbErr) {
 					t.Errorf("client sent %s, want code %s", e, *tc.pbErr)
 				}
+			}
+			if tc.ptErr != nil {
+				if got := ptCodeOf(peer.errs); len(got) != 1 || got[0] != *tc.ptErr {
+					t.Errorf("PT-TLS errors from the client: %v, want one %s", got, *tc.ptErr)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, res)
 			}
 			if k := h.Instances(); k != 0 {
 				t.Errorf("%d IMC instances left after the case", k)

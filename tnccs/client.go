@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tnccs/pttls"
 )
@@ -95,6 +97,13 @@ func (c *Client) Run(ctx context.Context, conn BatchConn) (*Result, error) {
 			_ = s.sendFatal(ctx, &pb.Error{Code: pb.ErrLocalError})
 			return s.res, ErrTooManyRounds
 		}
+		if b.Type == pb.BatchRESULT {
+			if pe := checkResult(b); pe != nil {
+				s.log.Error(fmt.Sprintf("RESULT batch with %d PB-Assessment-Result messages, RFC 5793 Section 4.6 requires exactly one",
+					countResults(b)), "conn_id", s.id)
+				return s.res, s.sendFatal(ctx, pe)
+			}
+		}
 		if b.Type == pb.BatchSRETRY {
 			ic.ChangeState(ctx, StateHandshake)
 		}
@@ -158,14 +167,14 @@ func (c *Client) handle(ctx context.Context, s *session, ic IMCConn, bt pb.Batch
 		s.log.Info(fmt.Sprintf("PB-TNC access recommendation is '%s'", m.Recommendation), "conn_id", s.id)
 	case *pb.MsgReasonString:
 		s.res.Reasons = append(s.res.Reasons, Reason{Text: m.Text, Lang: m.Lang})
-		s.log.Info(fmt.Sprintf("reason string is '%s' [%s]", m.Text, m.Lang), "conn_id", s.id)
+		s.log.Info(fmt.Sprintf("reason string is '%s' [%s]", logfmt.Escape(m.Text), logfmt.Escape(m.Lang)), "conn_id", s.id)
 	case *pb.MsgRemediationParameters:
 		r := &Remediation{URI: m.URI, Text: m.Text, Lang: m.Lang}
 		switch {
 		case m.URI != "":
-			s.log.Info(fmt.Sprintf("remediation uri: %s", m.URI), "conn_id", s.id)
+			s.log.Info(fmt.Sprintf("remediation uri: %s", logfmt.Escape(m.URI)), "conn_id", s.id)
 		case m.Text != "":
-			s.log.Info(fmt.Sprintf("remediation string: [%s] %s", m.Lang, m.Text), "conn_id", s.id)
+			s.log.Info(fmt.Sprintf("remediation string: [%s] %s", logfmt.Escape(m.Lang), logfmt.Escape(m.Text)), "conn_id", s.id)
 		default:
 			s.log.Info(fmt.Sprintf("remediation parameters vendor 0x%06x type %d", m.Vendor, m.ParamType), "conn_id", s.id)
 		}
@@ -175,8 +184,12 @@ func (c *Client) handle(ctx context.Context, s *session, ic IMCConn, bt pb.Batch
 			s.log.Info("unsupported PDP referral", "vendor", m.Vendor, "type", m.IDType, "protocol", m.Protocol)
 			return nil
 		}
+		if err := checkReferral(m); err != nil {
+			s.log.Warn(fmt.Sprintf("ignoring PDP referral: %v", err), "conn_id", s.id)
+			return nil
+		}
 		s.res.PDPReferral = m
-		s.log.Info(fmt.Sprintf("PDP server '%s' is listening on port %d", m.Host(), m.Port), "conn_id", s.id)
+		s.log.Info(fmt.Sprintf("PDP server '%s' is listening on port %d", logfmt.Escape(m.Host()), m.Port), "conn_id", s.id)
 	case *pb.MsgError:
 		if s.noteError(m) {
 			return m
@@ -238,4 +251,72 @@ func connStateFor(r pb.Recommendation) ConnState {
 		return StateIsolated
 	}
 	return StateNone
+}
+
+// countResults counts the PB-Assessment-Result messages of a batch.
+func countResults(b *pb.Batch) int {
+	n := 0
+	for _, m := range b.Messages {
+		if _, ok := m.(*pb.MsgAssessmentResult); ok {
+			n++
+		}
+	}
+	return n
+}
+
+// checkResult enforces RFC 5793 Section 4.6: a RESULT batch carries
+// exactly one PB-Assessment-Result. None is Invalid Parameter at the batch
+// header (the decision is missing, not one of its messages); a second one
+// is Invalid Parameter at its own offset.
+func checkResult(b *pb.Batch) *pb.Error {
+	off, seen := pb.BatchHeaderLen, false
+	for _, m := range b.Messages {
+		if _, ok := m.(*pb.MsgAssessmentResult); ok {
+			if seen {
+				return &pb.Error{Code: pb.ErrInvalidParameter, Offset: uint32(off)}
+			}
+			seen = true
+		}
+		off += pb.EncodedLen(m)
+	}
+	if !seen {
+		return &pb.Error{Code: pb.ErrInvalidParameter, Offset: 0}
+	}
+	return nil
+}
+
+// checkReferral checks a PB-PDP-Referral (TCG PDP Discovery and Validation)
+// before anything dials it: a port other than 0 and, for the FQDN form, a
+// host name by RFC 1123 (letters, digits and hyphens in dot-separated
+// labels of 1 to 63 bytes, 253 bytes in all), so that no byte the PDP sent
+// reaches a log line, a TLS server name or a dial string unchecked.
+func checkReferral(m *pb.MsgPDPReferral) error {
+	if m.Port == 0 {
+		return fmt.Errorf("port 0 for '%s'", logfmt.Escape(m.Host()))
+	}
+	if m.Vendor == pb.VendorTCG && m.IDType == pb.PDPIDFQDN && !ValidHostName(m.FQDN) {
+		return fmt.Errorf("'%s' is not a host name", logfmt.Escape(m.FQDN))
+	}
+	return nil
+}
+
+// ValidHostName reports whether name is a DNS host name (RFC 1123 Section
+// 2.1; one trailing dot allowed).
+func ValidHostName(name string) bool {
+	name = strings.TrimSuffix(name, ".")
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

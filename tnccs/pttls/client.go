@@ -118,12 +118,23 @@ func Client(ctx context.Context, nc net.Conn, cfg ClientConfig) (*Conn, error) {
 	log.Debug(fmt.Sprintf("TLS session established with '%s'", tcfg.ServerName), "version", tls.VersionName(st.Version),
 		"suite", tls.CipherSuiteName(st.CipherSuite))
 	if err := c.clientVersion(ctx); err != nil {
-		return nil, err
+		return nil, c.refuse(ctx, err)
 	}
 	if err := c.clientAuth(ctx, &cfg); err != nil {
-		return nil, err
+		return nil, c.refuse(ctx, err)
 	}
 	return c, nil
+}
+
+// refuse tells the server about a protocol error found here with a PT-TLS
+// Error message (RFC 6876 Section 3.9: the offending message's header
+// copied in) before the connection closes, and returns err.
+func (c *Conn) refuse(ctx context.Context, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		_ = c.SendError(ctx, e.Code, e.header)
+	}
+	return err
 }
 
 // Version Request value, RFC 6876 Section 3.6:
@@ -149,9 +160,13 @@ func (c *Conn) clientVersion(ctx context.Context) error {
 	case m.Vendor == VendorIETF && m.Type == TypeError:
 		return parsePeerError(m.Value)
 	case m.Vendor != VendorIETF || m.Type != TypeVersionResponse:
-		return &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("expected Version Response, got %s", m.Type)}
-	case len(m.Value) != 4 || m.Value[3] != Version:
-		return &Error{Code: ErrVersionNotSupported, Reason: fmt.Sprintf("server selected version value %x", m.Value)}
+		return &Error{Code: ErrInvalidMessage, Reason: "expected Version Response, got " + m.describe(), header: headerOf(m)}
+	case len(m.Value) != 4:
+		return &Error{Code: ErrMalformedMessage, header: headerOf(m),
+			Reason: fmt.Sprintf("Version Response value of %d bytes (%x), RFC 6876 Section 3.7 has 4", len(m.Value), m.Value)}
+	case m.Value[3] != Version:
+		return &Error{Code: ErrVersionNotSupported, header: headerOf(m),
+			Reason: fmt.Sprintf("server selected PT-TLS version %d, this client speaks %d", m.Value[3], Version)}
 	}
 	c.log.Debug("negotiated PT-TLS version 1")
 	return nil
@@ -209,7 +224,7 @@ func (c *Conn) clientAuth(ctx context.Context, cfg *ClientConfig) error {
 				c.log.Info(fmt.Sprintf("SASL %s authentication successful", MechPLAIN))
 				done = true
 			default:
-				return &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("unexpected %s during SASL", m.Type)}
+				return &Error{Code: ErrInvalidMessage, Reason: "unexpected " + m.describe() + " during SASL", header: headerOf(m)}
 			}
 		}
 	}
@@ -227,7 +242,7 @@ func (c *Conn) readNegotiation(ctx context.Context, want MsgType) (*Message, err
 	case m.Vendor == VendorIETF && m.Type == TypeError:
 		return nil, parsePeerError(m.Value)
 	case m.Vendor != VendorIETF || m.Type != want:
-		return nil, &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("expected %s, got %s (vendor 0x%06x)", want, m.Type, m.Vendor)}
+		return nil, &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("expected %s, got %s", want, m.describe()), header: headerOf(m)}
 	}
 	return m, nil
 }

@@ -84,6 +84,19 @@ func ParseHeader(hdr []byte, maxValue int) (m Message, valueLen int, err error) 
 type Error struct {
 	Code   ErrorCode
 	Reason string
+	// header is the offending message's header, for the PT-TLS Error
+	// message sent about it (nil: none).
+	header []byte
+}
+
+// describe names a message's type for an error: the IETF type name, or the
+// vendor and type number of a vendor's message (whose type number may
+// look like an IETF one).
+func (m *Message) describe() string {
+	if m.Vendor != VendorIETF {
+		return fmt.Sprintf("vendor 0x%06x message type %d", m.Vendor, uint32(m.Type))
+	}
+	return m.Type.String()
 }
 
 // Error implements error.
@@ -217,6 +230,9 @@ func (c *Conn) ReadMessage(ctx context.Context) (*Message, error) {
 	}
 	m, n, err := ParseHeader(hdr[:], c.maxValue)
 	if err != nil {
+		if e := (*Error)(nil); errors.As(err, &e) {
+			e.header = append([]byte(nil), hdr[:]...)
+		}
 		return nil, err
 	}
 	m.Value = make([]byte, n)
@@ -281,11 +297,21 @@ func (c *Conn) ReadBatch(ctx context.Context) ([]byte, error) {
 	for skipped := 0; ; skipped++ {
 		m, err := c.ReadMessage(ctx)
 		if err != nil {
+			if !c.server {
+				// The client says what was wrong before it closes (RFC
+				// 6876 Section 3.9); the server closes silently, as
+				// strongSwan's does.
+				return nil, c.refuse(ctx, err)
+			}
 			return nil, err
 		}
 		switch {
 		case m.Vendor != VendorIETF && skipped >= maxSkipped:
-			return nil, &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("more than %d vendor specific messages in a row", maxSkipped)}
+			err := &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("more than %d vendor specific messages in a row", maxSkipped), header: headerOf(m)}
+			if !c.server {
+				return nil, c.refuse(ctx, err)
+			}
+			return nil, err
 		case m.Vendor != VendorIETF:
 			c.log.Debug("ignoring vendor specific PT-TLS message", "vendor", fmt.Sprintf("0x%06x", m.Vendor), "type", uint32(m.Type))
 			continue
