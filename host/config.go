@@ -65,6 +65,9 @@ type PDPConfig struct {
 	Key        string `toml:"key"`
 	Client     string `toml:"client"`
 	Secret     string `toml:"secret"`
+	// SecretFile holds the SASL PLAIN password (its first line); the CLI
+	// refuses it when the group or others may read it.
+	SecretFile string `toml:"secret_file"`
 }
 
 // TNCCSConfig is [tnccs].

@@ -389,7 +389,7 @@ type pdpProcess struct {
 // self-signed certificate and waits for its "listening on" line.
 func startPDPProcess(t *testing.T, args ...string) *pdpProcess {
 	t.Helper()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "pdp") // --self-signed creates it
 	args = append([]string{"pdp", "serve", "--listen", "127.0.0.1:0", "--self-signed", dir}, args...)
 	cmd := exec.Command(imchostBinary(t), args...)
 	stderr, err := cmd.StderrPipe()
@@ -858,6 +858,34 @@ func TestCLIClientAuth(t *testing.T) {
 	out = run(1)
 	if strings.Contains(out, "overall:") || !strings.Contains(out, "the PDP asks for a user name and password") {
 		t.Errorf("no credentials:\n%s", out)
+	}
+	// The password from a file only its owner reads, or from the
+	// environment; a key or a secret file others may read is refused
+	// before anything is sent.
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := run(0, "--client", "alice", "--secret-file", secret); !strings.Contains(out, allowed) {
+		t.Errorf("--secret-file:\n%s", out)
+	}
+	t.Setenv("IMCHOST_SECRET", "s3cret")
+	if out := run(0, "--client", "alice"); !strings.Contains(out, allowed) {
+		t.Errorf("IMCHOST_SECRET:\n%s", out)
+	}
+	os.Unsetenv("IMCHOST_SECRET")
+	for _, f := range []string{secret, key} {
+		if err := os.Chmod(f, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out = run(1, "--client", "alice", "--secret-file", secret)
+	if strings.Contains(out, "overall:") || !strings.Contains(out, "permissions 0640 are too open") {
+		t.Errorf("a group-readable secret file:\n%s", out)
+	}
+	out = run(1, "--cert", cert, "--key", key)
+	if strings.Contains(out, "overall:") || !strings.Contains(out, "permissions 0640 are too open") {
+		t.Errorf("a group-readable client key:\n%s", out)
 	}
 	out = run(0, "--client", "alice", "--secret", "s3cret", "--log-format", "json")
 	lines := 0

@@ -15,6 +15,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -79,6 +80,9 @@ func Demo(args []string, stdout, stderr io.Writer, openSim func(hclog.Logger) (*
 
 // run dispatches the command line to its command.
 func run(args []string, e *env) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version" || args[0] == "-V") {
+		return cmdVersion(e, args[1:])
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
 			return run([]string{args[1], "--help"}, e)
@@ -106,16 +110,18 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 ok / Access Allowed, 1 error, 2 usage, 3 access not allowed")
+	fmt.Fprint(w, exitCodeHelp)
 }
 
-// version is set with -ldflags "-X github.com/imchost/imchost/internal/cli.version=...".
-var version = "dev"
-
-func cmdVersion(e *env, args []string) int {
-	fmt.Fprintln(e.stdout, "imchost", version)
-	return exitOK
-}
+// exitCodeHelp is the exit-code table of --help (README.md has the same).
+const exitCodeHelp = `
+exit codes:
+  0  done; imchost run: the PDP allowed access; imchost check: every check passed
+  1  error: configuration, module, TPM, event log, connection or protocol
+     (imchost run checks the local part before it dials the PDP)
+  2  bad command line
+  3  imchost run: the PDP decided and did not allow access (isolate, no access)
+`
 
 // dispatch runs the subcommand args[0] of group (imchost tpm info ...).
 func dispatch(e *env, group string, args []string, subs []command) int {
@@ -182,7 +188,11 @@ func printDefaults(w io.Writer, fs *flag.FlagSet) {
 		if d := fl[0].DefValue; d != "" && d != "false" && d != "0" && d != "-1" && d != "0s" {
 			def = " (default " + d + ")"
 		}
-		fmt.Fprintf(w, "  %-26s %s%s\n", strings.Join(names, ", "), u, def)
+		name, usage := flag.UnquoteUsage(fl[0])
+		if arg := placeholder(fl[len(fl)-1].Name, name); arg != "" {
+			names[len(names)-1] += " " + arg
+		}
+		fmt.Fprintf(w, "  %-30s %s%s\n", strings.Join(names, ", "), usage, def)
 	}
 }
 
@@ -192,6 +202,16 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
+		}
+		if _, rest, ok := strings.Cut(err.Error(), " for flag -"); ok {
+			name, _, _ := strings.Cut(rest, ":")
+			if fl := fs.Lookup(name); fl != nil {
+				if g, ok := fl.Value.(flag.Getter); ok {
+					if _, isDur := g.Get().(time.Duration); isDur {
+						fmt.Fprintf(fs.Output(), "a duration needs a unit: 10m, 30s, 1h30m\n")
+					}
+				}
+			}
 		}
 		return exitUsage, false
 	}

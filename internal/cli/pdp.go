@@ -45,6 +45,12 @@ func cmdPDPServe(e *env, args []string) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
+	if fs.NArg() > 0 {
+		return usageErr(e, "pdp serve", fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if err := checkFormat(lf.format); err != nil {
+		return usageErr(e, "pdp serve", err.Error())
+	}
 	log, err := lf.logger(e.stderr, nil)
 	if err != nil {
 		return fail(e, err)
@@ -58,6 +64,9 @@ func cmdPDPServe(e *env, args []string) int {
 		cert, _, err := pdp.SelfSignedCertificate(365*24*time.Hour, strings.Split(*hosts, ",")...)
 		if err != nil {
 			return fail(e, err)
+		}
+		if err := os.MkdirAll(*selfSigned, 0o755); err != nil {
+			return fail(e, fmt.Errorf("--self-signed: %w", err))
 		}
 		ca := filepath.Join(*selfSigned, "ca.pem")
 		if err := os.WriteFile(ca, pdp.CAPEM(cert), 0o644); err != nil {

@@ -26,6 +26,7 @@ type runFlags struct {
 	logFlags
 	config, connect, ca, serverName string
 	cert, key, client, secret       string
+	secretFile                      string
 	tpm, eventlog, root, wasmDir    string
 	port                            int
 	interval, timeout               time.Duration
@@ -48,7 +49,8 @@ func (f *runFlags) register(fs interface {
 	fs.StringVar(&f.cert, "cert", "", "client certificate, PEM ([pdp] cert)")
 	fs.StringVar(&f.key, "key", "", "client private key, PEM ([pdp] key)")
 	fs.StringVar(&f.client, "client", "", "SASL PLAIN user name ([pdp] client)")
-	fs.StringVar(&f.secret, "secret", "", "SASL PLAIN password ([pdp] secret)")
+	fs.StringVar(&f.secret, "secret", "", "SASL PLAIN password ([pdp] secret; visible to other users in ps: prefer --secret-file or $IMCHOST_SECRET)")
+	fs.StringVar(&f.secretFile, "secret-file", "", "read the SASL PLAIN password from this file, readable by its owner only ([pdp] secret_file)")
 	fs.StringVar(&f.tpm, "tpm", "", "TPM: /dev/tpmrm0, tcp:HOST:PORT (swtpm), mssim:HOST:PORT or none ([tpm] device)")
 	fs.StringVar(&f.eventlog, "eventlog", "", "boot event log file ([tpm] eventlog)")
 	fs.StringVar(&f.root, "root", "/", "file-system root the IMCs' system facts are read from")
@@ -73,7 +75,14 @@ func (f *runFlags) apply(cfg *host.Config) {
 	set(&cfg.PDP.Cert, f.cert)
 	set(&cfg.PDP.Key, f.key)
 	set(&cfg.PDP.Client, f.client)
-	set(&cfg.PDP.Secret, f.secret)
+	switch {
+	case f.secret != "":
+		cfg.PDP.Secret, cfg.PDP.SecretFile = f.secret, ""
+	case f.secretFile != "":
+		cfg.PDP.Secret, cfg.PDP.SecretFile = "", f.secretFile
+	case os.Getenv(secretEnv) != "":
+		cfg.PDP.Secret, cfg.PDP.SecretFile = os.Getenv(secretEnv), ""
+	}
 	set(&cfg.TPM.Device, f.tpm)
 	set(&cfg.TPM.EventLog, f.eventlog)
 	if f.port != 0 {
@@ -101,6 +110,15 @@ func clientConfig(cfg *host.Config, insecure bool, log hclog.Logger) (tnccs.Clie
 	c.PTTLS.ServerName = p.ServerName
 	c.PTTLS.InsecureSkipVerify = insecure
 	c.PTTLS.Username, c.PTTLS.Password = p.Client, p.Secret
+	if p.SecretFile != "" {
+		if p.Secret != "" {
+			return c, errors.New("[pdp] secret and secret_file are both set: keep one")
+		}
+		var err error
+		if c.PTTLS.Password, err = readSecret(p.SecretFile); err != nil {
+			return c, err
+		}
+	}
 	if p.CA != "" {
 		b, err := os.ReadFile(p.CA)
 		if err != nil {
@@ -116,7 +134,7 @@ func clientConfig(cfg *host.Config, insecure bool, log hclog.Logger) (tnccs.Clie
 		if c.PTTLS.CertPEM, err = os.ReadFile(p.Cert); err != nil {
 			return c, fmt.Errorf("client certificate: %w", err)
 		}
-		if c.PTTLS.KeyPEM, err = os.ReadFile(p.Key); err != nil {
+		if c.PTTLS.KeyPEM, err = readPrivate(p.Key); err != nil {
 			return c, fmt.Errorf("client key: %w", err)
 		}
 	}
@@ -135,6 +153,9 @@ func cmdRun(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "imchost run: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	if code, ok := f.checkUsage(e, fs); !ok {
+		return code
+	}
 	if f.stats {
 		defer printStats(e.stderr) // last: after the host and the TPM closed
 	}
@@ -143,6 +164,9 @@ func cmdRun(e *env, args []string) int {
 		return fail(e, err)
 	}
 	f.apply(cfg)
+	if (f.cert != "" || f.key != "") && (cfg.PDP.Cert == "") != (cfg.PDP.Key == "") {
+		return usageErr(e, "run", "a client certificate needs both --cert FILE and --key FILE")
+	}
 	log, err := f.logger(e.stderr, &cfg.Log)
 	if err != nil {
 		return fail(e, err)
