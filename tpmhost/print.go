@@ -2,10 +2,12 @@ package tpmhost
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 )
 
 // WriteEvents writes one line per event — sequence number, PCR, type name,
@@ -47,4 +49,61 @@ func sortedDigests(ds []Digest) []Digest {
 	out := slices.Clone(ds)
 	slices.SortFunc(out, func(a, b Digest) int { return cmp.Compare(a.Alg, b.Alg) })
 	return out
+}
+
+// WriteIMAEntry writes one entry as a line of the kernel's
+// ascii_runtime_measurements: PCR, template digest, template name, then
+// each field (digests as "algo:hex", names as text, the rest in hex), each
+// preceded by a space. Control characters in names are escaped so that a
+// hostile path cannot forge a line.
+func WriteIMAEntry(w *bufio.Writer, e *IMAEntry) {
+	fmt.Fprintf(w, "%d %x %s", e.PCR, e.Digest, escapeIMA(e.Template))
+	names := e.FieldNames()
+	for i, f := range e.Fields {
+		w.WriteByte(' ')
+		if len(f) == 0 {
+			continue
+		}
+		id := ""
+		if i < len(names) {
+			id = names[i]
+		}
+		switch id {
+		case "d-ng", "d-ngv2", "d-modsig":
+			if j := bytes.IndexByte(f, 0); j >= 0 {
+				fmt.Fprintf(w, "%s%x", escapeIMA(string(f[:j])), f[j+1:])
+				continue
+			}
+			fmt.Fprintf(w, "%x", f)
+		case "n", "n-ng":
+			w.WriteString(escapeIMA(string(bytes.TrimSuffix(f, []byte{0}))))
+		default:
+			fmt.Fprintf(w, "%x", f)
+		}
+	}
+	w.WriteByte('\n')
+}
+
+// escapeIMA quotes bytes that are not printable ASCII, or a space, as \xNN.
+func escapeIMA(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e || s[i] == '\\' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c > 0x7e || c == '\\' {
+			fmt.Fprintf(&b, "\\x%02x", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -57,6 +57,7 @@ func commands() []command {
 		{"run", "attest this machine to a PDP over PT-TLS (the main job)", cmdRun},
 		{"pdp", "the project's Policy Decision Point (pdp serve)", cmdPDP},
 		{"eventlog", "print a boot event log and its PCR replay", cmdEventLog},
+		{"ima", "print an IMA measurement list and its PCR 10 replay", cmdIMA},
 		{"tpm", "TPM information and Attestation Key provisioning", cmdTPM},
 		{"imc", "list the configured IMC modules or check a module file", cmdIMC},
 		{"version", "print the version", cmdVersion},
