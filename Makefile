@@ -6,7 +6,7 @@ FUZZTIME ?= 1m
 # Root is not required: apt-get runs through sudo when we are not root.
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test test-deps bench fuzz vet clean
+.PHONY: all build run test test-deps interop bench fuzz vet clean
 
 all: build
 
@@ -37,6 +37,14 @@ vet:
 ## test: install test dependencies, build the modules, run every test
 test: test-deps build vet
 	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -race -timeout 45m ./...
+
+## interop: strongSwan 5.9.8's TNC pieces (charon with tnc-pdp and the OS
+## and Attestation IMVs, pt-tls-client with the IMCs), built once from
+## Debian's source package into ~/.cache/imchost by build/strongswan.sh, then
+## tests/interop: imchost against them in both directions (see README)
+interop: test-deps build
+	prefix=$$(build/strongswan.sh) && IMCHOST_STRONGSWAN=$$prefix IMCHOST_BIN=$(OUT)/imchost IMCHOST_WASM_DIR=$(WASM_DIR) \
+		$(GO) test -count=1 -timeout 20m -v ./tests/interop/
 
 ## bench: every Go benchmark (the end-to-end ones of tests/ BENCHN times
 ## each), the hostile-peer and fault suites, then BENCHMARKS.md written by

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# build/strongswan.sh — build the strongSwan pieces `make interop` talks to
+# (charon with tnc-pdp and the OS/Attestation IMVs, pt-tls-client with the
+# OS/Attestation IMCs) from Debian 12's source package, into a cache outside
+# the clone keyed by the version:
+#
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/imchost/strongswan-5.9.8
+#
+# Debian's binary packages leave out tnc-pdp, libimcv and the IMCs/IMVs, so
+# the peer is built here. The source comes from `apt-get source` through a
+# private apt configuration (a deb-src list and a lists directory of our own
+# under the cache), so the machine's apt setup is left as it is; the build
+# dependencies come from the machine's ordinary apt-get.
+#
+# The last line of stdout is the prefix. A stamp file ($PREFIX/.complete)
+# holding the hash of this script is written only after `make install` and the
+# SQL files are in place: a killed or failed build is rebuilt from scratch on
+# the next run, and so is one made by an older version of this script.
+#
+# build/strongswan/*.patch are applied to the source first (one, tiny: see
+# its header).
+#
+# Usage: build/strongswan.sh [--print-prefix]
+set -euo pipefail
+
+VERSION=5.9.8
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/imchost
+PREFIX=$CACHE/strongswan-$VERSION
+WORK=$CACHE/strongswan-$VERSION.build
+STAMP=$PREFIX/.complete
+JOBS=${JOBS:-2}
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+
+if [ "${1:-}" = --print-prefix ]; then
+	echo "$PREFIX"
+	exit 0
+fi
+
+# The stamp holds the hash of this script and its patches: change either and
+# the next run builds again.
+PATCHES=$(cd "$(dirname "$0")" && pwd)/strongswan
+self_hash=$(cat "$0" "$PATCHES"/*.patch | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$self_hash" ]; then
+	echo "strongSwan $VERSION: cached in $PREFIX" >&2
+	echo "$PREFIX"
+	exit 0
+fi
+
+start=$(date +%s)
+say() { echo "strongswan.sh: $*" >&2; }
+
+# Build dependencies: libtss2 for the TPM (tss-tss2; it brings the swtpm
+# TCTI), OpenSSL, SQLite for the IMV database, dpkg-dev for apt-get source,
+# patch. The release tarball Debian ships has its parsers pre-generated, so
+# no bison, flex or gperf.
+need=()
+for p in build-essential dpkg-dev patch pkg-config libssl-dev libsqlite3-dev libtss2-dev; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	say "installing ${need[*]} (apt-get)"
+	$SUDO apt-get update -q >&2
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >&2
+fi
+
+rm -rf "$PREFIX" "$WORK"
+mkdir -p "$WORK/apt/sources.list.d" "$WORK/apt/lists/partial" "$WORK/src"
+
+# The deb-src entries mirror the deb entries of a stock Debian 12 machine.
+cat > "$WORK/apt/sources.list.d/deb-src.sources" <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+apt_opts=(
+	-o "Dir::Etc::SourceList=/dev/null"
+	-o "Dir::Etc::SourceParts=$WORK/apt/sources.list.d"
+	-o "Dir::State::Lists=$WORK/apt/lists"
+	-o "APT::Sandbox::User=root"
+)
+say "fetching the source package (private apt lists in $WORK/apt)"
+apt-get "${apt_opts[@]}" update -q >&2
+# The newest 5.9.8 revision first; a mirror may list a security revision it
+# does not (yet) serve, so fall back to the next one.
+fetched=
+for v in $(apt-cache "${apt_opts[@]}" showsrc strongswan | awk '/^Version:/ {print $2}' | sort -rV); do
+	case $v in "$VERSION"-*) ;; *) continue ;; esac
+	rm -rf "${WORK:?}/src"/*
+	if (cd "$WORK/src" && apt-get "${apt_opts[@]}" source -q "strongswan=$v" >&2); then
+		fetched=$v; break
+	fi
+	say "strongswan $v could not be fetched, trying an older revision"
+done
+[ -n "$fetched" ] || { say "no strongswan $VERSION source package could be fetched"; exit 1; }
+say "source package strongswan $fetched"
+src=$(find "$WORK/src" -mindepth 1 -maxdepth 1 -type d -name "strongswan-$VERSION*" | head -n 1)
+[ -n "$src" ] || { say "no strongswan-$VERSION source directory after apt-get source"; exit 1; }
+
+# Our patches (each file says what it changes and why).
+for p in "$PATCHES"/*.patch; do
+	say "applying $(basename "$p")"
+	patch -d "$src" -p1 --forward --quiet < "$p" >&2
+done
+
+# Only what the interop tests use. sysconfdir inside the prefix: the tests
+# write their own strongswan.conf and swanctl files there (and point
+# STRONGSWAN_CONF at them), nothing goes to /etc.
+config=(
+	--prefix="$PREFIX"
+	--sysconfdir="$PREFIX/etc"
+	--with-ipsecdir="$PREFIX/lib/ipsec"
+	--with-piddir="$PREFIX/run"
+	--disable-defaults
+	--enable-charon --enable-ikev2 --disable-ikev1
+	--enable-nonce --enable-random --enable-openssl --enable-sha1 --enable-sha2
+	--enable-md5 --enable-hmac
+	--enable-pem --enable-pkcs1 --enable-pkcs8 --enable-x509 --enable-pubkey
+	--enable-constraints
+	--enable-sqlite
+	--enable-tnc-pdp --enable-tnc-imc --enable-tnc-imv --enable-tnccs-20
+	--enable-imc-os --enable-imv-os
+	--enable-imc-attestation --enable-imv-attestation
+	--enable-tpm --enable-tss-tss2
+	--enable-vici --enable-swanctl
+	--enable-socket-default --enable-kernel-netlink
+	--disable-pki --disable-scripts --disable-stroke --disable-updown
+	--disable-attr --disable-resolve --disable-xauth-generic
+	--disable-dependency-tracking
+)
+# pt-tls-client and libpttls come with tnccs-20; there is no switch of their own.
+
+say "configuring strongSwan $VERSION in $src"
+(cd "$src" && ./configure "${config[@]}") > "$WORK/configure.log" 2>&1 || {
+	tail -n 40 "$WORK/configure.log" >&2; say "configure failed (log: $WORK/configure.log)"; exit 1; }
+say "building (make -j$JOBS)"
+(cd "$src" && make -j"$JOBS") > "$WORK/make.log" 2>&1 || {
+	tail -n 40 "$WORK/make.log" >&2; say "make failed (log: $WORK/make.log)"; exit 1; }
+(cd "$src" && make install) > "$WORK/install.log" 2>&1 || {
+	tail -n 40 "$WORK/install.log" >&2; say "make install failed (log: $WORK/install.log)"; exit 1; }
+
+# The IMV database is made by the tests from strongSwan's own SQL files.
+mkdir -p "$PREFIX/share/imchost-interop"
+cp "$src/src/libimcv/imv/tables.sql" "$src/src/libimcv/imv/data.sql" "$PREFIX/share/imchost-interop/"
+
+rm -rf "$WORK"
+echo "$self_hash" > "$STAMP"
+say "strongSwan $VERSION built in $(( $(date +%s) - start ))s into $PREFIX"
+echo "$PREFIX"
