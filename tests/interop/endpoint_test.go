@@ -1,0 +1,213 @@
+package interop
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/internal/swtpm"
+	"github.com/imchost/imchost/tpmhost"
+)
+
+// akHandle is where both clients find the Attestation Key.
+const akHandle = 0x81010003
+
+// endpoint is one attested machine: a swtpm started at the boot log's
+// startup locality (3 for the logs that record it, so PCR 0 starts where
+// strongSwan's IMV expects), dictionary-attack protection off, an ECC P-256
+// AK at akHandle, PCRs extended from the boot log. Either client runs on it.
+type endpoint struct {
+	tpm     *swtpm.Instance
+	ak      *tpmhost.AK
+	logPath string // the boot log the PCRs were extended from
+	dir     string
+}
+
+// newEndpoint prepares a swtpm from the boot log at logPath.
+func newEndpoint(t *testing.T, logPath string) *endpoint {
+	t.Helper()
+	l, err := tpmhost.ReadEventLog(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := l.StartupLocality()
+	inst := swtpm.Start(t, swtpm.WithLocality(loc))
+	disableDA(t, inst)
+	logger := hclog.New(&hclog.LoggerOptions{Name: "tpm", Level: hclog.Warn, Output: tWriter{t}})
+	tpm, err := tpmhost.Open(inst.Spec, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	ak, err := tpm.ProvisionAK(akHandle, tpmhost.AKECCP256, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpm.ExtendFromLog(l); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &endpoint{tpm: inst, ak: ak, logPath: abs, dir: t.TempDir()}
+}
+
+// disableDA sets the TPM's dictionary-attack parameters so that no lockout
+// can happen (newRecoveryTime 0 disables DA protection; TPM 2.0 Part 3
+// §25.3, TPM2_DictionaryAttackParameters, with the empty lockoutAuth).
+func disableDA(t *testing.T, inst *swtpm.Instance) {
+	t.Helper()
+	cmd := []byte{0x80, 0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x3a} // TPM_ST_SESSIONS, size, TPM_CC_DictionaryAttackParameters
+	cmd = binary.BigEndian.AppendUint32(cmd, 0x4000000a)     // TPM_RH_LOCKOUT
+	cmd = binary.BigEndian.AppendUint32(cmd, 9)              // authorizationSize
+	cmd = binary.BigEndian.AppendUint32(cmd, 0x40000009)     // TPM_RS_PW
+	cmd = append(cmd, 0, 0, 0, 0, 0)                         // empty nonce, attributes 0, empty password
+	cmd = binary.BigEndian.AppendUint32(cmd, 32)             // newMaxTries
+	cmd = binary.BigEndian.AppendUint32(cmd, 0)              // newRecoveryTime: no lockout
+	cmd = binary.BigEndian.AppendUint32(cmd, 0)              // lockoutRecovery
+	binary.BigEndian.PutUint32(cmd[2:6], uint32(len(cmd)))
+	rsp, err := inst.Raw(cmd)
+	if err != nil {
+		t.Fatalf("TPM2_DictionaryAttackParameters: %v", err)
+	}
+	if rc := binary.BigEndian.Uint32(rsp[6:10]); rc != 0 {
+		t.Fatalf("TPM2_DictionaryAttackParameters: TPM_RC 0x%x", rc)
+	}
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+// fixtureRoot is the file-system root imchost run's OS IMC reads (--root):
+// this machine's os-release (the strongSwan client reads the real one, so
+// both report the same product), IP forwarding as asked.
+func fixtureRoot(t *testing.T, forwarding bool) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib", "etc", "proc/sys/net/ipv4", "proc/sys/net/ipv6/conf/all"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	osRelease, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stat, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"etc/os-release":                        string(osRelease),
+		"etc/machine-id":                        "0123456789abcdef0123456789abcdef\n",
+		"proc/stat":                             string(stat),
+		"proc/sys/net/ipv4/ip_forward":          onOff(forwarding),
+		"proc/sys/net/ipv6/conf/all/forwarding": "0\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}} {
+		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func onOff(b bool) string {
+	if b {
+		return "1\n"
+	}
+	return "0\n"
+}
+
+// imchostConfig writes config.toml for `imchost run`: the repository's
+// shipped config.toml (its [[imc]] grants and settings: what users get),
+// with the compilation cache in the test's directory and settings added to
+// the Attestation IMC's.
+func imchostConfig(t *testing.T, dir string, attSettings map[string]string) string {
+	t.Helper()
+	var cfg map[string]any
+	if _, err := toml.DecodeFile("../../config.toml", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["wasm"].(map[string]any)["cache_dir"] = wasmCache(dir)
+	cfg["wasm"].(map[string]any)["watch"] = false
+	for _, imc := range cfg["imc"].([]map[string]any) {
+		if imc["name"] != "Attestation" {
+			continue
+		}
+		s, _ := imc["settings"].(map[string]any)
+		if s == nil {
+			s = map[string]any{}
+			imc["settings"] = s
+		}
+		for k, v := range attSettings {
+			s[k] = v
+		}
+	}
+	path := filepath.Join(dir, "config.toml")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// wasmCache is the modules' compilation cache: in the user's cache
+// directory, so that runs after the first do not compile them again.
+func wasmCache(fallback string) string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "imchost", "interop-wasm")
+	}
+	return filepath.Join(fallback, "wasm-cache")
+}
+
+// copyFile copies src to dst.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mkdirs(t *testing.T, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+

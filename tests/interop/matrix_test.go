@@ -1,0 +1,91 @@
+package interop
+
+import (
+	"testing"
+)
+
+// side is an implementation: ours or strongSwan's.
+type side string
+
+const (
+	imchostSide    side = "imchost"
+	strongSwanSide side = "strongSwan"
+)
+
+// pdpOpts shape a PDP of either side.
+type pdpOpts struct {
+	keys     keyType
+	users    map[string]string
+	clientCA string
+	akCA     string
+	imPolicy string // imchost pdp serve --policy (TOML)
+}
+
+// anyPDP is a running PDP of either side.
+type anyPDP struct {
+	side side
+	port int
+	ca   string // the CA file a client trusts
+	ss   *ssPDP
+	im   *imPDP
+}
+
+func (p anyPDP) log() string {
+	if p.ss != nil {
+		return p.ss.log()
+	}
+	return p.im.log()
+}
+
+func startPDP(t *testing.T, pr peer, s side, o pdpOpts) anyPDP {
+	t.Helper()
+	if s == strongSwanSide {
+		ss := startStrongSwanPDP(t, pr, ssPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA})
+		return anyPDP{side: s, port: ss.port, ca: ss.pki.ca.file, ss: ss}
+	}
+	im := startImchostPDP(t, imPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA, policy: o.imPolicy})
+	return anyPDP{side: s, port: im.port, ca: im.pki.ca.file, im: im}
+}
+
+// clientOpts shape one attestation by a client of either side.
+type clientOpts struct {
+	forwarding bool
+	logPath    string            // the boot log the client sends (default the endpoint's)
+	ssHash     string            // strongSwan imc-attestation hash_algorithm (default sha256)
+	aikCert    string            // send the AK as this certificate (PEM)
+	imArgs     []string          // added to imchost run's command line
+	ssArgs     []string          // added to pt-tls-client's
+	imSettings map[string]string // added to imchost's Attestation IMC settings
+}
+
+// attest runs one attestation of the endpoint by the client of side c
+// against pdp.
+func attest(t *testing.T, pr peer, e *endpoint, c side, pdp anyPDP, o clientOpts) outcome {
+	t.Helper()
+	if c == strongSwanSide {
+		return ssOutcome(ssClient(t, pr, e, pdp.port, pdp.ca, ssClientOptions{
+			forwarding: o.forwarding, logPath: o.logPath, hashAlg: o.ssHash, aikCert: o.aikCert, args: o.ssArgs}))
+	}
+	settings := o.imSettings
+	if o.aikCert != "" {
+		settings = map[string]string{"aik_cert": o.aikCert}
+		for k, v := range o.imSettings {
+			settings[k] = v
+		}
+	}
+	return imchostRun(t, e, pdp.port, pdp.ca, imRunOptions{forwarding: o.forwarding, logPath: o.logPath,
+		attSettings: settings, args: o.imArgs}).outcome()
+}
+
+// pair is a client and a PDP.
+type pair struct{ client, pdp side }
+
+func (p pair) String() string { return string(p.client) + "-client-to-" + string(p.pdp) + "-pdp" }
+
+var (
+	// crossPairs are the interop directions.
+	crossPairs = []pair{{imchostSide, strongSwanSide}, {strongSwanSide, imchostSide}}
+	// allPairs adds strongSwan against itself (the reference outcome) and
+	// imchost against itself.
+	allPairs = []pair{{strongSwanSide, strongSwanSide}, {imchostSide, strongSwanSide}, {strongSwanSide, imchostSide}, {imchostSide, imchostSide}}
+)

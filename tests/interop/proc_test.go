@@ -1,0 +1,126 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writing process and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a process a test started: its output (stdout and stderr
+// together, or apart when the test asks), its end.
+type proc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	stdout syncBuffer
+	stderr syncBuffer
+	done   chan struct{} // closed when it has ended
+	err    error
+}
+
+// nsWrap runs argv in a mount namespace of its own, with each binds[i][0]
+// bind-mounted onto binds[i][1] first. unshare and sh exec: the PID is the
+// program's.
+func nsWrap(binds [][2]string, argv ...string) []string {
+	const script = `while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 111; shift 2; done; shift; exec "$@"`
+	out := []string{"unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh"}
+	for _, b := range binds {
+		out = append(out, b[0], b[1])
+	}
+	return append(append(out, "--"), argv...)
+}
+
+// start starts argv with env added to ours. When the test ends a process
+// still running gets SIGTERM, then SIGKILL after 5 s, by its PID; its
+// output is logged if the test failed.
+func start(t *testing.T, name string, env []string, argv ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("%s (pid %d): %s\nstdout:\n%s\nstderr:\n%s", name, p.cmd.Process.Pid, strings.Join(argv, " "), p.stdout.String(), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// stop ends the process by its PID: SIGTERM, SIGKILL after 5 s.
+func (p *proc) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// wait waits for the process to end within d (else kills it and fails the
+// test) and returns its exit code.
+func (p *proc) wait(d time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(d):
+		p.stop()
+		p.t.Fatalf("%s did not end within %v", p.name, d)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// output is stdout then stderr.
+func (p *proc) output() string { return p.stdout.String() + p.stderr.String() }
+
+// await waits until re matches the output, within d.
+func (p *proc) await(ctx context.Context, re *regexp.Regexp) bool {
+	for !re.MatchString(p.output()) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-p.done:
+			return re.MatchString(p.output())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return true
+}
