@@ -186,11 +186,17 @@ type cliEnv struct {
 // config.toml with the shipped [[imc]] entries.
 func newCLIEnv(t *testing.T) *cliEnv {
 	t.Helper()
+	return newCLIEnvLog(t, bundledLog)
+}
+
+// newCLIEnvLog is newCLIEnv with the boot log at bootLog.
+func newCLIEnvLog(t *testing.T, bootLog string) *cliEnv {
+	t.Helper()
 	needModules(t)
 	imchostBinary(t)
-	env := newTPMEnv(t, bundledLog)
+	env := newTPMEnv(t, bootLog)
 	env.release()
-	logPath, err := filepath.Abs(bundledLog)
+	logPath, err := filepath.Abs(bootLog)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,9 @@ func (c *Client) Assess(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("tnccs: connecting to %s: %w", c.cfg.Addr, err)
 	}
 	defer conn.Close()
-	return c.Run(ctx, conn)
+	opts := c.cfg.Options
+	opts.Limits = opts.Limits.Over(pb.PTTLSLimits)
+	return c.run(ctx, conn, &opts)
 }
 
 // Run runs the PB-TNC client over an established transport:
@@ -58,9 +60,16 @@ func (c *Client) Assess(ctx context.Context) (*Result, error) {
 //	            BatchEnding                             -> empty CLOSE
 //	            (the server's transport close is the normal end)
 //	Close at the end, whatever happened.
+//
+// The limits are Options.Limits, IF-T for EAP's where left at 0 (Assess
+// uses PT-TLS's).
 func (c *Client) Run(ctx context.Context, conn BatchConn) (*Result, error) {
+	return c.run(ctx, conn, &c.cfg.Options)
+}
+
+func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Result, error) {
 	id := ConnID(c.ids.Add(1))
-	s := newSession(false, id, conn, &c.cfg.Options)
+	s := newSession(false, id, conn, opts)
 	s.log.Info(fmt.Sprintf("assigned TNCCS Connection ID %d", id))
 	ic, err := c.imcs.Open(ctx, id, s.sendPA)
 	if err != nil {

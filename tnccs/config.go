@@ -26,7 +26,9 @@ const DefaultLanguage = "en"
 
 // Options are the PB-TNC settings both roles share.
 type Options struct {
-	// Limits bounds batches and PA messages (pb defaults when zero).
+	// Limits bounds batches and PA messages. A limit left at 0 is the
+	// transport's: PT-TLS's (pb.PTTLSLimits) when Client.Assess or
+	// Server.Serve dial or accept it, else IF-T for EAP's (pb defaults).
 	Limits pb.Limits
 	// MaxRounds ends a connection that has received this many batches
 	// without reaching a decision (DefaultMaxRounds when 0): an endless

@@ -89,7 +89,9 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) (*Result, error) {
 		return nil, fmt.Errorf("tnccs: PT-TLS with %s: %w", nc.RemoteAddr(), err)
 	}
 	defer conn.Close()
-	return s.Run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()})
+	opts := s.Config.Options
+	opts.Limits = opts.Limits.Over(pb.PTTLSLimits)
+	return s.run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()}, &opts)
 }
 
 // Run runs the PB-TNC server over an established transport:
@@ -101,9 +103,16 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) (*Result, error) {
 //	                     Access-Recommendation, Reason-String...,
 //	                     Remediation-Parameters}
 //	the client's CLOSE after RESULT is the normal end; Close at the end.
+//
+// The limits are Options.Limits, IF-T for EAP's where left at 0 (Serve
+// uses PT-TLS's).
 func (s *Server) Run(ctx context.Context, conn BatchConn, peer Peer) (*Result, error) {
+	return s.run(ctx, conn, peer, &s.Config.Options)
+}
+
+func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Options) (*Result, error) {
 	id := ConnID(s.ids.Add(1))
-	ss := newSession(true, id, conn, &s.Config.Options)
+	ss := newSession(true, id, conn, opts)
 	ss.res.Peer = peer
 	ss.log.Info(fmt.Sprintf("assigned TNCCS Connection ID %d", id), "identity", peer.Identity, "remote", peer.RemoteAddr)
 	var vc IMVConn

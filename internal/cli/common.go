@@ -14,6 +14,7 @@ import (
 
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/logfmt"
+	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -133,4 +134,14 @@ func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hc
 	// load's (BENCHMARKS.md: 5 MB less peak RSS for about 3 ms).
 	debug.FreeOSMemory()
 	return h, nil
+}
+
+// transportLimits fills the [tnccs] limits left unset with PT-TLS's, the
+// transport imchost run speaks (strongSwan's pt-tls-client uses the same:
+// 2097136-byte batches, 2097104-byte PA-TNC messages), so that the host
+// tells the IMCs the size the connection really takes (max_message_size)
+// and a large boot log goes in one batch. Values set in the file stay.
+func transportLimits(cfg *host.Config) {
+	l := pb.Limits{MaxBatchSize: int(cfg.TNCCS.MaxBatchSize), MaxMessageSize: int(cfg.TNCCS.MaxMessageSize)}.Over(pb.PTTLSLimits)
+	cfg.TNCCS.MaxBatchSize, cfg.TNCCS.MaxMessageSize = uint32(l.MaxBatchSize), uint32(l.MaxMessageSize)
 }

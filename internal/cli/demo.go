@@ -140,6 +140,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 	cfg.TPM.Device, cfg.TPM.EventLog = tpmhost.SimulatorSpec, logPath
 	cfg.PDP.Host, cfg.PDP.Port = "127.0.0.1", srv.Addr().(*net.TCPAddr).Port
 	cfg.PDP.CA, cfg.PDP.ServerName = caPath, "localhost"
+	transportLimits(cfg)
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
 	h, err := startHost(ctx, cfg, plat, d.log, nil)
 	if err != nil {

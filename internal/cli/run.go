@@ -92,6 +92,7 @@ func (f *runFlags) apply(cfg *host.Config) {
 		cfg.PDP.Port = 271
 	}
 	useWasmDir(cfg, f.wasmDir)
+	transportLimits(cfg)
 }
 
 // clientConfig builds the PB-TNC client configuration from [pdp] and

@@ -44,6 +44,18 @@ const (
 	DefaultMaxMessageSize = 65490
 )
 
+// Limits over PT-TLS (RFC 6876), as strongSwan's tnccs_20.c sets them for
+// IF-T for TLS: a batch of up to 128 TLS records of 16384 bytes less 16
+// (the PT-TLS message header), and a PA-TNC message as large as fits in it
+// (max batch - 8 - 12 - 12).
+const (
+	PTTLSMaxBatchSize   = 128*16384 - 16
+	PTTLSMaxMessageSize = PTTLSMaxBatchSize - BatchHeaderLen - MsgHeaderLen - PAHeaderLen
+)
+
+// PTTLSLimits are the limits of a PB-TNC connection carried by PT-TLS.
+var PTTLSLimits = Limits{MaxBatchSize: PTTLSMaxBatchSize, MaxMessageSize: PTTLSMaxMessageSize}
+
 // Limits bounds what a parser accepts and a builder produces.
 type Limits struct {
 	// MaxBatchSize is the largest batch, header included. 0 means
@@ -60,6 +72,19 @@ func (l Limits) Batch() int {
 		return DefaultMaxBatchSize
 	}
 	return l.MaxBatchSize
+}
+
+// Over returns l with the limits it leaves at 0 taken from base (a
+// transport's own): a batch limit set alone also bounds the message limit
+// to what fits in one batch.
+func (l Limits) Over(base Limits) Limits {
+	if l.MaxBatchSize <= 0 {
+		l.MaxBatchSize = base.Batch()
+	}
+	if l.MaxMessageSize <= 0 {
+		l.MaxMessageSize = min(base.Message(), l.MaxBatchSize-BatchHeaderLen-MsgHeaderLen-PAHeaderLen)
+	}
+	return l
 }
 
 // Message returns the effective maximum PA-TNC message size.

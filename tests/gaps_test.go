@@ -1,0 +1,107 @@
+package tests
+
+// Tests of the gaps a real strongSwan peer showed (issue 18): what
+// imchost does differently from strongSwan's client where both talk to the
+// same PDP.
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/imchost/imchost/tpmhost"
+)
+
+// largeLog writes a copy of the bundled boot log grown to at least n
+// events by repeating one of its PCR 9 measurements (an event record is
+// self-contained, so the copy parses and replays like a real log of a
+// machine that measured that much) and returns its path.
+func largeLog(t testing.TB, n int) string {
+	t.Helper()
+	raw, err := os.ReadFile(bundledLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tpmhost.ParseEventLog(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec []byte
+	for i, ev := range l.Events[:len(l.Events)-1] {
+		if ev.PCR == 9 && ev.Type != tpmhost.EvNoAction {
+			rec = raw[ev.Offset:l.Events[i+1].Offset]
+			break
+		}
+	}
+	if rec == nil {
+		t.Fatal("no PCR 9 event in the bundled log")
+	}
+	out := bytes.Clone(raw)
+	for k := len(l.Events); k < n; k++ {
+		out = append(out, rec...)
+	}
+	path := filepath.Join(t.TempDir(), "large_eventlog")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if l2, err := tpmhost.ReadEventLog(path); err != nil || len(l2.Events) < n {
+		t.Fatalf("grown log: %v", err)
+	}
+	return path
+}
+
+// TestCLIPTTLSLimits: over PT-TLS, imchost run uses PT-TLS's limits as
+// strongSwan's pt-tls-client does (PA-TNC messages up to 2097104 bytes),
+// not IF-T for EAP's (65490): the evidence of a 1,105-event boot log goes
+// in one CDATA batch, no segmentation round trip, and the PDP decides.
+func TestCLIPTTLSLimits(t *testing.T) {
+	e := newCLIEnvLog(t, largeLog(t, 1105))
+	r := e.run(t, e.tpm.inst.Spec, fixtureRoot(t, false), nil, "--debug", "2")
+	if r.code != exitAllowed {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr (end):\n%s", r.code, exitAllowed, r.stdout, tail(r.stderr, 40))
+	}
+	sent := regexp.MustCompile(`(?m)^\[TNC\] sending PB-TNC (\w+) batch \((\d+) bytes\)`).FindAllStringSubmatch(r.stderr, -1)
+	var cdata, largest int
+	for _, m := range sent {
+		if m[1] == "CDATA" {
+			cdata++
+			n, _ := strconv.Atoi(m[2])
+			largest = max(largest, n)
+		}
+	}
+	// OS attributes, PTS capabilities, DH nonce, TPM version and AK, then
+	// the evidence: five CDATA batches, as strongSwan's client sends them.
+	if cdata != 5 {
+		t.Errorf("%d CDATA batches, want 5 (evidence segmented?)", cdata)
+	}
+	if largest <= 65522 {
+		t.Errorf("largest CDATA batch %d bytes: the evidence was cut to IF-T for EAP's limit", largest)
+	}
+	if strings.Contains(r.stderr, "lowered maximum segment size") {
+		t.Errorf("the Attestation IMC lowered PT-TLS's maximum segment size:\n%s", grepLines(r.stderr, "segment"))
+	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := bytes.Split([]byte(s), []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []byte
+	for _, l := range bytes.Split([]byte(s), []byte("\n")) {
+		if bytes.Contains(l, []byte(sub)) {
+			out = append(append(out, l...), '\n')
+		}
+	}
+	return string(out)
+}
