@@ -2,6 +2,7 @@ package tnccs
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,10 @@ type Client struct {
 	cfg  ClientConfig
 	imcs IMCs
 	ids  atomic.Uint32
+	// tls12 is set once Dial had to fall back to TLS 1.2 for this PDP
+	// (pttls.ErrTLS13Undecodable): later assessments offer TLS 1.2 at
+	// once instead of failing with TLS 1.3 first every time.
+	tls12 atomic.Bool
 }
 
 // NewClient returns a client for the given configuration and IMCs.
@@ -41,11 +46,17 @@ func (c *Client) Assess(ctx context.Context) (*Result, error) {
 	if pcfg.Logger == nil {
 		pcfg.Logger = c.cfg.logger("tls")
 	}
+	if c.tls12.Load() && pcfg.MaxVersion == 0 {
+		pcfg.MaxVersion = tls.VersionTLS12
+	}
 	conn, err := pttls.Dial(ctx, c.cfg.Addr, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("tnccs: connecting to %s: %w", c.cfg.Addr, err)
 	}
 	defer conn.Close()
+	if conn.FellBack() {
+		c.tls12.Store(true)
+	}
 	opts := c.cfg.Options
 	opts.Limits = opts.Limits.Over(pb.PTTLSLimits)
 	return c.run(ctx, conn, &opts)

@@ -40,10 +40,26 @@ type ClientConfig struct {
 	MaxMessageSize int
 	// Logger receives the "tls" subsystem logs (none when nil).
 	Logger hclog.Logger
+	// MaxVersion is the highest TLS version offered. 0 offers TLS 1.3 and
+	// lets Dial retry once with TLS 1.2 after the one failure that
+	// strongSwan's TLS server causes (see ErrTLS13Undecodable);
+	// tls.VersionTLS13 offers TLS 1.3 without that retry;
+	// tls.VersionTLS12 offers TLS 1.2 only.
+	MaxVersion uint16
 }
 
+// ErrTLS13Undecodable is the handshake failure after which Dial retries
+// with TLS 1.2: the server chose TLS 1.3 and one of its handshake messages
+// before its certificate did not decode. strongSwan's TLS server (up to at
+// least 5.9) causes it: its TLS 1.3 CertificateRequest lists only RSA CA
+// certificates in certificate_authorities, so a server holding only ECDSA
+// CAs sends that extension with an empty list, which RFC 8446 Section
+// 4.2.4 forbids and crypto/tls refuses with a decode_error alert. TLS 1.2
+// lets the list be empty (RFC 5246 Section 7.4.4).
+var ErrTLS13Undecodable = errors.New("pttls: the PDP's TLS 1.3 handshake did not decode before its certificate")
+
 func (cfg *ClientConfig) tlsConfig(log hclog.Logger, serverName string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName, RootCAs: cfg.RootCAs}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: cfg.MaxVersion, ServerName: serverName, RootCAs: cfg.RootCAs}
 	if tc.RootCAs == nil && len(cfg.CAPEM) > 0 {
 		tc.RootCAs = x509.NewCertPool()
 		if !tc.RootCAs.AppendCertsFromPEM(cfg.CAPEM) {
@@ -73,7 +89,32 @@ func (cfg *ClientConfig) tlsConfig(log hclog.Logger, serverName string) (*tls.Co
 // Dial connects to a PT-TLS server at addr ("host:port"): TCP, TLS (server
 // verified), version negotiation and client authentication. The returned
 // Conn is in the data phase.
+//
+// With cfg.MaxVersion 0, a TLS 1.3 handshake that fails with
+// ErrTLS13Undecodable is tried once more on a new connection offering TLS
+// 1.2 only, and a warning says so; Conn.FellBack then reports it.
 func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
+	c, err := dial(ctx, addr, cfg)
+	if cfg.MaxVersion != 0 || !errors.Is(err, ErrTLS13Undecodable) {
+		return c, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	log.Warn(fmt.Sprintf("PDP '%s' chose TLS 1.3 and sent a handshake message before its certificate that does not decode "+
+		"(tls: error decoding message), as strongSwan's CertificateRequest with an empty certificate_authorities list does "+
+		"(a PDP holding only ECDSA CA certificates): retrying with TLS 1.2 for this PDP", addr))
+	cfg.MaxVersion = tls.VersionTLS12
+	c, err = dial(ctx, addr, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w (after falling back to TLS 1.2)", err)
+	}
+	c.fellBack = true
+	return c, nil
+}
+
+func dial(ctx context.Context, addr string, cfg ClientConfig) (*Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -106,12 +147,26 @@ func Client(ctx context.Context, nc net.Conn, cfg ClientConfig) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Whether the server's certificate was reached tells a message before
+	// it that did not decode (ErrTLS13Undecodable) from any later failure.
+	sawCert := false
+	verify := tcfg.VerifyPeerCertificate
+	tcfg.VerifyPeerCertificate = func(raw [][]byte, chains [][]*x509.Certificate) error {
+		sawCert = true
+		if verify != nil {
+			return verify(raw, chains)
+		}
+		return nil
+	}
 	tc := tls.Client(nc, tcfg)
 	c := newConn(tc, log, cfg.Timeout, cfg.MaxMessageSize, false)
 	stop := c.deadline(ctx)
 	err = tc.HandshakeContext(ctx)
 	stop()
 	if err != nil {
+		if ctx.Err() == nil && !sawCert && tc.ConnectionState().Version == tls.VersionTLS13 && isDecodeError(err) {
+			return nil, fmt.Errorf("%w: %w", ErrTLS13Undecodable, ioErr(ctx, "TLS handshake", err))
+		}
 		return nil, ioErr(ctx, "TLS handshake", err)
 	}
 	st := tc.ConnectionState()
@@ -245,4 +300,13 @@ func (c *Conn) readNegotiation(ctx context.Context, want MsgType) (*Message, err
 		return nil, &Error{Code: ErrInvalidMessage, Reason: fmt.Sprintf("expected %s, got %s", want, m.describe()), header: headerOf(m)}
 	}
 	return m, nil
+}
+
+// isDecodeError reports whether err is crypto/tls refusing a handshake
+// message it could not parse: the decode_error alert it sent, which it
+// returns as a *net.OpError "local error" (the alert type is unexported,
+// so its text is what identifies it).
+func isDecodeError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "local error" && op.Err != nil && op.Err.Error() == "tls: error decoding message"
 }

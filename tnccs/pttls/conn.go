@@ -141,6 +141,7 @@ type Conn struct {
 	maxValue int
 	server   bool
 	identity string
+	fellBack bool // TLS 1.2 after ErrTLS13Undecodable (Dial)
 
 	wmu    sync.Mutex
 	nextID uint32
@@ -168,6 +169,10 @@ func (c *Conn) RemoteAddr() net.Addr { return c.tc.RemoteAddr() }
 
 // TLS returns the TLS connection state.
 func (c *Conn) TLS() tls.ConnectionState { return c.tc.ConnectionState() }
+
+// FellBack reports whether Dial reached the server with TLS 1.2 after its
+// TLS 1.3 handshake failed with ErrTLS13Undecodable.
+func (c *Conn) FellBack() bool { return c.fellBack }
 
 // Close sends a TLS close_notify and closes the connection.
 func (c *Conn) Close() error {
