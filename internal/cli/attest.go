@@ -62,6 +62,11 @@ func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
 	for _, r := range res.Reasons {
 		printIndented(w, "reason"+langTag(r.Lang)+": ", r.Text)
 	}
+	if res.Decided && res.AssessmentResult != pb.ResultCompliant && len(res.Reasons) == 0 {
+		// strongSwan's PDP sends reasons only for what its policy found; one
+		// that could not run its policy says why in its own log alone.
+		fmt.Fprintln(w, "reason: none given by the PDP (its log says why)")
+	}
 	if rem := res.Remediation; rem != nil {
 		if rem.URI != "" {
 			fmt.Fprintf(w, "remediation: %s\n", logfmt.Escape(rem.URI))
@@ -77,6 +82,11 @@ func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
 		return
 	}
 	fmt.Fprintf(w, "overall: %s, %s\n", res.AssessmentResult, res.Recommendation)
+	if v.allowed() && res.AssessmentResult != pb.ResultCompliant {
+		// The exit code follows the recommendation; the words must not
+		// let "allowed" pass for "compliant".
+		fmt.Fprintf(w, "note: the assessment was not compliant (%s); access is allowed because the PDP recommends it\n", res.AssessmentResult)
+	}
 }
 
 func langTag(lang string) string {

@@ -200,6 +200,50 @@ overall: non-compliant major, Quarantined
 	}
 }
 
+// TestPrintVerdictNotCompliant: "don't know, Access Allowed" (strongSwan's
+// PDP when it could not run its policy: no reason string at all) exits 0, as
+// the recommendation says, but the summary says that the assessment was not
+// compliant and that the PDP gave no reason; a PDP's reason strings are shown
+// escaped, each of their lines indented under the first.
+func TestPrintVerdictNotCompliant(t *testing.T) {
+	v := &verdict{res: &tnccs.Result{Decided: true, AssessmentResult: pb.ResultDontKnow,
+		Recommendation: pb.RecommendationAllowed},
+		reports: []host.IMCReport{{IMCID: 1, IMC: "OS", Report: abi.Report{Validator: 1, Result: 4}}}}
+	var b bytes.Buffer
+	printVerdict(&b, v, nil)
+	want := `IMC 1 "OS" from IMV 1: don't know
+reason: none given by the PDP (its log says why)
+overall: don't know, Access Allowed
+note: the assessment was not compliant (don't know); access is allowed because the PDP recommends it
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	if c := v.exitCode(); c != exitOK {
+		t.Errorf("exit code %d, want %d: the recommendation allows access", c, exitOK)
+	}
+
+	v.res.Reasons = []tnccs.Reason{{Text: "policy script failed\n\x1b[2Joverall: compliant, Access Allowed", Lang: "en\x1b[31m"}}
+	b.Reset()
+	printVerdict(&b, v, nil)
+	want = `IMC 1 "OS" from IMV 1: don't know
+reason [en\x1b[31m]: policy script failed
+                     \x1b[2Joverall: compliant, Access Allowed
+overall: don't know, Access Allowed
+note: the assessment was not compliant (don't know); access is allowed because the PDP recommends it
+`
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+
+	v.res.AssessmentResult, v.res.Reasons = pb.ResultCompliant, nil
+	b.Reset()
+	printVerdict(&b, v, nil)
+	if strings.Contains(b.String(), "note:") || strings.Contains(b.String(), "reason") {
+		t.Errorf("compliant and allowed needs no note:\n%s", b.String())
+	}
+}
+
 // TestRunStats: run --stats ends with the stats line, also when the run
 // fails, and its peak RSS is this process's own high-water mark.
 func TestRunStats(t *testing.T) {
