@@ -24,11 +24,17 @@ build: wasm
 run: build
 	$(OUT)/imchost-demo --wasm-dir $(WASM_DIR)
 
-## test-deps: what the tests need on a fresh Debian machine (swtpm)
+## test-deps: what the tests need on a fresh Debian machine (swtpm;
+## PostgreSQL's server binaries, which the store tests run themselves —
+## the cluster Debian creates and starts is not used)
 test-deps:
 	@if ! command -v swtpm >/dev/null 2>&1 || ! command -v swtpm_setup >/dev/null 2>&1; then \
 		echo "installing swtpm (apt-get)"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q swtpm swtpm-tools; \
+	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+		echo "installing postgresql (apt-get)"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; \
 	fi
 
 vet:

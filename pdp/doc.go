@@ -15,7 +15,8 @@
 // Their verdicts are combined with strongSwan's recommendation policy
 // "default" into PB-Assessment-Result, PB-Access-Recommendation and
 // PB-Reason-String. Products, devices, AK keyids and reference measurements
-// live in an embedded SQLite database (Store).
+// live in a Store: an embedded SQLite file by default, or a PostgreSQL
+// database that several PDP replicas share (OpenStore).
 //
 // # Running one
 //

@@ -458,7 +458,26 @@ func (a *attIMV) verify(ctx context.Context) {
 		return
 	}
 	var summary string
+	if len(ref) == 0 && a.c.env.policy.LearnMeasurements && quoteOK {
+		// Registration only with a valid quote: the PDP never learns
+		// measurements it could not tie to the TPM. Another connection
+		// (here or on a replica) may register the same device first;
+		// then its set is the reference this evidence is compared to.
+		stored, registered, err := st.RegisterMeasurements(ctx, dev.ID, algo, a.evidence)
+		if err != nil {
+			a.log.Error("database error", "err", err)
+			a.fail(ResultError, NoAccess, "policy database error")
+			return
+		}
+		if registered {
+			summary = fmt.Sprintf("registered %d BIOS evidence measurements", len(a.evidence))
+		} else {
+			a.log.Info("reference measurements were registered by another connection meanwhile")
+			ref = stored
+		}
+	}
 	switch {
+	case summary != "":
 	case len(ref) > 0:
 		fails, notes := compareMeasurements(ref, a.evidence)
 		for _, n := range notes {
@@ -473,15 +492,6 @@ func (a *attIMV) verify(ctx context.Context) {
 		}
 	case !a.c.env.policy.LearnMeasurements:
 		reasons = append(reasons, "no reference BIOS measurements for device "+devKey)
-	case quoteOK:
-		// Registration only with a valid quote: the PDP never learns
-		// measurements it could not tie to the TPM.
-		if err := st.SetMeasurements(ctx, dev.ID, algo, a.evidence); err != nil {
-			a.log.Error("database error", "err", err)
-			a.fail(ResultError, NoAccess, "policy database error")
-			return
-		}
-		summary = fmt.Sprintf("registered %d BIOS evidence measurements", len(a.evidence))
 	}
 	if len(reasons) > 0 {
 		a.fail(NonCompliantMinor, Isolate, reasons...)

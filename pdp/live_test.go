@@ -91,6 +91,7 @@ func getTPM(t *testing.T) *tpmFixture {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopPG()
 	if fixture != nil {
 		fixture.tpm.Close()
 	}

@@ -76,7 +76,7 @@ func loadVector(t testing.TB, glob string) vectorMsg {
 }
 
 // testEnv is an IMV environment on a store for direct conn tests.
-func testEnv(t testing.TB, st *Store, p Policy) *imvEnv {
+func testEnv(t testing.TB, st Store, p Policy) *imvEnv {
 	log := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Info, Output: testWriter{t}})
 	if testing.Verbose() {
 		log.SetLevel(hclog.Debug)
@@ -157,7 +157,7 @@ func recordedSecret(t testing.TB) []byte {
 // verify. mutate may change the evidence message before it is delivered.
 // It checks every server message against the recorded shape and returns
 // the conn and what it sent in the RESULT round.
-func replayRun(t *testing.T, st *Store, p Policy, inject bool, mutate func([]byte) []byte) (*conn, []tnccs.PAMessage) {
+func replayRun(t *testing.T, st Store, p Policy, inject bool, mutate func([]byte) []byte) (*conn, []tnccs.PAMessage) {
 	t.Helper()
 	ctx := context.Background()
 	rec := &recorder{}

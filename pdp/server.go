@@ -41,12 +41,13 @@ type Config struct {
 	Users map[string]string
 	// ClientCAs authenticates clients by TLS client certificate.
 	ClientCAs *x509.CertPool
-	// DBPath is the SQLite database file (":memory:" or "" for a private
-	// in-memory database). Ignored when Store is set.
+	// DBPath is the database: a SQLite file (":memory:" or "" for a
+	// private in-memory database) or a PostgreSQL URL (postgres://...);
+	// see OpenStore. Ignored when Store is set.
 	DBPath string
 	// Store, when set, is used instead of opening DBPath; the Server does
 	// not close it.
-	Store *Store
+	Store Store
 	// Policy is what the IMVs enforce; see DefaultPolicy.
 	Policy Policy
 	// Referral, when set, makes the server send a PB-PDP-Referral in its
@@ -92,7 +93,7 @@ const defaultMaxMessageSize = 2097104
 type Server struct {
 	cfg     Config
 	log     hclog.Logger
-	store   *Store
+	store   Store
 	ownDB   bool
 	ln      net.Listener
 	ctx     context.Context
@@ -182,7 +183,7 @@ func (s *Server) closeStore() {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Store is the server's database (to seed or inspect it).
-func (s *Server) Store() *Store { return s.store }
+func (s *Server) Store() Store { return s.store }
 
 // Outcomes returns the outcomes of the connections finished so far, in the
 // order they finished.

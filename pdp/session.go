@@ -30,7 +30,7 @@ const anyIMC uint16 = 0xffff
 // imvEnv is what every connection's IMVs share: the store, the policy, the
 // limits and the loggers.
 type imvEnv struct {
-	store  *Store
+	store  Store
 	policy *Policy
 	maxMsg int // maximum PA-TNC message size
 	osLog  hclog.Logger

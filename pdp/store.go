@@ -5,62 +5,74 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through pgx, registered as "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver, registered as "sqlite"
 )
 
-// schema is the PDP database, a small cousin of strongSwan's imv database:
-// products, devices (keyed by the ITA Device ID the OS IMC sends, normally the
-// AK keyid), trusted AK keyids, and the boot measurements learned on a
-// device's first contact (strongSwan's component_hashes), one row per
-// (device, algorithm, sequence number).
-const schema = `
-CREATE TABLE IF NOT EXISTS products (
-	id      INTEGER PRIMARY KEY,
-	name    TEXT NOT NULL UNIQUE,
-	allowed INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS devices (
-	id         INTEGER PRIMARY KEY,
-	value      TEXT NOT NULL UNIQUE,
-	product    INTEGER REFERENCES products(id),
-	trusted    INTEGER NOT NULL DEFAULT 0,
-	first_seen INTEGER NOT NULL,
-	last_seen  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS aks (
-	keyid   TEXT PRIMARY KEY,
-	device  INTEGER REFERENCES devices(id),
-	trusted INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE IF NOT EXISTS measurements (
-	device INTEGER NOT NULL REFERENCES devices(id),
-	algo   INTEGER NOT NULL,
-	seq    INTEGER NOT NULL,
-	pcr    INTEGER NOT NULL,
-	digest BLOB NOT NULL,
-	PRIMARY KEY (device, algo, seq)
-);
-CREATE TABLE IF NOT EXISTS sessions (
-	id             INTEGER PRIMARY KEY,
-	time           INTEGER NOT NULL,
-	device         TEXT NOT NULL,
-	product        TEXT NOT NULL,
-	result         INTEGER NOT NULL,
-	recommendation INTEGER NOT NULL,
-	reasons        TEXT NOT NULL
-);
-`
+// Store is the PDP's policy database: products, devices (keyed by the ITA
+// Device ID the OS IMC sends, normally the AK keyid), trusted AK keyids, the
+// boot measurements learned on a device's first contact (strongSwan's
+// component_hashes) and the record of finished assessments.
+//
+// OpenStore gives one of two engines with the same schema: an embedded
+// SQLite file (the default, nothing to run) or a PostgreSQL server shared by
+// several PDP replicas. Implementations are safe for concurrent use, also
+// by several processes on one database: what two replicas learn about the
+// same device at the same moment ends up stored once (see
+// RegisterMeasurements).
+type Store interface {
+	// AllowProduct marks a product (e.g. "Debian 12 x86_64") as allowed.
+	AllowProduct(ctx context.Context, name string) error
+	// Product reports whether a product is known and whether it is allowed.
+	Product(ctx context.Context, name string) (known, allowed bool, err error)
+	// LearnProduct records a product as allowed (policy "learn").
+	LearnProduct(ctx context.Context, name string) error
+
+	// Device returns the device row for an ITA Device ID, or nil if unknown.
+	Device(ctx context.Context, value string) (*Device, error)
+	// AddDevice records a device (or refreshes its last-seen time and
+	// product) and returns its row; trusted is only applied to a new row.
+	AddDevice(ctx context.Context, value, product string, trusted bool) (*Device, error)
+
+	// TrustAK marks an AK keyid (SHA-1 of its DER SubjectPublicKeyInfo, 40
+	// lower-case hex) as trusted. This is how an operator enrols an
+	// endpoint when the policy does not learn AKs on first contact.
+	TrustAK(ctx context.Context, keyid string) error
+	// AKTrusted reports whether an AK keyid is recorded as trusted.
+	AKTrusted(ctx context.Context, keyid string) (bool, error)
+
+	// Measurements returns the reference measurements of a device for one
+	// PTS measurement algorithm (its bit, e.g. 0x4000 for SHA-256),
+	// ordered by Seq.
+	Measurements(ctx context.Context, device int64, algo uint16) ([]Measurement, error)
+	// SetMeasurements replaces the reference measurements of a device for
+	// one algorithm (an operator re-enrolling a device).
+	SetMeasurements(ctx context.Context, device int64, algo uint16, ms []Measurement) error
+	// RegisterMeasurements stores ms as the device's reference for algo
+	// unless it already has one, in one transaction: of several
+	// connections registering the same device at once (on one PDP or on
+	// replicas sharing a database) exactly one wins. It returns the
+	// reference now stored and whether it is ms.
+	RegisterMeasurements(ctx context.Context, device int64, algo uint16, ms []Measurement) (ref []Measurement, registered bool, err error)
+
+	// AddSession records the verdict of a finished connection.
+	AddSession(ctx context.Context, r SessionRecord) error
+	// Sessions returns the recorded sessions, oldest first (at most limit).
+	Sessions(ctx context.Context, limit int) ([]SessionRecord, error)
+
+	// Engine names the engine: "sqlite" or "postgres".
+	Engine() string
+	// Close closes the database.
+	Close() error
+}
 
 // maxMeasurements bounds how many reference measurements one device may have
 // per algorithm (a boot log has a few hundred events; IMA is not stored).
 const maxMeasurements = 65536
-
-// Store is the PDP's SQLite database. It is safe for concurrent use.
-type Store struct {
-	db *sql.DB
-}
 
 // Measurement is one reference boot measurement: the digest extended into
 // PCR at position Seq (1-based, as strongSwan numbers component hashes) of the
@@ -81,12 +93,43 @@ type Device struct {
 	LastSeen  time.Time
 }
 
-// OpenStore opens (and creates if needed) the SQLite database at path.
-// ":memory:" gives a private in-memory database.
-func OpenStore(path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+// SessionRecord is one finished assessment as kept in the sessions table.
+type SessionRecord struct {
+	Time           time.Time
+	Device         string
+	Product        string
+	Result         Result
+	Recommendation Recommendation
+	Reasons        string
+}
+
+// IsPostgresURL reports whether a --db value names a PostgreSQL database
+// (a postgres:// or postgresql:// connection URL) rather than a SQLite file.
+func IsPostgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// OpenStore opens the database db and brings its schema up to date (see
+// migrations). db is a PostgreSQL connection URL (postgres://user@host:port/
+// name?sslmode=disable, any libpq setting pgx understands) or the path of a
+// SQLite file, created if needed; ":memory:" gives a private in-memory
+// SQLite database.
+func OpenStore(db string) (Store, error) {
+	if IsPostgresURL(db) {
+		return openPostgres(db)
+	}
+	return openSQLite(db)
+}
+
+func openSQLite(path string) (Store, error) {
+	// WAL with synchronous=NORMAL: a commit is a write to the log, not an
+	// fsync (one per checkpoint instead); immediate transactions take the
+	// write lock at BEGIN, so two writers never deadlock upgrading a read
+	// lock (SQLite "BEGIN IMMEDIATE").
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	if path == ":memory:" {
-		dsn = "file::memory:?_pragma=foreign_keys(1)"
+		dsn = "file::memory:?_pragma=foreign_keys(1)&_txlock=immediate"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -95,19 +138,231 @@ func OpenStore(path string) (*Store, error) {
 	// One connection: SQLite serialises writers anyway, and an in-memory
 	// database exists per connection.
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
+	s := &sqlStore{db: db, d: sqliteDialect, path: path}
+	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("pdp: create schema in %s: %w", path, err)
+		return nil, fmt.Errorf("pdp: database %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func openPostgres(url string) (Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("pdp: open database %s: %w", redactURL(url), err)
+	}
+	// Enough connections for the PDP's concurrent assessments; idle ones
+	// are kept so that a steady load does not reconnect.
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &sqlStore{db: db, d: postgresDialect, url: url}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("pdp: database %s: %w", redactURL(url), err)
+	}
+	return s, nil
+}
 
-// AllowProduct marks a product (e.g. "Debian 12 x86_64") as allowed by policy.
-func (s *Store) AllowProduct(ctx context.Context, name string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO products(name, allowed) VALUES(?, 1)
+// redactURL hides the password of a connection URL in messages.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return u
+	}
+	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return u
+}
+
+// dialect is what differs between the engines: column types in the schema,
+// placeholders, and how a transaction serialises against other writers.
+type dialect struct {
+	name string
+	// types replaces {{name}} in the schema.
+	types map[string]string
+	// dollar: placeholders are $1, $2, ... instead of ?.
+	dollar bool
+	// lockSchema runs first in the migration transaction so that replicas
+	// starting at once migrate one after the other ("" for none: SQLite's
+	// immediate transaction already holds the write lock).
+	lockSchema string
+	// lockDevice runs first in a registration transaction with the device
+	// id: it serialises registrations of one device ("" for none).
+	lockDevice string
+}
+
+var (
+	sqliteDialect = &dialect{name: "sqlite",
+		types: map[string]string{"serial": "INTEGER PRIMARY KEY", "blob": "BLOB"}}
+	postgresDialect = &dialect{name: "postgres", dollar: true,
+		types: map[string]string{"serial": "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "blob": "BYTEA"},
+		// An arbitrary application-wide key: "imchost" in ASCII, 0x696d63686f7374.
+		lockSchema: "SELECT pg_advisory_xact_lock(29675146275943284)",
+		lockDevice: "SELECT id FROM devices WHERE id = ? FOR UPDATE"}
+)
+
+// q rewrites a query written with ? placeholders for the dialect.
+func (d *dialect) q(query string) string {
+	if !d.dollar {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// schemaSQL fills the dialect's column types into a migration.
+func (d *dialect) schemaSQL(s string) string {
+	for k, v := range d.types {
+		s = strings.ReplaceAll(s, "{{"+k+"}}", v)
+	}
+	return s
+}
+
+// migration is one versioned step of the schema, the same for both engines
+// but for the {{serial}} and {{blob}} column types.
+type migration struct {
+	version int
+	what    string
+	sql     []string
+}
+
+// migrations are applied in order at OpenStore, each in a transaction with
+// its row in schema_migrations. Never edit a released step: add one.
+// Version 1 is the schema of the SQLite-only PDP (CREATE ... IF NOT EXISTS,
+// so a database from before versioning adopts it unchanged).
+var migrations = []migration{
+	{1, "products, devices, aks, measurements, sessions", []string{
+		`CREATE TABLE IF NOT EXISTS products (
+			id      {{serial}},
+			name    TEXT NOT NULL UNIQUE,
+			allowed BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE IF NOT EXISTS devices (
+			id         {{serial}},
+			value      TEXT NOT NULL UNIQUE,
+			product    BIGINT REFERENCES products(id),
+			trusted    BIGINT NOT NULL DEFAULT 0,
+			first_seen BIGINT NOT NULL,
+			last_seen  BIGINT NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS aks (
+			keyid   TEXT PRIMARY KEY,
+			device  BIGINT REFERENCES devices(id),
+			trusted BIGINT NOT NULL DEFAULT 1
+		)`,
+		`CREATE TABLE IF NOT EXISTS measurements (
+			device BIGINT NOT NULL REFERENCES devices(id),
+			algo   BIGINT NOT NULL,
+			seq    BIGINT NOT NULL,
+			pcr    BIGINT NOT NULL,
+			digest {{blob}} NOT NULL,
+			PRIMARY KEY (device, algo, seq)
+		)`,
+		`CREATE TABLE IF NOT EXISTS sessions (
+			id             {{serial}},
+			time           BIGINT NOT NULL,
+			device         TEXT NOT NULL,
+			product        TEXT NOT NULL,
+			result         BIGINT NOT NULL,
+			recommendation BIGINT NOT NULL,
+			reasons        TEXT NOT NULL
+		)`,
+	}},
+	{2, "sessions by device", []string{
+		`CREATE INDEX IF NOT EXISTS sessions_device ON sessions(device, id)`,
+	}},
+}
+
+// SchemaVersion is the schema version this build writes (the last migration).
+var SchemaVersion = migrations[len(migrations)-1].version
+
+// migrate applies the migrations the database lacks. A database whose
+// schema is newer than this build knows is refused rather than used.
+func (s *sqlStore) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT PRIMARY KEY,
+		applied_at BIGINT NOT NULL,
+		what       TEXT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if s.d.lockSchema != "" {
+		if _, err := tx.ExecContext(ctx, s.d.lockSchema); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+	}
+	var have sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if int(have.Int64) > SchemaVersion {
+		return fmt.Errorf("schema version %d is newer than this imchost's %d: upgrade imchost", have.Int64, SchemaVersion)
+	}
+	for _, m := range migrations {
+		if m.version <= int(have.Int64) {
+			continue
+		}
+		for _, stmt := range m.sql {
+			if _, err := tx.ExecContext(ctx, s.d.schemaSQL(stmt)); err != nil {
+				return fmt.Errorf("migration %d (%s): %w", m.version, m.what, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO schema_migrations(version, applied_at, what) VALUES(?, ?, ?)`),
+			m.version, time.Now().Unix(), m.what); err != nil {
+			return fmt.Errorf("migration %d: %w", m.version, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// sqlStore is the Store of both engines over database/sql.
+type sqlStore struct {
+	db   *sql.DB
+	d    *dialect
+	path string // SQLite file
+	url  string // PostgreSQL URL
+}
+
+func (s *sqlStore) Engine() string { return s.d.name }
+
+func (s *sqlStore) Close() error { return s.db.Close() }
+
+func (s *sqlStore) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.db.ExecContext(ctx, s.d.q(q), args...)
+}
+
+func (s *sqlStore) row(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.db.QueryRowContext(ctx, s.d.q(q), args...)
+}
+
+func (s *sqlStore) AllowProduct(ctx context.Context, name string) error {
+	_, err := s.exec(ctx, `INSERT INTO products(name, allowed) VALUES(?, 1)
 		ON CONFLICT(name) DO UPDATE SET allowed = 1`, name)
 	if err != nil {
 		return fmt.Errorf("pdp: allow product %q: %w", name, err)
@@ -115,10 +370,9 @@ func (s *Store) AllowProduct(ctx context.Context, name string) error {
 	return nil
 }
 
-// Product returns whether a product is known and whether it is allowed.
-func (s *Store) Product(ctx context.Context, name string) (known, allowed bool, err error) {
+func (s *sqlStore) Product(ctx context.Context, name string) (known, allowed bool, err error) {
 	var a int
-	err = s.db.QueryRowContext(ctx, `SELECT allowed FROM products WHERE name = ?`, name).Scan(&a)
+	err = s.row(ctx, `SELECT allowed FROM products WHERE name = ?`, name).Scan(&a)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, false, nil
@@ -128,18 +382,16 @@ func (s *Store) Product(ctx context.Context, name string) (known, allowed bool, 
 	return true, a != 0, nil
 }
 
-// LearnProduct records a product as allowed (policy "learn").
-func (s *Store) LearnProduct(ctx context.Context, name string) error {
+func (s *sqlStore) LearnProduct(ctx context.Context, name string) error {
 	return s.AllowProduct(ctx, name)
 }
 
-// Device returns the device row for an ITA Device ID, or nil if unknown.
-func (s *Store) Device(ctx context.Context, value string) (*Device, error) {
+func (s *sqlStore) Device(ctx context.Context, value string) (*Device, error) {
 	var d Device
 	var product sql.NullString
 	var trusted int
 	var first, last int64
-	err := s.db.QueryRowContext(ctx, `SELECT d.id, d.value, p.name, d.trusted, d.first_seen, d.last_seen
+	err := s.row(ctx, `SELECT d.id, d.value, p.name, d.trusted, d.first_seen, d.last_seen
 		FROM devices d LEFT JOIN products p ON p.id = d.product WHERE d.value = ?`, value).
 		Scan(&d.ID, &d.Value, &product, &trusted, &first, &last)
 	switch {
@@ -153,9 +405,7 @@ func (s *Store) Device(ctx context.Context, value string) (*Device, error) {
 	return &d, nil
 }
 
-// AddDevice records a device (or refreshes its last-seen time and product)
-// and returns its row. trusted is only applied to a new row.
-func (s *Store) AddDevice(ctx context.Context, value, product string, trusted bool) (*Device, error) {
+func (s *sqlStore) AddDevice(ctx context.Context, value, product string, trusted bool) (*Device, error) {
 	now := time.Now().Unix()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -164,23 +414,20 @@ func (s *Store) AddDevice(ctx context.Context, value, product string, trusted bo
 	defer tx.Rollback()
 	var productID sql.NullInt64
 	if product != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO products(name, allowed) VALUES(?, 0)
-			ON CONFLICT(name) DO NOTHING`, product); err != nil {
-			return nil, fmt.Errorf("pdp: add product %q: %w", product, err)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM products WHERE name = ?`, product).
-			Scan(&productID); err != nil {
-			return nil, fmt.Errorf("pdp: product %q: %w", product, err)
+		// Read first: an upsert would lock the product row, which every
+		// device of that product shares.
+		if productID, err = s.productID(ctx, tx, product); err != nil {
+			return nil, err
 		}
 	}
 	t := 0
 	if trusted {
 		t = 1
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO devices(value, product, trusted, first_seen, last_seen)
+	if _, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO devices(value, product, trusted, first_seen, last_seen)
 		VALUES(?, ?, ?, ?, ?)
 		ON CONFLICT(value) DO UPDATE SET last_seen = excluded.last_seen,
-			product = COALESCE(excluded.product, devices.product)`,
+			product = COALESCE(excluded.product, devices.product)`),
 		value, productID, t, now, now); err != nil {
 		return nil, fmt.Errorf("pdp: add device %q: %w", value, err)
 	}
@@ -190,11 +437,27 @@ func (s *Store) AddDevice(ctx context.Context, value, product string, trusted bo
 	return s.Device(ctx, value)
 }
 
-// TrustAK marks an AK keyid (SHA-1 of its DER SubjectPublicKeyInfo, 40
-// lower-case hex) as trusted. This is how an operator enrols an endpoint when
-// the policy does not learn AKs on first contact.
-func (s *Store) TrustAK(ctx context.Context, keyid string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO aks(keyid, trusted) VALUES(?, 1)
+// productID returns the id of a product, inserting it (not allowed) if new.
+func (s *sqlStore) productID(ctx context.Context, tx *sql.Tx, product string) (sql.NullInt64, error) {
+	var id sql.NullInt64
+	sel := s.d.q(`SELECT id FROM products WHERE name = ?`)
+	err := tx.QueryRowContext(ctx, sel, product).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err = tx.ExecContext(ctx, s.d.q(`INSERT INTO products(name, allowed) VALUES(?, 0)
+			ON CONFLICT(name) DO NOTHING`), product); err == nil {
+			// A concurrent insert of the same name has committed by
+			// now (ON CONFLICT waited for it): a new statement sees it.
+			err = tx.QueryRowContext(ctx, sel, product).Scan(&id)
+		}
+	}
+	if err != nil {
+		return id, fmt.Errorf("pdp: product %q: %w", product, err)
+	}
+	return id, nil
+}
+
+func (s *sqlStore) TrustAK(ctx context.Context, keyid string) error {
+	_, err := s.exec(ctx, `INSERT INTO aks(keyid, trusted) VALUES(?, 1)
 		ON CONFLICT(keyid) DO UPDATE SET trusted = 1`, keyid)
 	if err != nil {
 		return fmt.Errorf("pdp: trust AK %s: %w", keyid, err)
@@ -202,10 +465,9 @@ func (s *Store) TrustAK(ctx context.Context, keyid string) error {
 	return nil
 }
 
-// AKTrusted reports whether an AK keyid is recorded as trusted.
-func (s *Store) AKTrusted(ctx context.Context, keyid string) (bool, error) {
+func (s *sqlStore) AKTrusted(ctx context.Context, keyid string) (bool, error) {
 	var t int
-	err := s.db.QueryRowContext(ctx, `SELECT trusted FROM aks WHERE keyid = ?`, keyid).Scan(&t)
+	err := s.row(ctx, `SELECT trusted FROM aks WHERE keyid = ?`, keyid).Scan(&t)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, nil
@@ -215,11 +477,19 @@ func (s *Store) AKTrusted(ctx context.Context, keyid string) (bool, error) {
 	return t != 0, nil
 }
 
-// Measurements returns the reference measurements of a device for one PTS
-// measurement algorithm (its bit, e.g. 0x4000 for SHA-256), ordered by Seq.
-func (s *Store) Measurements(ctx context.Context, device int64, algo uint16) ([]Measurement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, pcr, digest FROM measurements
-		WHERE device = ? AND algo = ? ORDER BY seq LIMIT ?`, device, algo, maxMeasurements)
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *sqlStore) Measurements(ctx context.Context, device int64, algo uint16) ([]Measurement, error) {
+	return s.measurements(ctx, s.db, device, algo)
+}
+
+func (s *sqlStore) measurements(ctx context.Context, q querier, device int64, algo uint16) ([]Measurement, error) {
+	rows, err := q.QueryContext(ctx, s.d.q(`SELECT seq, pcr, digest FROM measurements
+		WHERE device = ? AND algo = ? ORDER BY seq LIMIT ?`), device, int64(algo), maxMeasurements)
 	if err != nil {
 		return nil, fmt.Errorf("pdp: measurements of device %d: %w", device, err)
 	}
@@ -238,9 +508,7 @@ func (s *Store) Measurements(ctx context.Context, device int64, algo uint16) ([]
 	return out, nil
 }
 
-// SetMeasurements replaces the reference measurements of a device for one
-// algorithm (registration on first contact).
-func (s *Store) SetMeasurements(ctx context.Context, device int64, algo uint16, ms []Measurement) error {
+func (s *sqlStore) SetMeasurements(ctx context.Context, device int64, algo uint16, ms []Measurement) error {
 	if len(ms) > maxMeasurements {
 		return fmt.Errorf("pdp: %d measurements exceed the limit of %d", len(ms), maxMeasurements)
 	}
@@ -249,20 +517,15 @@ func (s *Store) SetMeasurements(ctx context.Context, device int64, algo uint16, 
 		return fmt.Errorf("pdp: store measurements: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `DELETE FROM measurements WHERE device = ? AND algo = ?`,
-		device, algo); err != nil {
+	if err := s.lockDevice(ctx, tx, device); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.d.q(`DELETE FROM measurements WHERE device = ? AND algo = ?`),
+		device, int64(algo)); err != nil {
 		return fmt.Errorf("pdp: store measurements: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO measurements(device, algo, seq, pcr, digest)
-		VALUES(?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("pdp: store measurements: %w", err)
-	}
-	defer stmt.Close()
-	for _, m := range ms {
-		if _, err := stmt.ExecContext(ctx, device, algo, m.Seq, m.PCR, m.Digest); err != nil {
-			return fmt.Errorf("pdp: store measurement %d: %w", m.Seq, err)
-		}
+	if err := s.insertMeasurements(ctx, tx, device, algo, ms); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("pdp: store measurements: %w", err)
@@ -270,31 +533,87 @@ func (s *Store) SetMeasurements(ctx context.Context, device int64, algo uint16, 
 	return nil
 }
 
-// SessionRecord is one finished assessment as kept in the sessions table.
-type SessionRecord struct {
-	Time           time.Time
-	Device         string
-	Product        string
-	Result         Result
-	Recommendation Recommendation
-	Reasons        string
+func (s *sqlStore) RegisterMeasurements(ctx context.Context, device int64, algo uint16, ms []Measurement) ([]Measurement, bool, error) {
+	if len(ms) > maxMeasurements {
+		return nil, false, fmt.Errorf("pdp: %d measurements exceed the limit of %d", len(ms), maxMeasurements)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("pdp: register measurements: %w", err)
+	}
+	defer tx.Rollback()
+	if err := s.lockDevice(ctx, tx, device); err != nil {
+		return nil, false, err
+	}
+	ref, err := s.measurements(ctx, tx, device, algo)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(ref) > 0 {
+		// Somebody registered first: theirs is the reference.
+		return ref, false, tx.Commit()
+	}
+	if err := s.insertMeasurements(ctx, tx, device, algo, ms); err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("pdp: register measurements: %w", err)
+	}
+	return ms, true, nil
 }
 
-// AddSession records the verdict of a finished connection.
-func (s *Store) AddSession(ctx context.Context, r SessionRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions(time, device, product, result, recommendation, reasons)
-		VALUES(?, ?, ?, ?, ?, ?)`, r.Time.Unix(), r.Device, r.Product, uint32(r.Result),
-		uint32(r.Recommendation), r.Reasons)
+// lockDevice serialises the transactions that write one device's
+// measurements (PostgreSQL: a row lock on the device; SQLite's immediate
+// transaction already excludes every other writer).
+func (s *sqlStore) lockDevice(ctx context.Context, tx *sql.Tx, device int64) error {
+	if s.d.lockDevice == "" {
+		return nil
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, s.d.q(s.d.lockDevice), device).Scan(&id); err != nil {
+		return fmt.Errorf("pdp: lock device %d: %w", device, err)
+	}
+	return nil
+}
+
+// insertRows is how many measurements one INSERT carries (5 parameters
+// each: well below both engines' parameter limits).
+const insertRows = 200
+
+func (s *sqlStore) insertMeasurements(ctx context.Context, tx *sql.Tx, device int64, algo uint16, ms []Measurement) error {
+	for len(ms) > 0 {
+		n := min(len(ms), insertRows)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO measurements(device, algo, seq, pcr, digest) VALUES`)
+		args := make([]any, 0, 5*n)
+		for i, m := range ms[:n] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?, ?, ?, ?, ?)")
+			args = append(args, device, int64(algo), m.Seq, m.PCR, m.Digest)
+		}
+		if _, err := tx.ExecContext(ctx, s.d.q(b.String()), args...); err != nil {
+			return fmt.Errorf("pdp: store measurements %d..%d: %w", ms[0].Seq, ms[n-1].Seq, err)
+		}
+		ms = ms[n:]
+	}
+	return nil
+}
+
+func (s *sqlStore) AddSession(ctx context.Context, r SessionRecord) error {
+	_, err := s.exec(ctx, `INSERT INTO sessions(time, device, product, result, recommendation, reasons)
+		VALUES(?, ?, ?, ?, ?, ?)`, r.Time.Unix(), r.Device, r.Product, int64(r.Result),
+		int64(r.Recommendation), r.Reasons)
 	if err != nil {
 		return fmt.Errorf("pdp: record session: %w", err)
 	}
 	return nil
 }
 
-// Sessions returns the recorded sessions, oldest first (at most limit).
-func (s *Store) Sessions(ctx context.Context, limit int) ([]SessionRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT time, device, product, result, recommendation, reasons
-		FROM sessions ORDER BY id LIMIT ?`, limit)
+func (s *sqlStore) Sessions(ctx context.Context, limit int) ([]SessionRecord, error) {
+	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT time, device, product, result, recommendation, reasons
+		FROM sessions ORDER BY id LIMIT ?`), limit)
 	if err != nil {
 		return nil, fmt.Errorf("pdp: sessions: %w", err)
 	}
@@ -302,8 +621,7 @@ func (s *Store) Sessions(ctx context.Context, limit int) ([]SessionRecord, error
 	var out []SessionRecord
 	for rows.Next() {
 		var r SessionRecord
-		var t int64
-		var res, rec uint32
+		var t, res, rec int64
 		if err := rows.Scan(&t, &r.Device, &r.Product, &res, &rec, &r.Reasons); err != nil {
 			return nil, fmt.Errorf("pdp: sessions: %w", err)
 		}

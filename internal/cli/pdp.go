@@ -32,7 +32,7 @@ func cmdPDPServe(e *env, args []string) int {
 	keyFile := fs.String("key", "", "server private key, PEM")
 	selfSigned := fs.String("self-signed", "", "make a self-signed certificate for --host names and write its ca.pem into this directory")
 	hosts := fs.String("host", "localhost,127.0.0.1", "names and addresses of the self-signed certificate, comma separated")
-	db := fs.String("db", "", "SQLite database of products, devices, AKs and measurements (default: in memory, forgotten on exit)")
+	db := fs.String("db", "", "database of products, devices, AKs and measurements: a SQLite file, or postgres://USER@HOST/NAME for replicas sharing one (default: SQLite in memory, forgotten on exit)")
 	fs.Var(&users, "user", "SASL PLAIN user NAME:PASSWORD (repeatable)")
 	clientCA := fs.String("client-ca", "", "PEM CA certificates that authenticate TLS client certificates")
 	akCA := fs.String("ak-ca", "", "PEM CA certificates that AK certificates may chain to")
