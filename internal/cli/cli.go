@@ -55,6 +55,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "attest this machine to a PDP over PT-TLS (the main job)", cmdRun},
+		{"check", "preflight: config, modules, TPM, AK, event log and PDP, each OK or FAIL with the fix", cmdCheck},
 		{"pdp", "the project's Policy Decision Point (pdp serve)", cmdPDP},
 		{"eventlog", "print a boot event log and its PCR replay", cmdEventLog},
 		{"ima", "print an IMA measurement list and its PCR 10 replay", cmdIMA},

@@ -111,13 +111,20 @@ func openTPM(spec string, log hclog.Logger) (*tpmhost.TPM, error) {
 }
 
 // startHost creates the host on the platform, loads the IMCs and reports
-// refusals; it fails only when no IMC could be loaded.
-func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger, onConfig func(*host.Config)) (*host.Host, error) {
+// refusals. Strict (imchost run), any refused IMC is an error: a module
+// missing, not matching its pin or refusing its settings is this
+// endpoint's fault, which must not reach the PDP as a policy failure.
+// Otherwise it fails only when no IMC could be loaded.
+func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger, onConfig func(*host.Config), strict bool) (*host.Host, error) {
 	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnConfig: onConfig})
 	if err != nil {
 		return nil, err
 	}
 	if err := h.LoadIMCs(ctx); err != nil {
+		if strict {
+			h.Close(ctx)
+			return nil, fmt.Errorf("%w (imchost check lists every problem with its fix)", err)
+		}
 		if len(h.List()) == 0 {
 			h.Close(ctx)
 			return nil, fmt.Errorf("no IMC could be loaded: %w", err)

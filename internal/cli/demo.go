@@ -142,7 +142,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 	cfg.PDP.CA, cfg.PDP.ServerName = caPath, "localhost"
 	transportLimits(cfg)
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
-	h, err := startHost(ctx, cfg, plat, d.log, nil)
+	h, err := startHost(ctx, cfg, plat, d.log, nil, false)
 	if err != nil {
 		return 0, err
 	}

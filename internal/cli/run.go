@@ -189,11 +189,17 @@ func cmdRun(e *env, args []string) int {
 	}
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{
 		Root: f.root, EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
-	h, err := startHost(ctx, cfg, plat, log, f.apply) // a reload keeps the flags
+	h, err := startHost(ctx, cfg, plat, log, f.apply, true) // a reload keeps the flags
 	if err != nil {
 		return fail(e, err)
 	}
 	defer h.Close(context.Background())
+	if bad := preflight(cfg, tpm); len(bad) > 0 {
+		for _, fd := range bad {
+			fmt.Fprintf(e.stderr, "%s: %s: %v\n  fix: %s\n", e.name(), fd.what, fd.err, fd.fix)
+		}
+		return exitError
+	}
 
 	if f.interval > 0 {
 		if cfg.Wasm.Watch {
