@@ -39,6 +39,8 @@ func FuzzParseQuoteRequest(f *testing.F)    { fuzzCodec(f, "QuoteRequest") }
 func FuzzParseQuote(f *testing.F)           { fuzzCodec(f, "Quote") }
 func FuzzParseEventLog(f *testing.F)        { fuzzCodec(f, "EventLog") }
 func FuzzParseSymlinks(f *testing.F)        { fuzzCodec(f, "Symlinks") }
+func FuzzParseIMARequest(f *testing.F)      { fuzzCodec(f, "IMARequest") }
+func FuzzParseIMAEvents(f *testing.F)       { fuzzCodec(f, "IMAEvents") }
 func FuzzParsePackages(f *testing.F)        { fuzzCodec(f, "Packages") }
 func FuzzParseReport(f *testing.F)          { fuzzCodec(f, "Report") }
 func FuzzParseDHCreateRequest(f *testing.F) { fuzzCodec(f, "DHCreateRequest") }

@@ -156,7 +156,7 @@ var grantable = map[string]bool{
 	abi.FnConfigGet: true, abi.FnOSRelease: true, abi.FnSystemFacts: true, abi.FnReport: true,
 	abi.FnTPMVersionInfo: true, abi.FnTPMBanks: true, abi.FnTPMAIK: true, abi.FnTPMQuote: true,
 	abi.FnEventLog: true, abi.FnSymlinks: true, abi.FnDHCreate: true, abi.FnDHFinish: true,
-	abi.FnHash: true, abi.FnRandom: true, abi.FnPackages: true,
+	abi.FnHash: true, abi.FnRandom: true, abi.FnPackages: true, abi.FnIMAEvents: true,
 }
 
 // BaseGrants are the grants of an IMC listed in a strongSwan tnc_config

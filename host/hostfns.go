@@ -16,7 +16,7 @@ var dataFns = []string{
 	abi.FnSend, abi.FnSubscribe, abi.FnConfigGet, abi.FnOSRelease, abi.FnSystemFacts,
 	abi.FnPackages, abi.FnReport, abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK,
 	abi.FnTPMQuote, abi.FnEventLog, abi.FnSymlinks, abi.FnDHCreate, abi.FnDHFinish,
-	abi.FnHash, abi.FnRandom,
+	abi.FnHash, abi.FnRandom, abi.FnIMAEvents,
 }
 
 var (

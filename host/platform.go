@@ -20,6 +20,9 @@ type Platform struct {
 	// EventLogPath is the boot event log read when the IMC has no
 	// "eventlog" setting; "" means DefaultEventLogPath.
 	EventLogPath string
+	// IMALogPath is the IMA measurement list read when the IMC has no
+	// "ima_log" setting; "" means tpmhost.DefaultIMALogPath.
+	IMALogPath string
 }
 
 // System is the operating-system side of the platform.

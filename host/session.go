@@ -59,6 +59,7 @@ type Session struct {
 	dh           map[uint32]DHKey
 	nextDH       uint32
 	eventLogs    map[uint16][]byte // encoded results, per bank, for this connection
+	ima          *imaCursor        // the open pass over the IMA list (ima_events)
 }
 
 // maxDHKeys bounds the key pairs one session may hold.
@@ -247,6 +248,8 @@ func (s *Session) dispatch(ctx context.Context, fn string, in []byte) ([]byte, e
 			return nil, ErrUnavailable
 		}
 		return s.system(fn, in)
+	case abi.FnIMAEvents:
+		return s.imaEvents(in)
 	case abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog:
 		if p.TPM == nil {
 			return nil, ErrUnavailable
@@ -524,6 +527,8 @@ func (s *Session) Close() {
 	s.mu.Lock()
 	clear(s.dh)
 	clear(s.eventLogs)
+	s.ima.close()
+	s.ima = nil
 	s.stash, s.stashed = nil, false
 	s.mu.Unlock()
 }

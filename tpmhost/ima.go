@@ -682,3 +682,15 @@ func IMATemplateData(template string, fields [][]byte) []byte {
 	}
 	return b
 }
+
+// Peek returns io.EOF when the list has no further entry (nil otherwise),
+// without consuming anything.
+func (r *IMAReader) Peek() (bool, error) {
+	if r.err != nil {
+		return false, r.err
+	}
+	if _, err := r.r.Peek(1); err != nil {
+		return false, io.EOF
+	}
+	return true, nil
+}

@@ -3,14 +3,13 @@ package tpmhost
 import (
 	"fmt"
 	"os"
-	"syscall"
 )
 
 // openNonBlocking opens path for reading without blocking on a FIFO or a
 // device, and refuses anything but a regular file: a named pipe put where
 // a log is expected would otherwise hang the reader.
 func openNonBlocking(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|oNonBlock, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,9 @@ func (h *nativeHost) TPMQuote(req abi.QuoteRequest) (abi.Quote, error) {
 func (h *nativeHost) EventLog(bank uint16) (abi.EventLog, error) {
 	return eventLog(h.call(abi.FnEventLog), bank)
 }
+func (h *nativeHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
+	return imaEvents(h.call(abi.FnIMAEvents), req)
+}
 func (h *nativeHost) Symlinks(dir string) ([]abi.Symlink, error) {
 	return symlinks(h.call(abi.FnSymlinks), dir)
 }
@@ -197,6 +200,18 @@ func eventLog(call rawCall, bank uint16) (abi.EventLog, error) {
 	v, err := abi.ParseEventLog(out)
 	if err != nil {
 		return abi.EventLog{}, decodeErr(abi.FnEventLog)
+	}
+	return v, nil
+}
+
+func imaEvents(call rawCall, req abi.IMARequest) (abi.IMAEvents, error) {
+	out, err := call(abi.AppendIMARequest(nil, req))
+	if err != nil {
+		return abi.IMAEvents{}, err
+	}
+	v, err := abi.ParseIMAEvents(out)
+	if err != nil {
+		return abi.IMAEvents{}, decodeErr(abi.FnIMAEvents)
 	}
 	return v, nil
 }

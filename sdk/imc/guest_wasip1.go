@@ -58,6 +58,9 @@ func hostTPMQuote(inPtr, inLen, outPtr, outCap uint32) int32
 //go:wasmimport imchost eventlog_events
 func hostEventLog(inPtr, inLen, outPtr, outCap uint32) int32
 
+//go:wasmimport imchost ima_events
+func hostIMAEvents(inPtr, inLen, outPtr, outCap uint32) int32
+
 //go:wasmimport imchost symlinks
 func hostSymlinks(inPtr, inLen, outPtr, outCap uint32) int32
 
@@ -168,6 +171,9 @@ func (wasmHost) TPMQuote(req abi.QuoteRequest) (abi.Quote, error) {
 }
 func (wasmHost) EventLog(bank uint16) (abi.EventLog, error) {
 	return eventLog(wasmCall(abi.FnEventLog, hostEventLog), bank)
+}
+func (wasmHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
+	return imaEvents(wasmCall(abi.FnIMAEvents, hostIMAEvents), req)
 }
 func (wasmHost) Symlinks(dir string) ([]abi.Symlink, error) {
 	return symlinks(wasmCall(abi.FnSymlinks, hostSymlinks), dir)

@@ -70,6 +70,8 @@ type Host interface {
 	TPMQuote(req abi.QuoteRequest) (abi.Quote, error)
 	// EventLog returns the boot event log's events for one PCR bank.
 	EventLog(bank uint16) (abi.EventLog, error)
+	// IMAEvents returns one page of the IMA measurement list (ima_events).
+	IMAEvents(req abi.IMARequest) (abi.IMAEvents, error)
 	// Symlinks lists the symbolic links to directories in dir.
 	Symlinks(dir string) ([]abi.Symlink, error)
 	// DHCreate makes a DH key pair in the host for a PTS DH group.

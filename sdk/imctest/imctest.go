@@ -209,7 +209,7 @@ func AllGrants() []string {
 		abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnOSRelease,
 		abi.FnSystemFacts, abi.FnPackages, abi.FnReport, abi.FnTPMVersionInfo, abi.FnTPMBanks,
 		abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog, abi.FnSymlinks, abi.FnDHCreate,
-		abi.FnDHFinish, abi.FnHash, abi.FnRandom,
+		abi.FnDHFinish, abi.FnHash, abi.FnRandom, abi.FnIMAEvents,
 	}
 }
 

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package tpmhost
+
+// oNonBlock: no such flag outside Unix.
+const oNonBlock = 0
