@@ -20,7 +20,7 @@ import (
 )
 
 func cmdPDP(e *env, args []string) int {
-	return dispatch(e, "pdp", args, []command{{"serve", "", cmdPDPServe}})
+	return dispatch(e, "pdp", args, []command{{"serve", "", cmdPDPServe}, {"bench", "", cmdPDPBench}})
 }
 
 func cmdPDPServe(e *env, args []string) int {
