@@ -6,6 +6,8 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -104,4 +106,57 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return string(out)
+}
+
+// TestCLIPTTLSClientCommandLine: a command line written for strongSwan's
+// pt-tls-client works for imchost run with the same meaning — -x/--cert
+// repeated loads certificates to trust (the PDP's CA) and, with -k/--key,
+// the client's own; -i/-s are SASL PLAIN; --optionsfrom reads the same from
+// a file; getopt's joined forms (-cHOST, -d1). A --cert that is not the
+// key's and no CA of the PDP's fail with words that say so.
+func TestCLIPTTLSClientCommandLine(t *testing.T) {
+	e := newCLIEnv(t)
+	dir := t.TempDir()
+	clientCA, cert, key := clientCertFiles(t, dir)
+	p := startPDPProcess(t, "--user", "alice:s3cret", "--client-ca", clientCA)
+	_, port, _ := net.SplitHostPort(p.addr)
+	// No --ca: what pt-tls-client users pass, and nothing else.
+	base := func(extra ...string) []string {
+		return append([]string{"run", "--config", e.cfg, "--tpm", e.tpm.inst.Spec, "--root", fixtureRoot(t, false),
+			"--eventlog", e.logs}, extra...)
+	}
+	const allowed = "overall: compliant, Access Allowed"
+	out := runCLI(t, 0, base("-c", "127.0.0.1", "-p", port, "-x", p.caFile, "-x", cert, "-k", key, "-t", "ecdsa", "-d", "1")...)
+	if !strings.Contains(out, allowed) {
+		t.Errorf("-x CA -x cert -k key:\n%s", out)
+	}
+	if !strings.Contains(p.logs.String(), "endpoint") {
+		t.Errorf("the PDP did not see the client certificate (endpoint):\n%s", p.logs.String())
+	}
+	out = runCLI(t, 0, base("-c127.0.0.1", "-p"+port, "--cert="+p.caFile, "-i", "alice", "-s", "s3cret", "-q")...)
+	if !strings.Contains(out, allowed) {
+		t.Errorf("-x CA -i -s:\n%s", out)
+	}
+	opts := filepath.Join(dir, "pt-tls-client.opts")
+	text := fmt.Sprintf("--connect 127.0.0.1 --port %s\n--cert '%s'\n--cert \"%s\" --key %s\n", port, p.caFile, cert, key)
+	if err := os.WriteFile(opts, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := runCLI(t, 0, base("--optionsfrom", opts)...); !strings.Contains(out, allowed) {
+		t.Errorf("--optionsfrom:\n%s", out)
+	}
+	// The client certificate is the --cert that belongs to the key; the CA
+	// alone is not, and without the PDP's CA the PDP is not trusted.
+	out = runCLI(t, 1, base("-c", "127.0.0.1", "-p", port, "-x", p.caFile, "-k", key)...)
+	if !strings.Contains(out, "none of the --cert certificates") {
+		t.Errorf("a key without its certificate:\n%s", out)
+	}
+	out = runCLI(t, 1, base("-c", "127.0.0.1", "-p", port, "-x", cert, "-k", key)...)
+	if !strings.Contains(out, "certificate signed by unknown authority") {
+		t.Errorf("no CA of the PDP's:\n%s", out)
+	}
+	out = runCLI(t, 1, base("-c", "127.0.0.1", "-p", port, "-x", p.caFile, "-x", cert, "-k", key, "--key-type", "rsa")...)
+	if !strings.Contains(out, "is not an RSA key (--key-type rsa)") {
+		t.Errorf("--key-type rsa with an ECDSA key:\n%s", out)
+	}
 }

@@ -47,7 +47,7 @@ func cmdCheck(e *env, args []string) int {
 	fs.IntVar(&f.port, "p", 0, "PDP PT-TLS port ([pdp] port, else 271)")
 	fs.StringVar(&f.ca, "ca", "", "PEM CA certificate that issued the PDP's certificate ([pdp] ca)")
 	fs.StringVar(&f.serverName, "server-name", "", "name the PDP certificate must carry (default: the host)")
-	fs.StringVar(&f.cert, "cert", "", "client certificate, PEM ([pdp] cert)")
+	fs.Var(&f.certs, "cert", "a `FILE` of PEM certificates to trust, repeatable; with --key, the one matching it is the client certificate (as imchost run)")
 	fs.StringVar(&f.key, "key", "", "client private key, PEM ([pdp] key)")
 	fs.StringVar(&f.client, "client", "", "SASL PLAIN user name ([pdp] client)")
 	fs.StringVar(&f.secretFile, "secret-file", "", "read the SASL PLAIN password from this file ([pdp] secret_file)")
@@ -101,7 +101,7 @@ func cmdCheck(e *env, args []string) int {
 		report(fd)
 	}
 	if !f.noPDP {
-		report(checkPDP(ctx, cfg, f.timeout, log))
+		report(checkPDP(ctx, cfg, &ptlsCreds{certs: f.certs}, f.timeout, log))
 	}
 	if failed > 0 {
 		fmt.Fprintf(e.stdout, "%d of the checks failed\n", failed)
@@ -364,8 +364,8 @@ func checkReplay(l *tpmhost.EventLog, t *tpmhost.TPM) finding {
 // checkPDP dials the PDP as imchost run would — TCP, TLS with the PDP's
 // certificate verified, PT-TLS version negotiation, client authentication
 // — and hangs up before any assessment.
-func checkPDP(ctx context.Context, cfg *host.Config, timeout time.Duration, log hclog.Logger) finding {
-	ccfg, err := clientConfig(cfg, false, log)
+func checkPDP(ctx context.Context, cfg *host.Config, creds *ptlsCreds, timeout time.Duration, log hclog.Logger) finding {
+	ccfg, err := clientConfig(cfg, creds, false, log)
 	fd := finding{what: "PDP"}
 	if err != nil {
 		fd.err = err

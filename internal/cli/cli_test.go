@@ -3,10 +3,12 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -51,7 +53,11 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"run", "extra"}, exitUsage, `unexpected argument "extra"`},
 		{[]string{"run", "--config", "/nonexistent/config.toml"}, exitError, "no such file"},
 		{[]string{"run", "--config", "../../config.toml", "--port", "70000", "-c", "127.0.0.1"}, exitUsage, "out of range"},
-		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "--ca", "cli.go", "--cert", "x.pem"}, exitUsage, "both --cert FILE and --key FILE"},
+		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "--ca", "cli.go", "--key", "x.pem"}, exitUsage, "--key FILE needs its certificate: --cert FILE"},
+		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "-X", "0123abcd"}, exitUsage, "PKCS#11"},
+		{[]string{"run", "--config", "../../config.toml", "-c", "127.0.0.1", "--keyid", "0123abcd"}, exitUsage, "PKCS#11"},
+		{[]string{"run", "--optionsfrom", "/nonexistent/opts"}, exitUsage, "--optionsfrom: open /nonexistent/opts"},
+		{[]string{"run", "--help"}, exitOK, "-x, --cert FILE"},
 		{[]string{"run", "--config", "../../config.toml", "--log-format", "xml"}, exitUsage, "--log-format xml: want text or json"},
 		{[]string{"run", "--interval", "0"}, exitUsage, "want a positive duration such as 10m"},
 		{[]string{"run", "--interval", "-5m"}, exitUsage, "want a positive duration such as 10m"},
@@ -241,6 +247,50 @@ note: the assessment was not compliant (don't know); access is allowed because t
 	printVerdict(&b, v, nil)
 	if strings.Contains(b.String(), "note:") || strings.Contains(b.String(), "reason") {
 		t.Errorf("compliant and allowed needs no note:\n%s", b.String())
+	}
+}
+
+// TestExpandPTLSArgs: pt-tls-client's getopt syntax becomes package flag's
+// (-cHOST, -mq, -d2), --optionsfrom files are read in place (quotes,
+// nesting, a loop refused), and a value given apart is never split.
+func TestExpandPTLSArgs(t *testing.T) {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	f.register(fs)
+	f.logFlags.register(fs)
+	dir := t.TempDir()
+	opts := filepath.Join(dir, "opts")
+	inner := filepath.Join(dir, "inner")
+	loop := filepath.Join(dir, "loop")
+	for file, text := range map[string]string{
+		opts:  "--connect pdp.example.org --port 271\n  -x 'ca cert.pem' -x \"client.pem\"\n-+ " + inner + "\n",
+		inner: "--key client.key\t-d 2\n",
+		loop:  "-+ " + loop + "\n",
+	} {
+		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"-cpdp", "-p271", "-mq", "-d2"}, []string{"-c", "pdp", "-p", "271", "-m", "-q", "-d", "2"}},
+		{[]string{"-debug", "2", "-config=x.toml", "--port=271"}, []string{"-debug", "2", "-config=x.toml", "--port=271"}},
+		{[]string{"-s", "-mq", "--secret", "-x1"}, []string{"-s", "-mq", "--secret", "-x1"}},
+		{[]string{"--optionsfrom", opts, "-q"}, []string{"--connect", "pdp.example.org", "--port", "271", "-x", "ca cert.pem",
+			"-x", "client.pem", "--key", "client.key", "-d", "2", "-q"}},
+		{[]string{"--options=" + inner, "--", "-mq"}, []string{"--key", "client.key", "-d", "2", "--", "-mq"}},
+	} {
+		got, err := expandPTLSArgs(fs, tc.in)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%q: got %q (%v), want %q", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := expandPTLSArgs(fs, []string{"-+", loop}); err == nil || !strings.Contains(err.Error(), "a loop?") {
+		t.Errorf("a file that names itself: %v", err)
+	}
+	got, _ := expandPTLSArgs(fs, []string{"--optionsfrom", opts})
+	if err := fs.Parse(got); err != nil || f.connect != "pdp.example.org" || f.port != 271 ||
+		!slices.Equal(f.certs, stringList{"ca cert.pem", "client.pem"}) || f.key != "client.key" || f.debug != 2 {
+		t.Errorf("parsed %+v: %v", f, err)
 	}
 }
 

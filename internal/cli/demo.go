@@ -147,7 +147,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 		return 0, err
 	}
 	defer h.Close(context.Background())
-	ccfg, err := clientConfig(cfg, false, d.log)
+	ccfg, err := clientConfig(cfg, nil, false, d.log)
 	if err != nil {
 		return 0, err
 	}

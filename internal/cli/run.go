@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -25,7 +26,11 @@ import (
 type runFlags struct {
 	logFlags
 	config, connect, ca, serverName string
-	cert, key, client, secret       string
+	key, client, secret             string
+	certs                           stringList // -x/--cert, repeatable
+	keyType, certID, keyID          string     // -t, -X, -K
+	mutual                          bool       // -m
+	optionsFrom                     string     // -+: expanded before parsing
 	secretFile                      string
 	tpm, eventlog, root, wasmDir    string
 	port                            int
@@ -38,6 +43,7 @@ func (f *runFlags) register(fs interface {
 	IntVar(*int, string, int, string)
 	BoolVar(*bool, string, bool, string)
 	DurationVar(*time.Duration, string, time.Duration, string)
+	Var(flag.Value, string, string)
 }) {
 	fs.StringVar(&f.config, "config", "", "config.toml to use (default ./config.toml, else /etc/imchost/config.toml)")
 	fs.StringVar(&f.connect, "connect", "", "PDP host name or address ([pdp] host)")
@@ -46,10 +52,34 @@ func (f *runFlags) register(fs interface {
 	fs.IntVar(&f.port, "p", 0, "PDP PT-TLS port ([pdp] port, else 271)")
 	fs.StringVar(&f.ca, "ca", "", "PEM CA certificate that issued the PDP's certificate ([pdp] ca)")
 	fs.StringVar(&f.serverName, "server-name", "", "name the PDP certificate must carry (default: the host)")
-	fs.StringVar(&f.cert, "cert", "", "client certificate, PEM ([pdp] cert)")
-	fs.StringVar(&f.key, "key", "", "client private key, PEM ([pdp] key)")
-	fs.StringVar(&f.client, "client", "", "SASL PLAIN user name ([pdp] client)")
-	fs.StringVar(&f.secret, "secret", "", "SASL PLAIN password ([pdp] secret; visible to other users in ps: prefer --secret-file or $IMCHOST_SECRET)")
+	const certUsage = "a `FILE` of PEM certificates to trust, repeatable (the PDP's CA among them); with --key, the one matching it is also the client certificate (pt-tls-client's -x)"
+	fs.Var(&f.certs, "cert", certUsage)
+	fs.Var(&f.certs, "x", certUsage)
+	const keyUsage = "client private key, PEM `FILE`; its certificate comes from --cert or [pdp] cert ([pdp] key)"
+	fs.StringVar(&f.key, "key", "", keyUsage)
+	fs.StringVar(&f.key, "k", "", keyUsage)
+	const keyTypeUsage = "`TYPE` the --key must be: rsa or ecdsa; anything else is any (pt-tls-client's -t; default any)"
+	fs.StringVar(&f.keyType, "key-type", "", keyTypeUsage)
+	fs.StringVar(&f.keyType, "t", "", keyTypeUsage)
+	const p11Usage = "pt-tls-client's PKCS#11 certificate `HEX` key ID: not supported, give --cert FILE"
+	fs.StringVar(&f.certID, "certid", "", p11Usage)
+	fs.StringVar(&f.certID, "X", "", p11Usage)
+	const p11KeyUsage = "pt-tls-client's PKCS#11 private key `HEX` key ID: not supported, give --key FILE"
+	fs.StringVar(&f.keyID, "keyid", "", p11KeyUsage)
+	fs.StringVar(&f.keyID, "K", "", p11KeyUsage)
+	const mutualUsage = "pt-tls-client's mutual PB-TNC: accepted and ignored (imchost measures itself only)"
+	fs.BoolVar(&f.mutual, "mutual", false, mutualUsage)
+	fs.BoolVar(&f.mutual, "m", false, mutualUsage)
+	const optUsage = "read more arguments from `FILE` (pt-tls-client's --optionsfrom)"
+	fs.StringVar(&f.optionsFrom, "optionsfrom", "", optUsage)
+	fs.StringVar(&f.optionsFrom, "options", "", optUsage)
+	fs.StringVar(&f.optionsFrom, "+", "", optUsage)
+	const clientUsage = "SASL PLAIN user `NAME` ([pdp] client)"
+	fs.StringVar(&f.client, "client", "", clientUsage)
+	fs.StringVar(&f.client, "i", "", clientUsage)
+	const secretUsage = "SASL PLAIN `PASSWORD` ([pdp] secret; visible to other users in ps: prefer --secret-file or $IMCHOST_SECRET)"
+	fs.StringVar(&f.secret, "secret", "", secretUsage)
+	fs.StringVar(&f.secret, "s", "", secretUsage)
 	fs.StringVar(&f.secretFile, "secret-file", "", "read the SASL PLAIN password from this file, readable by its owner only ([pdp] secret_file)")
 	fs.StringVar(&f.tpm, "tpm", "", "TPM: /dev/tpmrm0, tcp:HOST:PORT (swtpm), mssim:HOST:PORT or none ([tpm] device)")
 	fs.StringVar(&f.eventlog, "eventlog", "", "boot event log file ([tpm] eventlog)")
@@ -72,7 +102,6 @@ func (f *runFlags) apply(cfg *host.Config) {
 	set(&cfg.PDP.Host, f.connect)
 	set(&cfg.PDP.CA, f.ca)
 	set(&cfg.PDP.ServerName, f.serverName)
-	set(&cfg.PDP.Cert, f.cert)
 	set(&cfg.PDP.Key, f.key)
 	set(&cfg.PDP.Client, f.client)
 	switch {
@@ -97,7 +126,12 @@ func (f *runFlags) apply(cfg *host.Config) {
 
 // clientConfig builds the PB-TNC client configuration from [pdp] and
 // [tnccs].
-func clientConfig(cfg *host.Config, insecure bool, log hclog.Logger) (tnccs.ClientConfig, error) {
+// creds are the -x/--cert files and -t/--key-type of a pt-tls-client
+// command line (nil: none).
+func clientConfig(cfg *host.Config, creds *ptlsCreds, insecure bool, log hclog.Logger) (tnccs.ClientConfig, error) {
+	if creds == nil {
+		creds = &ptlsCreds{}
+	}
 	p := cfg.PDP
 	if p.Host == "" {
 		return tnccs.ClientConfig{}, errors.New("no PDP: set [pdp] host or pass --connect HOST")
@@ -127,17 +161,31 @@ func clientConfig(cfg *host.Config, insecure bool, log hclog.Logger) (tnccs.Clie
 		}
 		c.PTTLS.CAPEM = b
 	}
-	if (p.Cert == "") != (p.Key == "") {
-		return c, errors.New("a client certificate needs both --cert and --key")
-	}
-	if p.Cert != "" {
-		var err error
-		if c.PTTLS.CertPEM, err = os.ReadFile(p.Cert); err != nil {
-			return c, fmt.Errorf("client certificate: %w", err)
+	var certPEMs [][]byte
+	for _, f := range creds.certs {
+		b, err := pemCertificates(f)
+		if err != nil {
+			return c, err
 		}
-		if c.PTTLS.KeyPEM, err = readPrivate(p.Key); err != nil {
+		certPEMs = append(certPEMs, b)
+		c.PTTLS.CAPEM = append(append(c.PTTLS.CAPEM, '\n'), b...)
+	}
+	if p.Key == "" && p.Cert != "" {
+		return c, errors.New("a client certificate needs both [pdp] cert and key (or --key FILE)")
+	}
+	if p.Key != "" {
+		if p.Cert == "" && len(certPEMs) == 0 {
+			return c, errors.New("a client key needs its certificate: --cert FILE or [pdp] cert")
+		}
+		keyPEM, err := readPrivate(p.Key)
+		if err != nil {
 			return c, fmt.Errorf("client key: %w", err)
 		}
+		pair, certPEM, err := creds.clientPair(p.Cert, certPEMs, p.Key, keyPEM)
+		if err != nil {
+			return c, err
+		}
+		c.PTTLS.Certificate, c.PTTLS.CertPEM, c.PTTLS.KeyPEM = &pair, certPEM, keyPEM
 	}
 	return c, nil
 }
@@ -147,6 +195,10 @@ func cmdRun(e *env, args []string) int {
 	fs := newFlags(e, "run", "run [--config FILE] [-c HOST] [-p PORT] [--ca FILE] [flags]")
 	f.register(fs)
 	f.logFlags.register(fs)
+	args, err := expandPTLSArgs(fs, args)
+	if err != nil {
+		return usageErr(e, "run", err.Error())
+	}
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -165,14 +217,17 @@ func cmdRun(e *env, args []string) int {
 		return fail(e, err)
 	}
 	f.apply(cfg)
-	if (f.cert != "" || f.key != "") && (cfg.PDP.Cert == "") != (cfg.PDP.Key == "") {
-		return usageErr(e, "run", "a client certificate needs both --cert FILE and --key FILE")
+	if f.key != "" && len(f.certs) == 0 && cfg.PDP.Cert == "" {
+		return usageErr(e, "run", "--key FILE needs its certificate: --cert FILE (repeatable, as pt-tls-client's -x)")
 	}
 	log, err := f.logger(e.stderr, &cfg.Log)
 	if err != nil {
 		return fail(e, err)
 	}
-	ccfg, err := clientConfig(cfg, f.insecure, log)
+	if f.mutual {
+		log.Named("tnc").Warn("--mutual: imchost takes no measurements of the PDP (mutual PB-TNC); ignored")
+	}
+	ccfg, err := clientConfig(cfg, &ptlsCreds{certs: f.certs, keyType: f.keyType}, f.insecure, log)
 	if err != nil {
 		return fail(e, err)
 	}

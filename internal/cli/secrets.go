@@ -79,6 +79,9 @@ func (f *runFlags) checkUsage(e *env, fs *flag.FlagSet) (int, bool) {
 	if (set["port"] || set["p"]) && (f.port <= 0 || f.port > 65535) {
 		return bad(fmt.Sprintf("--port %d out of range 1..65535", f.port))
 	}
+	if f.certID != "" || f.keyID != "" {
+		return bad(errPKCS11.Error())
+	}
 	if f.secret != "" && f.secretFile != "" {
 		return bad("--secret and --secret-file exclude each other")
 	}
