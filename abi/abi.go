@@ -92,6 +92,8 @@ const (
 	StatusNoResult     Status = 9  // result_take without a stashed result
 	StatusUnsupported  Status = 10 // algorithm, group or type not supported
 	StatusModuleFailed Status = 11 // returned by an IMC export on an internal error
+	StatusDenied       Status = 12 // refused by the module's lane: a PA type it may not send, a report no IMV made
+	StatusExhausted    Status = 13 // a budget of the connection is spent: PA bytes queued, log lines
 )
 
 // ConnState is a TNC connection state as in TNC IF-IMC.

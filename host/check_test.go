@@ -150,7 +150,7 @@ func TestCacheDirFallback(t *testing.T) {
 func TestSessionHostFunctions(t *testing.T) {
 	var sent []string
 	s := NewSession(SessionConfig{
-		IMCID: 3, Conn: 1, Settings: Settings{"k": "v"}, MaxMessageSize: 8,
+		IMCID: 3, Conn: 1, Settings: Settings{"k": "v"}, MaxMessageSize: 8, SendTypes: []abi.MsgType{helloType},
 		Platform: Platform{System: NewSystem("testdata/root")},
 		Send:     func(m tnccs.PAMessage) error { sent = append(sent, string(m.Body)); return nil },
 	})
@@ -163,7 +163,7 @@ func TestSessionHostFunctions(t *testing.T) {
 		in   []byte
 		want abi.Status
 	}{
-		{"send", abi.FnSend, msg("12345678"), abi.StatusOK},
+		{"send", abi.FnSend, msg("\x01\x00\x00\x00abcd"), abi.StatusOK},
 		{"send over connection max", abi.FnSend, msg("123456789"), abi.StatusTooLarge},
 		{"send short header", abi.FnSend, []byte{1, 2, 3}, abi.StatusInvalid},
 		{"send unknown flag", abi.FnSend, abi.AppendMessageHeader(nil, abi.MessageHeader{Flags: 2}), abi.StatusInvalid},
@@ -188,7 +188,7 @@ func TestSessionHostFunctions(t *testing.T) {
 			}
 		})
 	}
-	if len(sent) != 1 || sent[0] != "12345678" {
+	if len(sent) != 1 || sent[0] != "\x01\x00\x00\x00abcd" {
 		t.Fatalf("sent %q", sent)
 	}
 	out, _ := s.Call(abi.FnHash, abi.AppendHashRequest(nil, abi.HashRequest{Alg: abi.AlgSHA256, Data: []byte("abc")}))

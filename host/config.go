@@ -94,6 +94,12 @@ type IMCConfig struct {
 	Path   string   `toml:"path"`   // relative paths are relative to the config file
 	SHA256 string   `toml:"sha256"` // optional pin, 64 hex digits
 	Grants []string `toml:"grants"` // host functions the module may import
+	// PASend and PAReceive are the module's PA lane: the PA message types
+	// ("ietf/os", "tcg/pts", "32473/1", "tcg/*") it may send and receive.
+	// Unset: the types it subscribes to. A send outside the lane is
+	// refused with abi.StatusDenied.
+	PASend    []string `toml:"pa_send"`
+	PAReceive []string `toml:"pa_receive"`
 	// Settings reach the module through config_get; some are read by the
 	// host itself: aik_handle, aik_cert, eventlog.
 	Settings    Settings `toml:"settings"`
@@ -306,6 +312,11 @@ func (c *Config) Validate() error {
 		for _, g := range m.Grants {
 			if !grantable[g] {
 				errs = append(errs, fmt.Errorf("IMC %q grants unknown host function %q", m.Name, g))
+			}
+		}
+		for _, l := range [][]string{m.PASend, m.PAReceive} {
+			if _, err := parsePATypes(l); err != nil {
+				errs = append(errs, fmt.Errorf("IMC %q: %v", m.Name, err))
 			}
 		}
 		if m.SHA256 != "" {

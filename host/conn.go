@@ -76,6 +76,15 @@ func (c *Conn) BeginHandshake(ctx context.Context) {
 	for _, in := range c.insts {
 		in.lifecycle(ctx, in.fBegin, abi.ExportBeginHandshake, uint64(c.id))
 	}
+	c.endRound()
+}
+
+// endRound starts the modules' next send budget: the client sends its
+// batch next.
+func (c *Conn) endRound() {
+	for _, in := range c.insts {
+		in.sess.EndRound()
+	}
 }
 
 // Receive implements tnccs.IMCConn: an EXCL message goes to the IMC whose ID
@@ -93,6 +102,7 @@ func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
 				in.v.m.id, in.v.m.name, c.id, m.Validator))
 		}
+		in.sess.Received(uint32(m.Validator), m.Body)
 		in.receive(ctx, c.id, m)
 	}
 	if !delivered && c.h.ilog.IsDebug() {
@@ -106,6 +116,7 @@ func (c *Conn) BatchEnding(ctx context.Context) {
 	for _, in := range c.insts {
 		in.lifecycle(ctx, in.fBatch, abi.ExportBatchEnding, uint64(c.id))
 	}
+	c.endRound()
 }
 
 // Close implements tnccs.IMCConn: imc_terminate, then the instances close.
@@ -181,8 +192,11 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	}
 	sc := SessionConfig{
 		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Platform: p, Logger: mlog,
-		MaxMessageSize: v.full.TNCCS.MaxMessageSize,
+		MaxMessageSize: v.full.TNCCS.MaxMessageSize, MaxBatchSize: v.full.TNCCS.MaxBatchSize,
 	}
+	// Checked by Config.Validate: an error here leaves the default lane.
+	sc.SendTypes, _ = parsePATypes(v.cfg.PASend)
+	sc.ReceiveTypes, _ = parsePATypes(v.cfg.PAReceive)
 	if c != nil {
 		sc.Conn, sc.Send = c.id, c.send
 		sc.OnReport = func(r abi.Report) {
@@ -264,6 +278,10 @@ func statusText(s abi.Status) string {
 		return "invalid"
 	case abi.StatusState:
 		return "not allowed now"
+	case abi.StatusDenied:
+		return "denied"
+	case abi.StatusExhausted:
+		return "budget exhausted"
 	}
 	return "error"
 }

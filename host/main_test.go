@@ -34,6 +34,7 @@ var testModules = map[string]string{
 	"noabi":       "./testdata/hostile/noabi",
 	"wrongabi":    "./testdata/hostile/wrongabi",
 	"nosubscribe": "./testdata/hostile/nosubscribe",
+	"lanes":       "./testdata/hostile/lanes",
 	"facts":       "./testdata/facts",
 	"echo":        "./testdata/echo",
 }

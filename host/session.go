@@ -15,12 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
+	"github.com/imchost/imchost/tnccs/pb"
 )
 
 // SessionConfig configures a Session.
@@ -40,6 +42,13 @@ type SessionConfig struct {
 	MaxMessageSize uint32
 	// OnReport receives the module's report calls (nil: dropped).
 	OnReport func(abi.Report)
+	// SendTypes and ReceiveTypes are the module's PA lane ([[imc]] pa_send
+	// and pa_receive): the message types it may send and receive. nil:
+	// the types it subscribed to.
+	SendTypes, ReceiveTypes []abi.MsgType
+	// MaxBatchSize is the PB-TNC batch limit ([tnccs] max_batch_size; 0:
+	// the default) the send budgets are multiples of.
+	MaxBatchSize uint32
 }
 
 // Session is the host side of one IMC instance: it executes the host
@@ -60,6 +69,12 @@ type Session struct {
 	nextDH       uint32
 	eventLogs    map[uint16][]byte // encoded results, per bank, for this connection
 	ima          *imaCursor        // the open pass over the IMA list (ima_events)
+	packages     []byte            // the encoded packages result, for this connection
+	roundSent    int               // PA bytes sent since the client's last batch
+	connSent     int               // PA bytes sent on this connection
+	refused      map[string]int    // refused sends, by reason
+	logLim       logLimiter
+	assessed     assessed // what IMVs sent this module, for report
 }
 
 // maxDHKeys bounds the key pairs one session may hold.
@@ -91,22 +106,53 @@ func (s *Session) Subscriptions() []abi.MsgType {
 	return slices.Clone(s.subs)
 }
 
-// Accepts reports whether a subscription, wildcards included, covers t.
+// Accepts reports whether a subscription, wildcards included, covers t
+// and, when the module has a pa_receive lane, the lane does too.
 func (s *Session) Accepts(t abi.MsgType) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, sub := range s.subs {
-		if (sub.Vendor == abi.VendorAny || sub.Vendor == t.Vendor) && (sub.Subtype == abi.SubtypeAny || sub.Subtype == t.Subtype) {
-			return true
-		}
-	}
-	return false
+	return covers(s.subs, t) && (s.c.ReceiveTypes == nil || covers(s.c.ReceiveTypes, t))
 }
 
-// Log implements the log host function.
+// Received notes a PA message delivered to the module (imc_receive): the
+// assessments in it are what report may show.
+func (s *Session) Received(validator uint32, body []byte) {
+	s.mu.Lock()
+	s.assessed.note(validator, body)
+	s.mu.Unlock()
+}
+
+// EndRound starts the send budget of the next round: the client is about
+// to send a batch with what the modules queued.
+func (s *Session) EndRound() {
+	s.mu.Lock()
+	s.roundSent = 0
+	s.mu.Unlock()
+}
+
+// Log implements the log host function: levels 0 to 3; of the lines printed, at most a burst of
+// logBurst lines refilled at logRate a second, logMaxLines and logMaxBytes in all (the
+// rest are counted, said once, and answered StatusExhausted).
 func (s *Session) Log(level abi.LogLevel, msg []byte) abi.Status {
+	if level < abi.LogError || level > abi.LogTrace {
+		return abi.StatusInvalid
+	}
 	if len(msg) > maxLogLine {
 		msg = msg[:maxLogLine]
+	}
+	if !s.enabled(level) {
+		return abi.StatusOK
+	}
+	s.mu.Lock()
+	ok := s.logLim.allow(time.Now(), len(msg))
+	first := !ok && s.logLim.suppressed == 1
+	s.mu.Unlock()
+	if !ok {
+		if first {
+			s.log.Warn(fmt.Sprintf("IMC %d \"%s\" logs too much (more than %d lines at once, %d a second, %d lines or %d MiB in all): further lines are suppressed",
+				s.c.IMCID, logfmt.Escape(s.c.Name), logBurst, logRate, logMaxLines, logMaxBytes>>20))
+		}
+		return abi.StatusExhausted
 	}
 	// A module's text is escaped here: a newline in it cannot start a log
 	// line of its own, nor an escape sequence reach the terminal.
@@ -122,6 +168,19 @@ func (s *Session) Log(level abi.LogLevel, msg []byte) abi.Status {
 		s.log.Trace(line)
 	}
 	return abi.StatusOK
+}
+
+// enabled reports whether the IMC's logger prints lines of level.
+func (s *Session) enabled(level abi.LogLevel) bool {
+	switch level {
+	case abi.LogError:
+		return s.log.IsError()
+	case abi.LogInfo:
+		return s.log.IsInfo()
+	case abi.LogDebug:
+		return s.log.IsDebug()
+	}
+	return s.log.IsTrace()
 }
 
 // LogLevel implements the log_level host function.
@@ -213,6 +272,14 @@ func (s *Session) dispatch(ctx context.Context, fn string, in []byte) ([]byte, e
 		if err != nil {
 			return nil, err
 		}
+		s.mu.Lock()
+		err = s.assessed.check(r)
+		s.mu.Unlock()
+		if err != nil {
+			s.log.Warn(fmt.Sprintf("IMC %d \"%s\" reported result %d from IMV %d, refused: %v",
+				s.c.IMCID, logfmt.Escape(s.c.Name), r.Result, r.Validator, err))
+			return nil, fail(fn, abi.StatusDenied, err)
+		}
 		if s.c.OnReport != nil {
 			s.c.OnReport(r)
 		}
@@ -275,6 +342,31 @@ func (s *Session) send(in []byte) error {
 	if s.c.Send == nil || s.c.Conn == 0 {
 		return fail(abi.FnSend, abi.StatusState, errors.New("no connection"))
 	}
+	s.mu.Lock()
+	lane := s.c.SendTypes
+	if lane == nil {
+		lane = s.subs
+	}
+	inLane := covers(lane, h.Type)
+	s.mu.Unlock()
+	if !inLane {
+		return s.refuse("lane", abi.StatusDenied, fmt.Errorf("PA message type %s is outside its lane (pa_send, else its subscriptions)", msgTypeString(h.Type)))
+	}
+	if err := checkPATNC(body); err != nil {
+		return s.refuse("framing", abi.StatusInvalid, fmt.Errorf("malformed PA message type %s: %v", msgTypeString(h.Type), err))
+	}
+	batch := pb.Limits{MaxBatchSize: int(s.c.MaxBatchSize)}.Batch()
+	s.mu.Lock()
+	round, conn := s.roundSent+len(body), s.connSent+len(body)
+	within := round <= roundBudgetBatches*batch && conn <= connBudgetBatches*batch
+	if within {
+		s.roundSent, s.connSent = round, conn
+	}
+	s.mu.Unlock()
+	if !within {
+		return s.refuse("budget", abi.StatusExhausted, fmt.Errorf("PA message of %d bytes exceeds its send budget (%d bytes until the next batch, %d on the connection)",
+			len(body), roundBudgetBatches*batch, connBudgetBatches*batch))
+	}
 	m := tnccs.PAMessage{
 		Vendor:    h.Type.Vendor,
 		Subtype:   h.Type.Subtype,
@@ -287,6 +379,25 @@ func (s *Session) send(in []byte) error {
 		return fail(abi.FnSend, abi.StatusFailed, err)
 	}
 	return nil
+}
+
+// refuse logs a refused send, the first of each reason at warning level
+// and the others at debug level, and returns the status for the module.
+func (s *Session) refuse(reason string, st abi.Status, err error) error {
+	s.mu.Lock()
+	if s.refused == nil {
+		s.refused = map[string]int{}
+	}
+	s.refused[reason]++
+	n := s.refused[reason]
+	s.mu.Unlock()
+	msg := fmt.Sprintf("IMC %d \"%s\" send refused on Connection ID %d: %v", s.c.IMCID, logfmt.Escape(s.c.Name), s.c.Conn, err)
+	if n == 1 {
+		s.log.Warn(msg)
+	} else {
+		s.log.Debug(msg)
+	}
+	return fail(abi.FnSend, st, err)
 }
 
 func (s *Session) subscribe(in []byte) error {
@@ -394,11 +505,23 @@ func (s *Session) system(fn string, in []byte) ([]byte, error) {
 		}
 		return abi.AppendSystemFacts(nil, v), nil
 	case abi.FnPackages:
+		// Read once per connection: however often an IMV asks, the
+		// package database is parsed once.
+		s.mu.Lock()
+		out := s.packages
+		s.mu.Unlock()
+		if out != nil {
+			return out, nil
+		}
 		v, err := sys.Packages()
 		if err != nil {
 			return nil, err
 		}
-		return abi.AppendPackages(nil, v), nil
+		out = abi.AppendPackages(nil, v)
+		s.mu.Lock()
+		s.packages = out
+		s.mu.Unlock()
+		return out, nil
 	default: // abi.FnSymlinks
 		if len(in) > abi.MaxSymlinkDirLen || len(in) == 0 || in[0] != '/' {
 			return nil, fail(fn, abi.StatusInvalid, errors.New("directory must be an absolute path"))
@@ -522,13 +645,24 @@ func readCert(path string) ([]byte, error) {
 	return b, nil
 }
 
-// Close forgets the session's DH keys and cached results.
+// Close forgets the session's DH keys and cached results, and says how
+// many log lines and sends were refused.
 func (s *Session) Close() {
 	s.mu.Lock()
 	clear(s.dh)
 	clear(s.eventLogs)
 	s.ima.close()
 	s.ima = nil
-	s.stash, s.stashed = nil, false
+	s.stash, s.stashed, s.packages = nil, false, nil
+	suppressed, refused := s.logLim.suppressed, s.refused
+	s.refused = nil
 	s.mu.Unlock()
+	if suppressed > 0 {
+		s.log.Warn(fmt.Sprintf("IMC %d \"%s\": %d log lines suppressed on Connection ID %d", s.c.IMCID, logfmt.Escape(s.c.Name), suppressed, s.c.Conn))
+	}
+	for _, r := range []string{"lane", "framing", "budget"} {
+		if n := refused[r]; n > 1 {
+			s.log.Warn(fmt.Sprintf("IMC %d \"%s\": %d sends refused (%s) on Connection ID %d", s.c.IMCID, logfmt.Escape(s.c.Name), n, r, s.c.Conn))
+		}
+	}
 }

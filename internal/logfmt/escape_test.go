@@ -11,14 +11,14 @@ import (
 func TestEscape(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain text, with: punctuation \\ and spaces": "plain text, with: punctuation \\ and spaces",
-		"Grüße aus Köln":                   "Grüße aus Köln",
-		"line\nnext\r\tx":                  `line\nnext\r\tx`,
-		"\x1b[2J\x1b[31moverall: compliant": `\x1b[2J\x1b[31moverall: compliant`,
-		"nul\x00del\x7f":                   `nul\x00del\x7f`,
-		"csi\u009b31m":                     `csi\u009b31m`,
-		"rtl\u202eevil\u2066":              `rtl\u202eevil\u2066`,
-		"bad\xffutf8\xc3":                  `bad\xffutf8\xc3`,
-		"":                                 "",
+		"Grüße aus Köln":                              "Grüße aus Köln",
+		"line\nnext\r\tx":                             `line\nnext\r\tx`,
+		"\x1b[2J\x1b[31moverall: compliant":           `\x1b[2J\x1b[31moverall: compliant`,
+		"nul\x00del\x7f":                              `nul\x00del\x7f`,
+		"csi\u009b31m":                                `csi\u009b31m`,
+		"rtl\u202eevil\u2066":                         `rtl\u202eevil\u2066`,
+		"bad\xffutf8\xc3":                             `bad\xffutf8\xc3`,
+		"":                                            "",
 	} {
 		if got := Escape(in); got != want {
 			t.Errorf("Escape(%q) = %q, want %q", in, got, want)

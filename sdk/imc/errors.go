@@ -53,6 +53,10 @@ func statusText(s abi.Status) string {
 		return "unsupported"
 	case abi.StatusModuleFailed:
 		return "module failed"
+	case abi.StatusDenied:
+		return "denied (outside the module's lane)"
+	case abi.StatusExhausted:
+		return "budget exhausted"
 	}
 	return "status " + strconv.Itoa(int(s))
 }

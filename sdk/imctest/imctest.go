@@ -284,6 +284,7 @@ func (x *Harness) Receive(m imc.Message) {
 			return
 		}
 		m.Body = slices.Clone(m.Body)
+		x.sess.Received(m.Validator, m.Body) // what report may show, as the host notes it
 		x.check("Receive", x.imc.Receive(imc.ConnID(x.conn), m))
 		return
 	}
@@ -302,6 +303,7 @@ func (x *Harness) BatchEnding() {
 	x.t.Helper()
 	if x.imc != nil {
 		x.check("BatchEnding", x.imc.BatchEnding(imc.ConnID(x.conn)))
+		x.sess.EndRound()
 		return
 	}
 	x.c.BatchEnding(context.Background())

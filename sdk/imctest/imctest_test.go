@@ -33,7 +33,7 @@ func (e *echo) Initialize(h imc.Host, id uint32) error {
 func (e *echo) ConnectionChange(imc.ConnID, abi.ConnState) error { return nil }
 func (e *echo) BeginHandshake(conn imc.ConnID) error {
 	g, _ := e.h.Config("greeting")
-	return e.h.Send(conn, imc.Message{Type: echoType, Validator: abi.IDAny, Body: append([]byte(g), e.osr...)})
+	return e.h.Send(conn, imc.Message{Type: echoType, Validator: abi.IDAny, Body: paText(g + string(e.osr))})
 }
 func (e *echo) Receive(conn imc.ConnID, m imc.Message) error {
 	if err := e.h.Report(abi.Report{Validator: m.Validator, Result: 0}); err != nil {
@@ -53,12 +53,15 @@ func TestNative(t *testing.T) {
 		t.Fatalf("subscriptions %v", got)
 	}
 	first := h.Start()
-	if len(first) != 1 || string(first[0].Body) != "hi ID=test\n" || first[0].Collector != 2 {
+	if len(first) != 1 || string(first[0].Body) != string(paText("hi ID=test\n")) || first[0].Collector != 2 {
 		t.Fatalf("first: %+v", first)
 	}
-	reply := h.Batch(imc.Message{Type: echoType, Collector: abi.IDAny, Validator: 3, Body: []byte("x")},
+	// An IETF Assessment Result (compliant) from IMV 3, which the IMC
+	// echoes and reports.
+	assessed := []byte{1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 16, 0, 0, 0, 0}
+	reply := h.Batch(imc.Message{Type: echoType, Collector: abi.IDAny, Validator: 3, Body: assessed},
 		imc.Message{Type: abi.MsgType{Vendor: 0, Subtype: 1}, Validator: 3, Body: []byte("not subscribed")})
-	if len(reply) != 1 || !reply[0].Exclusive || reply[0].Validator != 3 || string(reply[0].Body) != "x" {
+	if len(reply) != 1 || !reply[0].Exclusive || reply[0].Validator != 3 || string(reply[0].Body) != string(assessed) {
 		t.Fatalf("reply: %+v", reply)
 	}
 	if r := h.Reports(); len(r) != 1 || r[0].Validator != 3 {
@@ -93,4 +96,12 @@ func TestWasmHello(t *testing.T) {
 	if !h.Alive() {
 		t.Fatal("IMC not alive")
 	}
+}
+
+// paText is a PA-TNC message (RFC 5792) of one vendor attribute holding
+// text: the host sends only well-formed PA-TNC messages.
+func paText(text string) []byte {
+	n := 12 + len(text)
+	b := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7e, 0xd9, 0, 0, 0, 1, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	return append(b, text...)
 }

@@ -28,7 +28,7 @@ func (m *facts) BeginHandshake(conn imc.ConnID) error {
 		if err != nil {
 			v = "error " + err.Error()
 		}
-		m.h.Send(conn, imc.Message{Type: typ, Validator: abi.IDAny, Body: []byte(name + "=" + v)})
+		m.h.Send(conn, imc.Message{Type: typ, Validator: abi.IDAny, Body: pa(name + "=" + v)})
 	}
 	osr, err := m.h.OSRelease()
 	out("os_release_len", strconv.Itoa(len(osr)), err)
@@ -62,6 +62,15 @@ func (m *facts) BeginHandshake(conn imc.ConnID) error {
 	out("tpm_banks", "", err)
 	out("subscribe_late", "", m.h.Subscribe(typ))
 	return nil
+}
+
+// pa wraps text in a PA-TNC message (RFC 5792: version 1, message ID 0)
+// of one attribute (vendor 32473, type 1): the host sends only well-formed
+// PA-TNC messages.
+func pa(text string) []byte {
+	n := 12 + len(text)
+	b := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7e, 0xd9, 0, 0, 0, 1, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	return append(b, text...)
 }
 
 func hexs(b []byte) string {

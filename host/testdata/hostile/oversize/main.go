@@ -22,8 +22,18 @@ func (m *oversize) BeginHandshake(conn imc.ConnID) error {
 	if err != nil {
 		msg = err.Error()
 	}
-	return m.h.Send(conn, imc.Message{Type: typ, Validator: abi.IDAny, Body: []byte(msg)})
+	return m.h.Send(conn, imc.Message{Type: typ, Validator: abi.IDAny, Body: pa(msg)})
 }
+
+// pa wraps text in a PA-TNC message (RFC 5792: version 1, message ID 0)
+// of one attribute (vendor 32473, type 1): the host sends only well-formed
+// PA-TNC messages.
+func pa(text string) []byte {
+	n := 12 + len(text)
+	b := []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x7e, 0xd9, 0, 0, 0, 1, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	return append(b, text...)
+}
+
 func (m *oversize) Receive(imc.ConnID, imc.Message) error { return nil }
 func (m *oversize) BatchEnding(imc.ConnID) error          { return nil }
 func (m *oversize) Terminate() error                      { return nil }
