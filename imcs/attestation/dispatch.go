@@ -129,6 +129,13 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 					Measurement: e.Digest,
 				})
 			}
+			if s.ima != nil {
+				s.sendIMA(out)
+			}
+			if qc := s.pendingQuote; qc != nil {
+				s.pendingQuote = nil
+				s.logQuoteOver(qc.q, qc.sef, qc.extra, qc.pcrs)
+			}
 			out.add(sef)
 		}
 	case *patnc.ReqFileMeas, *patnc.ReqFileMeta:

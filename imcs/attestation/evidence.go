@@ -57,8 +57,9 @@ func (s *session) componentEvidence(reqs []patnc.CompEvidRequest, request []byte
 				return err
 			}
 		case name.Vendor == penITAHSR && name.Name == compNameIMA && uint8(name.Qualifier) == qualIMA:
-			s.log.err("IMA runtime evidence is not supported")
-			return &tcgError{Code: tcgErrOperationNotSupp, Info: request}
+			if err := s.requestIMA(); err != nil {
+				return err
+			}
 		default:
 			s.log.info("%s not registered: no evidence provided", name)
 		}
@@ -111,7 +112,7 @@ func (s *session) measureBIOS() error {
 		list = append(list, evidence{PCR: ev.PCR, Digest: bytes.Clone(ev.Digest)})
 		pcrs |= 1 << ev.PCR
 	}
-	s.evidence, s.pcrs, s.logCTime, s.measured = list, pcrs, el.CTime, true
+	s.evidence, s.pcrs, s.logCTime, s.measured = list, s.pcrs|pcrs, el.CTime, true
 	s.log.info("loaded bios measurements '%s' (%d entries)", el.Path, len(list))
 	return nil
 }
@@ -154,10 +155,17 @@ func (s *session) generate() ([]evidence, *patnc.SimpleEvidFinal, error) {
 	if !bytes.Equal(extra, s.secret) {
 		s.log.err("TPM 2.0 quote: extraData differs from the D-H secret")
 	}
-	s.logQuote(q, sef, extra)
+	if s.imaWanted {
+		// PCR 10 is known only once the list is read (sendIMA), so is the
+		// composite check.
+		s.bindIMA(q, sef, s.pcrs)
+		s.pendingQuote = &quoteCheck{q: q, sef: sef, extra: extra, pcrs: s.pcrs}
+	} else {
+		s.logQuote(q, sef, extra)
+	}
 
 	ev := s.evidence
-	s.evidence, s.pcrs, s.measured = nil, 0, false
+	s.evidence, s.pcrs, s.measured, s.imaWanted = nil, 0, false, false
 	return ev, sef, nil
 }
 
@@ -165,9 +173,22 @@ func (s *session) generate() ([]evidence, *patnc.SimpleEvidFinal, error) {
 // PCRs against the quoted digest (the host has no PCR read: one digest
 // comparison covers all PCRs).
 func (s *session) logQuote(q abi.Quote, sef *patnc.SimpleEvidFinal, extra []byte) {
+	s.logQuoteOver(q, sef, extra, s.pcrs)
+}
+
+// quoteCheck is a quote whose composite check waits for the IMA evidence.
+type quoteCheck struct {
+	q     abi.Quote
+	sef   *patnc.SimpleEvidFinal
+	extra []byte
+	pcrs  uint32
+}
+
+// logQuoteOver is logQuote for the quoted PCR set pcrs.
+func (s *session) logQuoteOver(q abi.Quote, sef *patnc.SimpleEvidFinal, extra []byte, pcrs uint32) {
 	var comp []byte
 	for i := 0; i < numPCRs; i++ {
-		if s.pcrs&(1<<i) != 0 && s.shadow[i] != nil {
+		if pcrs&(1<<i) != 0 && s.shadow[i] != nil {
 			comp = append(comp, s.shadow[i]...)
 		}
 	}
@@ -180,7 +201,7 @@ func (s *session) logQuote(q abi.Quote, sef *patnc.SimpleEvidFinal, extra []byte
 	if s.log.enabled(abi.LogDebug) {
 		s.log.debug("PCR values hashed into PCR Composite:")
 		for i := 0; i < numPCRs; i++ {
-			if s.pcrs&(1<<i) != 0 && s.shadow[i] != nil {
+			if pcrs&(1<<i) != 0 && s.shadow[i] != nil {
 				s.log.debug("PCR %2d %s  %s", i, colonHex(s.shadow[i]), verdict)
 			}
 		}

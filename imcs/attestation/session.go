@@ -70,14 +70,19 @@ type session struct {
 	respNonce []byte
 	secret    []byte // the PTS secret assessment value; nil before Finish
 
-	evidence   []evidence // measured, not yet sent
-	pcrs       uint32     // bit i = PCR i received evidence
-	shadow     [numPCRs][]byte
-	logCTime   int64
-	measured   bool // shadow PCRs are initialised
-	tpmProbed  bool
-	version    abi.TPMVersionInfo // valid when tpmProbed and versionErr is nil
-	versionErr error
+	evidence  []evidence // measured, not yet sent
+	pcrs      uint32     // bit i = PCR i received evidence
+	shadow    [numPCRs][]byte
+	logCTime  int64
+	measured  bool        // shadow PCRs are initialised
+	imaWanted bool        // IMA evidence requested: read after the quote
+	ima       *imaBinding // set by generate when IMA evidence is due
+	// pendingQuote is checked against the shadow PCRs once the IMA
+	// evidence is sent.
+	pendingQuote *quoteCheck
+	tpmProbed    bool
+	version      abi.TPMVersionInfo // valid when tpmProbed and versionErr is nil
+	versionErr   error
 }
 
 func newSession(h imc.Host, cfg settings, log logger) *session {
@@ -147,7 +152,7 @@ func (s *session) selectMeasAlgo(offered uint16) (uint16, error) {
 	}
 	if s.measAlgo != 0 && s.measAlgo != sel {
 		// A second selection would invalidate measured evidence.
-		s.evidence, s.pcrs, s.measured = nil, 0, false
+		s.evidence, s.pcrs, s.measured, s.imaWanted = nil, 0, false, false
 	}
 	s.measAlgo = sel
 	s.log.info("selected PTS measurement algorithm is %s", measName(sel))
