@@ -16,8 +16,14 @@ include build/wasm.mk
 ## libc or OpenSSL to load, and 9 MB less resident) and imchost-demo (cgo:
 ## the in-process TPM simulator)
 build: wasm
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(OUT)/imchost ./cmd/imchost
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X github.com/imchost/imchost/internal/cli.version=$(VERSION)" -o $(OUT)/imchost ./cmd/imchost
 	$(GO) build -trimpath -o $(OUT)/imchost-demo ./cmd/imchost-demo
+
+## package: the .deb and .rpm of an endpoint (nFPM as a Go library, no
+## distribution tooling): out/package/imchost_$(VERSION)_amd64.deb and .rpm
+VERSION  ?= 0.1.0
+package: build
+	$(GO) run ./build/package -bin $(OUT)/imchost -wasm-dir $(WASM_DIR) -out $(OUT)/package -version $(VERSION)
 
 ## run: build everything, then the demo on embedded defaults (simulated TPM,
 ## bundled event log, a PDP on loopback)
@@ -31,6 +37,11 @@ test-deps:
 	@if ! command -v swtpm >/dev/null 2>&1 || ! command -v swtpm_setup >/dev/null 2>&1; then \
 		echo "installing swtpm (apt-get)"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q swtpm swtpm-tools; \
+	fi
+	@# the package tests: dpkg --root, systemd-analyze/sysusers/tmpfiles, rpm to read the .rpm back
+	@if ! command -v rpm >/dev/null 2>&1 || ! command -v systemd-analyze >/dev/null 2>&1 || ! command -v dpkg >/dev/null 2>&1; then \
+		echo "installing rpm, systemd, dpkg (apt-get)"; \
+		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q rpm systemd dpkg; \
 	fi
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
 		echo "installing postgresql (apt-get)"; \

@@ -67,7 +67,7 @@ func TestCLICheck(t *testing.T) {
 		{"missing event log", func(m []host.IMCConfig) { m[1].Settings["eventlog"] = filepath.Join(dir, "no-log") },
 			"FAIL event log " + filepath.Join(dir, "no-log"), "no such file", true},
 		{"bad nonce_len", func(m []host.IMCConfig) { m[1].Settings["nonce_len"] = "5" },
-			`FAIL IMC "Attestation" `, "a setting of [imc.settings] is out of range", true},
+			`FAIL IMC "Attestation" `, `nonce_len "5" must be a number from`, true},
 		{"another machine's event log", func(m []host.IMCConfig) { m[1].Settings["eventlog"] = otherLog },
 			"FAIL event log replay against the TPM's PCRs", "the log does not describe this TPM's boot", false},
 	} {

@@ -63,8 +63,8 @@ func cmdCheck(e *env, args []string) int {
 	if code, ok := f.checkUsage(e, fs); !ok {
 		return code
 	}
-	if f.debug < 0 && f.format == "" {
-		f.quiet = true // the findings say it all; --debug N shows the logs
+	if f.debug < 0 {
+		f.debug = 0 // warnings and errors: a module says why it refused its settings
 	}
 	log, err := f.logger(e.stderr, nil)
 	if err != nil {
@@ -220,7 +220,7 @@ func moduleFix(m host.IMCConfig, err error) string {
 	case strings.Contains(msg, "grant") || strings.Contains(msg, "import"):
 		return "grant the host functions it needs in [[imc]] grants, or use a module that needs fewer"
 	case strings.Contains(msg, "initiali"):
-		return "a setting of [imc.settings] is out of range: see the message and config.toml's comments"
+		return "the module refused to start: its error lines above say why (a setting of [imc.settings] out of range, a system fact it cannot read)"
 	}
 	return "check the module with imchost imc check --grants ... FILE"
 }
