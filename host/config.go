@@ -82,6 +82,12 @@ type WasmConfig struct {
 	MemoryPages uint32   `toml:"memory_pages"` // default memory cap per instance (64 KiB pages)
 	CallTimeout Duration `toml:"call_timeout"` // default deadline of every call into a module
 	Watch       bool     `toml:"watch"`        // watch module files and the config, reload on change
+	// TrustedKeys are Ed25519 public keys (PEM files, see signature.go)
+	// whose signatures a module may carry; relative to the config file.
+	TrustedKeys []string `toml:"trusted_keys"`
+	// RequireSignature refuses, at load and at reload, every module
+	// without a signature by a trusted key (its signers, else TrustedKeys).
+	RequireSignature bool `toml:"require_signature"`
 }
 
 // IMCConfig is one [[imc]] entry. The order of entries gives the IMC IDs,
@@ -105,6 +111,12 @@ type IMCConfig struct {
 	Settings    Settings `toml:"settings"`
 	MemoryPages uint32   `toml:"memory_pages"` // 0: [wasm] memory_pages
 	CallTimeout Duration `toml:"call_timeout"` // 0: [wasm] call_timeout
+	// Signers, when set, are the only public keys (PEM files) whose
+	// signature this module is accepted with, and make one required.
+	Signers []string `toml:"signers"`
+	// Signature is the module's detached signature file (default: the
+	// module's path and ".sig").
+	Signature string `toml:"signature"`
 }
 
 // Settings are an IMC's settings. TOML values of any scalar type are kept
@@ -191,9 +203,19 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	c.Path = path
 	dir := filepath.Dir(path)
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range c.Wasm.TrustedKeys {
+		rel(&c.Wasm.TrustedKeys[i])
+	}
 	for i := range c.IMCs {
-		if c.IMCs[i].Path != "" && !filepath.IsAbs(c.IMCs[i].Path) {
-			c.IMCs[i].Path = filepath.Join(dir, c.IMCs[i].Path)
+		rel(&c.IMCs[i].Path)
+		rel(&c.IMCs[i].Signature)
+		for j := range c.IMCs[i].Signers {
+			rel(&c.IMCs[i].Signers[j])
 		}
 	}
 	if err := c.Validate(); err != nil {

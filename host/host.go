@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,7 @@ type Host struct {
 	cache    wazero.CompilationCache
 	ownCache bool
 	cacheDir string
+	cacheKey []byte // the cache directory's MAC key (integrity.go)
 
 	reloadMu sync.Mutex // serialises LoadIMCs and Reload
 
@@ -134,41 +136,72 @@ func New(cfg *Config, opts Options) (*Host, error) {
 	if opts.CompilationCache != nil {
 		h.cache = opts.CompilationCache
 	} else {
-		h.cache, h.cacheDir = openCache(cfg.Wasm.CacheDir, h.wlog)
+		h.cache, h.cacheDir, h.cacheKey = openCache(cfg.Wasm.CacheDir, h.wlog)
 		h.ownCache = true
 	}
 	return h, nil
 }
 
 // openCache opens wazero's file cache in dir (created 0700), else in the
-// user's cache directory, else in memory only.
-func openCache(dir string, log hclog.Logger) (wazero.CompilationCache, string) {
-	try := func(d string) (wazero.CompilationCache, error) {
+// user's cache directory, else in memory only; it returns the directory in
+// use and its MAC key (see integrity.go). A directory that fails strict
+// modes is not used: one warning says what to fix, and modules are
+// compiled in memory.
+func openCache(dir string, log hclog.Logger) (wazero.CompilationCache, string, []byte) {
+	var refused error
+	try := func(d string) (wazero.CompilationCache, []byte, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f, err := os.CreateTemp(d, ".probe-*")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		f.Close()
 		os.Remove(f.Name())
-		return wazero.NewCompilationCacheWithDir(d)
+		if refused = strictDir(d); refused != nil {
+			return nil, nil, refused
+		}
+		c, err := wazero.NewCompilationCacheWithDir(d)
+		if err != nil {
+			return nil, nil, err
+		}
+		refused = strictCache(d)
+		var key []byte
+		if refused == nil {
+			key, refused = loadCacheKey(d)
+		}
+		if refused != nil {
+			c.Close(context.Background())
+			return nil, nil, refused
+		}
+		return c, key, nil
 	}
-	c, err := try(dir)
+	c, key, err := try(dir)
 	if err == nil {
 		log.Debug(fmt.Sprintf("compilation cache in '%s'", dir))
-		return c, dir
+		return c, dir, key
 	}
-	if ucd, uerr := os.UserCacheDir(); uerr == nil {
-		alt := filepath.Join(ucd, "imchost")
-		if c, err2 := try(alt); err2 == nil {
-			log.Info(fmt.Sprintf("compilation cache '%s' is not writable (%v), using '%s'", dir, err, alt))
-			return c, alt
+	if refused == nil {
+		if ucd, uerr := os.UserCacheDir(); uerr == nil {
+			alt := filepath.Join(ucd, "imchost")
+			c, key, err2 := try(alt)
+			if err2 == nil {
+				log.Info(fmt.Sprintf("compilation cache '%s' is not writable (%v), using '%s'", dir, err, alt))
+				return c, alt, key
+			}
+			if refused != nil {
+				err = err2
+			}
 		}
 	}
-	log.Warn(fmt.Sprintf("no writable compilation cache directory (%v); modules are compiled at every start", err))
-	return wazero.NewCompilationCache(), ""
+	if refused != nil {
+		log.Warn(fmt.Sprintf("compilation cache refused: %v (whoever can write the cache chooses the code modules run); "+
+			"modules are compiled in memory at every start until that is fixed", refused))
+	} else {
+		log.Warn(fmt.Sprintf("no writable compilation cache directory (%v); modules are compiled at every start", err))
+	}
+	return wazero.NewCompilationCache(), "", nil
 }
 
 // CacheDir returns the compilation cache directory in use ("" when the
@@ -293,6 +326,13 @@ func (h *Host) loadAll(ctx context.Context, cfg *Config) []error {
 	for i := range cfg.IMCs {
 		c := &cfg.IMCs[i]
 		jobs[i] = &loadJob{c: c, id: h.idFor(c), old: h.moduleByName(c.Name), done: make(chan struct{})}
+	}
+	if h.cacheDir != "" {
+		// Native code without a MAC is never to be read (integrity.go).
+		if gone := sweepNative(h.cacheDir); len(gone) > 0 {
+			h.wlog.Warn(fmt.Sprintf("removed compiled code without a MAC (not sealed by this host) from the compilation cache: '%s'",
+				strings.Join(gone, "', '")))
+		}
 	}
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 	for _, j := range jobs {
@@ -605,6 +645,7 @@ type ModuleInfo struct {
 	Path          string
 	SHA256        string // hex
 	Size          int    // bytes
+	Signer        string // key ID (KeyID) of the key that signed the file; "" unsigned
 	Version       int    // 1 at load, +1 at every reload that swapped it
 	Grants        []string
 	Imports       []string // imchost functions the module imports

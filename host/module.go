@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,6 +52,7 @@ type version struct {
 	full     *Config   // the configuration it was loaded with
 	sha      string
 	size     int
+	signer   string // key ID of the module's signer ("" unsigned)
 	compiled wazero.CompiledModule // of the instrumented module (see wasmstop)
 	src      *source               // what compiled was made from; closed with it
 	rt       *hostRuntime
@@ -82,12 +84,13 @@ func (v *version) release(h *Host) {
 func (v *version) sameSource(full *Config, c *IMCConfig, sha string) bool {
 	return sha == v.sha && reflect.DeepEqual(*c, v.cfg) &&
 		full.memoryPages(c) == v.pages && full.callTimeout(c) == v.timeout &&
-		full.TNCCS.MaxMessageSize == v.full.TNCCS.MaxMessageSize && full.TPM.EventLog == v.full.TPM.EventLog
+		full.TNCCS.MaxMessageSize == v.full.TNCCS.MaxMessageSize && full.TPM.EventLog == v.full.TPM.EventLog &&
+		slices.Equal(full.Wasm.TrustedKeys, v.full.Wasm.TrustedKeys) && full.Wasm.RequireSignature == v.full.Wasm.RequireSignature
 }
 
 func (v *version) info() ModuleInfo {
 	return ModuleInfo{
-		ID: v.m.id, Name: v.m.name, Path: v.cfg.Path, SHA256: v.sha, Size: v.size, Version: v.seq,
+		ID: v.m.id, Name: v.m.name, Path: v.cfg.Path, SHA256: v.sha, Size: v.size, Version: v.seq, Signer: v.signer,
 		Grants: slices.Clone(v.cfg.Grants), Imports: slices.Clone(v.imports),
 		Subscriptions: slices.Clone(v.subs), MemoryPages: v.pages, CallTimeout: v.timeout,
 		LoadedAt: v.loadedAt, Instances: v.instances,
@@ -254,6 +257,10 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	if c.SHA256 != "" && !strings.EqualFold(c.SHA256, sha) {
 		return nil, fmt.Errorf("%w: '%s' has sha256 %s, config.toml pins %s", ErrPin, c.Path, sha, strings.ToLower(c.SHA256))
 	}
+	signer, err := h.checkSignature(full, c, mf)
+	if err != nil {
+		return nil, err
+	}
 	if !bytes.Equal(mf.head, wasmMagic) {
 		return nil, fmt.Errorf("%w: '%s' does not start with the wasm header \\0asm version 1", ErrNotWasm, c.Path)
 	}
@@ -265,9 +272,18 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	start := time.Now()
 	// The stop checks replace wazero's per-call watcher (see wasmstop);
 	// the pin above is of the file as built.
-	src, cachedAt, err := h.instrument(mf)
+	src, cachedAt, wid, err := h.instrument(mf)
 	if err != nil {
 		return nil, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
+	}
+	// wazero's native code for it, authenticated before wazero reads it
+	// and sealed once wazero has written it (integrity.go).
+	var native string
+	if h.cacheDir != "" {
+		native = filepath.Join(wazeroDir(h.cacheDir), nativeName(wid))
+		if err := checkNative(h.cacheKey, native); err != nil {
+			h.wlog.Warn(fmt.Sprintf("compiled code '%s' of '%s' in the compilation cache %v; removed, compiling again", native, c.Path, err))
+		}
 	}
 	cm, err := compileGuarded(ctx, hr.rt, src.b)
 	src.drop()
@@ -279,7 +295,7 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		h.wlog.Warn(fmt.Sprintf("cached rewrite '%s' of '%s' does not compile (%v); rewriting it", cachedAt, c.Path, err))
 		_ = os.Remove(cachedAt)
 		src.close()
-		if src, _, err = h.instrument(mf); err == nil {
+		if src, _, _, err = h.instrument(mf); err == nil {
 			cm, err = compileGuarded(ctx, hr.rt, src.b)
 		}
 	}
@@ -298,8 +314,13 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		src.close()
 		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
 	}
+	if native != "" {
+		if err := sealNative(h.cacheKey, native); err != nil {
+			h.wlog.Warn(fmt.Sprintf("sealing compiled code '%s' in the compilation cache: %v", native, err))
+		}
+	}
 	return &version{
-		cfg: *c, full: full, sha: sha, size: mf.size, compiled: cm, src: src, rt: hr, pages: pages,
+		cfg: *c, full: full, sha: sha, size: mf.size, signer: signer, compiled: cm, src: src, rt: hr, pages: pages,
 		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: time.Since(start),
 		m: &module{id: id, name: c.Name},
 	}, nil
@@ -326,50 +347,53 @@ func (h *Host) check(ctx context.Context, v *version) error {
 
 // instrument returns the module rewritten by wasmstop. With a cache
 // directory the rewrite is kept there, keyed by the file's sha256 and the
-// rewriting's version, and read back on later starts (a read instead of a
-// ~10 ms pass over a 3.5 MB module, mapped: see source); cachedAt names
-// the file when the result came from it.
-func (h *Host) instrument(mf *moduleFile) (src *source, cachedAt string, err error) {
+// rewriting's version and sealed with the cache's MAC over that sha256 and
+// its bytes, and read back on later starts (a read instead of a ~10 ms pass
+// over a 3.5 MB module, mapped: see source); cachedAt names the file when
+// the result came from it. A cached rewrite is used only when the bytes
+// mapped, the very bytes compiled, authenticate as made from the file
+// whose hash passed the pin; otherwise it is named, removed and made again
+// from the file.
+func (h *Host) instrument(mf *moduleFile) (src *source, cachedAt string, id [32]byte, err error) {
 	var path string
 	if h.cacheDir != "" {
 		path = filepath.Join(h.cacheDir, rewriteName(mf.sha))
-		if src, err := mapSource(path, &h.srcMaps); err == nil {
-			if bytes.HasPrefix(src.b, wasmMagic) {
-				touchIfOld(path, time.Now())
-				return src, path, nil
-			}
+		src, err := mapSource(path, &h.srcMaps)
+		var ok bool
+		if err == nil {
+			ok, id = verifyRewrite(h.cacheKey, mf.sha, src.b)
+		}
+		switch {
+		case ok:
+			touchIfOld(path, time.Now())
+			return src, path, id, nil
+		case err == nil:
 			src.close()
+			err = errCacheEntry
+			fallthrough
+		case !errors.Is(err, fs.ErrNotExist):
+			h.wlog.Warn(fmt.Sprintf("cached rewrite '%s' of '%s' %v; discarding it and rewriting it from the pinned file", path, mf.path, err))
+			_ = os.Remove(path)
 		}
 	}
 	bin, err := mf.bytes()
 	if err != nil {
-		return nil, "", err
+		return nil, "", id, err
 	}
 	out, _, err := wasmstop.Instrument(bin)
 	if err != nil {
-		return nil, "", err
+		return nil, "", id, err
 	}
 	if path == "" {
-		return heapSource(out), "", nil
+		return heapSource(out), "", id, nil
 	}
-	// Written whole or not at all: another start may read it meanwhile.
-	tmp, terr := os.CreateTemp(h.cacheDir, ".wasmstop-*")
-	if terr == nil {
-		_, terr = tmp.Write(out)
-		if cerr := tmp.Close(); terr == nil {
-			terr = cerr
-		}
-		if terr == nil {
-			terr = os.Rename(tmp.Name(), path)
-		}
-		if terr != nil {
-			_ = os.Remove(tmp.Name())
-		}
+	// Compiled as cached (sealed), so that wazero's native entry for it is
+	// the one later starts look up.
+	out, id = sealRewrite(h.cacheKey, mf.sha, out)
+	if err := writeCacheFile(path, ".wasmstop-*", out); err != nil {
+		h.wlog.Debug(fmt.Sprintf("not caching the rewritten module in '%s': %v", h.cacheDir, err))
 	}
-	if terr != nil {
-		h.wlog.Debug(fmt.Sprintf("not caching the rewritten module in '%s': %v", h.cacheDir, terr))
-	}
-	return heapSource(out), "", nil
+	return heapSource(out), "", id, nil
 }
 
 func checkExports(cm wazero.CompiledModule) error {

@@ -12,14 +12,16 @@ import (
 )
 
 // TestRewriteCache: with a cache directory the rewritten module is kept
-// under the file's sha256 and used by the next start; a damaged copy is
-// reported, replaced, and the module still loads.
+// under the file's sha256, sealed with the cache's MAC, and used by the
+// next start; a copy edited in place or damaged is reported, replaced, and
+// the module loads as its file says.
 func TestRewriteCache(t *testing.T) {
 	path := writeMinimalEcho(t)
 	bin, _ := os.ReadFile(path)
 	sum := sha256.Sum256(bin)
+	sha := hex.EncodeToString(sum[:])
 	dir := t.TempDir()
-	kept := filepath.Join(dir, "wasmstop-v"+wasmstop.Version+"-"+hex.EncodeToString(sum[:])+".wasm")
+	kept := filepath.Join(dir, "wasmstop-v"+wasmstop.Version+"-"+sha+".wasm")
 	load := func() (string, []ModuleInfo) {
 		t.Helper()
 		log, buf := testLogger(t)
@@ -27,7 +29,7 @@ func TestRewriteCache(t *testing.T) {
 		cfg.Wasm.CacheDir = dir
 		h := loadedHost(t, cfg, Options{Logger: log})
 		if h.CacheDir() != dir {
-			t.Fatalf("cache dir %q", h.CacheDir())
+			t.Fatalf("cache dir %q\n%s", h.CacheDir(), buf.String())
 		}
 		return buf.String(), h.List()
 	}
@@ -37,13 +39,19 @@ func TestRewriteCache(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the rewrite was not kept: %v", err)
 	}
-	fresh, _, err := wasmstop.Instrument(bin)
-	if err != nil || string(fresh) != string(want) {
-		t.Fatalf("kept rewrite differs from a fresh one (%v)", err)
+	key, err := os.ReadFile(filepath.Join(dir, cacheKeyName))
+	if err != nil || len(key) != cacheKeySize {
+		t.Fatalf("cache key: %v (%d bytes)", err, len(key))
 	}
-	// The next start compiles the kept copy, not the file: change the
-	// subscription in the kept copy (subtype 1 → 2) and the module loads
-	// with the changed one.
+	fresh, _, err := wasmstop.Instrument(bin)
+	if sealed, _ := sealRewrite(key, sha, fresh); err != nil || string(sealed) != string(want) {
+		t.Fatalf("kept rewrite differs from a fresh sealed one (%v)", err)
+	}
+	if logs, _ := load(); strings.Contains(logs, "[WARN]") {
+		t.Fatalf("a clean second start warned:\n%s", logs)
+	}
+	// Edited in place (the subscription, subtype 1 → 2): the next start
+	// names it, rewrites it from the file and loads subtype 1, as built.
 	subs := []byte{1, 0, 0, 0, 0xd9, 0x7e, 0, 0, 1, 0, 0, 0}
 	i := strings.Index(string(want), string(subs))
 	if i < 0 {
@@ -55,14 +63,20 @@ func TestRewriteCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs, mods := load()
-	if len(mods) != 1 || len(mods[0].Subscriptions) != 1 || mods[0].Subscriptions[0].Subtype != 2 {
-		t.Fatalf("the kept rewrite was not used: %+v\n%s", mods, logs)
+	if len(mods) != 1 || len(mods[0].Subscriptions) != 1 || mods[0].Subscriptions[0].Subtype != 1 {
+		t.Fatalf("the edited rewrite was used: %+v\n%s", mods, logs)
+	}
+	if !strings.Contains(logs, "cached rewrite '"+kept+"' of '"+path+"' fails its authentication") {
+		t.Fatalf("the edited rewrite was not named:\n%s", logs)
+	}
+	if got, _ := os.ReadFile(kept); string(got) != string(want) {
+		t.Fatal("the edited rewrite was not replaced")
 	}
 	// Damaged (the header, then garbage): reported, rewritten, loaded.
 	if err := os.WriteFile(kept, append([]byte("\x00asm\x01\x00\x00\x00"), 0xff, 0xff), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if logs, _ := load(); !strings.Contains(logs, "does not compile") || !strings.Contains(logs, "rewriting it") {
+	if logs, _ := load(); !strings.Contains(logs, "fails its authentication") || !strings.Contains(logs, "rewriting it from the pinned file") {
 		t.Fatalf("the damaged rewrite was not reported:\n%s", logs)
 	}
 	if got, _ := os.ReadFile(kept); string(got) != string(want) {

@@ -4,7 +4,6 @@ package host
 
 import (
 	"fmt"
-	"os"
 	"sync/atomic"
 	"syscall"
 )
@@ -13,9 +12,12 @@ import (
 // system cannot map it). The cache's files are written whole under a
 // temporary name and renamed, never rewritten in place, so the mapped file
 // does not change under the mapping (another start may replace or prune
-// it: the mapping keeps the old file).
+// it: the mapping keeps the old file). The file opened must pass strict
+// modes (no symbolic link, this user's or root's, writable by no one
+// else): only those can then change the bytes the caller authenticates in
+// the mapping before compiling them.
 func mapSource(path string, count *atomic.Int64) (*source, error) {
-	f, err := os.Open(path)
+	f, err := openNoFollow(path)
 	if err != nil {
 		return nil, err
 	}
@@ -26,6 +28,9 @@ func mapSource(path string, count *atomic.Int64) (*source, error) {
 	}
 	if !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > maxModuleSize {
 		return nil, fmt.Errorf("'%s' is not a regular file of 1 to %d bytes", path, maxModuleSize)
+	}
+	if err := strictMode(path, fi, false); err != nil {
+		return nil, err
 	}
 	b, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
 	if err != nil {

@@ -2,10 +2,21 @@
 
 package host
 
-import "sync/atomic"
+import (
+	"os"
+	"sync/atomic"
+)
 
-// mapSource reads a cached rewrite into the heap: no mappings here.
+// mapSource reads a cached rewrite into the heap: no mappings here. The
+// file must pass strict modes (see mapSource on Linux).
 func mapSource(path string, _ *atomic.Int64) (*source, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := strictMode(path, fi, false); err != nil {
+		return nil, err
+	}
 	b, err := readModule(path)
 	if err != nil {
 		return nil, err

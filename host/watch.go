@@ -40,7 +40,7 @@ func (h *Host) Watch() error {
 			paths = append(paths, cfg.Path)
 		}
 		for _, m := range cfg.IMCs {
-			paths = append(paths, m.Path)
+			paths = append(paths, m.Path, m.signaturePath())
 		}
 		for _, p := range paths {
 			abs, err := filepath.Abs(p)

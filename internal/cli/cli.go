@@ -60,7 +60,7 @@ func commands() []command {
 		{"eventlog", "print a boot event log and its PCR replay", cmdEventLog},
 		{"ima", "print an IMA measurement list and its PCR 10 replay", cmdIMA},
 		{"tpm", "TPM information and Attestation Key provisioning", cmdTPM},
-		{"imc", "list the configured IMC modules or check a module file", cmdIMC},
+		{"imc", "list the configured IMC modules, check a module file, sign one (keygen, sign)", cmdIMC},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -163,7 +163,8 @@ func cmdTPMProvision(e *env, args []string) int {
 }
 
 func cmdIMC(e *env, args []string) int {
-	return dispatch(e, "imc", args, []command{{"list", "", cmdIMCList}, {"check", "", cmdIMCCheck}})
+	return dispatch(e, "imc", args, []command{{"list", "", cmdIMCList}, {"check", "", cmdIMCCheck},
+		{"keygen", "", cmdIMCKeygen}, {"sign", "", cmdIMCSign}})
 }
 
 func cmdIMCList(e *env, args []string) int {
@@ -240,6 +241,9 @@ func printModule(w io.Writer, m host.ModuleInfo) {
 	fmt.Fprintf(tw, "IMC %d\t%q\n", m.ID, m.Name)
 	fmt.Fprintf(tw, "  path\t%s (%d bytes)\n", m.Path, m.Size)
 	fmt.Fprintf(tw, "  sha256\t%s\n", m.SHA256)
+	if m.Signer != "" {
+		fmt.Fprintf(tw, "  signer\t%s\n", m.Signer)
+	}
 	fmt.Fprintf(tw, "  version\t%d\n", m.Version)
 	fmt.Fprintf(tw, "  imports\t%s\n", strings.Join(m.Imports, ", "))
 	if m.Grants != nil {
