@@ -169,7 +169,12 @@ func openCache(dir string, log hclog.Logger) (wazero.CompilationCache, string, [
 		refused = strictCache(d)
 		var key []byte
 		if refused == nil {
-			key, refused = loadCacheKey(d)
+			var replaced error
+			key, replaced, refused = loadCacheKey(d)
+			if replaced != nil && refused == nil {
+				log.Warn(fmt.Sprintf("compilation cache key %v; replaced by a new key (every cached module is compiled again once)",
+					strings.TrimPrefix(replaced.Error(), errBadKey.Error()+": ")))
+			}
 		}
 		if refused != nil {
 			c.Close(context.Background())

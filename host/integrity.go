@@ -148,25 +148,36 @@ func strictCache(dir string) error {
 	return nil
 }
 
+// errBadKey marks a key file that is damaged or was readable by others:
+// replaced by a new key (the entries it sealed are then rebuilt).
+var errBadKey = errors.New("bad cache key")
+
 // loadCacheKey reads the cache's MAC key, making one when there is none.
-// A key that others may read or that is not 32 bytes is refused: the
-// caller does not use the cache then.
-func loadCacheKey(dir string) ([]byte, error) {
+// A key file that is damaged (not 32 bytes, not a file) or that others may
+// read is replaced by a new key, and replaced says why (every entry is
+// rebuilt once). A key that belongs to another user is refused: strict
+// modes.
+func loadCacheKey(dir string) (key []byte, replaced, err error) {
 	path := filepath.Join(dir, cacheKeyName)
-	key, err := readCacheKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return key, err
+	key, err = readCacheKey(path)
+	if errors.Is(err, errBadKey) {
+		replaced = err
+		if err = os.Remove(path); err != nil {
+			return nil, nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return key, nil, err
 	}
 	// Written whole under a temporary name and linked into place, so that
 	// a concurrent start reads either no key or the whole key; the start
 	// that links second uses the first one's key.
 	key = make([]byte, cacheKeySize)
 	if _, err := rand.Read(key); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tmp, err := os.CreateTemp(dir, ".probe-key-*")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(key)
@@ -177,18 +188,22 @@ func loadCacheKey(dir string) ([]byte, error) {
 		err = os.Chmod(tmp.Name(), 0o600)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
+		return nil, nil, err
 	}
-	return readCacheKey(path)
+	key, err = readCacheKey(path)
+	return key, replaced, err
 }
 
 // readCacheKey reads and checks a key file.
 func readCacheKey(path string) ([]byte, error) {
 	f, err := openNoFollow(path)
 	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, fmt.Errorf("%w: '%s' is a symbolic link", errBadKey, path)
+		}
 		return nil, err
 	}
 	defer f.Close()
@@ -196,14 +211,14 @@ func readCacheKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() || fi.Size() != cacheKeySize {
-		return nil, fmt.Errorf("the cache key '%s' is not a file of %d bytes; fix: remove it (a new key is made)", path, cacheKeySize)
-	}
 	if err := strictMode(path, fi, false); err != nil {
 		return nil, err
 	}
+	if !fi.Mode().IsRegular() || fi.Size() != cacheKeySize {
+		return nil, fmt.Errorf("%w: '%s' is not a file of %d bytes", errBadKey, path, cacheKeySize)
+	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("the cache key '%s' is readable by others (mode %04o); fix: remove it (a new key is made)", path, fi.Mode().Perm())
+		return nil, fmt.Errorf("%w: '%s' was readable by others (mode %04o)", errBadKey, path, fi.Mode().Perm())
 	}
 	key := make([]byte, cacheKeySize)
 	if _, err := io.ReadFull(f, key); err != nil {

@@ -191,10 +191,26 @@ func TestCacheStrictModes(t *testing.T) {
 			t.Fatalf("a private cache under a sticky directory was refused:\n%s", logs)
 		}
 	})
-	t.Run("key readable by others", func(t *testing.T) {
-		dir := filled(t)
-		os.Chmod(filepath.Join(dir, cacheKeyName), 0o644)
-		refused(t, dir, "readable by others")
+	t.Run("key readable by others or damaged: replaced", func(t *testing.T) {
+		for _, spoil := range []func(string){
+			func(p string) { os.Chmod(p, 0o644) },
+			func(p string) { os.Truncate(p, 3) },
+		} {
+			dir := filled(t)
+			key := filepath.Join(dir, cacheKeyName)
+			old, _ := os.ReadFile(key)
+			spoil(key)
+			logs, h := start(t, dir)
+			w := warnings(logs)
+			if h.CacheDir() != dir || len(w) < 1 || !strings.Contains(w[0], "compilation cache key '"+key+"'") ||
+				!strings.Contains(w[0], "replaced by a new key") {
+				t.Fatalf("the key was not replaced with a warning:\n%s", logs)
+			}
+			fi, err := os.Stat(key)
+			if now, _ := os.ReadFile(key); err != nil || fi.Mode().Perm() != 0o600 || len(now) != cacheKeySize || string(now) == string(old) {
+				t.Fatalf("key after: %v %v", fi.Mode(), err)
+			}
+		}
 	})
 	t.Run("another user's dir", func(t *testing.T) {
 		if os.Geteuid() != 0 {
