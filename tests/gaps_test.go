@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/internal/swtpm"
+	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -158,5 +160,79 @@ func TestCLIPTTLSClientCommandLine(t *testing.T) {
 	out = runCLI(t, 1, base("-c", "127.0.0.1", "-p", port, "-x", p.caFile, "-x", cert, "-k", key, "--key-type", "rsa")...)
 	if !strings.Contains(out, "is not an RSA key (--key-type rsa)") {
 		t.Errorf("--key-type rsa with an ECDSA key:\n%s", out)
+	}
+}
+
+// TestCLISHA1OnlyLog: on a machine whose boot log has only SHA-1 digests
+// (a real legacy TCG_PCR_EVENT log) and whose TPM has SHA-1 and SHA-256
+// banks, the shipped config (hash_algorithm = "auto") selects SHA-1, says
+// why, and the PDP finds the machine compliant — with "sha256", strongSwan's
+// and the old default, the IMC picked SHA-256, for which the log has no
+// evidence. When nothing fits (hash_algorithm = "sha1", a SHA-256-only log)
+// the error names the setting.
+func TestCLISHA1OnlyLog(t *testing.T) {
+	needModules(t)
+	imchostBinary(t)
+	sha1Log, err := filepath.Abs("../tpmhost/testdata/eventlogs/event-uefi-sha1-log.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := swtpm.Start(t) // locality 0: the log has no StartupLocality event
+	tpm, err := tpmhost.Open(inst.Spec, testLogger(t, "tpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpm.ProvisionAK(akHandle, tpmhost.AKECCP256, false); err != nil {
+		t.Fatal(err)
+	}
+	l, err := tpmhost.ReadEventLog(sha1Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Banks) != 1 || l.Banks[0] != tpmhost.AlgSHA1 {
+		t.Fatalf("%s: banks %v, want sha1 only", sha1Log, l.Banks)
+	}
+	if _, err := tpm.ExtendFromLog(l); err != nil {
+		t.Fatal(err)
+	}
+	if loc, matched, err := tpm.StartupLocality(l, tpmhost.AlgSHA1); err != nil || !matched || loc != 0 {
+		t.Fatalf("SHA-1 replay: locality %d, matched %v: %v", loc, matched, err)
+	}
+	tpm.Close()
+	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
+	_, port, _ := net.SplitHostPort(p.addr)
+	run := func(code int, logPath string, settings map[string]string) string {
+		t.Helper()
+		imcs := imcConfigs(t, logPath)
+		for k, v := range settings {
+			imcs[1].Settings[k] = v
+		}
+		cfg := filepath.Join(t.TempDir(), "config.toml")
+		writeConfig(t, cfg, imcs, cacheDir)
+		return runCLI(t, code, "run", "--config", cfg, "-c", "127.0.0.1", "-p", port, "--ca", p.caPEM,
+			"--tpm", inst.Spec, "--eventlog", logPath, "--root", fixtureRoot(t, false), "--debug", "1")
+	}
+	if h := imcConfigs(t, sha1Log)[1].Settings["hash_algorithm"]; h != "auto" {
+		t.Fatalf("the shipped config has hash_algorithm %q, want auto", h)
+	}
+	out := run(0, sha1Log, nil)
+	for _, want := range []string{
+		`(?m)\] hash_algorithm auto: the TPM has PCR banks (HASH_SHA2_\d+ )+HASH_SHA1, the boot log digests HASH_SHA1$`,
+		`(?m)\] selected PTS measurement algorithm is HASH_SHA1$`,
+		`(?m)^overall: compliant, Access Allowed$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("SHA-1-only log, hash_algorithm auto: nothing matches %q in\n%s", want, out)
+		}
+	}
+	sha256Log, err := filepath.Abs("../tpmhost/testdata/eventlogs/crypto_agile_eventlog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = run(exitNotAllowed, sha256Log, map[string]string{"hash_algorithm": "sha1"})
+	want := `no PTS measurement algorithm fits: the PDP offers HASH_SHA2_384 HASH_SHA2_256 HASH_SHA1; the TPM has PCR banks (HASH_SHA2_\d+ )+HASH_SHA1, ` +
+		`the boot log digests HASH_SHA2_256; hash_algorithm = "sha1" allows HASH_SHA1\. Set hash_algorithm in the Attestation IMC's \[imc.settings\]`
+	if !regexp.MustCompile(want).MatchString(out) || strings.Contains(out, "overall: compliant") {
+		t.Errorf("nothing fits: nothing matches %q in\n%s", want, out)
 	}
 }

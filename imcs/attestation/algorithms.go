@@ -84,8 +84,11 @@ func strongestMeas(set uint16) uint16 {
 
 // measCap returns the set of algorithms allowed by the hash_algorithm
 // setting. As in strongSwan, the setting names the strongest algorithm the
-// IMC may use: "sha256" allows SHA-1 and SHA-256.
+// IMC may use: "sha256" allows SHA-1 and SHA-256; "auto" allows every one.
 func measCap(name string) (uint16, bool) {
+	if strings.EqualFold(name, "auto") {
+		name = measAlgos[0].conf
+	}
 	var set uint16
 	found := false
 	for i := len(measAlgos) - 1; i >= 0; i-- { // weakest first
@@ -172,4 +175,19 @@ func capsString(c uint16) string {
 		}
 	}
 	return string(b)
+}
+
+// measNames names the algorithms of set, strongest first ("none" when
+// empty).
+func measNames(set uint16) string {
+	var out []string
+	for _, a := range measAlgos {
+		if set&a.bit != 0 {
+			out = append(out, a.name)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, " ")
 }

@@ -124,30 +124,60 @@ func (s *session) protoCaps(requested uint16) uint16 {
 	return s.caps
 }
 
-// ownMeasSet is the set of measurement algorithms the IMC offers: allowed by
-// hash_algorithm and backed by a PCR bank with PCRs allocated.
-func (s *session) ownMeasSet() uint16 {
+// ownMeasSet is the set of measurement algorithms the IMC can offer:
+// allowed by hash_algorithm, backed by a PCR bank with PCRs allocated and,
+// when the boot log can be read, carried by its events (a SHA-1-only log
+// cannot give SHA-256 evidence, whatever the TPM has). It also returns the
+// TPM's and the log's sets, for messages.
+func (s *session) ownMeasSet() (own, tpmSet, logSet uint16) {
 	banks, err := s.h.TPMBanks()
 	if err != nil {
 		s.log.err("reading the TPM's PCR banks failed: %v", err)
-		return 0
+		return 0, 0, 0
 	}
-	var set uint16
 	for _, b := range banks {
 		if bit, ok := measFromTPMAlg(b); ok {
-			set |= bit
+			tpmSet |= bit
 		}
 	}
-	return set & s.cfg.measSet
+	own = tpmSet & s.cfg.measSet
+	logSet, known := s.logMeasSet(tpmSet)
+	if known {
+		own &= logSet
+	}
+	return own, tpmSet, logSet
+}
+
+// logMeasSet probes which of the algorithms in set the boot log has
+// digests for. known is false when the log could not be read at all (its
+// error is reported where the evidence is collected).
+func (s *session) logMeasSet(set uint16) (logSet uint16, known bool) {
+	for _, a := range measAlgos {
+		if set&a.bit == 0 {
+			continue
+		}
+		_, err := s.h.EventLog(a.tpm)
+		switch {
+		case err == nil:
+			logSet |= a.bit
+			known = true
+		case errors.Is(err, &imc.StatusError{Status: abi.StatusUnsupported}):
+			known = true
+		}
+	}
+	return logSet, known
 }
 
 // selectMeasAlgo answers PTS Measurement Algorithm Request with the strongest
 // offered algorithm the IMC supports.
 func (s *session) selectMeasAlgo(offered uint16) (uint16, error) {
-	own := s.ownMeasSet()
+	own, tpmSet, logSet := s.ownMeasSet()
 	sel := strongestMeas(own & offered)
 	if sel == 0 {
-		s.log.err("no common PTS measurement algorithm (offered 0x%04x, own 0x%04x)", offered, own)
+		s.log.err("no PTS measurement algorithm fits: the PDP offers %s; the TPM has PCR banks %s, the boot log digests %s; "+
+			"hash_algorithm = \"%s\" allows %s. Set hash_algorithm in the Attestation IMC's [imc.settings] "+
+			"(\"auto\" chooses from the TPM's banks and the boot log)",
+			measNames(offered), measNames(tpmSet), measNames(logSet), s.cfg.hashAlgorithm, measNames(s.cfg.measSet))
 		return 0, &tcgError{Code: tcgErrHashAlgNotSupported, Info: u16pair(0, own)}
 	}
 	if s.measAlgo != 0 && s.measAlgo != sel {
@@ -155,6 +185,9 @@ func (s *session) selectMeasAlgo(offered uint16) (uint16, error) {
 		s.evidence, s.pcrs, s.measured, s.imaWanted = nil, 0, false, false
 	}
 	s.measAlgo = sel
+	if s.cfg.hashAlgorithm == "auto" {
+		s.log.info("hash_algorithm auto: the TPM has PCR banks %s, the boot log digests %s", measNames(tpmSet), measNames(logSet))
+	}
 	s.log.info("selected PTS measurement algorithm is %s", measName(sel))
 	return sel, nil
 }

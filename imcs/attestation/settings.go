@@ -8,7 +8,10 @@ import (
 
 // Defaults and bounds of the module settings (README.md lists them).
 const (
-	defaultHashAlgorithm = "sha384" // strongSwan's default cap
+	// defaultHashAlgorithm lets the IMC choose among every algorithm it
+	// knows, from the PCR banks the TPM has and the digests the boot log
+	// carries (strongSwan's default is the cap sha384, whatever the log).
+	defaultHashAlgorithm = "auto"
 	defaultNonceLen      = 20
 	minNonceLen          = 17  // PTS_MIN_NONCE_LEN
 	maxNonceLen          = 255 // the nonce length field is 8 bits
@@ -28,6 +31,9 @@ const (
 type settings struct {
 	// measSet is the set of measurement algorithms hash_algorithm allows.
 	measSet uint16
+	// hashAlgorithm is the hash_algorithm setting as given ("auto" when
+	// unset), for messages.
+	hashAlgorithm string
 	// nonceLen is the responder nonce length (nonce_len).
 	nonceLen int
 	// dhPrefs is the D-H group preference order (dh_groups).
@@ -53,9 +59,9 @@ func loadSettings(c configSource) (settings, error) {
 	}
 	set, ok := measCap(name)
 	if !ok {
-		return s, fmt.Errorf("attestation: hash_algorithm %q is not one of sha1, sha256, sha384, sha512", name)
+		return s, fmt.Errorf("attestation: hash_algorithm %q is not one of auto, sha1, sha256, sha384, sha512", name)
 	}
-	s.measSet = set
+	s.measSet, s.hashAlgorithm = set, strings.ToLower(name)
 
 	if v, ok := c.Config("nonce_len"); ok && strings.TrimSpace(v) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))

@@ -18,18 +18,21 @@ func TestLoadSettings(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "defaults", cfg: mapConfig{}, want: settings{
-			measSet: measSHA1 | measSHA256 | measSHA384, nonceLen: 20, maxMessageSize: 65490,
+			measSet: measSHA1 | measSHA256 | measSHA384 | measSHA512, hashAlgorithm: "auto", nonceLen: 20, maxMessageSize: 65490,
 			dhPrefs: []uint16{dhIKE19, dhIKE20, dhIKE14, dhIKE5, dhIKE2}}},
 		{name: "reference client", cfg: mapConfig{"hash_algorithm": "sha256", "nonce_len": "20",
 			"max_message_size": "32722", "aik_handle": "0x81010003"}, want: settings{
-			measSet: measSHA1 | measSHA256, nonceLen: 20, maxMessageSize: 32722,
+			measSet: measSHA1 | measSHA256, hashAlgorithm: "sha256", nonceLen: 20, maxMessageSize: 32722,
 			dhPrefs: []uint16{dhIKE19, dhIKE20, dhIKE14, dhIKE5, dhIKE2}}},
 		{name: "sha1 only, ecp384 first", cfg: mapConfig{"hash_algorithm": "SHA1", "dh_groups": "ecp384, ecp256"},
-			want: settings{measSet: measSHA1, nonceLen: 20, maxMessageSize: 65490,
+			want: settings{measSet: measSHA1, hashAlgorithm: "sha1", nonceLen: 20, maxMessageSize: 65490,
 				dhPrefs: []uint16{dhIKE20, dhIKE19}}},
 		{name: "no mandatory group", cfg: mapConfig{"dh_groups": "modp2048", "mandatory_dh_groups": "no"},
-			want: settings{measSet: measSHA1 | measSHA256 | measSHA384, nonceLen: 20, maxMessageSize: 65490,
+			want: settings{measSet: measSHA1 | measSHA256 | measSHA384 | measSHA512, hashAlgorithm: "auto", nonceLen: 20, maxMessageSize: 65490,
 				dhPrefs: []uint16{dhIKE14}}},
+		{name: "strongSwan's cap", cfg: mapConfig{"hash_algorithm": "sha384"}, want: settings{
+			measSet: measSHA1 | measSHA256 | measSHA384, hashAlgorithm: "sha384", nonceLen: 20, maxMessageSize: 65490,
+			dhPrefs: []uint16{dhIKE19, dhIKE20, dhIKE14, dhIKE5, dhIKE2}}},
 		{name: "missing mandatory group", cfg: mapConfig{"dh_groups": "modp2048"}, wantErr: true},
 		{name: "unknown group", cfg: mapConfig{"dh_groups": "ecp521"}, wantErr: true},
 		{name: "unknown hash", cfg: mapConfig{"hash_algorithm": "md5"}, wantErr: true},
