@@ -85,6 +85,7 @@ type attIMV struct {
 	gotAK     bool
 	akLearn   bool // trusted on first use: record when the attestation succeeds
 	evidence  []Measurement
+	imaEvid   []imaEvidence // IMA entries (policy IMA), in list order
 	shadow    *shadowPCRs
 	final     *evidenceFinal
 	contract  *patnc.Contract // TCG segmentation contract with the IMC
@@ -231,6 +232,10 @@ func (a *attIMV) processEvidence(x *patnc.SimpleCompEvid) {
 	case a.shadow == nil:
 		a.fail(ResultError, NoAccess, "evidence received before it was requested")
 		return
+	case x.Name.Vendor == biosCompVendor && uint8(x.Name.Qualifier) == imaCompQualifier && x.Name.Name == biosCompName &&
+		x.MeasType == measTypeHash && x.HashAlg == a.algo && len(x.Measurement) == a.algo.Size():
+		a.processIMAEvidence(x)
+		return
 	case x.Name.Vendor != biosCompVendor || uint8(x.Name.Qualifier) != biosCompQualifier || x.Name.Name != biosCompName:
 		a.fail(NonCompliantMinor, Isolate, "evidence for a component that was not requested")
 		return
@@ -330,10 +335,14 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 			return
 		}
 		a.shadow = newShadowPCRs(tpmhost.Alg(a.algo.TPMAlg()).Hash(), a.locality)
+		reqs := []patnc.CompEvidRequest{{Flags: reqFlagPCR, Name: patnc.ComponentName{Vendor: biosCompVendor,
+			Qualifier: biosCompQualifier, Name: biosCompName}}}
+		if p.IMA {
+			reqs = append(reqs, patnc.CompEvidRequest{Flags: reqFlagPCR, Name: patnc.ComponentName{Vendor: biosCompVendor,
+				Qualifier: imaCompQualifier, Name: biosCompName}})
+		}
 		a.sendPTS(&patnc.ITAGetSymlinks{Dir: "/"},
-			patnc.WithNoSkip(&patnc.ReqFuncCompEvid{Requests: []patnc.CompEvidRequest{{
-				Flags: reqFlagPCR, Name: patnc.ComponentName{Vendor: biosCompVendor,
-					Qualifier: biosCompQualifier, Name: biosCompName}}}}),
+			patnc.WithNoSkip(&patnc.ReqFuncCompEvid{Requests: reqs}),
 			patnc.WithNoSkip(&patnc.GenAttestEvid{}))
 		a.phase = attEvidence
 	case attEvidence:
@@ -492,6 +501,19 @@ func (a *attIMV) verify(ctx context.Context) {
 		}
 	case !a.c.env.policy.LearnMeasurements:
 		reasons = append(reasons, "no reference BIOS measurements for device "+devKey)
+	}
+	if a.c.env.policy.IMA {
+		// Learning only from a valid quote and otherwise clean evidence.
+		imaReasons, err := a.checkIMA(ctx, dev.ID, quoteOK && len(reasons) == 0 && a.c.env.policy.LearnMeasurements)
+		if err != nil {
+			a.log.Error("database error", "err", err)
+			a.fail(ResultError, NoAccess, "policy database error")
+			return
+		}
+		for _, r := range imaReasons {
+			a.log.Info(r)
+		}
+		reasons = append(reasons, imaReasons...)
 	}
 	if len(reasons) > 0 {
 		a.fail(NonCompliantMinor, Isolate, reasons...)

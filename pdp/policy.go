@@ -69,6 +69,24 @@ type Policy struct {
 	// error with recommendation "no access".
 	AllowMissingAttestation bool `toml:"allow_missing_attestation"`
 
+	// IMA requests the Linux IMA runtime evidence (the ITA-HSR Linux IMA
+	// component, qualifier K + operating system) besides the boot evidence
+	// and verifies it: the list replays to the quoted PCR 10, boot_aggregate
+	// matches the boot PCRs, no violation, and every file matches a
+	// reference digest (IMAReferences) or the measurement learned for the
+	// device on first contact (with LearnMeasurements).
+	IMA bool `toml:"ima"`
+	// IMAReferences is a reference list of file digests imported at start
+	// (sha256sum's "<hex>  <path>" or "sha256:<hex> <path>" lines).
+	IMAReferences string `toml:"ima_references"`
+	// IMAStrict fails a file that has no reference digest and no learned
+	// measurement instead of learning it.
+	IMAStrict bool `toml:"ima_strict"`
+	// IMALearnChanges accepts (and learns) a new measurement of a file
+	// whose learned one differs, as after a package update; without it
+	// such a file fails.
+	IMALearnChanges bool `toml:"ima_learn_changes"`
+
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).
 	MeasurementAlgorithms uint16 `toml:"measurement_algorithms"`

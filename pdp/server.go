@@ -170,6 +170,15 @@ func (s *Server) seed() error {
 			return err
 		}
 	}
+	if f := s.cfg.Policy.IMAReferences; f != "" {
+		refs, err := ReadFileRefs(f)
+		if err != nil {
+			return err
+		}
+		if err := s.store.AddFileRefs(ctx, refs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

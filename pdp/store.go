@@ -59,6 +59,18 @@ type Store interface {
 	// reference now stored and whether it is ms.
 	RegisterMeasurements(ctx context.Context, device int64, algo uint16, ms []Measurement) (ref []Measurement, registered bool, err error)
 
+	// FileRefs returns the reference digests of the given paths (imported
+	// or learned), keyed by path.
+	FileRefs(ctx context.Context, paths []string) (map[string][]FileRef, error)
+	// AddFileRefs adds reference digests (an existing one is kept).
+	AddFileRefs(ctx context.Context, refs []FileRef) error
+	// IMARefs returns the IMA measurements learned for a device in one
+	// bank (PTS algorithm bit), keyed by path.
+	IMARefs(ctx context.Context, device int64, bank uint16) (map[string][][]byte, error)
+	// AddIMARefs records learned IMA measurements of a device (an existing
+	// one is kept).
+	AddIMARefs(ctx context.Context, device int64, bank uint16, refs []IMARef) error
+
 	// AddSession records the verdict of a finished connection.
 	AddSession(ctx context.Context, r SessionRecord) error
 	// Sessions returns the recorded sessions, oldest first (at most limit).
@@ -81,6 +93,20 @@ type Measurement struct {
 	Seq    int
 	PCR    int
 	Digest []byte
+}
+
+// FileRef is one reference digest of a file.
+type FileRef struct {
+	Path   string
+	Algo   string // "sha256", as IMA and sha256sum name it
+	Digest []byte
+	Source string // "import:<list>", "learned:<AK keyid>"
+}
+
+// IMARef is one learned IMA measurement: what the kernel extended for Path.
+type IMARef struct {
+	Path        string
+	Measurement []byte
 }
 
 // Device is a device row.
@@ -288,6 +314,26 @@ var migrations = []migration{
 	}},
 	{2, "sessions by device", []string{
 		`CREATE INDEX IF NOT EXISTS sessions_device ON sessions(device, id)`,
+	}},
+	{3, "file references and learned IMA measurements", []string{
+		// Reference file digests: imported from a list or learned; a
+		// path may have several (versions of a package).
+		`CREATE TABLE IF NOT EXISTS file_refs (
+			path   TEXT NOT NULL,
+			algo   TEXT NOT NULL,
+			digest {{blob}} NOT NULL,
+			source TEXT NOT NULL,
+			PRIMARY KEY (path, algo, digest)
+		)`,
+		// IMA template measurements of a device learned on first contact
+		// (what the kernel extended into the bank), per path.
+		`CREATE TABLE IF NOT EXISTS ima_refs (
+			device      BIGINT NOT NULL REFERENCES devices(id),
+			bank        BIGINT NOT NULL,
+			path        TEXT NOT NULL,
+			measurement {{blob}} NOT NULL,
+			PRIMARY KEY (device, bank, path, measurement)
+		)`,
 	}},
 }
 

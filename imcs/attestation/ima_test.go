@@ -3,18 +3,26 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/imagen"
+	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -162,4 +170,152 @@ func TestIMAEvidence(t *testing.T) {
 // testLoggerTo logs to the test and into b.
 func testLoggerTo(t testing.TB, b *strings.Builder) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(tWriter{t}, b), DisableTime: true})
+}
+
+// imaSetup is swtpm with the recorded boot log, an IMA list of 401
+// generated entries of which the first quoted+1 are extended into PCR 10.
+func imaSetup(t *testing.T, quoted int) (*tpmEnv, imagen.Options, string) {
+	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
+	rep, err := env.log.ReplayLocality(tpmhost.AlgSHA256, env.locality)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var boot [][]byte
+	for i := 0; i <= 9; i++ {
+		boot = append(boot, rep.Value(i))
+	}
+	o := imagen.Options{Entries: 400, BootPCRs: boot, Seed: 9, SigEvery: 3, ViolationEvery: 0}
+	path := filepath.Join(t.TempDir(), "binary_runtime_measurements")
+	f, _ := os.Create(path)
+	if err := imagen.Write(f, o); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for i := 0; i <= quoted; i++ {
+		extendIMA(t, env, o.Entry(i))
+	}
+	return env, o, path
+}
+
+func extendIMA(t *testing.T, env *tpmEnv, e *tpmhost.IMAEntry) {
+	for _, b := range []tpmhost.Alg{tpmhost.AlgSHA1, tpmhost.AlgSHA256} {
+		d, err := tpmhost.IMADigest(e, tpmhost.AlgSHA1, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.tpm.ExtendPCR(b, 10, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestIMAPDP: the built module in the real host against the project's PDP
+// with the IMA policy, over PT-TLS on loopback. First contact learns the
+// 251 quoted entries (compliant), the second attestation matches them; a
+// file whose measurement changed (a new entry for /usr/bin/f0000005, in
+// the list and PCR 10) fails with a reason naming the entry and the file;
+// a PDP with an imported reference list fails the file whose reference
+// digest differs and accepts those that match.
+func TestIMAPDP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wasm module")
+	}
+	env, o, path := imaSetup(t, 250)
+	attMod := builtModule(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "pdp.db")
+	policy := pdp.DefaultPolicy()
+	policy.IMA = true
+
+	h := imaHost(t, env, attMod, path)
+	run := func(pol pdp.Policy, dbPath string) pdp.IMVVerdict {
+		t.Helper()
+		cert, pool, err := pdp.SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
+			DBPath: dbPath, Policy: pol, Logger: testLogger(t).Named("pdp")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(context.Background()) }()
+		defer func() { srv.Close(); <-done }()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}
+		ccfg.PTTLS.RootCAs, ccfg.PTTLS.ServerName = pool, "pdp.test"
+		if _, err := tnccs.Dial(ctx, ccfg, h); err != nil {
+			t.Fatal(err)
+		}
+		outs, err := srv.WaitOutcomes(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range outs[0].Verdict.IMVs {
+			if v.IMV == "Attestation" {
+				return v
+			}
+		}
+		t.Fatal("no Attestation verdict")
+		return pdp.IMVVerdict{}
+	}
+	for round := 1; round <= 2; round++ {
+		if v := run(policy, db); v.Result != pdp.Compliant {
+			t.Fatalf("round %d: %v %v", round, v.Result, v.Reasons)
+		}
+	}
+
+	// Entries 251.. of the generated list were never extended: replace the
+	// list by its quoted prefix and one changed file, and extend that.
+	changed := o.Entry(5)
+	changed.Fields[0] = append([]byte("sha256:\x00"), bytes.Repeat([]byte{0x5a}, 32)...)
+	changed.Data = tpmhost.IMATemplateData(changed.Template, changed.Fields)
+	d1, _ := tpmhost.IMADigest(&tpmhost.IMAEntry{Data: changed.Data, Digest: []byte{1}}, tpmhost.AlgSHA256, tpmhost.AlgSHA1)
+	changed.Digest = d1
+	var list []byte
+	for i := 0; i <= 250; i++ {
+		list = tpmhost.AppendIMAEntry(list, o.Entry(i))
+	}
+	list = tpmhost.AppendIMAEntry(list, changed)
+	if err := os.WriteFile(path, list, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	extendIMA(t, env, changed)
+	v := run(policy, db)
+	if v.Result == pdp.Compliant || !strings.Contains(strings.Join(v.Reasons, "\n"), "IMA entry 251 /usr/bin/f0000005: measurement") {
+		t.Fatalf("changed file: %v %v", v.Result, v.Reasons)
+	}
+
+	// A fresh PDP with a reference list: f0000004 right, f0000007 wrong.
+	refs := filepath.Join(dir, "refs.sha256")
+	os.WriteFile(refs, []byte(fmt.Sprintf("# reference digests\n%x  /usr/bin/f0000004\nsha256:%x /usr/bin/f0000007\n",
+		imagen.FileDigest(9, 4), bytes.Repeat([]byte{1}, 32))), 0o644)
+	strict := policy
+	strict.IMAReferences = refs
+	v = run(strict, filepath.Join(dir, "fresh.db"))
+	all := strings.Join(v.Reasons, "\n")
+	if v.Result == pdp.Compliant || !strings.Contains(all, "IMA entry 7 /usr/bin/f0000007: no reference sha256 digest") ||
+		strings.Contains(all, "f0000004") {
+		t.Fatalf("reference list: %v %v", v.Result, v.Reasons)
+	}
+}
+
+// imaHost is the real host with the built Attestation module reading the
+// IMA list at path.
+func imaHost(t *testing.T, env *tpmEnv, attMod, path string) *host.Host {
+	cfg := &host.Config{IMCs: []host.IMCConfig{
+		{Name: "Attestation", Path: attMod, Grants: readmeGrants, Settings: host.Settings{"aik_handle": "0x81010003",
+			"eventlog": recordedLog, "hash_algorithm": "sha256", "ima_log": path}},
+	}}
+	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
