@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imchost/imchost/tnccs"
@@ -29,15 +30,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	ctx, stop := mergeDone(ctx, s.ctx)
 	defer stop()
 
-	env := &imvEnv{store: s.store, policy: &s.cfg.Policy, maxMsg: s.cfg.MaxMessageSize,
+	env := &imvEnv{store: s.store, policy: s.policy.Load(), maxMsg: s.cfg.MaxMessageSize,
 		osLog: s.cfg.Logger.Named("imv.os"), attLog: s.cfg.Logger.Named("imv.attestation"),
 		log: s.log, now: time.Now}
-	set := &imvSet{env: env, conns: map[tnccs.ConnID]*conn{}}
+	set := &imvSet{env: env, policy: &s.policy, conns: map[tnccs.ConnID]*conn{}}
 	s.mu.Lock()
 	s.set = set
 	s.mu.Unlock()
 	pcfg := pttls.ServerConfig{Certificates: s.cfg.Certificates, ClientCAs: s.cfg.ClientCAs,
-		Timeout: s.cfg.IdleTimeout, Logger: s.cfg.Logger.Named("tls")}
+		Timeout: s.cfg.IdleTimeout, Logger: s.cfg.Logger.Named("tls"), Throttle: &pttls.Throttle{}}
 	switch {
 	case len(s.cfg.Users) > 0:
 		users := s.cfg.Users
@@ -49,7 +50,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		pcfg.AllowAnonymous = true
 	}
 	scfg := tnccs.ServerConfig{PTTLS: pcfg, IMVs: set, MaxConns: s.cfg.MaxConns,
-		Options: tnccs.Options{Logger: s.cfg.Logger}}
+		HandshakeTimeout: s.cfg.HandshakeTimeout, MaxConnsPerSource: s.cfg.MaxConnsPerSource,
+		OnRefused: s.cfg.OnRefused, Options: tnccs.Options{Logger: s.cfg.Logger}}
 	if r := s.cfg.Referral; r != nil {
 		scfg.PDPReferral = &pb.MsgPDPReferral{Vendor: pb.VendorTCG, IDType: pb.PDPIDFQDN,
 			Protocol: pb.PDPProtocolPTTLS, Port: r.Port, FQDN: r.Host}
@@ -75,6 +77,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.record(o)
 	}
 	srv := &tnccs.Server{Config: scfg}
+	s.mu.Lock()
+	s.tnc = srv
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		srv.Drain()
+	}
 	s.log.Info("PDP listening", "addr", s.ln.Addr().String())
 	if err := srv.Serve(ctx, s.ln); err != nil && s.ctx.Err() == nil {
 		return fmt.Errorf("pdp: %w", err)
@@ -92,14 +101,19 @@ func mergeDone(a, b context.Context) (context.Context, context.CancelFunc) {
 // imvSet implements tnccs.IMVs for a Server: one conn per PB-TNC
 // connection, kept until its outcome is recorded.
 type imvSet struct {
-	env   *imvEnv
-	mu    sync.Mutex
-	conns map[tnccs.ConnID]*conn
+	env    *imvEnv
+	policy *atomic.Pointer[Policy] // the policy a new connection gets
+	mu     sync.Mutex
+	conns  map[tnccs.ConnID]*conn
 }
 
 // Open implements tnccs.IMVs.
 func (s *imvSet) Open(ctx context.Context, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) (tnccs.IMVConn, error) {
-	c := newConn(s.env, id, peer, send)
+	// Each connection keeps the policy it started with; a reload
+	// (Server.SetPolicy) applies to the connections after it.
+	env := *s.env
+	env.policy = s.policy.Load()
+	c := newConn(&env, id, peer, send)
 	s.mu.Lock()
 	s.conns[id] = c
 	s.mu.Unlock()

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/tnccs"
 )
 
 // IMV IDs, as strongSwan numbers its IMVs in load order (and as in the
@@ -63,6 +66,16 @@ type Config struct {
 	// IdleTimeout closes a connection whose client sends nothing for this
 	// long (default 60 s).
 	IdleTimeout time.Duration
+	// HandshakeTimeout bounds the TLS handshake and PT-TLS negotiation
+	// (SASL included) of a connection (default 5 s).
+	HandshakeTimeout time.Duration
+	// MaxConnsPerSource bounds the connections from one IP address
+	// (default 16, < 0 for none: behind a load balancer that hides client
+	// addresses).
+	MaxConnsPerSource int
+	// OnRefused, when set, is called for each connection refused or closed
+	// to admit another (tnccs.Refused* reasons).
+	OnRefused func(remote, reason string)
 	// Logger receives the logs ("pdp", "imv.os", "imv.attestation");
 	// hclog.NewNullLogger() when nil.
 	Logger hclog.Logger
@@ -105,6 +118,10 @@ type Server struct {
 	closed  bool
 	serving bool // Serve owns the listener (tnccs closes it on cancel)
 	set     *imvSet
+	policy  atomic.Pointer[Policy]
+	tnc     *tnccs.Server
+	// draining: Shutdown was called (before or while serving).
+	draining bool
 }
 
 // New opens the database, seeds the policy into it and starts listening. Call
@@ -129,6 +146,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.Named("pdp"), store: cfg.Store, changed: make(chan struct{})}
+	p := cfg.Policy
+	s.policy.Store(&p)
 	if s.store == nil {
 		path := cfg.DBPath
 		if path == "" {
@@ -157,15 +176,73 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// SetPolicy replaces the policy (SIGHUP in pdp serve): its products and
+// AKs are seeded into the store, and connections that start from now on
+// are judged by it; running ones finish under the policy they began with.
+func (s *Server) SetPolicy(p Policy) error {
+	if err := p.validate(); err != nil {
+		return err
+	}
+	if err := s.seedPolicy(&p); err != nil {
+		return err
+	}
+	s.policy.Store(&p)
+	s.log.Info("policy reloaded")
+	return nil
+}
+
+// Policy is the policy new connections are judged by.
+func (s *Server) Policy() Policy { return *s.policy.Load() }
+
+// Active is the number of client connections running.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	t := s.tnc
+	s.mu.Unlock()
+	if t == nil {
+		return 0
+	}
+	return t.Active()
+}
+
+// Shutdown stops accepting clients and waits for the running connections
+// to finish their assessments, up to ctx; then it closes the server (what
+// is still running is cut off). Connections accepted but not yet admitted
+// are refused.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	t, serving := s.tnc, s.serving
+	s.mu.Unlock()
+	if t != nil {
+		t.Drain()
+	}
+	if serving {
+		done := make(chan struct{})
+		go func() {
+			s.wg.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.log.Warn("shutdown: connections still running at the deadline are closed", "active", s.Active())
+		}
+	}
+	return s.Close()
+}
+
 // seed writes the policy's allowed products and trusted AKs into the store.
-func (s *Server) seed() error {
+func (s *Server) seed() error { return s.seedPolicy(&s.cfg.Policy) }
+
+func (s *Server) seedPolicy(pol *Policy) error {
 	ctx := context.Background()
-	for _, p := range s.cfg.Policy.Products {
+	for _, p := range pol.Products {
 		if err := s.store.AllowProduct(ctx, p); err != nil {
 			return err
 		}
 	}
-	for _, k := range s.cfg.Policy.TrustedAKs {
+	for _, k := range pol.TrustedAKs {
 		if err := s.store.TrustAK(ctx, k); err != nil {
 			return err
 		}

@@ -80,12 +80,27 @@ type ServerConfig struct {
 	PTTLS pttls.ServerConfig
 	// IMVs are the validators; required.
 	IMVs IMVs
-	// MaxConns bounds concurrent connections (64 when 0).
+	// MaxConns bounds the connections running at once (64 when 0);
+	// further ones wait for a slot (see Server.Serve).
 	MaxConns int
 	// ConnTimeout bounds one whole connection, PT-TLS negotiation
 	// included (10 minutes when 0); single reads and writes are bounded by
 	// PTTLS.Timeout.
 	ConnTimeout time.Duration
+	// HandshakeTimeout bounds the TLS handshake and the PT-TLS
+	// negotiation (version, SASL) together (DefaultHandshakeTimeout when
+	// 0): a silent socket or a half-sent ClientHello holds a slot no
+	// longer than this.
+	HandshakeTimeout time.Duration
+	// MaxConnsPerSource bounds the connections accepted from one IP
+	// address, running or waiting (DefaultMaxConnsPerSource when 0, no
+	// bound when < 0). Behind a load balancer that does not keep client
+	// addresses every connection comes from the balancer: disable it.
+	MaxConnsPerSource int
+	// OnRefused, when set, is called for each connection refused (reason
+	// RefusedPerSource, RefusedShutdown) or closed to admit another
+	// (RefusedEvicted), with its remote address.
+	OnRefused func(remote, reason string)
 	// PDPReferral, when set, is sent in the first server batch.
 	PDPReferral *pb.MsgPDPReferral
 	// OnResult, when set, is called after each connection with its

@@ -20,12 +20,55 @@ type Server struct {
 	// Config is read when Serve starts and must not change afterwards.
 	Config ServerConfig
 	ids    atomic.Uint32
+
+	mu       sync.Mutex
+	adm      *admission
+	ln       net.Listener
+	draining chan struct{} // closed by Drain
+}
+
+// Active is the number of connections running (admitted, not yet ended).
+func (s *Server) Active() int {
+	s.mu.Lock()
+	adm := s.adm
+	s.mu.Unlock()
+	if adm == nil {
+		return 0
+	}
+	return int(adm.active.Load())
+}
+
+// Drain stops accepting: the listener closes, connections not yet
+// admitted are refused, and Serve returns once the running ones have
+// ended on their own (cancel Serve's ctx to end them sooner).
+func (s *Server) Drain() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining == nil {
+		s.draining = make(chan struct{})
+	}
+	select {
+	case <-s.draining:
+		return
+	default:
+	}
+	close(s.draining)
+	if s.ln != nil {
+		s.ln.Close()
+	}
 }
 
 // Serve accepts connections on ln until ctx is cancelled, then closes ln,
 // ends the running connections (their I/O is cancelled) and returns nil
-// once every connection goroutine has finished. Other accept errors are
+// once every connection goroutine has finished. After Drain it returns
+// nil once the running connections have finished. Other accept errors are
 // returned after the same cleanup.
+//
+// Admission (see ServerConfig): at most MaxConns connections run, at most
+// MaxConnsPerSource from one IP address are accepted, a connection beyond
+// MaxConns waits for a slot while the connection idle longest (waiting
+// for its peer) is closed for it, and TLS plus PT-TLS negotiation must
+// finish within HandshakeTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.Config.IMVs == nil {
 		return errors.New("tnccs: server has no IMVs")
@@ -34,34 +77,81 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if maxConns <= 0 {
 		maxConns = 64
 	}
+	perSource := s.Config.MaxConnsPerSource
+	if perSource == 0 {
+		perSource = DefaultMaxConnsPerSource
+	}
+	adm := newAdmission(maxConns, perSource, s.Config.OnRefused)
 	log := s.Config.logger("tnc")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	s.mu.Lock()
+	s.adm, s.ln = adm, ln
+	if s.draining == nil {
+		s.draining = make(chan struct{})
+	}
+	draining := s.draining
+	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	// Connections not yet admitted end at Drain; admitted ones only with ctx.
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	go func() {
+		select {
+		case <-draining:
+			stopWaiting()
+		case <-waitCtx.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	sem := make(chan struct{}, maxConns)
+	// Accepted connections (running or waiting for a slot) are bounded
+	// too: beyond twice MaxConns new ones stay in the listen backlog.
+	sem := make(chan struct{}, 2*maxConns)
 	for {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			return nil
+		case <-draining:
+			return nil
 		}
 		nc, err := ln.Accept()
 		if err != nil {
 			<-sem
+			select {
+			case <-draining:
+				return nil
+			default:
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
 			cancel()
 			return fmt.Errorf("tnccs: accept: %w", err)
 		}
+		t, ok := adm.source(nc)
+		if !ok {
+			log.Info("connection refused: too many from its address", "remote", nc.RemoteAddr().String())
+			nc.Close()
+			<-sem
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res, err := s.serveConn(ctx, nc)
+			cctx, ccancel := context.WithCancel(ctx)
+			defer ccancel()
+			if !adm.admit(waitCtx, t, ccancel) {
+				adm.release(t, false)
+				adm.refused(nc, RefusedShutdown)
+				nc.Close()
+				return
+			}
+			res, err := s.serveConn(cctx, t)
+			adm.release(t, true)
 			if err != nil {
 				log.Info("PB-TNC connection ended with an error", "remote", nc.RemoteAddr().String(), "error", err)
 			}
@@ -72,7 +162,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-func (s *Server) serveConn(ctx context.Context, nc net.Conn) (*Result, error) {
+func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
+	nc := net.Conn(t)
 	defer nc.Close()
 	limit := s.Config.ConnTimeout
 	if limit <= 0 {
@@ -84,14 +175,22 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) (*Result, error) {
 	if pcfg.Logger == nil {
 		pcfg.Logger = s.Config.logger("tls")
 	}
-	conn, err := pttls.Server(ctx, nc, pcfg)
+	hs := s.Config.HandshakeTimeout
+	if hs <= 0 {
+		hs = DefaultHandshakeTimeout
+	}
+	hctx, hcancel := context.WithTimeout(ctx, hs)
+	conn, err := pttls.Server(hctx, nc, pcfg)
+	hcancel()
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("%w (handshake deadline %s)", err, hs)
+		}
 		return nil, fmt.Errorf("tnccs: PT-TLS with %s: %w", nc.RemoteAddr(), err)
 	}
+	t.authed.Store(true)
 	defer conn.Close()
-	opts := s.Config.Options
-	opts.Limits = opts.Limits.Over(pb.PTTLSLimits)
-	return s.run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()}, &opts)
+	return s.Run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()})
 }
 
 // Run runs the PB-TNC server over an established transport:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/imchost/imchost/internal/metrics"
 	"github.com/imchost/imchost/pdp"
 )
 
@@ -41,6 +42,10 @@ func cmdPDPServe(e *env, args []string) int {
 	maxMsg := fs.Int("max-message-size", 0, "largest PA-TNC message the IMVs send (default 2097104)")
 	maxConns := fs.Int("max-conns", 0, "concurrent client connections (default 64)")
 	idle := fs.Duration("idle-timeout", 0, "close a silent client after this long (default 60s)")
+	handshake := fs.Duration("handshake-timeout", 0, "bound of the TLS handshake and PT-TLS negotiation, SASL included (default 5s)")
+	perSource := fs.Int("max-conns-per-source", 0, "connections from one IP address (default 16; -1: no limit, for a load balancer that hides client addresses)")
+	grace := fs.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long running attestations may take to finish")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9272) at /metrics")
 	lf.register(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -56,7 +61,8 @@ func cmdPDPServe(e *env, args []string) int {
 		return fail(e, err)
 	}
 	cfg := pdp.Config{Addr: *listen, DBPath: *db, Policy: strictDefaultPolicy(), Logger: log,
-		MaxMessageSize: *maxMsg, MaxConns: *maxConns, IdleTimeout: *idle}
+		MaxMessageSize: *maxMsg, MaxConns: *maxConns, IdleTimeout: *idle,
+		HandshakeTimeout: *handshake, MaxConnsPerSource: *perSource}
 	switch {
 	case *selfSigned != "" && *certFile != "":
 		return usageErr(e, "pdp serve", "--self-signed and --cert exclude each other")
@@ -98,19 +104,8 @@ func cmdPDPServe(e *env, args []string) int {
 			return fail(e, err)
 		}
 	}
-	if *policyFile != "" {
-		md, err := toml.DecodeFile(*policyFile, &cfg.Policy)
-		if err != nil {
-			return fail(e, fmt.Errorf("policy: %w", err))
-		}
-		if un := md.Undecoded(); len(un) > 0 {
-			return fail(e, fmt.Errorf("policy %s: unknown key %q", *policyFile, un[0].String()))
-		}
-	}
-	if *akCA != "" {
-		if cfg.Policy.AKCAs, err = loadPool(*akCA); err != nil {
-			return fail(e, err)
-		}
+	if cfg.Policy, err = loadPolicy(*policyFile, *akCA); err != nil {
+		return fail(e, err)
 	}
 	if *referral != "" {
 		h, p, err := net.SplitHostPort(*referral)
@@ -123,28 +118,105 @@ func cmdPDPServe(e *env, args []string) int {
 	if *db == "" {
 		log.Named("pdp").Warn("no --db: the learned measurements live in memory and are lost on exit")
 	}
-	srv, err := pdp.New(cfg)
-	if err != nil {
-		return fail(e, err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log.Named("pdp").Info(fmt.Sprintf("listening on %s", srv.Addr()))
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	select {
-	case <-ctx.Done():
-		log.Named("pdp").Info("shutting down")
-		srv.Close()
-		<-done
-		return exitOK
-	case err := <-done:
-		srv.Close()
-		if err != nil && ctx.Err() == nil {
+	plog := log.Named("pdp")
+	var pm *metrics.PDP
+	var srv *pdp.Server
+	if *metricsAddr != "" {
+		reg := metrics.NewRegistry()
+		pm = metrics.NewPDP(reg, func() int { return srv.Active() })
+		cfg.OnRefused = func(remote, reason string) { pm.Refused.WithLabelValues(reason).Inc() }
+		cfg.OnOutcome = func(o pdp.Outcome) {
+			pm.Attestations.WithLabelValues(verdictLabel(o)).Inc()
+			if o.Decided && !o.Start.IsZero() {
+				pm.Duration.Observe(o.End.Sub(o.Start).Seconds())
+			}
+		}
+		ms, err := metrics.Listen(*metricsAddr, reg, func(s string) { plog.Warn("metrics: " + s) })
+		if err != nil {
 			return fail(e, err)
 		}
-		return exitOK
+		defer ms.Close()
+		plog.Info(fmt.Sprintf("metrics on http://%s/metrics", ms.Addr()))
 	}
+	if srv, err = pdp.New(cfg); err != nil {
+		return fail(e, err)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	plog.Info(fmt.Sprintf("listening on %s", srv.Addr()))
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				// The policy file again, with the command line's AK CAs.
+				p, err := loadPolicy(*policyFile, *akCA)
+				if err == nil {
+					err = srv.SetPolicy(p)
+				}
+				if err != nil {
+					plog.Error("SIGHUP: policy not reloaded, the old one stays", "error", err)
+					if pm != nil {
+						pm.Reloads.WithLabelValues("error").Inc()
+					}
+				} else if pm != nil {
+					pm.Reloads.WithLabelValues("ok").Inc()
+				}
+				continue
+			}
+			plog.Info(fmt.Sprintf("shutting down: no new clients, %d running may take up to %s", srv.Active(), *grace))
+			ctx, cancel := context.WithTimeout(context.Background(), *grace)
+			srv.Shutdown(ctx)
+			cancel()
+			<-done
+			plog.Info("stopped")
+			return exitOK
+		case err := <-done:
+			srv.Close()
+			if err != nil {
+				return fail(e, err)
+			}
+			return exitOK
+		}
+	}
+}
+
+// loadPolicy is pdp serve's policy: the strict defaults, then the TOML
+// file's settings if one is given, then the AK CAs of --ak-ca.
+func loadPolicy(path, akCA string) (pdp.Policy, error) {
+	p := strictDefaultPolicy()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &p)
+		if err != nil {
+			return p, fmt.Errorf("policy: %w", err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return p, fmt.Errorf("policy %s: unknown key %q", path, un[0].String())
+		}
+	}
+	if akCA != "" {
+		pool, err := loadPool(akCA)
+		if err != nil {
+			return p, err
+		}
+		p.AKCAs = pool
+	}
+	return p, nil
+}
+
+// verdictLabel is an outcome's metrics label.
+func verdictLabel(o pdp.Outcome) string {
+	switch {
+	case !o.Decided:
+		return metrics.VerdictNoDecision
+	case o.Verdict.Access == pdp.AccessAllowed:
+		return metrics.VerdictAllowed
+	case o.Verdict.Access == pdp.Quarantined:
+		return metrics.VerdictIsolate
+	}
+	return metrics.VerdictNoAccess
 }
 
 // loadPool reads PEM CA certificates.

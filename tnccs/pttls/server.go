@@ -26,6 +26,9 @@ type ServerConfig struct {
 	// VerifyPlain is set. Without it, such a server requires ClientCAs and
 	// a client certificate, or refuses everyone (no method configured).
 	AllowAnonymous bool
+	// Throttle, when set, delays SASL attempts after failures from the
+	// same address or for the same user (see Throttle).
+	Throttle *Throttle
 	// RFCSASLResult sends the 2-byte SASL result of RFC 6876 instead of
 	// strongSwan's single byte.
 	RFCSASLResult bool
@@ -135,10 +138,28 @@ func (c *Conn) serverAuth(ctx context.Context, cfg *ServerConfig) error {
 		}
 		return err
 	}
+	source := c.tc.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(source); err == nil {
+		source = h
+	}
+	if cfg.Throttle != nil {
+		if d := cfg.Throttle.Delay(source, user); d > 0 {
+			c.log.Info(fmt.Sprintf("SASL %s authentication of '%s' delayed %s after failures", MechPLAIN, user, d))
+		}
+		if err := cfg.Throttle.Wait(ctx, source, user); err != nil {
+			return ioErr(ctx, "SASL throttle", err)
+		}
+	}
 	if !cfg.VerifyPlain(user, pass) {
+		if cfg.Throttle != nil {
+			cfg.Throttle.Failed(source, user)
+		}
 		c.log.Error(fmt.Sprintf("SASL %s authentication of '%s' failed", MechPLAIN, user))
 		_ = c.WriteMessage(ctx, VendorIETF, TypeSASLResult, c.saslResult(cfg, SASLAbort))
 		return fmt.Errorf("%w: wrong credentials for '%s'", ErrAuthFailed, user)
+	}
+	if cfg.Throttle != nil {
+		cfg.Throttle.Succeeded(user)
 	}
 	c.identity = user
 	c.log.Info(fmt.Sprintf("SASL %s authentication of '%s' successful", MechPLAIN, user))
