@@ -217,6 +217,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if t != nil {
 		t.Drain()
 	}
+	s.log.Info("draining: no new clients accepted, waiting for the running ones", "active", s.Active())
 	if serving {
 		done := make(chan struct{})
 		go func() {
