@@ -518,8 +518,10 @@ func TestRecordedExchange(t *testing.T) {
 	for _, tc := range []attestCase{
 		{name: "ecc-p256/sha256", ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA256, wantSCE: 105,
 			settings: map[string]string{"hash_algorithm": "sha256", "max_message_size": "32722"}},
-		{name: "simulator ecc-p256/sha384", tpm: useSimulator, ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA384, wantSCE: 105},
-		{name: "rsa-2048 default settings", ak: tpmhost.AKRSA2048, bank: tpmhost.AlgSHA384, wantSCE: 105},
+		{name: "simulator ecc-p256/sha384", tpm: useSimulator, ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA384, wantSCE: 105,
+			settings: map[string]string{"hash_algorithm": "sha384"}},
+		// auto: SHA-256, which the TPM and the log have (not the strongest, SHA-384).
+		{name: "rsa-2048 default settings", ak: tpmhost.AKRSA2048, bank: tpmhost.AlgSHA256, wantSCE: 105},
 		{name: "ecc-p256/sha1", ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA1, wantSCE: 105,
 			settings: map[string]string{"hash_algorithm": "sha1"}},
 		{name: "modp2048 preferred", ak: tpmhost.AKECCP256, bank: tpmhost.AlgSHA256, wantSCE: 105, dhGroup: 14,

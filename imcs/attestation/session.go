@@ -173,6 +173,12 @@ func (s *session) logMeasSet(set uint16) (logSet uint16, known bool) {
 func (s *session) selectMeasAlgo(offered uint16) (uint16, error) {
 	own, tpmSet, logSet := s.ownMeasSet()
 	sel := strongestMeas(own & offered)
+	if s.cfg.hashAlgorithm == "auto" && own&offered&measSHA256 != 0 {
+		// SHA-256 where the TPM and the log have it: the bank firmware
+		// extends everywhere and the one strongSwan's endpoints use, so
+		// that evidence registered by one client matches another's.
+		sel = measSHA256
+	}
 	if sel == 0 {
 		s.log.err("no PTS measurement algorithm fits: the PDP offers %s; the TPM has PCR banks %s, the boot log digests %s; "+
 			"hash_algorithm = \"%s\" allows %s. Set hash_algorithm in the Attestation IMC's [imc.settings] "+
