@@ -103,12 +103,9 @@ func (s *Session) imaEvents(in []byte) ([]byte, error) {
 			s.mu.Unlock()
 			return nil, fail(abi.FnIMAEvents, abi.StatusFailed, err)
 		}
-		m, err := tpmhost.IMADigest(e, c.rd.DigestAlg(), bank)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
-		}
+		m := bytes.Clone(c.rep.Measurement(0, e))
 		c.rep.ExtendDigest(0, e.PCR, m)
-		ev := abi.IMAEvent{Seq: uint32(e.Seq), PCR: e.PCR, Measurement: bytes.Clone(m),
+		ev := abi.IMAEvent{Seq: uint32(e.Seq), PCR: e.PCR, Measurement: m,
 			Template: e.Template, Name: e.FileName(), Signature: bytes.Clone(e.Signature())}
 		if algo, d, ok := e.FileDigest(); ok {
 			ev.Algo, ev.FileDigest = algo, bytes.Clone(d)

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -72,12 +73,22 @@ var imaTemplates = map[string]string{
 	"evm-sig":    "d-ng|n-ng|evmsig|xattrnames|xattrlengths|xattrvalues|iuid|igid|imode",
 }
 
+// imaTemplateFields is imaTemplates split once (FieldNames runs per entry).
+var imaTemplateFields = func() map[string][]string {
+	m := map[string][]string{}
+	for k, v := range imaTemplates {
+		m[k] = strings.Split(v, "|")
+	}
+	return m
+}()
+
 // FieldNames returns the names of the template's fields: those of a
 // template the kernel defines, or the template name itself when it is a
-// field list ("d-ng|sig"); nil for an unknown name.
+// field list ("d-ng|sig"); nil for an unknown name. The result is shared:
+// do not modify it.
 func (e *IMAEntry) FieldNames() []string {
-	if f, ok := imaTemplates[e.Template]; ok {
-		return strings.Split(f, "|")
+	if f, ok := imaTemplateFields[e.Template]; ok {
+		return f
 	}
 	if strings.Contains(e.Template, "|") {
 		return strings.Split(e.Template, "|")
@@ -417,6 +428,8 @@ type IMAReplayer struct {
 	other   []map[uint32][]byte
 	entries int
 	viol    int
+	hs      []hash.Hash // per bank, for the template data
+	buf     [64]byte
 	// LegacyPadding replays what kernels before 5.8 extended into the
 	// non-SHA-1 banks: the SHA-1 template digest padded with zeros.
 	LegacyPadding bool
@@ -431,6 +444,7 @@ func NewIMAReplayer(listAlg Alg, banks ...Alg) (*IMAReplayer, error) {
 			return nil, fmt.Errorf("tpmhost: cannot replay bank %s: hash not available", b)
 		}
 		p.ext = append(p.ext, extender(h))
+		p.hs = append(p.hs, h.New())
 		p.pcr10 = append(p.pcr10, make([]byte, h.Size()))
 		p.other = append(p.other, nil)
 	}
@@ -439,31 +453,46 @@ func NewIMAReplayer(listAlg Alg, banks ...Alg) (*IMAReplayer, error) {
 
 // Extend extends one entry into every bank.
 func (p *IMAReplayer) Extend(e *IMAEntry) error {
-	var buf [64]byte
-	for i, b := range p.banks {
-		var d []byte
-		switch {
-		case p.LegacyPadding && b != p.listAlg && !e.Violation():
-			d = buf[:b.DigestSize()]
-			clear(d)
-			copy(d, e.Digest)
-		case p.LegacyPadding && b != p.listAlg:
-			d = buf[:b.DigestSize()]
-			clear(d)
-			copy(d, bytes.Repeat([]byte{0xff}, len(e.Digest)))
-		default:
-			var err error
-			if d, err = IMADigest(e, p.listAlg, b); err != nil {
-				return err
-			}
-		}
-		p.ExtendDigest(i, e.PCR, d)
+	for i := range p.banks {
+		p.ExtendDigest(i, e.PCR, p.Measurement(i, e))
 	}
 	p.entries++
 	if e.Violation() {
 		p.viol++
 	}
 	return nil
+}
+
+// Measurement returns what the kernel extended for e into the i-th bank
+// (see IMADigest; LegacyPadding applies). The result is valid until the
+// next call.
+func (p *IMAReplayer) Measurement(i int, e *IMAEntry) []byte {
+	b := p.banks[i]
+	size := b.DigestSize()
+	d := p.buf[:size]
+	viol := e.Violation()
+	switch {
+	case viol && (b == p.listAlg || !p.LegacyPadding):
+		for j := range d {
+			d[j] = 0xff
+		}
+	case viol: // legacy padding: ones of the list's size, then zeros
+		clear(d)
+		for j := 0; j < len(e.Digest) && j < size; j++ {
+			d[j] = 0xff
+		}
+	case b == p.listAlg:
+		d = e.Digest
+	case p.LegacyPadding:
+		clear(d)
+		copy(d, e.Digest)
+	default:
+		h := p.hs[i]
+		h.Reset()
+		h.Write(e.Data)
+		d = h.Sum(p.buf[:0])
+	}
+	return d
 }
 
 // ExtendDigest extends d into PCR pcr of the i-th bank.
