@@ -68,6 +68,9 @@ type PDPConfig struct {
 	// SecretFile holds the SASL PLAIN password (its first line); the CLI
 	// refuses it when the group or others may read it.
 	SecretFile string `toml:"secret_file"`
+	// Referrals restricts or disables following PB-PDP-Referrals (unset:
+	// any is followed).
+	Referrals *Referrals `toml:"referrals"`
 }
 
 // TNCCSConfig is [tnccs].

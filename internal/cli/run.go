@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
 )
@@ -36,6 +37,7 @@ type runFlags struct {
 	port                            int
 	interval, timeout               time.Duration
 	insecure, noReferral, stats     bool
+	referrals                       *host.Referrals // [pdp] referrals
 }
 
 func (f *runFlags) register(fs interface {
@@ -217,6 +219,7 @@ func cmdRun(e *env, args []string) int {
 		return fail(e, err)
 	}
 	f.apply(cfg)
+	f.referrals = cfg.PDP.Referrals // as started: a reload does not change it
 	if f.key != "" && len(f.certs) == 0 && cfg.PDP.Cert == "" {
 		return usageErr(e, "run", "--key FILE needs its certificate: --cert FILE (repeatable, as pt-tls-client's -x)")
 	}
@@ -317,7 +320,12 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 			printVerdict(e.stdout, v, names)
 			code = v.exitCode()
 			backoff, wait = 2*time.Second, f.interval
-			if to := referralAddr(v.res.PDPReferral); to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr {
+			to := referralAddr(v.res.PDPReferral)
+			if to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr && !f.referrals.Allows(v.res.PDPReferral.Host(), v.res.PDPReferral.Port) {
+				tlog.Warn(fmt.Sprintf("not following the PDP referral to %s: [pdp] referrals does not allow it", logfmt.Escape(to)))
+				to = ""
+			}
+			if to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr {
 				tlog.Info(fmt.Sprintf("next assessment goes to the referred PDP %s", to))
 				if r := v.res.PDPReferral; r.FQDN != "" {
 					ccfg.PTTLS.ServerName = r.FQDN
