@@ -387,6 +387,12 @@ func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
 	if err == nil {
 		err = h.check(ctx, v)
 	}
+	if err == nil {
+		if err = h.measure(ctx, v); err != nil {
+			v.compiled.Close(ctx)
+			v.src.close()
+		}
+	}
 	if err != nil {
 		err = fmt.Errorf("host: IMC %d %q: %w", id, c.Name, err)
 		if old != nil {

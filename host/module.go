@@ -85,7 +85,8 @@ func (v *version) sameSource(full *Config, c *IMCConfig, sha string) bool {
 	return sha == v.sha && reflect.DeepEqual(*c, v.cfg) &&
 		full.memoryPages(c) == v.pages && full.callTimeout(c) == v.timeout &&
 		full.TNCCS.MaxMessageSize == v.full.TNCCS.MaxMessageSize && full.TPM.EventLog == v.full.TPM.EventLog &&
-		slices.Equal(full.Wasm.TrustedKeys, v.full.Wasm.TrustedKeys) && full.Wasm.RequireSignature == v.full.Wasm.RequireSignature
+		slices.Equal(full.Wasm.TrustedKeys, v.full.Wasm.TrustedKeys) && full.Wasm.RequireSignature == v.full.Wasm.RequireSignature &&
+		full.TPM.ModulePCR == v.full.TPM.ModulePCR && full.moduleLog() == v.full.moduleLog()
 }
 
 func (v *version) info() ModuleInfo {

@@ -1,0 +1,153 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/tpmhost"
+	"github.com/imchost/imchost/tpmhost/tpmsim"
+)
+
+// TestModuleMeasurements: with [tpm] module_pcr every module version put
+// in service, at load and at each reload, is extended into that PCR in
+// every allocated bank and logged; replaying the log gives the TPM's PCR
+// value; the log names each IMC with its digest, signer, ABI version and
+// grants; an edited log no longer replays to the PCR; without a TPM the
+// module is refused rather than run unmeasured.
+func TestModuleMeasurements(t *testing.T) {
+	tpm, err := tpmsim.Open(hclog.NewNullLogger())
+	if errors.Is(err, tpmhost.ErrNotSupported) {
+		t.Skip("the simulator needs cgo")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	const pcr = 14
+	dir := t.TempDir()
+	vendor, vendorPub := signingKey(t, dir, "vendor")
+	path := filepath.Join(dir, "imc.wasm")
+	copyFile(t, modPath("hello"), path)
+	sign(t, vendor, path)
+	cfg := &Config{IMCs: []IMCConfig{
+		{Name: "Vendor \"A\"", Path: path, Grants: helloGrants},
+		{Name: "Minimal", Path: writeMinimalEcho(t), Grants: []string{"subscribe", "send"}},
+	}}
+	cfg.Wasm.TrustedKeys = []string{vendorPub}
+	cfg.TPM.ModulePCR = pcr
+	cfg.TPM.ModuleLog = filepath.Join(dir, "run", "module-measurements")
+	log, logs := testLogger(t)
+	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, Platform: NewTPMPlatform(tpm, TPMPlatformOptions{})})
+
+	replays := func(want int) []ModuleMeasurement {
+		t.Helper()
+		ml, err := h.ModuleLog()
+		if err != nil || len(ml) != want {
+			t.Fatalf("module log: %d entries, want %d (%v)\n%s", len(ml), want, err, logs)
+		}
+		banks, _ := tpm.AllocatedBanks()
+		for _, b := range banks {
+			if b.Hash() == 0 || !b.Hash().Available() {
+				continue
+			}
+			got, err := tpm.ReadPCRs(b, []int{pcr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := ReplayModuleLog(ml, pcr, b.Hash()); string(r) != string(got[pcr]) {
+				t.Fatalf("bank %s: the log replays to %x, PCR %d is %x", b, r, pcr, got[pcr])
+			}
+		}
+		return ml
+	}
+	ml := replays(2)
+	vendorKey, _ := ParseSigningKey(vendor)
+	if m := ml[0]; m.IMCID != 1 || m.Name != `Vendor "A"` || m.SHA256 != fileSHA(t, path) || m.ABI != 1 ||
+		m.Signer != KeyID(vendorKey.Public().(ed25519.PublicKey)) || strings.Join(m.Grants, ",") != "config_get,log,log_level,send,subscribe" {
+		t.Fatalf("entry %+v", m)
+	}
+	if m := ml[1]; m.IMCID != 2 || m.Signer != "" || strings.Join(m.Grants, ",") != "send,subscribe" {
+		t.Fatalf("entry %+v", m)
+	}
+	// A reload that swaps a version measures it; one that changes nothing
+	// does not.
+	copyFile(t, modPath("oversize"), path)
+	sign(t, vendor, path)
+	if err := h.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ml = replays(3); ml[2].IMCID != 1 || ml[2].SHA256 != fileSHA(t, path) {
+		t.Fatalf("reload entry %+v", ml[2])
+	}
+	h.Reload(context.Background())
+	replays(3)
+
+	// An edited log does not replay to the PCR, or does not parse.
+	b, _ := os.ReadFile(cfg.TPM.ModuleLog)
+	forged := strings.Replace(string(b), "Minimal", "Minimum", 1)
+	if _, err := ParseModuleLog(strings.NewReader(forged)); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("an edited event parsed: %v", err)
+	}
+	ml[1].Name = "Minimum"
+	got, _ := tpm.ReadPCRs(tpmhost.AlgSHA256, []int{pcr})
+	if string(ReplayModuleLog(ml, pcr, crypto.SHA256)) == string(got[pcr]) {
+		t.Fatal("an edited list replays to the PCR")
+	}
+
+	// No TPM: refused.
+	log2, logs2 := testLogger(t)
+	h2, err := New(cfg, Options{Logger: log2, CompilationCache: testCache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h2.Close(context.Background())
+	if err := h2.LoadIMCs(context.Background()); err == nil || len(h2.List()) != 0 || !strings.Contains(logs2.String(), "no TPM to measure") {
+		t.Fatalf("loaded without a TPM to measure into: %v\n%s", err, logs2)
+	}
+}
+
+// TestModulePCRConfig: the PCRs a module measurement may not go to.
+func TestModulePCRConfig(t *testing.T) {
+	for pcr, ok := range map[int]bool{0: true, 7: false, 8: true, 10: false, 14: true, 16: false, 22: true, 23: false, 24: false} {
+		c := &Config{}
+		c.TPM.ModulePCR = pcr
+		if err := c.Validate(); (err == nil) != ok {
+			t.Errorf("module_pcr %d: %v", pcr, err)
+		}
+	}
+}
+
+// FuzzParseModuleLog: a log line that parses is canonical: written back
+// as the host writes it, it is the same line and parses the same.
+func FuzzParseModuleLog(f *testing.F) {
+	m := ModuleMeasurement{PCR: 14, IMCID: 1, Name: "OS \"x\"", SHA256: strings.Repeat("ab", 32), ABI: 1, Grants: []string{"log", "send"}}
+	sum := crypto.SHA256.New()
+	sum.Write([]byte(m.Event()))
+	f.Add([]byte(fmt.Sprintf("14 %x %s\n", sum.Sum(nil), m.Event())))
+	f.Add([]byte("14 00 imchost-module v1 imc=1 name=\"\" sha256= signer=- abi=1 grants=\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ml, err := ParseModuleLog(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, m := range ml {
+			sum := crypto.SHA256.New()
+			sum.Write([]byte(m.Event()))
+			line := fmt.Sprintf("%d %x %s\n", m.PCR, sum.Sum(nil), m.Event())
+			again, err := ParseModuleLog(strings.NewReader(line))
+			if err != nil || len(again) != 1 || again[0].Event() != m.Event() || again[0].PCR != m.PCR {
+				t.Fatalf("%q does not parse back: %v", line, err)
+			}
+		}
+	})
+}
