@@ -1,18 +1,13 @@
 package host
 
 import (
-	"bufio"
 	"context"
 	"crypto"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/imchost/imchost/abi"
@@ -38,122 +33,9 @@ import (
 // Several hosts on one machine share the PCR and the log; an exclusive lock
 // on the log file makes each append and its extend one step.
 
-// ModuleMeasurement is one module version measured into the module PCR.
-type ModuleMeasurement struct {
-	PCR    int
-	IMCID  uint32
-	Name   string
-	SHA256 string // the module file's sha256, hex
-	Signer string // key ID of its signer, "" unsigned
-	ABI    int
-	Grants []string
-}
-
-// Event is the measured event: the bytes whose hash extends the PCR.
-func (m ModuleMeasurement) Event() string {
-	signer := m.Signer
-	if signer == "" {
-		signer = "-"
-	}
-	return fmt.Sprintf("imchost-module v1 imc=%d name=%s sha256=%s signer=%s abi=%d grants=%s",
-		m.IMCID, strconv.Quote(m.Name), m.SHA256, signer, m.ABI, strings.Join(m.Grants, ","))
-}
-
-// maxModuleLog bounds a module measurement log read back (a line per
-// module load since boot).
-const maxModuleLog = 4 << 20
-
-// ParseModuleLog reads a module measurement log.
-func ParseModuleLog(r io.Reader) ([]ModuleMeasurement, error) {
-	var out []ModuleMeasurement
-	sc := bufio.NewScanner(io.LimitReader(r, maxModuleLog+1))
-	sc.Buffer(make([]byte, 0, 4096), 64<<10)
-	for n := 1; sc.Scan(); n++ {
-		m, err := parseModuleLine(sc.Text())
-		if err != nil {
-			return nil, fmt.Errorf("module log line %d: %w", n, err)
-		}
-		out = append(out, m)
-	}
-	return out, sc.Err()
-}
-
-func parseModuleLine(line string) (ModuleMeasurement, error) {
-	var m ModuleMeasurement
-	pcr, rest, ok1 := strings.Cut(line, " ")
-	sum, ev, ok2 := strings.Cut(rest, " ")
-	p, err := strconv.Atoi(pcr)
-	if !ok1 || !ok2 || err != nil || p < 0 || p > 23 {
-		return m, errors.New("want '<pcr> <sha256> <event>'")
-	}
-	m.PCR = p
-	const head = "imchost-module v1 imc="
-	if !strings.HasPrefix(ev, head) {
-		return m, errors.New("not an imchost-module v1 event")
-	}
-	f := ev[len(head):]
-	id, f, _ := strings.Cut(f, " name=")
-	v, err := strconv.ParseUint(id, 10, 16)
-	if err != nil {
-		return m, fmt.Errorf("imc: %v", err)
-	}
-	m.IMCID = uint32(v)
-	q, err := strconv.QuotedPrefix(f)
-	if err != nil {
-		return m, fmt.Errorf("name: %v", err)
-	}
-	m.Name, _ = strconv.Unquote(q)
-	f = f[len(q):]
-	fields := map[string]string{}
-	for _, kv := range strings.Split(strings.TrimPrefix(f, " "), " ") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return m, fmt.Errorf("field %q: want key=value", kv)
-		}
-		fields[k] = v
-	}
-	m.SHA256 = fields["sha256"]
-	if s := fields["signer"]; s != "-" {
-		m.Signer = s
-	}
-	if m.ABI, err = strconv.Atoi(fields["abi"]); err != nil {
-		return m, fmt.Errorf("abi: %v", err)
-	}
-	if g := fields["grants"]; g != "" {
-		m.Grants = strings.Split(g, ",")
-	}
-	if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {
-		return m, errors.New("sha256: want 64 hex digits")
-	}
-	if m.Event() != ev {
-		return m, errors.New("event not in canonical form")
-	}
-	d := crypto.SHA256.New()
-	d.Write([]byte(ev))
-	if hex.EncodeToString(d.Sum(nil)) != sum {
-		return m, errors.New("the event's sha256 does not match")
-	}
-	return m, nil
-}
-
-// ReplayModuleLog returns the value the events of log for pcr leave in
-// that PCR of a bank with hash h, starting from zeros (the PCR's value at
-// boot).
-func ReplayModuleLog(log []ModuleMeasurement, pcr int, h crypto.Hash) []byte {
-	v := make([]byte, h.Size())
-	for _, m := range log {
-		if m.PCR != pcr {
-			continue
-		}
-		e := h.New()
-		e.Write([]byte(m.Event()))
-		x := h.New()
-		x.Write(v)
-		x.Write(e.Sum(nil))
-		v = x.Sum(nil)
-	}
-	return v
-}
+// ModuleMeasurement is one module version measured into the module PCR
+// (the log format is abi's: ParseModuleLog, ReplayModuleLog).
+type ModuleMeasurement = abi.ModuleMeasurement
 
 // moduleMeasurer is what a Platform's TPM offers to measure modules.
 type moduleMeasurer interface {
@@ -237,7 +119,7 @@ func (h *Host) ModuleLog() ([]ModuleMeasurement, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseModuleLog(f)
+	return abi.ParseModuleLog(f)
 }
 
 // moduleLog is the module measurement log's path.

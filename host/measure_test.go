@@ -1,12 +1,10 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ed25519"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/tpmhost"
 	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
@@ -64,7 +63,7 @@ func TestModuleMeasurements(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r := ReplayModuleLog(ml, pcr, b.Hash()); string(r) != string(got[pcr]) {
+			if r := abi.ReplayModuleLog(ml, pcr, b.Hash()); string(r) != string(got[pcr]) {
 				t.Fatalf("bank %s: the log replays to %x, PCR %d is %x", b, r, pcr, got[pcr])
 			}
 		}
@@ -95,12 +94,12 @@ func TestModuleMeasurements(t *testing.T) {
 	// An edited log does not replay to the PCR, or does not parse.
 	b, _ := os.ReadFile(cfg.TPM.ModuleLog)
 	forged := strings.Replace(string(b), "Minimal", "Minimum", 1)
-	if _, err := ParseModuleLog(strings.NewReader(forged)); err == nil || !strings.Contains(err.Error(), "does not match") {
+	if _, err := abi.ParseModuleLog(strings.NewReader(forged)); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("an edited event parsed: %v", err)
 	}
 	ml[1].Name = "Minimum"
 	got, _ := tpm.ReadPCRs(tpmhost.AlgSHA256, []int{pcr})
-	if string(ReplayModuleLog(ml, pcr, crypto.SHA256)) == string(got[pcr]) {
+	if string(abi.ReplayModuleLog(ml, pcr, crypto.SHA256)) == string(got[pcr]) {
 		t.Fatal("an edited list replays to the PCR")
 	}
 
@@ -125,29 +124,4 @@ func TestModulePCRConfig(t *testing.T) {
 			t.Errorf("module_pcr %d: %v", pcr, err)
 		}
 	}
-}
-
-// FuzzParseModuleLog: a log line that parses is canonical: written back
-// as the host writes it, it is the same line and parses the same.
-func FuzzParseModuleLog(f *testing.F) {
-	m := ModuleMeasurement{PCR: 14, IMCID: 1, Name: "OS \"x\"", SHA256: strings.Repeat("ab", 32), ABI: 1, Grants: []string{"log", "send"}}
-	sum := crypto.SHA256.New()
-	sum.Write([]byte(m.Event()))
-	f.Add([]byte(fmt.Sprintf("14 %x %s\n", sum.Sum(nil), m.Event())))
-	f.Add([]byte("14 00 imchost-module v1 imc=1 name=\"\" sha256= signer=- abi=1 grants=\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ml, err := ParseModuleLog(bytes.NewReader(b))
-		if err != nil {
-			return
-		}
-		for _, m := range ml {
-			sum := crypto.SHA256.New()
-			sum.Write([]byte(m.Event()))
-			line := fmt.Sprintf("%d %x %s\n", m.PCR, sum.Sum(nil), m.Event())
-			again, err := ParseModuleLog(strings.NewReader(line))
-			if err != nil || len(again) != 1 || again[0].Event() != m.Event() || again[0].PCR != m.PCR {
-				t.Fatalf("%q does not parse back: %v", line, err)
-			}
-		}
-	})
 }

@@ -52,7 +52,7 @@ type version struct {
 	full     *Config   // the configuration it was loaded with
 	sha      string
 	size     int
-	signer   string // key ID of the module's signer ("" unsigned)
+	signer   string                // key ID of the module's signer ("" unsigned)
 	compiled wazero.CompiledModule // of the instrumented module (see wasmstop)
 	src      *source               // what compiled was made from; closed with it
 	rt       *hostRuntime
