@@ -41,6 +41,9 @@ func FuzzParseEventLog(f *testing.F)        { fuzzCodec(f, "EventLog") }
 func FuzzParseSymlinks(f *testing.F)        { fuzzCodec(f, "Symlinks") }
 func FuzzParseIMARequest(f *testing.F)      { fuzzCodec(f, "IMARequest") }
 func FuzzParseIMAEvents(f *testing.F)       { fuzzCodec(f, "IMAEvents") }
+func FuzzParseFileRequest(f *testing.F)     { fuzzCodec(f, "FileRequest") }
+func FuzzParseFileDigests(f *testing.F)     { fuzzCodec(f, "FileDigests") }
+func FuzzParseFileMetas(f *testing.F)       { fuzzCodec(f, "FileMetas") }
 func FuzzParsePackages(f *testing.F)        { fuzzCodec(f, "Packages") }
 func FuzzParseReport(f *testing.F)          { fuzzCodec(f, "Report") }
 func FuzzParseDHCreateRequest(f *testing.F) { fuzzCodec(f, "DHCreateRequest") }

@@ -119,7 +119,11 @@ type IMCConfig struct {
 	PAReceive []string `toml:"pa_receive"`
 	// Settings reach the module through config_get; some are read by the
 	// host itself: aik_handle, aik_cert, eventlog.
-	Settings    Settings `toml:"settings"`
+	Settings Settings `toml:"settings"`
+	// Files is the module's file allowlist: absolute paths of files and
+	// directories (everything under a directory) that file_measure and
+	// file_metadata may reach. Empty: none.
+	Files       []string `toml:"files"`
 	MemoryPages uint32   `toml:"memory_pages"` // 0: [wasm] memory_pages
 	CallTimeout Duration `toml:"call_timeout"` // 0: [wasm] call_timeout
 	// Signers, when set, are the only public keys (PEM files) whose
@@ -186,6 +190,7 @@ var grantable = map[string]bool{
 	abi.FnTPMVersionInfo: true, abi.FnTPMBanks: true, abi.FnTPMAIK: true, abi.FnTPMQuote: true,
 	abi.FnEventLog: true, abi.FnSymlinks: true, abi.FnDHCreate: true, abi.FnDHFinish: true,
 	abi.FnHash: true, abi.FnRandom: true, abi.FnPackages: true, abi.FnIMAEvents: true,
+	abi.FnFileMeasure: true, abi.FnFileMetadata: true,
 }
 
 // BaseGrants are the grants of an IMC listed in a strongSwan tnc_config
@@ -354,6 +359,9 @@ func (c *Config) Validate() error {
 			if _, err := parsePATypes(l); err != nil {
 				errs = append(errs, fmt.Errorf("IMC %q: %v", m.Name, err))
 			}
+		}
+		if err := checkFilesAllowlist(m.Files); err != nil {
+			errs = append(errs, fmt.Errorf("IMC %q: %v", m.Name, err))
 		}
 		if m.SHA256 != "" {
 			if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {

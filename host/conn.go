@@ -191,7 +191,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 		p.EventLogPath = cfg.TPM.EventLog
 	}
 	sc := SessionConfig{
-		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Platform: p, Logger: mlog,
+		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Files: v.cfg.Files, Platform: p, Logger: mlog,
 		MaxMessageSize: v.full.TNCCS.MaxMessageSize, MaxBatchSize: v.full.TNCCS.MaxBatchSize,
 	}
 	// Checked by Config.Validate: an error here leaves the default lane.

@@ -17,6 +17,7 @@ var dataFns = []string{
 	abi.FnPackages, abi.FnReport, abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK,
 	abi.FnTPMQuote, abi.FnEventLog, abi.FnSymlinks, abi.FnDHCreate, abi.FnDHFinish,
 	abi.FnHash, abi.FnRandom, abi.FnIMAEvents,
+	abi.FnFileMeasure, abi.FnFileMetadata,
 }
 
 var (

@@ -31,6 +31,8 @@ type SessionConfig struct {
 	Name     string
 	Conn     tnccs.ConnID // 0: no connection (load-time probe); send answers StatusState
 	Settings Settings
+	// Files is the IMC's file allowlist (file_measure, file_metadata).
+	Files    []string
 	Platform Platform
 	// Logger is the IMC's logger (log and log_level use it; nil discards).
 	Logger hclog.Logger
@@ -317,6 +319,10 @@ func (s *Session) dispatch(ctx context.Context, fn string, in []byte) ([]byte, e
 		return s.system(fn, in)
 	case abi.FnIMAEvents:
 		return s.imaEvents(in)
+	case abi.FnFileMeasure:
+		return s.fileMeasure(ctx, in)
+	case abi.FnFileMetadata:
+		return s.fileMetadata(in)
 	case abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog:
 		if p.TPM == nil {
 			return nil, ErrUnavailable

@@ -581,7 +581,7 @@ func OpenIMALog(path string) (*os.File, *IMAReader, error) {
 	if path == "" {
 		path = DefaultIMALogPath
 	}
-	f, err := openNonBlocking(path)
+	f, err := OpenRegularFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tpmhost: IMA log: %w", err)
 	}

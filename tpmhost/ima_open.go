@@ -5,10 +5,10 @@ import (
 	"os"
 )
 
-// openNonBlocking opens path for reading without blocking on a FIFO or a
+// OpenRegularFile opens path for reading without blocking on a FIFO or a
 // device, and refuses anything but a regular file: a named pipe put where
 // a log is expected would otherwise hang the reader.
-func openNonBlocking(path string) (*os.File, error) {
+func OpenRegularFile(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|oNonBlock, 0)
 	if err != nil {
 		return nil, err

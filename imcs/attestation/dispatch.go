@@ -138,9 +138,16 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 			}
 			out.add(sef)
 		}
-	case *patnc.ReqFileMeas, *patnc.ReqFileMeta:
-		a.log.err("%s is not supported", attr.Type().FullName())
-		err = &tcgError{Code: tcgErrOperationNotSupp, Info: attrValue(attr)}
+	case *patnc.ReqFileMeas:
+		var fm *patnc.FileMeas
+		if fm, err = s.fileMeasurement(r, attrValue(r)); err == nil {
+			out.add(patnc.WithNoSkip(fm))
+		}
+	case *patnc.ReqFileMeta:
+		var um *patnc.UnixFileMeta
+		if um, err = s.fileMetadata(r, attrValue(r)); err == nil {
+			out.add(patnc.WithNoSkip(um))
+		}
 	case *patnc.AssessmentResult:
 		// As strongSwan's IMC: framed in the log, and reported to the host
 		// for the user's summary.

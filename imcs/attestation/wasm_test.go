@@ -21,7 +21,7 @@ import (
 // the module with exactly these, so a missing grant fails them.
 var readmeGrants = []string{"send", "subscribe", "log", "log_level", "config_get", "report",
 	"tpm_version_info", "tpm_banks", "tpm_aik", "tpm_quote",
-	"eventlog_events", "symlinks", "dh_create", "dh_finish", "hash", "random", "ima_events"}
+	"eventlog_events", "symlinks", "dh_create", "dh_finish", "hash", "random", "ima_events", "file_measure", "file_metadata"}
 
 var (
 	wasmOnce sync.Once

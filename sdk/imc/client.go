@@ -69,6 +69,12 @@ func (h *nativeHost) EventLog(bank uint16) (abi.EventLog, error) {
 func (h *nativeHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
 	return imaEvents(h.call(abi.FnIMAEvents), req)
 }
+func (h *nativeHost) FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error) {
+	return fileMeasure(h.call(abi.FnFileMeasure), req)
+}
+func (h *nativeHost) FileMetadata(req abi.FileRequest) ([]abi.FileMeta, error) {
+	return fileMetadata(h.call(abi.FnFileMetadata), req)
+}
 func (h *nativeHost) Symlinks(dir string) ([]abi.Symlink, error) {
 	return symlinks(h.call(abi.FnSymlinks), dir)
 }
@@ -212,6 +218,30 @@ func imaEvents(call rawCall, req abi.IMARequest) (abi.IMAEvents, error) {
 	v, err := abi.ParseIMAEvents(out)
 	if err != nil {
 		return abi.IMAEvents{}, decodeErr(abi.FnIMAEvents)
+	}
+	return v, nil
+}
+
+func fileMeasure(call rawCall, req abi.FileRequest) ([]abi.FileDigest, error) {
+	out, err := call(abi.AppendFileRequest(nil, req))
+	if err != nil {
+		return nil, err
+	}
+	v, err := abi.ParseFileDigests(out)
+	if err != nil {
+		return nil, decodeErr(abi.FnFileMeasure)
+	}
+	return v, nil
+}
+
+func fileMetadata(call rawCall, req abi.FileRequest) ([]abi.FileMeta, error) {
+	out, err := call(abi.AppendFileRequest(nil, req))
+	if err != nil {
+		return nil, err
+	}
+	v, err := abi.ParseFileMetas(out)
+	if err != nil {
+		return nil, decodeErr(abi.FnFileMetadata)
 	}
 	return v, nil
 }

@@ -61,6 +61,12 @@ func hostEventLog(inPtr, inLen, outPtr, outCap uint32) int32
 //go:wasmimport imchost ima_events
 func hostIMAEvents(inPtr, inLen, outPtr, outCap uint32) int32
 
+//go:wasmimport imchost file_measure
+func hostFileMeasure(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost file_metadata
+func hostFileMetadata(inPtr, inLen, outPtr, outCap uint32) int32
+
 //go:wasmimport imchost symlinks
 func hostSymlinks(inPtr, inLen, outPtr, outCap uint32) int32
 
@@ -174,6 +180,12 @@ func (wasmHost) EventLog(bank uint16) (abi.EventLog, error) {
 }
 func (wasmHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
 	return imaEvents(wasmCall(abi.FnIMAEvents, hostIMAEvents), req)
+}
+func (wasmHost) FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error) {
+	return fileMeasure(wasmCall(abi.FnFileMeasure, hostFileMeasure), req)
+}
+func (wasmHost) FileMetadata(req abi.FileRequest) ([]abi.FileMeta, error) {
+	return fileMetadata(wasmCall(abi.FnFileMetadata, hostFileMetadata), req)
 }
 func (wasmHost) Symlinks(dir string) ([]abi.Symlink, error) {
 	return symlinks(wasmCall(abi.FnSymlinks, hostSymlinks), dir)

@@ -72,6 +72,12 @@ type Host interface {
 	EventLog(bank uint16) (abi.EventLog, error)
 	// IMAEvents returns one page of the IMA measurement list (ima_events).
 	IMAEvents(req abi.IMARequest) (abi.IMAEvents, error)
+	// FileMeasure hashes a file, or a directory's files, in the IMC's
+	// allowlist (file_measure).
+	FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error)
+	// FileMetadata stats a file, or a directory's entries, in the IMC's
+	// allowlist (file_metadata).
+	FileMetadata(req abi.FileRequest) ([]abi.FileMeta, error)
 	// Symlinks lists the symbolic links to directories in dir.
 	Symlinks(dir string) ([]abi.Symlink, error)
 	// DHCreate makes a DH key pair in the host for a PTS DH group.

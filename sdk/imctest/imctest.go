@@ -37,6 +37,8 @@ type Options struct {
 	Name     string            // IMC name (default "test")
 	Conn     uint32            // connection ID (default 1)
 	Settings map[string]string // what config_get answers
+	// Files is the IMC's file allowlist (config.toml [[imc]] files).
+	Files []string
 	// Platform backs the host functions. When Platform.System is nil and
 	// Root is set, the System is host.NewSystem(Root).
 	Platform host.Platform
@@ -154,6 +156,7 @@ func New(t testing.TB, m imc.IMC, o Options) *Harness {
 		Name:           o.Name,
 		Conn:           x.conn,
 		Settings:       host.Settings(o.Settings),
+		Files:          o.Files,
 		Platform:       o.Platform,
 		Logger:         o.Logger.Named("imc").Named(strings.ToLower(o.Name)),
 		Send:           x.collect,
@@ -183,7 +186,7 @@ func NewWasm(t testing.TB, path string, o Options) *Harness {
 	}
 	cfg := &host.Config{IMCs: []host.IMCConfig{{
 		Name: o.Name, ID: o.ID, Path: path, Grants: grants, Settings: host.Settings(o.Settings),
-		MemoryPages: o.MemoryPages, CallTimeout: host.Duration(o.CallTimeout),
+		Files: o.Files, MemoryPages: o.MemoryPages, CallTimeout: host.Duration(o.CallTimeout),
 	}}}
 	cfg.TNCCS.MaxMessageSize = o.MaxMessageSize
 	h, err := host.New(cfg, host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
@@ -209,7 +212,7 @@ func AllGrants() []string {
 		abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnOSRelease,
 		abi.FnSystemFacts, abi.FnPackages, abi.FnReport, abi.FnTPMVersionInfo, abi.FnTPMBanks,
 		abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog, abi.FnSymlinks, abi.FnDHCreate,
-		abi.FnDHFinish, abi.FnHash, abi.FnRandom, abi.FnIMAEvents,
+		abi.FnDHFinish, abi.FnHash, abi.FnRandom, abi.FnIMAEvents, abi.FnFileMeasure, abi.FnFileMetadata,
 	}
 }
 
