@@ -672,10 +672,14 @@ func TestCLISIGHUP(t *testing.T) {
 
 // verdictBlocks splits `imchost run` output into its verdicts: the lines
 // up to and including each "overall: " line.
+// stamp is the time --interval puts before every result line.
+var stamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d) `)
+
 func verdictBlocks(out string) []string {
 	var blocks []string
 	var cur strings.Builder
 	for _, l := range strings.Split(out, "\n") {
+		l = stamp.ReplaceAllString(l, "") // --interval puts the time before every result line
 		cur.WriteString(l + "\n")
 		if strings.HasPrefix(l, "overall: ") {
 			blocks = append(blocks, cur.String())

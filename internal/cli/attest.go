@@ -35,7 +35,9 @@ func (v *verdict) exitCode() int {
 
 // attest runs one PB-TNC connection with the host's IMCs. One process
 // keeps one client so that connection IDs count up as in strongSwan.
-func attest(ctx context.Context, c *tnccs.Client, h *host.Host) (*verdict, error) {
+func attest(ctx context.Context, c *tnccs.Client, h interface {
+	Reports(tnccs.ConnID) []host.IMCReport
+}) (*verdict, error) {
 	res, err := c.Assess(ctx)
 	if err != nil {
 		return nil, err

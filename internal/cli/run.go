@@ -38,6 +38,7 @@ type runFlags struct {
 	interval, timeout               time.Duration
 	insecure, noReferral, stats     bool
 	referrals                       *host.Referrals // [pdp] referrals
+	ops                             opsFlags        // --output, --metrics, --keep-loaded
 }
 
 func (f *runFlags) register(fs interface {
@@ -197,6 +198,7 @@ func cmdRun(e *env, args []string) int {
 	fs := newFlags(e, "run", "run [--config FILE] [-c HOST] [-p PORT] [--ca FILE] [flags]")
 	f.register(fs)
 	f.logFlags.register(fs)
+	f.ops.register(fs)
 	args, err := expandPTLSArgs(fs, args)
 	if err != nil {
 		return usageErr(e, "run", err.Error())
@@ -211,6 +213,10 @@ func cmdRun(e *env, args []string) int {
 	if code, ok := f.checkUsage(e, fs); !ok {
 		return code
 	}
+	if err := f.ops.check(); err != nil {
+		return usageErr(e, "run", err.Error())
+	}
+	f.ops.interval = f.interval > 0
 	if f.stats {
 		defer printStats(e.stderr) // last: after the host and the TPM closed
 	}
@@ -247,11 +253,27 @@ func cmdRun(e *env, args []string) int {
 	}
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{
 		Root: f.root, EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
-	h, err := startHost(ctx, cfg, plat, log, f.apply, true) // a reload keeps the flags
-	if err != nil {
+	if err := f.ops.start(log); err != nil {
 		return fail(e, err)
 	}
-	defer h.Close(context.Background())
+	defer f.ops.stop()
+	ah := &agentHost{cfg: cfg, ilog: log.Named("imc"), m: f.ops.m,
+		release: f.interval > 0 && !f.ops.keepLoaded,
+		load: func(ctx context.Context, cfg *host.Config) (*host.Host, error) {
+			return startHost(ctx, cfg, plat, log, f.apply, true) // a reload keeps the flags
+		},
+		reread: func() (*host.Config, error) {
+			nc, err := host.LoadConfig(cfg.Path)
+			if err == nil {
+				f.apply(nc)
+			}
+			return nc, err
+		},
+	}
+	if err := ah.start(ctx); err != nil {
+		return fail(e, err)
+	}
+	defer ah.Close(context.Background())
 	if bad := preflight(cfg, tpm); len(bad) > 0 {
 		for _, fd := range bad {
 			fmt.Fprintf(e.stderr, "%s: %s: %v\n  fix: %s\n", e.name(), fd.what, fd.err, fd.fix)
@@ -260,10 +282,8 @@ func cmdRun(e *env, args []string) int {
 	}
 
 	if f.interval > 0 {
-		if cfg.Wasm.Watch {
-			if err := h.Watch(); err != nil {
-				log.Named("wasm").Warn(fmt.Sprintf("not watching the modules: %v", err))
-			}
+		if err := ah.watch(); err != nil {
+			log.Named("wasm").Warn(fmt.Sprintf("not watching the modules: %v", err))
 		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
@@ -275,32 +295,31 @@ func cmdRun(e *env, args []string) int {
 					return
 				case <-hup:
 					log.Named("wasm").Info("SIGHUP: reloading the configuration and the modules")
-					h.Reload(ctx) // logs its own errors and keeps what runs
+					ah.hup(ctx)
 				}
 			}
 		}()
 	}
-	names := map[uint32]string{}
-	for _, m := range h.List() {
-		names[m.ID] = m.Name
-	}
-	return attestLoop(ctx, e, &f, ccfg, h, names, log)
+	return attestLoop(ctx, e, &f, ccfg, ah, log)
 }
 
 // attestLoop attests once, or every f.interval until ctx ends. Errors back
 // off from 2 s doubling up to the interval. With a PB-PDP-Referral the next
 // attestation goes to the referred PDP, and back to the configured one when
 // that fails.
-func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfig, h *host.Host, names map[uint32]string, log hclog.Logger) int {
+func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfig, h *agentHost, log hclog.Logger) int {
 	tlog := log.Named("tnc")
 	configured := ccfg
 	client := tnccs.NewClient(ccfg, h)
 	backoff := 2 * time.Second
 	code := exitOK
 	for {
+		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, f.timeout)
 		v, err := attest(actx, client, h)
 		cancel()
+		took, names := time.Since(start), h.Names()
+		load := h.idle(ctx) // a released agent gives its modules back here
 		var wait time.Duration
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -308,7 +327,7 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 			return exitError
 		case err != nil:
 			code = exitError
-			fmt.Fprintf(e.stderr, "imchost: attestation with %s failed: %v\n", ccfg.Addr, err)
+			f.ops.failure(e.stdout, e.stderr, start, took, load, ccfg.Addr, pdpSilent(ctx, err, f.timeout))
 			wait = min(backoff, max(f.interval, backoff))
 			backoff = min(2*backoff, max(f.interval, 2*time.Second))
 			if ccfg.Addr != configured.Addr {
@@ -317,7 +336,7 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 				client = tnccs.NewClient(ccfg, h)
 			}
 		default:
-			printVerdict(e.stdout, v, names)
+			f.ops.verdict(e.stdout, start, took, load, ccfg.Addr, v, names)
 			code = v.exitCode()
 			backoff, wait = 2*time.Second, f.interval
 			to := referralAddr(v.res.PDPReferral)
