@@ -363,6 +363,9 @@ var keyNumbers = []struct{ pkg, name, what string }{
 	{"tests", "BenchmarkPATNCEvidence/decode/1000", "PA-TNC decode, 1000 evidence attributes"},
 	{"tests", "BenchmarkPATNCEvidence/encode/1000", "PA-TNC encode, 1000 evidence attributes"},
 	{"sdk/patnc", "BenchmarkParse1000", "PA-TNC decode, 1000 random attributes of every type"},
+	{"host", "BenchmarkSend/os-8x30", "send host function, natively: lane, RFC 5792 framing, budget (8 attributes)"},
+	{"host", "BenchmarkPATNCFraming/os-8x30", "the framing check of send alone, 8 attributes"},
+	{"host", "BenchmarkPATNCFraming/evidence-105x250", "the framing check of send alone, 105 evidence attributes (26 KB)"},
 	{"tpmhost", "BenchmarkQuote/swtpm/ecc-p256", "TPM2_Quote on swtpm, ECC P-256 AK"},
 }
 
