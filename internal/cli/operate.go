@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/internal/metrics"
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tpmhost"
@@ -181,9 +182,10 @@ func (o *opsFlags) failure(w, errw io.Writer, start time.Time, took, load time.D
 	if o.m != nil && errors.As(err, &te) {
 		o.m.TPMErrors.Inc()
 	}
-	msg := fmt.Sprintf("imchost: attestation with %s failed: %v", addr, err)
+	// An error can quote the peer (a certificate's names, a PDP's bytes).
+	msg := fmt.Sprintf("imchost: attestation with %s failed: %s", addr, logfmt.Escape(err.Error()))
 	if local {
-		msg = fmt.Sprintf("imchost: no attestation, a local fault: %v", err)
+		msg = fmt.Sprintf("imchost: no attestation, a local fault: %s", logfmt.Escape(err.Error()))
 	}
 	if o.output == "json" {
 		s := o.summary(start, took, load, addr, res, exitError)
