@@ -44,6 +44,9 @@ type Config struct {
 	// Path is the file the configuration was read from ("" when built in
 	// code); Reload re-reads it.
 	Path string `toml:"-"`
+	// TNCConfig reports that Path is a strongSwan tnc_config file (IMC
+	// lines only), not config.toml.
+	TNCConfig bool `toml:"-"`
 }
 
 // LogConfig is [log].
@@ -209,7 +212,7 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	var c *Config
 	if isTNCConfig(b) {
-		c = &Config{}
+		c = &Config{TNCConfig: true}
 		c.IMCs, err = ParseTNCConfig(b)
 	} else {
 		c, err = ParseConfig(b)
@@ -373,6 +376,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// source names the configuration in messages: its file, as a person
+// would look for it (config.toml or a tnc_config).
+func (c *Config) source() string {
+	if c == nil || c.Path == "" {
+		return "the configuration"
+	}
+	return c.Path
 }
 
 // memoryPages and callTimeout resolve an IMC's limits against [wasm].

@@ -55,7 +55,7 @@ func TestHostile(t *testing.T) {
 		is   error
 		text string
 	}{
-		{ErrGrant, `IMC 6 "ungranted": import not granted: the module imports imchost.tpm_quote, which config.toml does not grant`},
+		{ErrGrant, `IMC 6 "ungranted": import not granted: the module imports imchost.tpm_quote, which the configuration does not grant`},
 		{ErrABI, `IMC 7 "noabi": ABI mismatch: the module does not export imc_abi_v1`},
 		{ErrABI, `IMC 8 "wrongabi": ABI mismatch: the module is built for ABI imc_abi_v2, this host speaks imc_abi_v1`},
 		{ErrNotWasm, `IMC 9 "notwasm": not a WebAssembly module`},

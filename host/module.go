@@ -256,7 +256,7 @@ func allI32(ts []api.ValueType) bool {
 func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfig, mf *moduleFile) (*version, error) {
 	sha := mf.sha
 	if c.SHA256 != "" && !strings.EqualFold(c.SHA256, sha) {
-		return nil, fmt.Errorf("%w: '%s' has sha256 %s, config.toml pins %s", ErrPin, c.Path, sha, strings.ToLower(c.SHA256))
+		return nil, fmt.Errorf("%w: '%s' has sha256 %s, %s pins %s", ErrPin, c.Path, sha, full.source(), strings.ToLower(c.SHA256))
 	}
 	signer, err := h.checkSignature(full, c, mf)
 	if err != nil {
@@ -334,7 +334,7 @@ func (h *Host) check(ctx context.Context, v *version) error {
 	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", v.cfg.Path, v.size, v.took.Round(time.Millisecond)))
 	err := checkExports(v.compiled)
 	if err == nil {
-		v.imports, err = checkImports(v.compiled, v.cfg.Grants)
+		v.imports, err = checkImports(v.compiled, v.cfg.Grants, h.Config().source())
 	}
 	if err == nil {
 		v.subs, err = h.probe(ctx, v)
@@ -423,7 +423,7 @@ func checkExports(cm wazero.CompiledModule) error {
 // checkImports enforces that every import is a function of imchost (granted,
 // known, right signature) or of wasi_snapshot_preview1, and returns the
 // imchost functions imported.
-func checkImports(cm wazero.CompiledModule, grants []string) ([]string, error) {
+func checkImports(cm wazero.CompiledModule, grants []string, from string) ([]string, error) {
 	if len(cm.ImportedMemories()) > 0 {
 		return nil, fmt.Errorf("%w: the module imports a memory", ErrGrant)
 	}
@@ -445,8 +445,8 @@ func checkImports(cm wazero.CompiledModule, grants []string) ([]string, error) {
 			return nil, fmt.Errorf("%w: import %s.%s has the signature %v -> %v", ErrABI, mod, name, f.ParamTypes(), f.ResultTypes())
 		}
 		if name != abi.FnResultTake && !slices.Contains(grants, name) {
-			return nil, fmt.Errorf("%w: the module imports %s.%s, which config.toml does not grant (grants: %s)",
-				ErrGrant, mod, name, strings.Join(grants, ", "))
+			return nil, fmt.Errorf("%w: the module imports %s.%s, which %s does not grant (grants: %s)",
+				ErrGrant, mod, name, from, strings.Join(grants, ", "))
 		}
 		if !slices.Contains(used, name) {
 			used = append(used, name)

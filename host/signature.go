@@ -170,7 +170,7 @@ func (h *Host) checkSignature(full *Config, c *IMCConfig, mf *moduleFile) (strin
 	case errors.Is(err, fs.ErrNotExist) && !required:
 		return "", nil
 	case errors.Is(err, fs.ErrNotExist):
-		return "", fmt.Errorf("%w: '%s' is not signed (no '%s') and config.toml requires a signature", ErrSignature, c.Path, sigPath)
+		return "", fmt.Errorf("%w: '%s' is not signed (no '%s') and %s requires a signature", ErrSignature, c.Path, sigPath, full.source())
 	case err != nil && required:
 		return "", fmt.Errorf("%w: %v", ErrSignature, err)
 	}

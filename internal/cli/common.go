@@ -72,13 +72,20 @@ var defaultConfigPaths = []string{"config.toml", "/etc/imchost/config.toml"}
 
 // loadConfig reads path, or the first of defaultConfigPaths that exists.
 func loadConfig(path string) (*host.Config, error) {
-	if path != "" {
-		return host.LoadConfig(path)
-	}
-	for _, p := range defaultConfigPaths {
-		if _, err := os.Stat(p); err == nil {
-			return host.LoadConfig(p)
+	if path == "" {
+		for _, p := range defaultConfigPaths {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
 		}
+	}
+	if path != "" {
+		cfg, err := host.LoadConfig(path)
+		if err == nil {
+			err = mapTNCConfig(cfg)
+		}
+		return cfg, err
 	}
 	return nil, fmt.Errorf("no configuration: neither %s exists; pass --config FILE", strings.Join(defaultConfigPaths, " nor "))
 }

@@ -97,6 +97,7 @@ func (f *runFlags) register(fs interface {
 
 // apply lets the flags override the configuration.
 func (f *runFlags) apply(cfg *host.Config) {
+	mapTNCConfig(cfg) // a reload of a tnc_config maps the shipped IMCs again (the first load's mapping was checked)
 	set := func(dst *string, v string) {
 		if v != "" {
 			*dst = v
