@@ -86,9 +86,15 @@ type attIMV struct {
 	akLearn   bool // trusted on first use: record when the attestation succeeds
 	evidence  []Measurement
 	imaEvid   []imaEvidence // IMA entries (policy IMA), in list order
-	shadow    *shadowPCRs
-	final     *evidenceFinal
-	contract  *patnc.Contract // TCG segmentation contract with the IMC
+	// fileReqs are the outstanding Request File Measurements (policy
+	// file_measurements), files what they returned, fileMissing the paths
+	// the endpoint answered with File Not Found.
+	fileReqs    map[uint16]fileRequest
+	files       []fileResult
+	fileMissing []string
+	shadow      *shadowPCRs
+	final       *evidenceFinal
+	contract    *patnc.Contract // TCG segmentation contract with the IMC
 	// segRequested: a Next Segment request went out in this batch, so the
 	// IMV waits for the rest instead of judging what it has.
 	segRequested bool
@@ -148,7 +154,12 @@ func (a *attIMV) process(at patnc.Attr) {
 		a.processEvidence(x)
 	case *patnc.SimpleEvidFinal:
 		a.processFinal(x)
+	case *patnc.FileMeas:
+		a.processFileMeas(x)
 	case *patnc.PATNCError:
+		if a.fileNotFound(x) {
+			return
+		}
 		a.log.Error(fmt.Sprintf("received PA-TNC error 0x%06x/%d", x.Vendor, x.Code))
 		a.fail(ResultError, NoAccess, fmt.Sprintf("PA-TNC error %d received from the IMC", x.Code))
 	default:
@@ -341,9 +352,9 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 			reqs = append(reqs, patnc.CompEvidRequest{Flags: reqFlagPCR, Name: patnc.ComponentName{Vendor: biosCompVendor,
 				Qualifier: imaCompQualifier, Name: biosCompName}})
 		}
-		a.sendPTS(&patnc.ITAGetSymlinks{Dir: "/"},
-			patnc.WithNoSkip(&patnc.ReqFuncCompEvid{Requests: reqs}),
-			patnc.WithNoSkip(&patnc.GenAttestEvid{}))
+		attrs := []patnc.Attr{&patnc.ITAGetSymlinks{Dir: "/"}, patnc.WithNoSkip(&patnc.ReqFuncCompEvid{Requests: reqs})}
+		attrs = append(attrs, a.fileRequests()...)
+		a.sendPTS(append(attrs, patnc.WithNoSkip(&patnc.GenAttestEvid{}))...)
 		a.phase = attEvidence
 	case attEvidence:
 		if a.final == nil {
@@ -514,6 +525,18 @@ func (a *attIMV) verify(ctx context.Context) {
 			a.log.Info(r)
 		}
 		reasons = append(reasons, imaReasons...)
+	}
+	if len(a.c.env.policy.FileMeasurements) > 0 {
+		fileReasons, err := a.checkFiles(ctx, quoteOK && len(reasons) == 0 && a.c.env.policy.LearnMeasurements)
+		if err != nil {
+			a.log.Error("database error", "err", err)
+			a.fail(ResultError, NoAccess, "policy database error")
+			return
+		}
+		for _, r := range fileReasons {
+			a.log.Info(r)
+		}
+		reasons = append(reasons, fileReasons...)
 	}
 	if len(reasons) > 0 {
 		a.fail(NonCompliantMinor, Isolate, reasons...)

@@ -3,6 +3,7 @@ package pdp
 import (
 	"crypto/x509"
 	"fmt"
+	"strings"
 )
 
 // PTS measurement algorithm bits (pts.md §2.2).
@@ -87,6 +88,12 @@ type Policy struct {
 	// such a file fails.
 	IMALearnChanges bool `toml:"ima_learn_changes"`
 
+	// FileMeasurements are files (and directories, with a trailing "/":
+	// their regular files) the IMV asks the endpoint to measure (PTS
+	// Request File Measurement); each digest must be a reference digest
+	// (IMAReferences, or learned on first contact with LearnMeasurements).
+	FileMeasurements []string `toml:"file_measurements"`
+
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).
 	MeasurementAlgorithms uint16 `toml:"measurement_algorithms"`
@@ -132,6 +139,14 @@ const minNonceLen = 17
 func (p *Policy) validate() error {
 	if p.MinNonceLen < 0 || p.MinNonceLen > 255 {
 		return fmt.Errorf("pdp: policy: min nonce length %d out of range 0..255", p.MinNonceLen)
+	}
+	for _, f := range p.FileMeasurements {
+		if !strings.HasPrefix(f, "/") {
+			return fmt.Errorf("pdp: policy: file measurement %q is not an absolute path", f)
+		}
+	}
+	if len(p.FileMeasurements) > 0xffff {
+		return fmt.Errorf("pdp: policy: %d file measurements (at most 65535)", len(p.FileMeasurements))
 	}
 	for _, k := range p.TrustedAKs {
 		if len(k) != 40 {

@@ -319,3 +319,88 @@ func imaHost(t *testing.T, env *tpmEnv, attMod, path string) *host.Host {
 	}
 	return h
 }
+
+// TestFilesPDP: the PDP's policy asks for a file and a directory; the
+// built module measures them through the host's allowlist. First contact
+// learns the digests (compliant), the second attestation matches them, a
+// changed file fails with a reason naming it, and a path outside the
+// allowlist comes back as File Not Found, which the PDP names too.
+func TestFilesPDP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wasm module")
+	}
+	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
+	attMod := builtModule(t)
+	dir := t.TempDir()
+	etc := filepath.Join(dir, "etc")
+	bin := filepath.Join(dir, "bin")
+	os.MkdirAll(etc, 0o755)
+	os.MkdirAll(bin, 0o755)
+	conf := filepath.Join(etc, "sshd_config")
+	os.WriteFile(conf, []byte("PermitRootLogin no\n"), 0o644)
+	os.WriteFile(filepath.Join(bin, "ls"), []byte("ls"), 0o755)
+	os.WriteFile(filepath.Join(bin, "cat"), []byte("cat"), 0o755)
+	cfg := &host.Config{IMCs: []host.IMCConfig{
+		{Name: "Attestation", Path: attMod, Grants: readmeGrants, Files: []string{conf, bin},
+			Settings: host.Settings{"aik_handle": "0x81010003", "eventlog": recordedLog, "hash_algorithm": "sha256"}},
+	}}
+	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	if err := h.LoadIMCs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "pdp.db")
+	policy := pdp.DefaultPolicy()
+	policy.FileMeasurements = []string{conf, bin + "/"}
+	run := func(pol pdp.Policy) pdp.IMVVerdict {
+		t.Helper()
+		cert, pool, err := pdp.SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
+			DBPath: db, Policy: pol, Logger: testLogger(t).Named("pdp")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(context.Background()) }()
+		defer func() { srv.Close(); <-done }()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}
+		ccfg.PTTLS.RootCAs, ccfg.PTTLS.ServerName = pool, "pdp.test"
+		if _, err := tnccs.Dial(ctx, ccfg, h); err != nil {
+			t.Fatal(err)
+		}
+		outs, err := srv.WaitOutcomes(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range outs[0].Verdict.IMVs {
+			if v.IMV == "Attestation" {
+				return v
+			}
+		}
+		t.Fatal("no Attestation verdict")
+		return pdp.IMVVerdict{}
+	}
+	for round := 1; round <= 2; round++ {
+		if v := run(policy); v.Result != pdp.Compliant {
+			t.Fatalf("round %d: %v %v", round, v.Result, v.Reasons)
+		}
+	}
+	os.WriteFile(conf, []byte("PermitRootLogin yes\n"), 0o644)
+	if v := run(policy); v.Result == pdp.Compliant || !strings.Contains(strings.Join(v.Reasons, "\n"), "file "+conf+": sha256 digest") {
+		t.Fatalf("changed file: %v %v", v.Result, v.Reasons)
+	}
+	os.WriteFile(conf, []byte("PermitRootLogin no\n"), 0o644)
+	outside := policy
+	outside.FileMeasurements = []string{conf, filepath.Join(dir, "secret")}
+	if v := run(outside); v.Result == pdp.Compliant || !strings.Contains(strings.Join(v.Reasons, "\n"), "file "+filepath.Join(dir, "secret")+": not found") {
+		t.Fatalf("outside the allowlist: %v %v", v.Result, v.Reasons)
+	}
+}
