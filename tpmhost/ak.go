@@ -43,8 +43,10 @@ type AK struct {
 // ECDSA, or RSA-2048 (or larger) with RSASSA. A key whose scheme is NULL is
 // accepted and quoted with the curve's hash (ECDSA) or SHA-256 (RSASSA).
 func (t *TPM) LoadAK(handle uint32) (*AK, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return nil, err
+	}
+	defer t.unlock()
 	return t.loadAK(handle)
 }
 
@@ -270,8 +272,10 @@ func (t *TPM) ProvisionAK(handle uint32, kind AKKind, replace bool) (*AK, error)
 	if err != nil {
 		return nil, err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return nil, err
+	}
+	defer t.unlock()
 	hs := fmt.Sprintf("0x%08x", handle)
 	if old, err := (tpm2.ReadPublic{ObjectHandle: tpm2.TPMHandle(handle)}).Execute(t.tr); err == nil {
 		if !replace {

@@ -94,16 +94,16 @@ func tpmErr(op string, err error) error {
 	}
 	var te *TPMError
 	if errors.As(err, &te) {
+		if te.Op == "" { // from the transport: the command's name added
+			c := *te
+			c.Op = op
+			return &c
+		}
 		return err
 	}
 	e := &TPMError{Op: op, Err: err}
 	var rc tpm2.TPMRC
 	if !errors.As(err, &rc) {
-		if errors.Is(err, ErrTransport) {
-			e.Kind = ErrTransport
-			e.Err = errors.Unwrap(err)
-			e.Hint = "the TPM stopped answering; check that it (or swtpm) still runs; the reference simulator (tpm_server) needs mssim:HOST:PORT instead of tcp:"
-		}
 		return e
 	}
 	e.Code = uint32(rc)

@@ -2,6 +2,7 @@ package tpmhost_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,5 +166,75 @@ func TestSwtpmGone(t *testing.T) {
 	inst.Stop()
 	if _, err := tpm.VersionInfo(); !errors.Is(err, tpmhost.ErrTransport) {
 		t.Errorf("after swtpm stopped: %v", err)
+	}
+}
+
+// TestSwtpmFrozen: a swtpm that stops answering (SIGSTOP by its PID) ends a
+// command at its context's deadline with ErrTransport; the TPM is then
+// counted dead (the next command fails at once, naming the first failure),
+// and Close interrupts a command that waits without a deadline.
+func TestSwtpmFrozen(t *testing.T) {
+	inst := swtpm.Start(t)
+	tpm, err := tpmhost.Open(inst.Spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	if err := syscall.Kill(inst.PID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(inst.PID, syscall.SIGCONT) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = tpm.WithContext(ctx).VersionInfo()
+	if !errors.Is(err, tpmhost.ErrTransport) || !strings.Contains(err.Error(), "no answer within") {
+		t.Fatalf("frozen TPM: %v", err)
+	}
+	_, err = tpm.LoadAK(0x81010003) // no deadline: the TPM is known dead
+	if !errors.Is(err, tpmhost.ErrTransport) || errors.Is(err, tpmhost.ErrUnknownHandle) ||
+		!strings.Contains(err.Error(), "not answering since") {
+		t.Fatalf("dead TPM: %v", err)
+	}
+
+	// A second connection to the frozen swtpm, its command without a
+	// deadline of its own: Close ends it.
+	tpm2, err := tpmhost.Open(inst.Spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := tpm2.VersionInfo()
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	tpm2.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, tpmhost.ErrTransport) {
+			t.Errorf("after Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not end the command in flight")
+	}
+}
+
+// TestSwtpmKilledLoadAK: the AK of a killed swtpm is not "unknown": the
+// error is the TPM's transport.
+func TestSwtpmKilledLoadAK(t *testing.T) {
+	inst := swtpm.Start(t)
+	tpm, err := tpmhost.Open(inst.Spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	if err := syscall.Kill(inst.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	inst.Stop()
+	_, err = tpm.LoadAK(0x81010003)
+	if !errors.Is(err, tpmhost.ErrTransport) || errors.Is(err, tpmhost.ErrUnknownHandle) {
+		t.Fatalf("killed TPM: %v", err)
 	}
 }

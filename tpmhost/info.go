@@ -34,8 +34,10 @@ func (v *VersionInfo) String() string {
 
 // VersionInfo reads the TPM's fixed properties.
 func (t *TPM) VersionInfo() (*VersionInfo, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return nil, err
+	}
+	defer t.unlock()
 	props := map[tpm2.TPMPT]uint32{}
 	next := uint32(tpm2.TPMPTFamilyIndicator)
 	for i := 0; i < 8 && next <= uint32(tpm2.TPMPTFirmwareVersion2); i++ {
@@ -105,8 +107,10 @@ func trimASCII(b []byte) string {
 // A bank may be listed with an empty bitmap (swtpm lists sha384 and sha512
 // that way); AllocatedBanks leaves those out.
 func (t *TPM) Banks() (map[Alg][]int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return nil, err
+	}
+	defer t.unlock()
 	rsp, err := tpm2.GetCapability{Capability: tpm2.TPMCapPCRs, PropertyCount: 1}.Execute(t.tr)
 	if err != nil {
 		return nil, tpmErr("TPM2_GetCapability(PCRS)", err)

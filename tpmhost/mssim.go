@@ -1,8 +1,8 @@
 package tpmhost
 
 import (
+	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -25,8 +25,9 @@ const (
 // msSim is a TPM reached through the reference simulator protocol. Responses
 // are read in full: u32 length, the response, then a u32 acknowledgement.
 type msSim struct {
-	mu   sync.Mutex
-	conn net.Conn
+	addr string     // the command port
+	mu   sync.Mutex // one command at a time
+	sock socket
 }
 
 // openMSSim connects to the command port of addr, first sending power-on and
@@ -62,7 +63,9 @@ func openMSSim(addr string) (*msSim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("command port: %w", err)
 	}
-	return &msSim{conn: conn}, nil
+	m := &msSim{addr: addr}
+	m.sock.conn = conn
+	return m, nil
 }
 
 func msWrite(w io.Writer, vals ...uint32) error {
@@ -87,30 +90,30 @@ func msAck(r io.Reader) error {
 
 // Send implements transport.TPM.
 func (m *msSim) Send(cmd []byte) ([]byte, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.conn == nil {
-		return nil, errors.New("connection closed")
-	}
-	rsp, err := m.roundTrip(cmd)
-	if err != nil {
-		m.conn.Close()
-		m.conn = nil
-	}
-	return rsp, err
+	return m.sendDeadline(context.Background(), time.Now().Add(DefaultCommandTimeout), cmd)
 }
 
-func (m *msSim) roundTrip(cmd []byte) ([]byte, error) {
-	_ = m.conn.SetDeadline(time.Now().Add(2 * time.Minute))
+// sendDeadline sends one command; after a failure the next command
+// connects to the command port again (the simulator keeps its power state).
+func (m *msSim) sendDeadline(ctx context.Context, deadline time.Time, cmd []byte) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sock.roundTrip(ctx, deadline, func(ctx context.Context) (net.Conn, error) {
+		d := net.Dialer{Deadline: deadline}
+		return d.DialContext(ctx, "tcp", m.addr)
+	}, func(conn net.Conn) ([]byte, error) { return msRoundTrip(conn, cmd) })
+}
+
+func msRoundTrip(conn net.Conn, cmd []byte) ([]byte, error) {
 	msg := binary.BigEndian.AppendUint32(nil, msSendCommand)
 	msg = append(msg, 0) // locality 0
 	msg = binary.BigEndian.AppendUint32(msg, uint32(len(cmd)))
 	msg = append(msg, cmd...)
-	if _, err := m.conn.Write(msg); err != nil {
+	if _, err := conn.Write(msg); err != nil {
 		return nil, err
 	}
 	var n [4]byte
-	if _, err := io.ReadFull(m.conn, n[:]); err != nil {
+	if _, err := io.ReadFull(conn, n[:]); err != nil {
 		return nil, fmt.Errorf("reading response length: %w", err)
 	}
 	size := binary.BigEndian.Uint32(n[:])
@@ -118,24 +121,26 @@ func (m *msSim) roundTrip(cmd []byte) ([]byte, error) {
 		return nil, fmt.Errorf("response size %d out of range", size)
 	}
 	rsp := make([]byte, size)
-	if _, err := io.ReadFull(m.conn, rsp); err != nil {
+	if _, err := io.ReadFull(conn, rsp); err != nil {
 		return nil, fmt.Errorf("reading response: %w", err)
 	}
-	if err := msAck(m.conn); err != nil {
+	if err := msAck(conn); err != nil {
 		return nil, fmt.Errorf("reading acknowledgement: %w", err)
 	}
 	return rsp, nil
 }
 
-// Close implements io.Closer.
+// Close implements io.Closer: TPM_SESSION_END when the connection is idle,
+// then close (at once, interrupting a command in flight).
 func (m *msSim) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.conn == nil {
-		return nil
+	if m.mu.TryLock() {
+		m.sock.mu.Lock()
+		if c := m.sock.conn; c != nil {
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_ = msWrite(c, msSessionEnd)
+		}
+		m.sock.mu.Unlock()
+		m.mu.Unlock()
 	}
-	_ = msWrite(m.conn, msSessionEnd)
-	err := m.conn.Close()
-	m.conn = nil
-	return err
+	return m.sock.close(nil)
 }

@@ -10,8 +10,10 @@ import (
 // ReadPCRs reads the given PCRs of one bank with TPM2_PCR_Read. The TPM
 // returns at most 8 values per call, so it loops until all are read.
 func (t *TPM) ReadPCRs(bank Alg, pcrs []int) (map[int][]byte, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return nil, err
+	}
+	defer t.unlock()
 	return t.readPCRs(bank, pcrs)
 }
 
@@ -62,8 +64,10 @@ func (t *TPM) readPCRs(bank Alg, pcrs []int) (map[int][]byte, error) {
 
 // ExtendPCR extends one PCR of one bank with a digest (TPM2_PCR_Extend).
 func (t *TPM) ExtendPCR(bank Alg, pcr int, digest []byte) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return err
+	}
+	defer t.unlock()
 	return t.extend(pcr, []tpm2.TPMTHA{{HashAlg: tpm2.TPMIAlgHash(bank), Digest: digest}})
 }
 
@@ -98,8 +102,10 @@ func (t *TPM) ExtendFromLog(l *EventLog) (int, error) {
 		return 0, &TPMError{Op: "extend from event log", Kind: ErrBankNotAllocated,
 			Err: fmt.Errorf("log banks %v, TPM banks %v", algNamesOf(l.Banks), algNamesOf(alloc))}
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return 0, err
+	}
+	defer t.unlock()
 	n := 0
 	for i := range l.Events {
 		ev := &l.Events[i]

@@ -33,8 +33,10 @@ func (t *TPM) Quote(ak *AK, bank Alg, pcrs []int, qualifyingData []byte) (*Quote
 			Details: tpm2.NewTPMUSigScheme(tpm2.TPMAlgID(ak.SigAlg), &tpm2.TPMSSchemeHash{HashAlg: tpm2.TPMIAlgHash(ak.HashAlg)}),
 		}
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	if err := t.lock(); err != nil {
+		return nil, err
+	}
+	defer t.unlock()
 	op := fmt.Sprintf("TPM2_Quote(0x%08x)", ak.Handle)
 	rsp, err := tpm2.Quote{
 		SignHandle:     tpm2.AuthHandle{Handle: tpm2.TPMHandle(ak.Handle), Name: tpm2.TPM2BName{Buffer: ak.Name}, Auth: tpm2.PasswordAuth(nil)},

@@ -41,21 +41,21 @@ func TestRetry(t *testing.T) {
 	}
 	defer sim.Close()
 	for _, code := range []uint32{0x922, 0x908, 0x90A} {
-		inj := &retryInjector{tpm: sim.tr, n: 3, code: code}
+		inj := &retryInjector{tpm: sim.d.tr, n: 3, code: code}
 		tpm := New(inj, nil)
-		tpm.tr = retrying{tr: inj, delay: time.Microsecond}
+		tpm.d.retryDelay = time.Microsecond
 		if _, err := tpm.VersionInfo(); err != nil {
 			t.Fatalf("0x%x three times: %v", code, err)
 		}
-		inj = &retryInjector{tpm: sim.tr, n: 100, code: code}
+		inj = &retryInjector{tpm: sim.d.tr, n: 100, code: code}
 		tpm = New(inj, nil)
-		tpm.tr = retrying{tr: inj, delay: time.Microsecond}
+		tpm.d.retryDelay = time.Microsecond
 		_, err := tpm.VersionInfo()
 		if !errors.Is(err, ErrBusy) || inj.seen != maxRetries+1 {
 			t.Fatalf("0x%x forever: %v after %d sends", code, err, inj.seen)
 		}
 	}
-	inj := &retryInjector{tpm: sim.tr, n: 1, code: 0x921} // TPM_RC_LOCKOUT is not retried
+	inj := &retryInjector{tpm: sim.d.tr, n: 1, code: 0x921} // TPM_RC_LOCKOUT is not retried
 	if _, err := New(inj, nil).VersionInfo(); !errors.Is(err, ErrLockout) || inj.seen != 1 {
 		t.Fatalf("lockout: %v", err)
 	}

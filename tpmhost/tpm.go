@@ -1,14 +1,13 @@
 package tpmhost
 
 import (
-	"encoding/binary"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-tpm/tpm2/transport"
@@ -35,13 +34,68 @@ const maxResponse = 1 << 16
 
 // TPM is an open TPM 2.0. Its methods may be called from several goroutines;
 // commands are sent one at a time.
+//
+// Every command ends by its deadline: the one of the context given to
+// WithContext, else DefaultCommandTimeout. A TPM that did not answer in
+// time, or whose connection failed, is dead: later commands fail at once
+// with ErrTransport and the first failure's words (see device).
 type TPM struct {
-	mu     sync.Mutex
-	tr     transport.TPM
-	closer io.Closer
-	log    hclog.Logger
-	spec   string
+	d    *device
+	ctx  context.Context // nil: DefaultCommandTimeout bounds each command
+	tr   transport.TPM   // command: what the TPM's methods send through
+	log  hclog.Logger
+	spec string
 }
+
+// DefaultCommandTimeout bounds a command sent without a context deadline.
+// Key generation on a software TPM can take seconds; two minutes is the
+// point where something is wrong.
+const DefaultCommandTimeout = 2 * time.Minute
+
+// WithContext returns a view of t whose commands, and the wait for the TPM
+// while another goroutine uses it, end when ctx does: by its deadline with
+// ErrTransport ("no answer within ..."), the TPM then counted dead; when
+// canceled with an error wrapping context.Canceled. The view shares the
+// connection with t; closing either closes both.
+func (t *TPM) WithContext(ctx context.Context) *TPM {
+	v := &TPM{d: t.d, ctx: ctx, log: t.log, spec: t.spec}
+	v.tr = command{v}
+	return v
+}
+
+func (t *TPM) context() context.Context {
+	if t.ctx == nil {
+		return context.Background()
+	}
+	return t.ctx
+}
+
+// lock takes the TPM for a sequence of commands, waiting no longer than the
+// view's context allows; a TPM already counted dead fails at once.
+func (t *TPM) lock() error {
+	select {
+	case t.d.lock <- struct{}{}:
+		return nil
+	default:
+	}
+	if err := t.d.check(); err != nil {
+		err.(*TPMError).Op = "wait for the TPM"
+		return err
+	}
+	ctx := t.context()
+	select {
+	case t.d.lock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return &TPMError{Op: "wait for the TPM", Kind: ErrTransport, Hint: hintNoAnswer,
+				Err: errors.New("another command still holds it past the deadline")}
+		}
+		return &TPMError{Op: "wait for the TPM", Err: fmt.Errorf("canceled: %w", ctx.Err())}
+	}
+}
+
+func (t *TPM) unlock() { <-t.d.lock }
 
 // Open opens the TPM named by spec:
 //
@@ -59,10 +113,7 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 	if spec == "" {
 		spec = DefaultDevice
 	}
-	var (
-		tr     transport.TPM
-		closer io.Closer
-	)
+	var tr transport.TPMCloser
 	switch {
 	case spec == SimulatorSpec:
 		return nil, &TPMError{Op: "open simulator", Kind: ErrNotSupported,
@@ -75,8 +126,9 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 			return nil, &TPMError{Op: "connect " + addr, Kind: ErrNoDevice, Err: err,
 				Hint: "is swtpm running? (swtpm socket --tpm2 --server type=tcp,port=PORT --ctrl type=tcp,port=PORT+1 --flags startup-clear)"}
 		}
-		tcp := &rawTCP{conn: c}
-		tr, closer = tcp, tcp
+		r := &rawTCP{addr: addr}
+		r.sock.conn = c
+		tr = r
 	case strings.HasPrefix(spec, "mssim:"):
 		addr := strings.TrimPrefix(spec, "mssim:")
 		m, err := openMSSim(addr)
@@ -84,38 +136,47 @@ func Open(spec string, log hclog.Logger) (*TPM, error) {
 			return nil, &TPMError{Op: "connect " + addr, Kind: ErrNoDevice, Err: err,
 				Hint: "is the TPM simulator (tpm_server) running with its command port at " + addr + " and the platform port one above?"}
 		}
-		tr, closer = m, m
+		tr = m
 	case strings.HasPrefix(spec, "/"):
 		rwc, err := linuxtpm.Open(spec)
 		if err != nil {
 			return nil, openDeviceError(spec, err)
 		}
-		tr, closer = rwc, rwc
+		tr = rwc
 	default:
 		return nil, fmt.Errorf("tpmhost: unknown TPM %q (want /dev/tpmrm0, /dev/tpm0, tcp:HOST:PORT or mssim:HOST:PORT)", spec)
 	}
-	return newTPM(spec, tr, closer, log), nil
+	return newTPM(spec, tr, log), nil
 }
 
 // OpenReadWriter makes a TPM of a channel that carries raw TPM 2.0 commands
 // and responses, such as an in-process simulator; spec names it (TPM.Spec).
 // The TPM owns rwc: Close closes it.
 func OpenReadWriter(spec string, rwc io.ReadWriteCloser, log hclog.Logger) *TPM {
-	return newTPM(spec, transport.FromReadWriter(rwc), rwc, log)
+	return newTPM(spec, readWriter{transport.FromReadWriter(rwc), rwc}, log)
+}
+
+type readWriter struct {
+	transport.TPM
+	io.Closer
 }
 
 // New wraps an existing go-tpm transport (for example one a test built). The
 // caller keeps ownership of tr: Close does not close it.
 func New(tr transport.TPM, log hclog.Logger) *TPM {
-	return newTPM("transport", tr, nil, log)
+	return newTPM("transport", struct{ transport.TPM }{tr}, log) // hides Close
 }
 
-// newTPM is every constructor's end: commands retried (see retrying),
-// closer closed by Close (may be nil), logging under "tpm".
-func newTPM(spec string, tr transport.TPM, closer io.Closer, log hclog.Logger) *TPM {
+// newTPM is every constructor's end: tr closed by Close if it is an
+// io.Closer, logging under "tpm".
+func newTPM(spec string, tr transport.TPM, log hclog.Logger) *TPM {
 	log = namedLogger(log)
 	log.Debug("opened TPM", "device", spec)
-	return &TPM{tr: retrying{tr: tr}, closer: closer, log: log, spec: spec}
+	d := &device{tr: tr, lock: make(chan struct{}, 1)}
+	d.closer, _ = tr.(io.Closer)
+	t := &TPM{d: d, log: log, spec: spec}
+	t.tr = command{t}
+	return t
 }
 
 func namedLogger(log hclog.Logger) hclog.Logger {
@@ -141,113 +202,14 @@ func openDeviceError(path string, err error) error {
 	return e
 }
 
-// Close releases the TPM. Keys persisted on it stay.
-func (t *TPM) Close() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closer == nil {
-		return nil
-	}
-	err := t.closer.Close()
-	t.closer = nil
-	return err
-}
+// Close releases the TPM, interrupting a command in flight. Keys persisted
+// on it stay.
+func (t *TPM) Close() error { return t.d.close() }
 
 // Spec returns the string the TPM was opened with.
 func (t *TPM) Spec() string { return t.spec }
 
 // Transport returns the go-tpm transport, for callers that need a command
-// tpmhost does not wrap. Commands sent through it bypass the TPM's lock.
+// tpmhost does not wrap. Commands sent through it bypass the TPM's lock;
+// they have the view's deadline (WithContext) and retries.
 func (t *TPM) Transport() transport.TPM { return t.tr }
-
-// retrying resends a command the TPM answered with RETRY, YIELDED or TESTING,
-// at most maxRetries times, sleeping a little longer each time.
-type retrying struct {
-	tr    transport.TPM
-	delay time.Duration // first pause; doubles after each retry
-}
-
-// Send implements transport.TPM.
-func (r retrying) Send(cmd []byte) ([]byte, error) {
-	delay := r.delay
-	if delay == 0 {
-		delay = 10 * time.Millisecond
-	}
-	for i := 0; ; i++ {
-		rsp, err := r.tr.Send(cmd)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrTransport, err)
-		}
-		if len(rsp) < 10 || i >= maxRetries {
-			return rsp, nil
-		}
-		switch binary.BigEndian.Uint32(rsp[6:10]) {
-		case 0x922, 0x908, 0x90A: // TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING
-			time.Sleep(delay)
-			delay *= 2
-			continue
-		}
-		return rsp, nil
-	}
-}
-
-// rawTCP is a TPM reached through a TCP socket that carries plain TPM 2.0
-// command and response buffers (swtpm's server socket). Unlike go-tpm's tcp
-// transport it reads each response in full: header first, then the size the
-// header names.
-type rawTCP struct {
-	mu   sync.Mutex
-	conn net.Conn
-}
-
-// Send implements transport.TPM.
-func (c *rawTCP) Send(cmd []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn == nil {
-		return nil, errors.New("connection closed")
-	}
-	// Key generation on a software TPM can take seconds; two minutes is the
-	// point where something is wrong.
-	_ = c.conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	rsp, err := c.roundTrip(cmd)
-	if err != nil {
-		// The stream is out of step now: drop the connection so that no
-		// later command reads this one's answer.
-		c.conn.Close()
-		c.conn = nil
-	}
-	return rsp, err
-}
-
-func (c *rawTCP) roundTrip(cmd []byte) ([]byte, error) {
-	if _, err := c.conn.Write(cmd); err != nil {
-		return nil, err
-	}
-	var hdr [10]byte // tag u16, responseSize u32, responseCode u32
-	if _, err := io.ReadFull(c.conn, hdr[:]); err != nil {
-		return nil, fmt.Errorf("reading response header: %w", err)
-	}
-	size := binary.BigEndian.Uint32(hdr[2:6])
-	if size < 10 || size > maxResponse {
-		return nil, fmt.Errorf("response size %d out of range", size)
-	}
-	rsp := make([]byte, size)
-	copy(rsp, hdr[:])
-	if _, err := io.ReadFull(c.conn, rsp[10:]); err != nil {
-		return nil, fmt.Errorf("reading response body: %w", err)
-	}
-	return rsp, nil
-}
-
-// Close implements io.Closer.
-func (c *rawTCP) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn == nil {
-		return nil
-	}
-	err := c.conn.Close()
-	c.conn = nil
-	return err
-}
