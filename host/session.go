@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"os"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +23,7 @@ import (
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
+	"github.com/imchost/imchost/tpmhost"
 )
 
 // SessionConfig configures a Session.
@@ -636,11 +637,22 @@ func (s *Session) tpm(ctx context.Context, fn string, in []byte) ([]byte, error)
 	}
 }
 
+// maxCertFile bounds the aik_cert file.
+const maxCertFile = 1 << 20
+
 // readCert reads an X.509 certificate, PEM or DER, from the host's config.
 func readCert(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	f, err := tpmhost.OpenRegular(path) // a named pipe would block
 	if err != nil {
 		return nil, fmt.Errorf("host: aik_cert: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
+	if err == nil && len(b) > maxCertFile {
+		err = fmt.Errorf("larger than %d bytes", maxCertFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host: aik_cert %s: %w", path, err)
 	}
 	if blk, _ := pem.Decode(b); blk != nil {
 		if blk.Type != "CERTIFICATE" {

@@ -12,8 +12,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tpmhost"
 )
 
 // FSSystem is the System of a Linux machine read from files under Root
@@ -39,8 +41,10 @@ const maxFactFile = 16 << 20
 
 func (s *FSSystem) path(p string) string { return filepath.Join(s.Root, filepath.FromSlash(p)) }
 
+// read reads a regular file under Root: a named pipe, a device or a socket
+// put in its place is refused without waiting (tpmhost.OpenRegular).
 func (s *FSSystem) read(p string) ([]byte, error) {
-	f, err := os.Open(s.path(p))
+	f, err := tpmhost.OpenRegular(s.path(p))
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +211,8 @@ const maxSymlinks = 4096
 // as it is.
 func (s *FSSystem) Symlinks(dir string) ([]abi.Symlink, error) {
 	dir = path.Clean("/" + dir)
-	f, err := os.Open(s.path(dir))
+	// O_DIRECTORY: open(2) of a named pipe in its place would wait for a writer.
+	f, err := os.OpenFile(s.path(dir), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

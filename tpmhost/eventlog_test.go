@@ -11,7 +11,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -468,6 +470,32 @@ func TestReplayMatchesReference(t *testing.T) {
 				pcrs, last := referenceReplay(l, bank, loc)
 				t.Run(fmt.Sprintf("%s/%s/%d", filepath.Base(path), bank, loc), func(t *testing.T) { sameReplay(t, r, pcrs, last) })
 			}
+		}
+	}
+}
+
+// TestReadEventLogNotRegular: a named pipe without a writer in the log's
+// place is refused at once (open(2) of it used to wait for a writer for
+// good), and so is a directory.
+func TestReadEventLogNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "binary_bios_measurements")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{fifo: "is not a regular file (a named pipe)", dir: "is not a regular file (a directory)"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := tpmhost.ReadEventLog(path)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want %q", path, err, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("ReadEventLog(%s) still waits", path)
 		}
 	}
 }
