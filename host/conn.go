@@ -162,13 +162,17 @@ type instance struct {
 	wctx    context.Context
 	timer   *time.Timer
 	callCtx context.Context // the caller's context during a call, for the host functions
-	ref     bool            // holds a reference on v (connection instances)
-	inPtr   uint32          // the last imc_alloc buffer, reused while messages fit
-	inCap   uint32
-	failed  bool
-	closed  bool
-	stack   [4]uint64
-	hdr     [abi.MessageHeaderLen]byte // imc_receive's header, built here to spare an allocation per message
+	// hostCancel ends the host function running under callBounded, if
+	// any; interrupt calls it.
+	hmu        sync.Mutex
+	hostCancel context.CancelFunc
+	ref        bool   // holds a reference on v (connection instances)
+	inPtr      uint32 // the last imc_alloc buffer, reused while messages fit
+	inCap      uint32
+	failed     bool
+	closed     bool
+	stack      [4]uint64
+	hdr        [abi.MessageHeaderLen]byte // imc_receive's header, built here to spare an allocation per message
 
 	fAlloc, fInit, fChange, fBegin, fReceive, fBatch, fTerm api.Function
 }
@@ -404,6 +408,11 @@ func (in *instance) callLocked(ctx context.Context, f api.Function, name string,
 func (in *instance) interrupt() {
 	in.stop.Set(1)
 	in.fuel.Set(0)
+	in.hmu.Lock()
+	if in.hostCancel != nil {
+		in.hostCancel()
+	}
+	in.hmu.Unlock()
 }
 
 // failLocked logs the failure once, with the guest's last stderr lines, and

@@ -1,8 +1,11 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -92,7 +95,15 @@ func dataFunc(fn string) api.GoModuleFunc {
 		if in.callCtx != nil {
 			ctx = in.callCtx // the caller's deadline and values, not wazero's
 		}
-		out, st := in.sess.CallContext(ctx, fn, input)
+		var (
+			out []byte
+			st  abi.Status
+		)
+		if touchesMachine(fn) {
+			out, st = in.callBounded(ctx, fn, input)
+		} else {
+			out, st = in.sess.CallContext(ctx, fn, input)
+		}
 		switch {
 		case st != abi.StatusOK:
 			stack[0] = negStatus(st)
@@ -107,6 +118,72 @@ func dataFunc(fn string) api.GoModuleFunc {
 			stack[0] = api.EncodeI32(int32(len(out)))
 		}
 	}
+}
+
+// touchesMachine tells the host functions that wait on something outside
+// the process — the TPM, a file, /proc — from those that only compute.
+func touchesMachine(fn string) bool {
+	switch fn {
+	case abi.FnOSRelease, abi.FnSystemFacts, abi.FnPackages, abi.FnSymlinks,
+		abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog:
+		return true
+	}
+	return false
+}
+
+// abandonGrace is how long callBounded waits past a host function's
+// deadline for the function's own error (a TPM command ends at the same
+// deadline and says why) before it gives up on it.
+const abandonGrace = 100 * time.Millisecond
+
+// callBounded runs a host function that touches the machine under a
+// deadline of its own: the IMC's call_timeout of wall-clock time from now,
+// ended early when the module call is interrupted or the caller's context
+// ends. The TPM functions end their commands by it (tpmhost.TPM.WithContext);
+// files are opened without waiting (tpmhost.OpenRegular). In case something
+// still blocks — a read nothing interrupts, such as one from a hung network
+// file system — the function runs on a goroutine of its own, abandoned at
+// the deadline: the module gets StatusFailed and goes on, and the goroutine
+// ends whenever the read does (it holds only a copy of the input).
+func (in *instance) callBounded(ctx context.Context, fn string, input []byte) ([]byte, abi.Status) {
+	ctx, cancel := context.WithTimeout(ctx, in.v.timeout)
+	defer cancel()
+	in.hmu.Lock()
+	in.hostCancel = cancel
+	in.hmu.Unlock()
+	defer func() {
+		in.hmu.Lock()
+		in.hostCancel = nil
+		in.hmu.Unlock()
+	}()
+	input = bytes.Clone(input)
+	type result struct {
+		out []byte
+		st  abi.Status
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, st := in.sess.CallContext(ctx, fn, input)
+		done <- result{out, st}
+	}()
+	select {
+	case r := <-done:
+		return r.out, r.st
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(abandonGrace)
+	defer grace.Stop()
+	select {
+	case r := <-done:
+		return r.out, r.st
+	case <-grace.C:
+	}
+	why := fmt.Sprintf("gave no result within %s", in.v.timeout)
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		why = "was interrupted"
+	}
+	in.log.Warn(fmt.Sprintf("host function %s %s; abandoned", fn, why))
+	return nil, abi.StatusFailed
 }
 
 // resultTake implements result_take(out_ptr, out_cap) -> i32.

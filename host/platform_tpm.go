@@ -51,8 +51,13 @@ type tpmPlatform struct {
 	locality *uint8
 }
 
+// Every method sends its commands under ctx (tpmhost.TPM.WithContext): a TPM
+// that does not answer by the host function's deadline fails the call with
+// tpmhost.ErrTransport, and later calls at once.
+
 func (p *tpmPlatform) VersionInfo(ctx context.Context) (abi.TPMVersionInfo, error) {
-	v, err := p.t.VersionInfo()
+	t := p.t.WithContext(ctx)
+	v, err := t.VersionInfo()
 	if err != nil {
 		return abi.TPMVersionInfo{}, err
 	}
@@ -64,14 +69,14 @@ func (p *tpmPlatform) VersionInfo(ctx context.Context) (abi.TPMVersionInfo, erro
 		SpecYear:        uint16(v.Year),
 		SpecRevision:    uint16(v.Revision),
 		SpecLevel:       uint8(v.Level),
-		Locality:        p.startupLocality(v.Manufacturer),
+		Locality:        p.startupLocality(t, v.Manufacturer),
 	}, nil
 }
 
 // startupLocality is detected once: the seed whose replay of the event log
 // reproduces PCR 0 (pts.md §4.2); without a readable log, strongSwan's
 // guess (0 for "INTC", else 3).
-func (p *tpmPlatform) startupLocality(manufacturer string) uint8 {
+func (p *tpmPlatform) startupLocality(t *tpmhost.TPM, manufacturer string) uint8 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.locality != nil {
@@ -88,7 +93,7 @@ func (p *tpmPlatform) startupLocality(manufacturer string) uint8 {
 		if !slices.Contains(l.Banks, bank) && len(l.Banks) > 0 {
 			bank = l.Banks[0]
 		}
-		if got, _, err := p.t.StartupLocality(l, bank); err == nil {
+		if got, _, err := t.StartupLocality(l, bank); err == nil {
 			loc = got
 		}
 	}
@@ -97,7 +102,7 @@ func (p *tpmPlatform) startupLocality(manufacturer string) uint8 {
 }
 
 func (p *tpmPlatform) Banks(ctx context.Context) ([]uint16, error) {
-	banks, err := p.t.AllocatedBanks()
+	banks, err := p.t.WithContext(ctx).AllocatedBanks()
 	if err != nil {
 		return nil, err
 	}
@@ -108,16 +113,21 @@ func (p *tpmPlatform) Banks(ctx context.Context) ([]uint16, error) {
 	return out, nil
 }
 
-func (p *tpmPlatform) ak(handle uint32) (*tpmhost.AK, error) {
+// ak returns the AK at handle, read once. Only a handle the TPM says is
+// empty is "not found"; a TPM that does not answer is reported as such.
+func (p *tpmPlatform) ak(ctx context.Context, handle uint32) (*tpmhost.AK, error) {
 	p.mu.Lock()
 	ak, ok := p.aks[handle]
 	p.mu.Unlock()
 	if ok {
 		return ak, nil
 	}
-	ak, err := p.t.LoadAK(handle)
-	if err != nil {
+	ak, err := p.t.WithContext(ctx).LoadAK(handle)
+	if errors.Is(err, tpmhost.ErrUnknownHandle) {
 		return nil, fmt.Errorf("%w: AK 0x%08x: %v", ErrNotFound, handle, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("AK 0x%08x: %w", handle, err)
 	}
 	p.mu.Lock()
 	p.aks[handle] = ak
@@ -126,7 +136,7 @@ func (p *tpmPlatform) ak(handle uint32) (*tpmhost.AK, error) {
 }
 
 func (p *tpmPlatform) AIK(ctx context.Context, handle uint32) (abi.AIK, error) {
-	ak, err := p.ak(handle)
+	ak, err := p.ak(ctx, handle)
 	if err != nil {
 		return abi.AIK{}, err
 	}
@@ -135,7 +145,7 @@ func (p *tpmPlatform) AIK(ctx context.Context, handle uint32) (abi.AIK, error) {
 }
 
 func (p *tpmPlatform) Quote(ctx context.Context, req abi.QuoteRequest) (abi.Quote, error) {
-	ak, err := p.ak(req.Handle)
+	ak, err := p.ak(ctx, req.Handle)
 	if err != nil {
 		return abi.Quote{}, err
 	}
@@ -148,7 +158,7 @@ func (p *tpmPlatform) Quote(ctx context.Context, req abi.QuoteRequest) (abi.Quot
 	if len(pcrs) == 0 {
 		return abi.Quote{}, fmt.Errorf("%w: no PCR selected", ErrInvalid)
 	}
-	q, err := p.t.Quote(ak, tpmhost.Alg(req.Bank), pcrs, req.Qualifying)
+	q, err := p.t.WithContext(ctx).Quote(ak, tpmhost.Alg(req.Bank), pcrs, req.Qualifying)
 	if err != nil {
 		return abi.Quote{}, err
 	}
