@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
@@ -158,9 +158,9 @@ type instance struct {
 	stop, fuel api.MutableGlobal
 	// wctx is the context every call hands wazero: it carries the instance
 	// for the host functions. Deadlines and cancellation set stop from
-	// timer (the call deadline) and context.AfterFunc instead.
+	// watch (the call deadline) and context.AfterFunc instead.
 	wctx    context.Context
-	timer   *time.Timer
+	watch   *callWatch
 	callCtx context.Context // the caller's context during a call, for the host functions
 	// hostCancel ends the host function running under callBounded, if
 	// any; interrupt calls it.
@@ -236,8 +236,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	}
 	h.live.Add(1)
 	in.mod, in.stop, in.fuel = mod, stop, fuel
-	in.timer = time.AfterFunc(time.Hour, in.interrupt)
-	in.timer.Stop()
+	in.watch = newCallWatch(in.interrupt)
 	in.fAlloc = mod.ExportedFunction(abi.ExportAlloc)
 	in.fInit = mod.ExportedFunction(abi.ExportInit)
 	in.fChange = mod.ExportedFunction(abi.ExportConnectionChange)
@@ -370,11 +369,13 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 // callLocked calls f under the version's deadline with the instance in the
 // context (for the host functions). A failure closes the instance.
 //
-// The deadline is one timer per instance, re-armed per call, and the
-// caller's cancellation a context.AfterFunc: both set the module's stop
-// global (see wasmstop), which traps the running call. When either fired,
-// even as the call was returning, the call counts as interrupted and the
-// instance is closed: its stop global may be set.
+// The deadline is the call's CPU time (callWatch: one timer per instance,
+// re-armed per call; the goroutine stays on its thread for the call so
+// that the thread's CPU clock is the call's), and the caller's
+// cancellation a context.AfterFunc: both set the module's stop global (see
+// wasmstop), which traps the running call. When either fired, even as the
+// call was returning, the call counts as interrupted and the instance is
+// closed: its stop global may be set.
 func (in *instance) callLocked(ctx context.Context, f api.Function, name string, params ...uint64) (abi.Status, error) {
 	if ctx.Err() != nil {
 		return 0, in.failLocked(name, sys.NewExitError(sys.ExitCodeContextCanceled))
@@ -385,14 +386,18 @@ func (in *instance) callLocked(ctx context.Context, f api.Function, name string,
 	}
 	in.callCtx = ctx
 	copy(in.stack[:], params)
-	in.timer.Reset(in.v.timeout)
+	runtime.LockOSThread()
+	in.watch.begin(in.v.timeout)
 	err := f.CallWithStack(in.wctx, in.stack[:])
-	timedOut := !in.timer.Stop()
+	timedOut := in.watch.end()
+	runtime.UnlockOSThread()
 	stopped := cancelled != nil && !cancelled()
 	in.callCtx = nil
 	switch {
-	case timedOut:
-		err = fmt.Errorf("timed out after %s: %w", in.v.timeout, sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	case timedOut == "cpu":
+		err = fmt.Errorf("timed out after %s of CPU time: %w", in.v.timeout, sys.NewExitError(sys.ExitCodeDeadlineExceeded))
+	case timedOut != "":
+		err = fmt.Errorf("timed out after %s (wall-clock time): %w", wallLimit(in.v.timeout), sys.NewExitError(sys.ExitCodeDeadlineExceeded))
 	case stopped:
 		err = sys.NewExitError(sys.ExitCodeContextCanceled)
 	}
@@ -439,6 +444,9 @@ func (in *instance) classify(err error) string {
 	errors.As(err, &ee)
 	switch {
 	case ee != nil && ee.ExitCode() == sys.ExitCodeDeadlineExceeded, strings.HasPrefix(err.Error(), "timed out"):
+		if why, _, _ := strings.Cut(err.Error(), ":"); strings.HasPrefix(why, "timed out after") {
+			return why // callLocked's: CPU or wall-clock time
+		}
 		return fmt.Sprintf("timed out after %s", in.v.timeout)
 	case ee != nil && ee.ExitCode() == sys.ExitCodeContextCanceled:
 		return "was canceled"

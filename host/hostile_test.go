@@ -86,7 +86,7 @@ func TestHostile(t *testing.T) {
 		t.Errorf("second batch: %+v", second)
 	}
 	for _, want := range []string{
-		`IMC 2 "loop" timed out after 1s in imc_receive for Connection ID 1; it is closed for this connection`,
+		`IMC 2 "loop" timed out after 1s of CPU time in imc_receive for Connection ID 1; it is closed for this connection`,
 		`IMC 3 "alloc" ran out of memory (limit 320 pages) in imc_receive for Connection ID 1`,
 		`IMC 4 "trap" trapped (wasm error: unreachable) in imc_receive for Connection ID 1`,
 		`fatal error: out of memory`,

@@ -37,6 +37,7 @@ var testModules = map[string]string{
 	"lanes":       "./testdata/hostile/lanes",
 	"facts":       "./testdata/facts",
 	"echo":        "./testdata/echo",
+	"spin":        "./testdata/spin",
 }
 
 func TestMain(m *testing.M) {

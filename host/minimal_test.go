@@ -188,7 +188,7 @@ func TestStartSection(t *testing.T) {
 	if !errors.Is(err, ErrInit) || !strings.Contains(err.Error(), `IMC 2 "StartLoop"`) {
 		t.Fatalf("load: %v\n%s", err, logs)
 	}
-	if !strings.Contains(logs.String(), "timed out after 200ms in the start function") {
+	if !strings.Contains(logs.String(), "timed out after 200ms of CPU time in the start function") {
 		t.Errorf("log lacks the start function's timeout:\n%s", logs)
 	}
 	if l := h.List(); len(l) != 1 || l[0].Name != "Start" {
