@@ -244,6 +244,13 @@ func cmdRun(e *env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() { // a signal always ends the process (see exitGrace)
+		<-ctx.Done()
+		if context.Cause(ctx) != context.Canceled { // a signal, not the return below
+			time.Sleep(exitGrace)
+			hardExit(e, fmt.Sprintf("still running %s after the signal", exitGrace))
+		}
+	}()
 
 	tpm, err := openTPM(cfg.TPM.Device, log)
 	if err != nil {
@@ -317,7 +324,11 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 	for {
 		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, f.timeout)
+		watchdog := time.AfterFunc(f.timeout+exitGrace, func() {
+			hardExit(e, fmt.Sprintf("the attestation still runs %s after --timeout %s", exitGrace, f.timeout))
+		})
 		v, err := attest(actx, client, h)
+		watchdog.Stop()
 		cancel()
 		took, names := time.Since(start), h.Names()
 		load := h.idle(ctx) // a released agent gives its modules back here
@@ -363,6 +374,28 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 		case <-time.After(wait):
 		}
 	}
+}
+
+// exitGrace is how long `imchost run` may take to stop after --timeout or
+// a signal. Every wait of the host is bounded (module calls, host
+// functions, TPM commands, the PDP connection) and ends with the
+// attestation's context; should one still hold the process, hardExit ends
+// it, so that --timeout and SIGINT/SIGTERM keep their word.
+const exitGrace = 5 * time.Second
+
+// hardExit ends the process with exitError, saying why; the message is
+// written from another goroutine so that a blocked stderr cannot hold it.
+func hardExit(e *env, why string) {
+	done := make(chan struct{})
+	go func() {
+		fmt.Fprintf(e.stderr, "imchost: %s; exiting\n", why)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
+	os.Exit(exitError)
 }
 
 // printStats writes one line with the process's CPU time (user and
