@@ -642,7 +642,7 @@ const maxCertFile = 1 << 20
 
 // readCert reads an X.509 certificate, PEM or DER, from the host's config.
 func readCert(path string) ([]byte, error) {
-	f, err := tpmhost.OpenRegular(path) // a named pipe would block
+	f, err := tpmhost.OpenRegularFile(path) // a named pipe would block
 	if err != nil {
 		return nil, fmt.Errorf("host: aik_cert: %w", err)
 	}

@@ -42,9 +42,9 @@ const maxFactFile = 16 << 20
 func (s *FSSystem) path(p string) string { return filepath.Join(s.Root, filepath.FromSlash(p)) }
 
 // read reads a regular file under Root: a named pipe, a device or a socket
-// put in its place is refused without waiting (tpmhost.OpenRegular).
+// put in its place is refused without waiting (tpmhost.OpenRegularFile).
 func (s *FSSystem) read(p string) ([]byte, error) {
-	f, err := tpmhost.OpenRegular(s.path(p))
+	f, err := tpmhost.OpenRegularFile(s.path(p))
 	if err != nil {
 		return nil, err
 	}
