@@ -17,6 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/tpmhost"
 )
 
 // hangBound bounds a run that must end early: well past the 2 s call
@@ -87,27 +91,54 @@ func TestHangTPMFrozen(t *testing.T) {
 	}
 }
 
-// TestHangTPMKilledAIK: with the swtpm killed (SIGKILL by its PID), the OS
-// IMC's tpm_aik fails as a dead TPM; the old code answered StatusNotFound
-// and logged "not found", which sends people looking for a missing key.
+// TestHangTPMKilledAIK: with the swtpm killed (SIGKILL by its PID),
+// tpm_aik fails as a dead TPM: StatusFailed, the TPM's transport named in
+// the log. The old code answered StatusNotFound and logged "not found",
+// which sends people looking for a missing key. imchost run, which checks
+// the AK before it dials, says the TPM does not answer and does not offer
+// to provision a key.
 func TestHangTPMKilledAIK(t *testing.T) {
 	e := newCLIEnv(t)
+	e.tpm.open(t)
+	sink := &logSink{t: t}
+	sess := host.NewSession(host.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
+		Settings: host.Settings{"aik_handle": "0x81010003"}, Platform: e.tpm.platform(t, fixtureRoot(t, false))})
+	if _, st := sess.Call(abi.FnTPMAIK, []byte{0, 0, 0, 0}); st != abi.StatusOK {
+		t.Fatalf("tpm_aik on the live swtpm: status %d", st)
+	}
+	e.tpm.release()
 	if err := syscall.Kill(e.tpm.inst.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	e.tpm.inst.Stop() // reaped
-	// The TPM is opened at start: a killed swtpm refuses the connection.
-	// Through a proxy the client connects, and every command fails.
-	proxy := startTPMProxy(t, e.tpm.inst.Addr, nil)
-	r := runBounded(t, hangBound, e.runArgs(e.pdp.addr, e.pdp.caPEM, proxy.spec(), fixtureRoot(t, false), "--debug", "2"), nil)
+
+	// A new session (the AK is read once per platform: a new platform).
+	e.tpm.tpm = nil
+	proxy := startTPMProxy(t, e.tpm.inst.Addr, nil) // accepts, then every command fails
+	tpm, err := tpmhost.Open(proxy.spec(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.Close()
+	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: fixtureRoot(t, false)})
+	sess = host.NewSession(host.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
+		Settings: host.Settings{"aik_handle": "0x81010003"}, Platform: plat})
+	if _, st := sess.Call(abi.FnTPMAIK, []byte{0, 0, 0, 0}); st != abi.StatusFailed {
+		t.Errorf("tpm_aik on a killed swtpm: status %d, want %d (failed)", st, abi.StatusFailed)
+	}
+	if logs := sink.String(); strings.Contains(logs, "not found") || !strings.Contains(logs, "TPM transport failure") {
+		t.Errorf("the log does not name the TPM's transport, or says \"not found\"")
+	}
+
+	r := runBounded(t, hangBound, e.runArgs(e.pdp.addr, e.pdp.caPEM, proxy.spec(), fixtureRoot(t, false)), nil)
 	if r.code == exitAllowed {
 		t.Errorf("access allowed without a TPM")
 	}
-	if strings.Contains(r.stderr, "not found") {
-		t.Errorf("a dead TPM is reported as something not found")
+	if strings.Contains(r.stderr, "not found") || strings.Contains(r.stderr, "provision") {
+		t.Errorf("a dead TPM is reported as a missing key")
 	}
-	if !strings.Contains(r.stderr, "tpm_aik") || !strings.Contains(r.stderr, "TPM transport failure") {
-		t.Errorf("the log does not say that tpm_aik failed on the TPM's transport")
+	if !strings.Contains(r.stderr, "TPM transport failure") {
+		t.Errorf("imchost run does not say that the TPM's transport failed")
 	}
 }
 

@@ -97,7 +97,7 @@ func cmdCheck(e *env, args []string) int {
 	for _, fd := range checkModules(ctx, cfg, plat, log) {
 		report(fd)
 	}
-	for _, fd := range checkTPMUse(cfg, tpm, true) {
+	for _, fd := range checkTPMUse(cfg, boundTPM(ctx, tpm, tpmCheckTimeout), true) {
 		report(fd)
 	}
 	if !f.noPDP {
@@ -150,7 +150,9 @@ func checkTPM(cfg *host.Config, log hclog.Logger) (*tpmhost.TPM, finding) {
 		fd.fix = tpmFix(spec, err)
 		return nil, fd
 	}
-	if v, err := t.VersionInfo(); err == nil {
+	ctx, cancel := context.WithTimeout(context.Background(), tpmCheckTimeout)
+	defer cancel()
+	if v, err := t.WithContext(ctx).VersionInfo(); err == nil {
 		fd.detail = fmt.Sprintf("TPM %s, %s firmware %d.%d", v.Family, v.Manufacturer, v.FirmwareVersion>>48, v.FirmwareVersion>>32&0xffff)
 	}
 	return t, fd
@@ -269,6 +271,9 @@ func checkTPMUse(cfg *host.Config, t *tpmhost.TPM, withReplay bool) []finding {
 			case errors.Is(err, tpmhost.ErrWrongKeyType):
 				fd.err = err
 				fd.fix = fmt.Sprintf("the key at %s cannot quote: create a restricted signing key there with imchost tpm provision-ak --handle %s --replace", v, v)
+			case errors.Is(err, tpmhost.ErrTransport):
+				fd.err = err
+				fd.fix = "the TPM does not answer, so the key could not be looked at: check that the TPM (or swtpm) runs and answers"
 			default:
 				fd.err = err
 				fd.fix = fmt.Sprintf("provision one: imchost tpm provision-ak --handle %s", v)
@@ -413,13 +418,30 @@ func pdpError(ctx context.Context, err error, timeout time.Duration) error {
 	return err
 }
 
+// tpmCheckTimeout bounds the TPM commands of one check, so that a TPM that
+// does not answer is reported as such instead of holding the check for the
+// TPM's default two minutes.
+const tpmCheckTimeout = 10 * time.Second
+
+// boundTPM is t (nil stays nil) with its commands ending by ctx or after d,
+// whichever is first; the timer ends with ctx.
+func boundTPM(ctx context.Context, t *tpmhost.TPM, d time.Duration) *tpmhost.TPM {
+	if t == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	context.AfterFunc(ctx, cancel)
+	return t.WithContext(ctx)
+}
+
 // preflight is the part of `imchost check` imchost run does before it
 // dials, after the modules loaded (a refused module already stopped it):
 // every AK handle holds a quoting key and the event log is readable and
-// parses. It returns the failures.
-func preflight(cfg *host.Config, t *tpmhost.TPM) []finding {
+// parses. It returns the failures. The TPM has the modules' call_timeout
+// to answer, as in the host functions.
+func preflight(ctx context.Context, cfg *host.Config, t *tpmhost.TPM) []finding {
 	var out []finding
-	for _, fd := range checkTPMUse(cfg, t, false) {
+	for _, fd := range checkTPMUse(cfg, boundTPM(ctx, t, time.Duration(cfg.Wasm.CallTimeout)), false) {
 		if fd.err != nil {
 			out = append(out, fd)
 		}

@@ -282,7 +282,7 @@ func cmdRun(e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer ah.Close(context.Background())
-	if bad := preflight(cfg, tpm); len(bad) > 0 {
+	if bad := preflight(ctx, cfg, tpm); len(bad) > 0 {
 		for _, fd := range bad {
 			fmt.Fprintf(e.stderr, "%s: %s: %v\n  fix: %s\n", e.name(), fd.what, fd.err, fd.fix)
 		}
