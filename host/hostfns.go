@@ -140,7 +140,7 @@ const abandonGrace = 100 * time.Millisecond
 // deadline of its own: the IMC's call_timeout of wall-clock time from now,
 // ended early when the module call is interrupted or the caller's context
 // ends. The TPM functions end their commands by it (tpmhost.TPM.WithContext);
-// files are opened without waiting (tpmhost.OpenRegular). In case something
+// files are opened without waiting (tpmhost.OpenRegularFile). In case something
 // still blocks — a read nothing interrupts, such as one from a hung network
 // file system — the function runs on a goroutine of its own, abandoned at
 // the deadline: the module gets StatusFailed and goes on, and the goroutine

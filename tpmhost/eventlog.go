@@ -97,7 +97,7 @@ func (e *EventLogError) Error() string {
 
 // ReadEventLog reads and parses an event log file ("" means
 // DefaultEventLogPath). Anything but a regular file is refused (see
-// OpenRegular).
+// OpenRegularFile).
 func ReadEventLog(path string) (*EventLog, error) {
 	if path == "" {
 		path = DefaultEventLogPath
