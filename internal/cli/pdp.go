@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,6 +47,7 @@ func cmdPDPServe(e *env, args []string) int {
 	perSource := fs.Int("max-conns-per-source", 0, "connections from one IP address (default 16; -1: no limit, for a load balancer that hides client addresses)")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long running attestations may take to finish")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9272) at /metrics")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run into FILE (go tool pprof)")
 	lf.register(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -140,6 +142,17 @@ func cmdPDPServe(e *env, args []string) int {
 	}
 	if srv, err = pdp.New(cfg); err != nil {
 		return fail(e, err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(e, err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fail(e, err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
