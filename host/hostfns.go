@@ -122,10 +122,14 @@ func dataFunc(fn string) api.GoModuleFunc {
 
 // touchesMachine tells the host functions that wait on something outside
 // the process — the TPM, a file, /proc — from those that only compute.
+// ima_events is not among them: it keeps its pass over the IMA list open
+// between calls, which an abandoned call would leave in use; it reads only
+// a regular file, opened without waiting, a bounded page per call.
 func touchesMachine(fn string) bool {
 	switch fn {
 	case abi.FnOSRelease, abi.FnSystemFacts, abi.FnPackages, abi.FnSymlinks,
-		abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog:
+		abi.FnTPMVersionInfo, abi.FnTPMBanks, abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog,
+		abi.FnFileMeasure, abi.FnFileMetadata:
 		return true
 	}
 	return false
