@@ -1,6 +1,8 @@
 package interop
 
 import (
+	"crypto/x509"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -8,6 +10,10 @@ import (
 // bootLog is the boot event log most cases use: a crypto-agile log of 136
 // events with a StartupLocality event (locality 3), as in the reference run.
 const bootLog = "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
+
+// sha1Log is a legacy (TCG 1.2 format) log: SHA-1 digests only, no
+// StartupLocality event.
+const sha1Log = "testdata/event-uefi-sha1-log.bin"
 
 // Directions: who is the client and who the PDP.
 const (
@@ -89,8 +95,6 @@ func TestCompliant(t *testing.T) {
 	})
 }
 
-var _ = strings.Contains
-
 // TestForwarding: IP forwarding on. Every pair — strongSwan's client
 // against strongSwan's PDP giving the reference — ends the same: the OS
 // IMV non-compliant with the same remediation text, the Attestation IMV
@@ -130,5 +134,235 @@ func TestForwarding(t *testing.T) {
 		if strings.Join(o.remediation, "|") != strings.Join(ref.remediation, "|") {
 			t.Errorf("%s: remediation %q, strongSwan with itself %q", pr, o.remediation, ref.remediation)
 		}
+	}
+}
+
+// notAllowed reports whether a recommendation denies or restricts access
+// (the names differ: strongSwan's client logs "Access Denied", imchost
+// prints "Access Denied" or "Quarantined").
+func notAllowed(rec string) bool {
+	return rec != "" && !strings.Contains(strings.ToLower(rec), "allow")
+}
+
+// TestTamperedBootLog: the event log says one thing, the TPM's PCRs
+// (quoted) another — an event of PCR 4 rewritten. Both PDPs refuse: the
+// Attestation IMV's verdict is not compliant and access is not allowed,
+// whichever client sends it.
+func TestTamperedBootLog(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	bad := tamperedLog(t, bootLog, 4)
+	for _, pr := range allPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{})
+			o := attest(t, p, e, pr.client, pdp, clientOpts{logPath: bad})
+			for _, v := range o.verdicts {
+				if v.imv == 2 && v.result == "compliant" {
+					t.Errorf("the Attestation IMV found a tampered log compliant")
+				}
+			}
+			if !notAllowed(o.recommendation) {
+				t.Errorf("recommendation %q for a tampered boot log", o.recommendation)
+			}
+			if pr.client == imchostSide && o.code != 3 {
+				t.Errorf("imchost run exit %d, want 3 (the PDP refused)", o.code)
+			}
+			if t.Failed() {
+				t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+			}
+		})
+	}
+}
+
+// TestSASLPlain: a PDP that asks for a user name and password (SASL PLAIN,
+// RFC 6876 §3.8.4; strongSwan's PDP takes them from its EAP secrets):
+// each client authenticates and is assessed compliant; a wrong password
+// is refused before any assessment.
+func TestSASLPlain(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	users := map[string]string{"alice": "s3cret"}
+	for _, pr := range crossPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{users: users})
+			creds := clientOpts{imArgs: []string{"--client", "alice", "--secret", "s3cret"}, ssArgs: []string{"--client", "alice", "--secret", "s3cret"}}
+			o := attest(t, p, e, pr.client, pdp, creds)
+			checkVerdicts(t, "client", o.verdicts, compliant)
+			if o.recommendation != "Access Allowed" {
+				t.Errorf("recommendation %q\n%s", o.recommendation, o.log)
+			}
+			wrong := clientOpts{imArgs: []string{"--client", "alice", "--secret", "wrong"}, ssArgs: []string{"--client", "alice", "--secret", "wrong"}}
+			o = attest(t, p, e, pr.client, pdp, wrong)
+			if len(o.verdicts) != 0 || o.recommendation != "" {
+				t.Errorf("a wrong password was assessed: %+v", o)
+			}
+			if pr.client == imchostSide && (o.code != 1 || !strings.Contains(o.log, "refused")) {
+				t.Errorf("imchost run with a wrong password: exit %d\n%s", o.code, o.log)
+			}
+		})
+	}
+}
+
+// TestClientCertificate: a PDP that asks for credentials gets a TLS client
+// certificate instead (issued by an RSA CA the PDP trusts) and skips SASL;
+// the client is assessed compliant.
+func TestClientCertificate(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	dir := t.TempDir()
+	cca := newCA(t, dir, "endpoint-ca", rsaKeys)
+	cert := cca.issue(t, dir, "endpoint.test", rsaKeys, []string{"endpoint.test"}, x509.ExtKeyUsageClientAuth)
+	for _, pr := range crossPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{clientCA: cca.file, users: map[string]string{"alice": "s3cret"}})
+			o := attest(t, p, e, pr.client, pdp, clientOpts{
+				imArgs: []string{"--cert", cert.certFile, "--key", cert.keyFile},
+				ssArgs: []string{"--cert", cert.certFile, "--key", cert.keyFile}})
+			checkVerdicts(t, "client", o.verdicts, compliant)
+			if o.recommendation != "Access Allowed" {
+				t.Errorf("recommendation %q\n%s\nPDP:\n%s", o.recommendation, o.log, pdp.log())
+			}
+			if pr.pdp == strongSwanSide && !strings.Contains(pdp.log(), "authenticated by certificate") {
+				t.Errorf("strongSwan's PDP did not authenticate the client by its certificate:\n%s", pdp.log())
+			}
+		})
+	}
+}
+
+// TestAKCertificate: the Attestation IMC sends the AK as an X.509
+// certificate (aik_cert) issued by a CA the PDP trusts for AKs; the PDP
+// trusts it by its chain and the client is compliant. strongSwan's IMV also
+// wants the device marked trusted in its database (done after a first
+// contact with the bare public key).
+func TestAKCertificate(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	dir := t.TempDir()
+	akca := newCA(t, dir, "ak-ca", ecdsaKeys)
+	akCert := writePEM(t, filepath.Join(dir, "ak.pem"), "CERTIFICATE", akca.sign(t, "ak", e.ak.Public, nil))
+	for _, pr := range crossPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{akCA: akca.file, imPolicy: "learn_aks = false\n"})
+			if pr.pdp == strongSwanSide {
+				o := attest(t, p, e, pr.client, pdp, clientOpts{})
+				checkVerdicts(t, "first contact with the public key", o.verdicts, compliant)
+				pdp.ss.exec(t, "UPDATE devices SET trusted = 1 WHERE value = ?", e.ak.KeyID)
+			}
+			o := attest(t, p, e, pr.client, pdp, clientOpts{aikCert: akCert})
+			checkVerdicts(t, "client", o.verdicts, compliant)
+			if !strings.Contains(pdp.log(), "AIK certificate is trusted") {
+				t.Errorf("the PDP did not trust the AK certificate:\n%s", pdp.log())
+			}
+			if t.Failed() {
+				t.Logf("client:\n%s", o.log)
+			}
+		})
+	}
+}
+
+// cdataBatches counts the CDATA batches a client's --debug 2 log shows.
+func cdataBatches(log string) int { return strings.Count(log, "sending PB-TNC CDATA batch") }
+
+// TestLongBootLog: a boot log of 1,106 events (the bundled one plus GRUB
+// command lines in PCR 8), whose evidence (~95 KB) is larger than the
+// IF-T/EAP PA-TNC message limit (65,490 bytes). Compliant in both
+// directions, first contact and again; with the PA-TNC message limit
+// lowered to strongSwan's IF-T/EAP value (32,722 bytes) the evidence goes in
+// TCG segments (PA-TNC segmentation contract) and is still compliant, the
+// receiving IMV reassembling what the other side's IMC cut.
+func TestLongBootLog(t *testing.T) {
+	p := needPeer(t)
+	long := longLog(t, bootLog, 970)
+	e := newEndpoint(t, long)
+	for _, pr := range crossPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{})
+			for i := 0; i < 2; i++ {
+				o := attest(t, p, e, pr.client, pdp, clientOpts{})
+				checkVerdicts(t, "client", o.verdicts, compliant)
+				if t.Failed() {
+					t.Fatalf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+				}
+			}
+		})
+	}
+	t.Run("segmented", func(t *testing.T) {
+		t.Run(pair{imchostSide, strongSwanSide}.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, strongSwanSide, pdpOpts{})
+			o := attest(t, p, e, imchostSide, pdp, clientOpts{imTNCCS: map[string]any{"max_message_size": 32722, "max_batch_size": 32754}})
+			checkVerdicts(t, "imchost run", o.verdicts, compliant)
+			if !strings.Contains(pdp.log(), "segment") {
+				t.Errorf("strongSwan's IMV saw no segments")
+			}
+			if t.Failed() {
+				t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+			}
+		})
+		t.Run(pair{strongSwanSide, imchostSide}.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, imchostSide, pdpOpts{imMaxMsg: 32722})
+			o := attest(t, p, e, strongSwanSide, pdp, clientOpts{})
+			checkVerdicts(t, "pt-tls-client", o.verdicts, compliant)
+			if !strings.Contains(o.log, "segment") {
+				t.Errorf("strongSwan's IMC cut no segments")
+			}
+			if t.Failed() {
+				t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+			}
+		})
+	})
+	// Over PT-TLS strongSwan's client takes PT-TLS's limits (2,097,104
+	// bytes), so the whole evidence goes in one message: imchost run must
+	// need no more batches than it.
+	t.Run("batches-like-strongswan", func(t *testing.T) {
+		pdp := startPDP(t, p, strongSwanSide, pdpOpts{})
+		ref := attest(t, p, e, strongSwanSide, pdp, clientOpts{})
+		o := attest(t, p, e, imchostSide, pdp, clientOpts{})
+		if got, want := cdataBatches(o.log), cdataBatches(ref.log); got != want || want == 0 {
+			t.Errorf("imchost run sent %d CDATA batches, strongSwan's client %d", got, want)
+		}
+	})
+}
+
+// TestSHA1OnlyBootLog: a machine whose firmware measured into the SHA-1
+// bank only (a legacy TCG 1.2-format log). strongSwan's client must be told
+// hash_algorithm = sha1; imchost run's shipped configuration must work as
+// it is.
+func TestSHA1OnlyBootLog(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, sha1Log)
+	for _, pr := range crossPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			if pr.client == imchostSide {
+				skipUntil(t, gapSHA1Default)
+			}
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{})
+			o := attest(t, p, e, pr.client, pdp, clientOpts{ssHash: "sha1"})
+			checkVerdicts(t, "client", o.verdicts, compliant)
+			if t.Failed() {
+				t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+			}
+		})
+	}
+}
+
+// TestECDSAOnlyPDP: the PDP's PKI is ECDSA only (CA and server key).
+// strongSwan's TLS server then sends a TLS 1.3 CertificateRequest whose
+// certificate_authorities extension is empty (it lists RSA CAs only); a
+// client must still connect and be assessed.
+func TestECDSAOnlyPDP(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	for _, pr := range allPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{keys: ecdsaKeys})
+			o := attest(t, p, e, pr.client, pdp, clientOpts{})
+			checkVerdicts(t, "client", o.verdicts, compliant)
+			if o.recommendation != "Access Allowed" {
+				t.Errorf("recommendation %q", o.recommendation)
+			}
+			if t.Failed() {
+				t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+			}
+		})
 	}
 }

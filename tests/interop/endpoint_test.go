@@ -2,9 +2,13 @@ package interop
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/BurntSushi/toml"
@@ -17,15 +21,18 @@ import (
 // akHandle is where both clients find the Attestation Key.
 const akHandle = 0x81010003
 
-// endpoint is one attested machine: a swtpm started at the boot log's
-// startup locality (3 for the logs that record it, so PCR 0 starts where
-// strongSwan's IMV expects), dictionary-attack protection off, an ECC P-256
+// endpoint is one attested machine: a swtpm started at locality 3 (PCR 0
+// starts at 0…03: strongSwan's Attestation IMC and IMV assume locality 3
+// for every TPM 2.0, whatever the log says), dictionary-attack protection
+// off, an ECC P-256
 // AK at akHandle, PCRs extended from the boot log. Either client runs on it.
 type endpoint struct {
 	tpm     *swtpm.Instance
 	ak      *tpmhost.AK
 	logPath string // the boot log the PCRs were extended from
 	dir     string
+	// relayPort is where strongSwan's TCTI reaches the swtpm (tctiPort).
+	relayPort int
 }
 
 // newEndpoint prepares a swtpm from the boot log at logPath.
@@ -35,8 +42,7 @@ func newEndpoint(t *testing.T, logPath string) *endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, _ := l.StartupLocality()
-	inst := swtpm.Start(t, swtpm.WithLocality(loc))
+	inst := swtpm.Start(t, swtpm.WithLocality(3))
 	disableDA(t, inst)
 	logger := hclog.New(&hclog.LoggerOptions{Name: "tpm", Level: hclog.Warn, Output: tWriter{t}})
 	tpm, err := tpmhost.Open(inst.Spec, logger)
@@ -64,13 +70,13 @@ func newEndpoint(t *testing.T, logPath string) *endpoint {
 func disableDA(t *testing.T, inst *swtpm.Instance) {
 	t.Helper()
 	cmd := []byte{0x80, 0x02, 0, 0, 0, 0, 0, 0, 0x01, 0x3a} // TPM_ST_SESSIONS, size, TPM_CC_DictionaryAttackParameters
-	cmd = binary.BigEndian.AppendUint32(cmd, 0x4000000a)     // TPM_RH_LOCKOUT
-	cmd = binary.BigEndian.AppendUint32(cmd, 9)              // authorizationSize
-	cmd = binary.BigEndian.AppendUint32(cmd, 0x40000009)     // TPM_RS_PW
-	cmd = append(cmd, 0, 0, 0, 0, 0)                         // empty nonce, attributes 0, empty password
-	cmd = binary.BigEndian.AppendUint32(cmd, 32)             // newMaxTries
-	cmd = binary.BigEndian.AppendUint32(cmd, 0)              // newRecoveryTime: no lockout
-	cmd = binary.BigEndian.AppendUint32(cmd, 0)              // lockoutRecovery
+	cmd = binary.BigEndian.AppendUint32(cmd, 0x4000000a)    // TPM_RH_LOCKOUT
+	cmd = binary.BigEndian.AppendUint32(cmd, 9)             // authorizationSize
+	cmd = binary.BigEndian.AppendUint32(cmd, 0x40000009)    // TPM_RS_PW
+	cmd = append(cmd, 0, 0, 0, 0, 0)                        // empty nonce, attributes 0, empty password
+	cmd = binary.BigEndian.AppendUint32(cmd, 32)            // newMaxTries
+	cmd = binary.BigEndian.AppendUint32(cmd, 0)             // newRecoveryTime: no lockout
+	cmd = binary.BigEndian.AppendUint32(cmd, 0)             // lockoutRecovery
 	binary.BigEndian.PutUint32(cmd[2:6], uint32(len(cmd)))
 	rsp, err := inst.Raw(cmd)
 	if err != nil {
@@ -135,9 +141,9 @@ func onOff(b bool) string {
 
 // imchostConfig writes config.toml for `imchost run`: the repository's
 // shipped config.toml (its [[imc]] grants and settings: what users get),
-// with the compilation cache in the test's directory and settings added to
-// the Attestation IMC's.
-func imchostConfig(t *testing.T, dir string, attSettings map[string]string) string {
+// with the compilation cache in the user's cache directory, settings added to
+// the Attestation IMC's and [tnccs] values replaced by tnccs's.
+func imchostConfig(t *testing.T, dir string, attSettings map[string]string, tnccs map[string]any) string {
 	t.Helper()
 	var cfg map[string]any
 	if _, err := toml.DecodeFile("../../config.toml", &cfg); err != nil {
@@ -145,6 +151,16 @@ func imchostConfig(t *testing.T, dir string, attSettings map[string]string) stri
 	}
 	cfg["wasm"].(map[string]any)["cache_dir"] = wasmCache(dir)
 	cfg["wasm"].(map[string]any)["watch"] = false
+	if len(tnccs) > 0 {
+		sec, _ := cfg["tnccs"].(map[string]any)
+		if sec == nil {
+			sec = map[string]any{}
+			cfg["tnccs"] = sec
+		}
+		for k, v := range tnccs {
+			sec[k] = v
+		}
+	}
 	for _, imc := range cfg["imc"].([]map[string]any) {
 		if imc["name"] != "Attestation" {
 			continue
@@ -211,3 +227,76 @@ func mkdirs(t *testing.T, dirs ...string) {
 	}
 }
 
+// tctiPort returns the port P where tpm2-tss's swtpm TCTI (what strongSwan
+// uses) reaches the endpoint's swtpm: that TCTI finds the control channel
+// at P+1, while the test's swtpm has its two sockets where the kernel put
+// them; a relay on two consecutive loopback ports joins them.
+func (e *endpoint) tctiPort(t *testing.T) int {
+	t.Helper()
+	if e.relayPort != 0 {
+		return e.relayPort
+	}
+	for try := 0; try < 50; try++ {
+		data, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := data.Addr().(*net.TCPAddr).Port
+		ctrl, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+1))
+		if err != nil {
+			data.Close()
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, r := range [][2]any{{data, e.tpm.Addr}, {ctrl, e.tpm.CtrlAddr}} {
+			ln, to := r[0].(net.Listener), r[1].(string)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				relay(ln, to)
+			}()
+		}
+		t.Cleanup(func() {
+			data.Close()
+			ctrl.Close()
+			wg.Wait()
+		})
+		e.relayPort = port
+		return port
+	}
+	t.Fatal("no two consecutive free loopback ports for the swtpm TCTI")
+	return 0
+}
+
+// relay copies each connection accepted on ln to a new connection to addr,
+// both ways, until either side closes; it returns when ln is closed and
+// every connection is done.
+func relay(ln net.Listener, addr string) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			s, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer s.Close()
+			done := make(chan struct{})
+			go func() {
+				io.Copy(s, c)
+				s.(*net.TCPConn).CloseWrite()
+				close(done)
+			}()
+			io.Copy(c, s)
+			c.(*net.TCPConn).CloseWrite()
+			<-done
+		}()
+	}
+}

@@ -27,6 +27,7 @@ type imPDPOptions struct {
 	users    map[string]string
 	clientCA string
 	akCA     string
+	maxMsg   int    // --max-message-size
 	policy   string // TOML
 	db       string // keep the database here (default: the test's directory)
 }
@@ -54,6 +55,9 @@ func startImchostPDP(t *testing.T, o imPDPOptions) *imPDP {
 	if o.akCA != "" {
 		args = append(args, "--ak-ca", o.akCA)
 	}
+	if o.maxMsg != 0 {
+		args = append(args, "--max-message-size", strconv.Itoa(o.maxMsg))
+	}
 	if o.policy != "" {
 		args = append(args, "--policy", writeFile(t, filepath.Join(dir, "policy.toml"), o.policy))
 	}
@@ -77,6 +81,7 @@ type imRunOptions struct {
 	forwarding  bool
 	logPath     string            // --eventlog (default the endpoint's)
 	attSettings map[string]string // added to the Attestation IMC's settings
+	tnccs       map[string]any    // [tnccs] values
 	args        []string
 }
 
@@ -95,7 +100,7 @@ func imchostRun(t *testing.T, e *endpoint, port int, caFile string, o imRunOptio
 		o.logPath = e.logPath
 	}
 	dir := t.TempDir()
-	cfg := imchostConfig(t, dir, o.attSettings)
+	cfg := imchostConfig(t, dir, o.attSettings, o.tnccs)
 	args := append([]string{bin, "run", "--config", cfg, "-c", "127.0.0.1", "-p", strconv.Itoa(port), "--ca", caFile,
 		"--tpm", e.tpm.Spec, "--eventlog", o.logPath, "--root", fixtureRoot(t, o.forwarding), "--wasm-dir", wasm,
 		"--timeout", "2m", "--debug", "2"}, o.args...)

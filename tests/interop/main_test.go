@@ -125,7 +125,9 @@ func (p peer) ptTLSClient() string { return filepath.Join(p.prefix, "bin", "pt-t
 func (p peer) policyManager() string {
 	return filepath.Join(p.prefix, "lib", "ipsec", "imv_policy_manager")
 }
-func (p peer) imcv(name string) string { return filepath.Join(p.prefix, "lib", "ipsec", "imcvs", name+".so") }
+func (p peer) imcv(name string) string {
+	return filepath.Join(p.prefix, "lib", "ipsec", "imcvs", name+".so")
+}
 func (p peer) sql(name string) string {
 	return filepath.Join(p.prefix, "share", "imchost-interop", name)
 }

@@ -19,6 +19,7 @@ type pdpOpts struct {
 	clientCA string
 	akCA     string
 	imPolicy string // imchost pdp serve --policy (TOML)
+	imMaxMsg int    // imchost pdp serve --max-message-size
 }
 
 // anyPDP is a running PDP of either side.
@@ -43,7 +44,7 @@ func startPDP(t *testing.T, pr peer, s side, o pdpOpts) anyPDP {
 		ss := startStrongSwanPDP(t, pr, ssPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA})
 		return anyPDP{side: s, port: ss.port, ca: ss.pki.ca.file, ss: ss}
 	}
-	im := startImchostPDP(t, imPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA, policy: o.imPolicy})
+	im := startImchostPDP(t, imPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA, policy: o.imPolicy, maxMsg: o.imMaxMsg})
 	return anyPDP{side: s, port: im.port, ca: im.pki.ca.file, im: im}
 }
 
@@ -56,6 +57,7 @@ type clientOpts struct {
 	imArgs     []string          // added to imchost run's command line
 	ssArgs     []string          // added to pt-tls-client's
 	imSettings map[string]string // added to imchost's Attestation IMC settings
+	imTNCCS    map[string]any    // imchost's [tnccs] values
 }
 
 // attest runs one attestation of the endpoint by the client of side c
@@ -74,7 +76,7 @@ func attest(t *testing.T, pr peer, e *endpoint, c side, pdp anyPDP, o clientOpts
 		}
 	}
 	return imchostRun(t, e, pdp.port, pdp.ca, imRunOptions{forwarding: o.forwarding, logPath: o.logPath,
-		attSettings: settings, args: o.imArgs}).outcome()
+		attSettings: settings, tnccs: o.imTNCCS, args: o.imArgs}).outcome()
 }
 
 // pair is a client and a PDP.

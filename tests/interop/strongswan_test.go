@@ -224,7 +224,7 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 	mkdirs(t, filepath.Join(sec, "tpm0"))
 	copyFile(t, o.logPath, filepath.Join(sec, "tpm0", "binary_bios_measurements"))
 	fwd := writeFile(t, filepath.Join(dir, "ip_forward"), onOff(o.forwarding))
-	_, tpmPort, _ := net.SplitHostPort(e.tpm.Addr)
+	tpmPort := e.tctiPort(t)
 	aik := fmt.Sprintf("aik_handle = 0x%08x", akHandle)
 	if o.aikCert != "" {
 		aik = "aik_cert = " + o.aikCert + "\n\t\t\taik_handle = " + fmt.Sprintf("0x%08x", akHandle)
@@ -232,7 +232,7 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 	writeFile(t, filepath.Join(dir, "tnc_config"), fmt.Sprintf("IMC \"OS\" %s\nIMC \"Attestation\" %s\n",
 		p.imcv("imc-os"), p.imcv("imc-attestation")))
 	conf := writeFile(t, filepath.Join(dir, "strongswan.conf"), fmt.Sprintf(`pt-tls-client {
-	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac tnc-tnccs tnc-imc tnccs-20
+	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac tpm tnc-tnccs tnc-imc tnccs-20
 	tnc {
 		tnc_config = %[1]s/tnc_config
 	}
@@ -240,7 +240,7 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 		tpm {
 			tcti {
 				name = swtpm
-				opts = host=127.0.0.1,port=%[2]s
+				opts = host=127.0.0.1,port=%[2]d
 			}
 		}
 	}
