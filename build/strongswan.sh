@@ -151,9 +151,12 @@ say "building (make -j$JOBS)"
 (cd "$src" && make install) > "$WORK/install.log" 2>&1 || {
 	tail -n 40 "$WORK/install.log" >&2; say "make install failed (log: $WORK/install.log)"; exit 1; }
 
-# The IMV database is made by the tests from strongSwan's own SQL files.
-mkdir -p "$PREFIX/share/imchost-interop"
-cp "$src/src/libimcv/imv/tables.sql" "$src/src/libimcv/imv/data.sql" "$PREFIX/share/imchost-interop/"
+# The tests make the IMV database from the SQL files strongSwan installs
+# (share/strongswan/templates/database/imv): check they are there.
+[ -f "$PREFIX/share/strongswan/templates/database/imv/tables.sql" ] || { say "tables.sql was not installed"; exit 1; }
+# charon's PID directory (compiled in): the tests bind a directory of their
+# own onto it, per charon, so it must exist.
+mkdir -p "$PREFIX/run"
 
 rm -rf "$WORK"
 echo "$self_hash" > "$STAMP"

@@ -11,8 +11,7 @@ import (
 // events with a StartupLocality event (locality 3), as in the reference run.
 const bootLog = "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
 
-// sha1Log is a legacy (TCG 1.2 format) log: SHA-1 digests only, no
-// StartupLocality event.
+// sha1Log is a legacy (TCG 1.2 format) log: SHA-1 digests only.
 const sha1Log = "testdata/event-uefi-sha1-log.bin"
 
 // Directions: who is the client and who the PDP.
@@ -69,30 +68,23 @@ func checkEvaluations(t *testing.T, who, log string, n int, want map[int]string)
 // in both directions.
 func TestCompliant(t *testing.T) {
 	p := needPeer(t)
-	t.Run(toStrongSwan, func(t *testing.T) {
-		e := newEndpoint(t, bootLog)
-		pdp := startStrongSwanPDP(t, p, ssPDPOptions{})
-		for i := 1; i <= 2; i++ {
-			r := imchostRun(t, e, pdp.port, pdp.pki.ca.file, imRunOptions{})
-			if r.code != 0 || r.overall() != "compliant, Access Allowed" {
-				t.Fatalf("attestation %d: exit %d, overall %q\n%s\n%s", i, r.code, r.overall(), r.stdout, r.stderr)
+	for _, pr := range crossPairs {
+		t.Run(pr.String(), func(t *testing.T) {
+			e := newEndpoint(t, bootLog)
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{})
+			for i := 1; i <= 2; i++ {
+				o := attest(t, p, e, pr.client, pdp, clientOpts{})
+				checkVerdicts(t, "client", o.verdicts, compliant)
+				if o.result != "compliant" || o.recommendation != "Access Allowed" || (pr.client == imchostSide && o.code != 0) {
+					t.Errorf("overall %q, %q (exit %d)", o.result, o.recommendation, o.code)
+				}
+				checkEvaluations(t, string(pr.pdp)+"'s PDP", pdp.log(), i, map[int]string{1: "compliant", 2: "compliant"})
+				if t.Failed() {
+					t.Fatalf("attestation %d:\n%s\nPDP:\n%s", i, o.log, pdp.log())
+				}
 			}
-			checkVerdicts(t, "imchost run", r.verdicts(), compliant)
-			checkEvaluations(t, "strongSwan's PDP", pdp.log(), i, map[int]string{1: "compliant", 2: "compliant"})
-		}
-	})
-	t.Run(toImchost, func(t *testing.T) {
-		e := newEndpoint(t, bootLog)
-		pdp := startImchostPDP(t, imPDPOptions{})
-		for i := 1; i <= 2; i++ {
-			out := ssClient(t, p, e, pdp.port, pdp.pki.ca.file, ssClientOptions{})
-			checkVerdicts(t, "pt-tls-client", ssClientVerdicts(out), compliant)
-			checkEvaluations(t, "imchost pdp serve", pdp.log(), i, map[int]string{1: "compliant", 2: "compliant"})
-			if t.Failed() {
-				t.Fatalf("attestation %d:\n%s", i, out)
-			}
-		}
-	})
+		})
+	}
 }
 
 // TestForwarding: IP forwarding on. Every pair — strongSwan's client
@@ -181,18 +173,16 @@ func TestTamperedBootLog(t *testing.T) {
 func TestSASLPlain(t *testing.T) {
 	p := needPeer(t)
 	e := newEndpoint(t, bootLog)
-	users := map[string]string{"alice": "s3cret"}
 	for _, pr := range crossPairs {
 		t.Run(pr.String(), func(t *testing.T) {
-			pdp := startPDP(t, p, pr.pdp, pdpOpts{users: users})
-			creds := clientOpts{imArgs: []string{"--client", "alice", "--secret", "s3cret"}, ssArgs: []string{"--client", "alice", "--secret", "s3cret"}}
-			o := attest(t, p, e, pr.client, pdp, creds)
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{users: defaultUser})
+			o := attest(t, p, e, pr.client, pdp, clientOpts{})
 			checkVerdicts(t, "client", o.verdicts, compliant)
 			if o.recommendation != "Access Allowed" {
 				t.Errorf("recommendation %q\n%s", o.recommendation, o.log)
 			}
-			wrong := clientOpts{imArgs: []string{"--client", "alice", "--secret", "wrong"}, ssArgs: []string{"--client", "alice", "--secret", "wrong"}}
-			o = attest(t, p, e, pr.client, pdp, wrong)
+			wrong := []string{"--client", "alice", "--secret", "wrong"}
+			o = attest(t, p, e, pr.client, pdp, clientOpts{noSASL: true, imArgs: wrong, ssArgs: wrong})
 			if len(o.verdicts) != 0 || o.recommendation != "" {
 				t.Errorf("a wrong password was assessed: %+v", o)
 			}
@@ -214,8 +204,8 @@ func TestClientCertificate(t *testing.T) {
 	cert := cca.issue(t, dir, "endpoint.test", rsaKeys, []string{"endpoint.test"}, x509.ExtKeyUsageClientAuth)
 	for _, pr := range crossPairs {
 		t.Run(pr.String(), func(t *testing.T) {
-			pdp := startPDP(t, p, pr.pdp, pdpOpts{clientCA: cca.file, users: map[string]string{"alice": "s3cret"}})
-			o := attest(t, p, e, pr.client, pdp, clientOpts{
+			pdp := startPDP(t, p, pr.pdp, pdpOpts{clientCA: cca.file})
+			o := attest(t, p, e, pr.client, pdp, clientOpts{noSASL: true,
 				imArgs: []string{"--cert", cert.certFile, "--key", cert.keyFile},
 				ssArgs: []string{"--cert", cert.certFile, "--key", cert.keyFile}})
 			checkVerdicts(t, "client", o.verdicts, compliant)
@@ -323,13 +313,14 @@ func TestLongBootLog(t *testing.T) {
 	})
 }
 
-// TestSHA1OnlyBootLog: a machine whose firmware measured into the SHA-1
-// bank only (a legacy TCG 1.2-format log). strongSwan's client must be told
+// TestSHA1OnlyBootLog: a TPM 2.0 machine whose firmware measured into the
+// SHA-1 bank only (a real legacy SHA-1 log's events in the crypto-agile
+// format with SHA-1 its only algorithm). strongSwan's client must be told
 // hash_algorithm = sha1; imchost run's shipped configuration must work as
 // it is.
 func TestSHA1OnlyBootLog(t *testing.T) {
 	p := needPeer(t)
-	e := newEndpoint(t, sha1Log)
+	e := newEndpoint(t, sha1AgileLog(t, sha1Log))
 	for _, pr := range crossPairs {
 		t.Run(pr.String(), func(t *testing.T) {
 			if pr.client == imchostSide {
@@ -343,6 +334,15 @@ func TestSHA1OnlyBootLog(t *testing.T) {
 			}
 		})
 	}
+	// Told hash_algorithm = "sha1", imchost run is compliant already.
+	t.Run("imchost-client-with-sha1-setting-to-strongSwan-pdp", func(t *testing.T) {
+		pdp := startPDP(t, p, strongSwanSide, pdpOpts{})
+		o := attest(t, p, e, imchostSide, pdp, clientOpts{imSettings: map[string]string{"hash_algorithm": "sha1"}})
+		checkVerdicts(t, "imchost run", o.verdicts, compliant)
+		if t.Failed() {
+			t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+		}
+	})
 }
 
 // TestECDSAOnlyPDP: the PDP's PKI is ECDSA only (CA and server key).

@@ -61,7 +61,9 @@ func newEndpoint(t *testing.T, logPath string) *endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &endpoint{tpm: inst, ak: ak, logPath: abs, dir: t.TempDir()}
+	e := &endpoint{tpm: inst, ak: ak, logPath: abs, dir: t.TempDir()}
+	e.startRelay(t) // for the whole life of the endpoint, not one subtest's
+	return e
 }
 
 // disableDA sets the TPM's dictionary-attack parameters so that no lockout
@@ -228,14 +230,15 @@ func mkdirs(t *testing.T, dirs ...string) {
 }
 
 // tctiPort returns the port P where tpm2-tss's swtpm TCTI (what strongSwan
-// uses) reaches the endpoint's swtpm: that TCTI finds the control channel
-// at P+1, while the test's swtpm has its two sockets where the kernel put
-// them; a relay on two consecutive loopback ports joins them.
-func (e *endpoint) tctiPort(t *testing.T) int {
+// uses) reaches the endpoint's swtpm.
+func (e *endpoint) tctiPort() int { return e.relayPort }
+
+// startRelay listens on two consecutive loopback ports P and P+1 and relays
+// them to the swtpm's data and control channels: the swtpm TCTI finds the
+// control channel at P+1, while the test's swtpm has its two sockets where
+// the kernel put them. It stops when t ends.
+func (e *endpoint) startRelay(t *testing.T) {
 	t.Helper()
-	if e.relayPort != 0 {
-		return e.relayPort
-	}
 	for try := 0; try < 50; try++ {
 		data, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -262,10 +265,9 @@ func (e *endpoint) tctiPort(t *testing.T) int {
 			wg.Wait()
 		})
 		e.relayPort = port
-		return port
+		return
 	}
 	t.Fatal("no two consecutive free loopback ports for the swtpm TCTI")
-	return 0
 }
 
 // relay copies each connection accepted on ln to a new connection to addr,

@@ -119,7 +119,7 @@ type peer struct {
 	prefix string
 }
 
-func (p peer) charon() string      { return filepath.Join(p.prefix, "libexec", "ipsec", "charon") }
+func (p peer) charon() string      { return filepath.Join(p.prefix, "lib", "ipsec", "charon") }
 func (p peer) swanctl() string     { return filepath.Join(p.prefix, "sbin", "swanctl") }
 func (p peer) ptTLSClient() string { return filepath.Join(p.prefix, "bin", "pt-tls-client") }
 func (p peer) policyManager() string {
@@ -129,7 +129,7 @@ func (p peer) imcv(name string) string {
 	return filepath.Join(p.prefix, "lib", "ipsec", "imcvs", name+".so")
 }
 func (p peer) sql(name string) string {
-	return filepath.Join(p.prefix, "share", "imchost-interop", name)
+	return filepath.Join(p.prefix, "share", "strongswan", "templates", "database", "imv", name)
 }
 func (p peer) pidDir() string { return filepath.Join(p.prefix, "run") }
 
@@ -141,7 +141,7 @@ func needPeer(t *testing.T) peer {
 		t.Skip("no strongSwan to test against: `make interop` builds it and sets " + envPrefix)
 	}
 	p := peer{prefix: prefix}
-	for _, f := range []string{p.charon(), p.swanctl(), p.ptTLSClient(), p.policyManager(), p.imcv("imv-os"), p.sql("tables.sql")} {
+	for _, f := range []string{p.charon(), p.swanctl(), p.ptTLSClient(), p.policyManager(), p.imcv("imv-os"), p.sql("tables.sql"), p.pidDir()} {
 		if _, err := os.Stat(f); err != nil {
 			t.Fatalf("the strongSwan build in %s is incomplete: %v", prefix, err)
 		}

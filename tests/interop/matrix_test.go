@@ -38,8 +38,19 @@ func (p anyPDP) log() string {
 	return p.im.log()
 }
 
+// defaultUser is the SASL PLAIN user every PDP knows unless a case says
+// otherwise, and every client authenticates as: strongSwan's PDP serves no
+// client that authenticates neither by password nor by certificate.
+var defaultUser = map[string]string{"alice": "s3cret"}
+
+// saslArgs is the defaultUser on either client's command line.
+var saslArgs = []string{"--client", "alice", "--secret", "s3cret"}
+
 func startPDP(t *testing.T, pr peer, s side, o pdpOpts) anyPDP {
 	t.Helper()
+	if o.users == nil {
+		o.users = defaultUser
+	}
 	if s == strongSwanSide {
 		ss := startStrongSwanPDP(t, pr, ssPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA})
 		return anyPDP{side: s, port: ss.port, ca: ss.pki.ca.file, ss: ss}
@@ -58,12 +69,19 @@ type clientOpts struct {
 	ssArgs     []string          // added to pt-tls-client's
 	imSettings map[string]string // added to imchost's Attestation IMC settings
 	imTNCCS    map[string]any    // imchost's [tnccs] values
+	// noSASL leaves out the default user's name and password (which
+	// imArgs/ssArgs otherwise start with).
+	noSASL bool
 }
 
 // attest runs one attestation of the endpoint by the client of side c
 // against pdp.
 func attest(t *testing.T, pr peer, e *endpoint, c side, pdp anyPDP, o clientOpts) outcome {
 	t.Helper()
+	if !o.noSASL {
+		o.imArgs = append(append([]string(nil), saslArgs...), o.imArgs...)
+		o.ssArgs = append(append([]string(nil), saslArgs...), o.ssArgs...)
+	}
 	if c == strongSwanSide {
 		return ssOutcome(ssClient(t, pr, e, pdp.port, pdp.ca, ssClientOptions{
 			forwarding: o.forwarding, logPath: o.logPath, hashAlg: o.ssHash, aikCert: o.aikCert, args: o.ssArgs}))

@@ -90,7 +90,7 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 		p.imcv("imv-os"), p.imcv("imv-attestation")))
 	s.createDB(t)
 	conf := writeFile(t, filepath.Join(dir, "strongswan.conf"), fmt.Sprintf(`charon {
-	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac sqlite vici tnc-pdp tnc-imv tnc-tnccs tnccs-20
+	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac sqlite socket-default kernel-netlink vici tnc-pdp tnc-imv tnc-tnccs tnccs-20
 	port = 0
 	port_nat_t = 0
 	filelog {
@@ -123,6 +123,9 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 		}
 	}
 }
+libtls {
+	version_max = 1.3
+}
 libimcv {
 	database = sqlite://%[3]s
 	policy_script = %[4]s
@@ -145,7 +148,6 @@ libimcv {
 		load.Env = append(os.Environ(), env...)
 		out, err := load.CombinedOutput()
 		if err == nil {
-			t.Logf("swanctl --load-creds:\n%s", out)
 			break
 		}
 		select {
@@ -224,7 +226,7 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 	mkdirs(t, filepath.Join(sec, "tpm0"))
 	copyFile(t, o.logPath, filepath.Join(sec, "tpm0", "binary_bios_measurements"))
 	fwd := writeFile(t, filepath.Join(dir, "ip_forward"), onOff(o.forwarding))
-	tpmPort := e.tctiPort(t)
+	tpmPort := e.tctiPort()
 	aik := fmt.Sprintf("aik_handle = 0x%08x", akHandle)
 	if o.aikCert != "" {
 		aik = "aik_cert = " + o.aikCert + "\n\t\t\taik_handle = " + fmt.Sprintf("0x%08x", akHandle)
@@ -244,6 +246,9 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 			}
 		}
 	}
+}
+libtls {
+	version_max = 1.3
 }
 libimcv {
 	plugins {
