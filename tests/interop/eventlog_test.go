@@ -110,8 +110,8 @@ func sha1AgileLog(t *testing.T, src string) string {
 	}
 	le := binary.LittleEndian
 	spec := append([]byte("Spec ID Event03\x00"), 0, 0, 0, 0) // platformClass: client
-	spec = append(spec, 0, 2, 0, 2)                          // spec version 2.0, errata 0, uintnSize 2 (64-bit)
-	spec = le.AppendUint32(spec, 1)                          // numberOfAlgorithms
+	spec = append(spec, 0, 2, 0, 2)                           // spec version 2.0, errata 0, uintnSize 2 (64-bit)
+	spec = le.AppendUint32(spec, 1)                           // numberOfAlgorithms
 	spec = le.AppendUint16(spec, uint16(tpmhost.AlgSHA1))
 	spec = le.AppendUint16(spec, 20)
 	spec = append(spec, 0) // vendorInfoSize

@@ -66,7 +66,7 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 		o.keys = rsaKeys
 	}
 	dir := t.TempDir()
-	s := &ssPDP{peer: p, dir: dir, port: freePort(t), db: filepath.Join(dir, "imv.db")}
+	s := &ssPDP{peer: p, dir: dir, port: freePort(t), db: filepath.Join(memDir(t), "imv.db")}
 	sw := filepath.Join(dir, "swanctl")
 	run := filepath.Join(dir, "run")
 	akca := filepath.Join(dir, "akca")
@@ -159,6 +159,20 @@ libimcv {
 		}
 	}
 	return s
+}
+
+// memDir is a directory for the test in memory (/dev/shm) when there is
+// one: strongSwan's IMV commits every measurement it learns on its own, and
+// on a busy disk a first contact with a thousand events takes longer than a
+// client waits for an answer (imchost run: 30 s per PT-TLS message).
+func memDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("/dev/shm", "imchost-interop-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
 }
 
 // createDB makes the IMV database from strongSwan's SQL files and the
