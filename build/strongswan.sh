@@ -4,7 +4,7 @@
 # OS/Attestation IMCs) from Debian 12's source package, into a cache outside
 # the clone keyed by the version:
 #
-#   ${XDG_CACHE_HOME:-$HOME/.cache}/imchost/strongswan-5.9.8
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/imchost/strongswan-5.9.8-<recipe hash>
 #
 # Debian's binary packages leave out tnc-pdp, libimcv and the IMCs/IMVs, so
 # the peer is built here. The source comes from `apt-get source` through a
@@ -12,10 +12,9 @@
 # under the cache), so the machine's apt setup is left as it is; the build
 # dependencies come from the machine's ordinary apt-get.
 #
-# The last line of stdout is the prefix. A stamp file ($PREFIX/.complete)
-# holding the hash of this script is written only after `make install` and the
-# SQL files are in place: a killed or failed build is rebuilt from scratch on
-# the next run, and so is one made by an older version of this script.
+# The last line of stdout is the prefix. A stamp file ($PREFIX/.complete) is
+# written only after `make install` succeeded: a killed or failed build is
+# rebuilt from scratch on the next run.
 #
 # build/strongswan/*.patch are applied to the source first (one, tiny: see
 # its header).
@@ -24,23 +23,56 @@
 set -euo pipefail
 
 VERSION=5.9.8
+# RECIPE counts changes to how the build is done that the configure flags
+# and patches below do not show (bump it with such a change).
+RECIPE=2
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/imchost
-PREFIX=$CACHE/strongswan-$VERSION
-WORK=$CACHE/strongswan-$VERSION.build
-STAMP=$PREFIX/.complete
+PATCHES=$(cd "$(dirname "$0")" && pwd)/strongswan
 JOBS=${JOBS:-2}
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+
+# Only what the interop tests use (pt-tls-client and libpttls come with
+# tnccs-20; there is no switch of their own). The paths come in below:
+# sysconfdir inside the prefix, nothing goes to /etc; the tests write their
+# own strongswan.conf files and point STRONGSWAN_CONF at them.
+features=(
+	--disable-defaults
+	--enable-charon --enable-ikev2 --disable-ikev1
+	--enable-nonce --enable-random --enable-openssl --enable-sha1 --enable-sha2
+	--enable-md5 --enable-hmac
+	--enable-pem --enable-pkcs1 --enable-pkcs8 --enable-x509 --enable-pubkey
+	--enable-constraints
+	--enable-sqlite
+	--enable-tnc-pdp --enable-tnc-imc --enable-tnc-imv --enable-tnccs-20
+	--enable-imc-os --enable-imv-os
+	--enable-imc-attestation --enable-imv-attestation
+	--enable-tpm --enable-tss-tss2
+	--enable-vici --enable-swanctl
+	--enable-socket-default --enable-kernel-netlink
+	--disable-pki --disable-scripts --disable-stroke --disable-updown
+	--disable-attr --disable-resolve --disable-xauth-generic
+	--disable-dependency-tracking
+)
+
+# The cache is keyed by the version and a hash of the recipe (flags,
+# patches, RECIPE): two checkouts with different recipes on one machine
+# (developers sharing a user, CI runners) each keep their own build instead
+# of rebuilding over the other's while it is in use.
+recipe=$({ echo "$VERSION $RECIPE"; printf '%s\n' "${features[@]}"; cat "$PATCHES"/*.patch; } | sha256sum | cut -c1-12)
+PREFIX=$CACHE/strongswan-$VERSION-$recipe
+WORK=$PREFIX.build
+STAMP=$PREFIX/.complete
 
 if [ "${1:-}" = --print-prefix ]; then
 	echo "$PREFIX"
 	exit 0
 fi
 
-# The stamp holds the hash of this script and its patches: change either and
-# the next run builds again.
-PATCHES=$(cd "$(dirname "$0")" && pwd)/strongswan
-self_hash=$(cat "$0" "$PATCHES"/*.patch | sha256sum | cut -d' ' -f1)
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$self_hash" ]; then
+# One build per recipe at a time: a second run waits, then finds it done.
+mkdir -p "$CACHE"
+exec 9> "$PREFIX.lock"
+flock 9
+if [ -f "$STAMP" ]; then
 	echo "strongSwan $VERSION: cached in $PREFIX" >&2
 	echo "$PREFIX"
 	exit 0
@@ -115,32 +147,13 @@ done
 # shipped Makefile.in, configure and config.h.in are used as they are.
 find "$src" \( -name Makefile.am -o -name configure.ac -o -name '*.m4' \) -exec touch -d '2000-01-01 00:00:00' {} +
 
-# Only what the interop tests use. sysconfdir inside the prefix: the tests
-# write their own strongswan.conf and swanctl files there (and point
-# STRONGSWAN_CONF at them), nothing goes to /etc.
 config=(
 	--prefix="$PREFIX"
 	--sysconfdir="$PREFIX/etc"
 	--with-ipsecdir="$PREFIX/lib/ipsec"
 	--with-piddir="$PREFIX/run"
-	--disable-defaults
-	--enable-charon --enable-ikev2 --disable-ikev1
-	--enable-nonce --enable-random --enable-openssl --enable-sha1 --enable-sha2
-	--enable-md5 --enable-hmac
-	--enable-pem --enable-pkcs1 --enable-pkcs8 --enable-x509 --enable-pubkey
-	--enable-constraints
-	--enable-sqlite
-	--enable-tnc-pdp --enable-tnc-imc --enable-tnc-imv --enable-tnccs-20
-	--enable-imc-os --enable-imv-os
-	--enable-imc-attestation --enable-imv-attestation
-	--enable-tpm --enable-tss-tss2
-	--enable-vici --enable-swanctl
-	--enable-socket-default --enable-kernel-netlink
-	--disable-pki --disable-scripts --disable-stroke --disable-updown
-	--disable-attr --disable-resolve --disable-xauth-generic
-	--disable-dependency-tracking
+	"${features[@]}"
 )
-# pt-tls-client and libpttls come with tnccs-20; there is no switch of their own.
 
 say "configuring strongSwan $VERSION in $src"
 (cd "$src" && ./configure "${config[@]}") > "$WORK/configure.log" 2>&1 || {
@@ -159,6 +172,6 @@ say "building (make -j$JOBS)"
 mkdir -p "$PREFIX/run"
 
 rm -rf "$WORK"
-echo "$self_hash" > "$STAMP"
+echo "$recipe" > "$STAMP"
 say "strongSwan $VERSION built in $(( $(date +%s) - start ))s into $PREFIX"
 echo "$PREFIX"

@@ -330,9 +330,6 @@ func TestSHA1OnlyBootLog(t *testing.T) {
 	e := newEndpoint(t, sha1AgileLog(t, sha1Log))
 	for _, pr := range crossPairs {
 		t.Run(pr.String(), func(t *testing.T) {
-			if pr.client == imchostSide {
-				skipUntil(t, gapSHA1Default)
-			}
 			pdp := startPDP(t, p, pr.pdp, pdpOpts{})
 			o := attest(t, p, e, pr.client, pdp, clientOpts{ssHash: "sha1"})
 			checkVerdicts(t, "client", o.verdicts, compliant)
