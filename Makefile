@@ -79,6 +79,17 @@ bench: test-deps build
 	$(GO) run ./internal/benchreport -bench $(OUT)/bench.txt -reliability $(OUT)/reliability.json \
 		-fuzz $(OUT)/fuzz.txt -o BENCHMARKS.md
 
+## fleet-bench: the PDP's throughput/latency curve (internal/fleetbench):
+## pdp serve on SQLite, PostgreSQL and two replicas on one PostgreSQL, at
+## FLEET_SIZES endpoints, FLEET_DURATION each; the fleet section of
+## BENCHMARKS.md is rewritten in place
+FLEET_SIZES    ?= 1,8,64,256,1024
+FLEET_DURATION ?= 10s
+fleet-bench: test-deps build
+	$(GO) run ./internal/fleetbench -imchost $(OUT)/imchost -endpoints $(FLEET_SIZES) -duration $(FLEET_DURATION) \
+		-o $(OUT)/fleet.json -cpuprofile $(OUT)/fleet-pdp-sqlite.pprof
+	$(GO) run ./internal/benchreport -fleet $(OUT)/fleet.json -fleet-only -o BENCHMARKS.md
+
 ## fuzz: every fuzz target for FUZZTIME each (FUZZPAR=1 for one worker);
 ## out/fuzz/<pkg>_<target>.log keeps each run, out/fuzz.txt each final line.
 ## A crash stops nothing: the input lands in the package's testdata/fuzz/

@@ -39,7 +39,23 @@ func main() {
 	relPath := flag.String("reliability", "out/reliability.json", "go test -json output of the hostile-peer and fault suites")
 	fuzzPath := flag.String("fuzz", "out/fuzz.txt", "final lines of make fuzz (falls back to internal/benchreport/campaign.txt)")
 	out := flag.String("o", "BENCHMARKS.md", "report to write")
+	fleetPath := flag.String("fleet", "out/fleet.json", "internal/fleetbench's results (the fleet section; skipped when missing)")
+	fleetNotes := flag.String("fleet-notes", "internal/benchreport/fleet-notes.md", "the measured notes printed under the fleet table")
+	fleetOnly := flag.Bool("fleet-only", false, "only replace the fleet section of -o (make fleet-bench)")
 	flag.Parse()
+	fleet, err := fleetSection(*fleetPath, *fleetNotes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+	if *fleetOnly {
+		if err := replaceFleet(*out, fleet); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("benchreport: fleet section written to %s\n", *out)
+		return
+	}
 
 	results, err := parseBench(*benchPath)
 	if err != nil {
@@ -52,6 +68,9 @@ func main() {
 	writeKey(&b, results)
 	writeAll(&b, results)
 	writeReliability(&b, *relPath, *fuzzPath)
+	if fleet != "" {
+		b.WriteString("\n" + fleet)
+	}
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)

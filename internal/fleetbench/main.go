@@ -81,7 +81,7 @@ func run(bin, sizesFlag, setups string, duration time.Duration, events int, out,
 	load, _ := os.ReadFile("/proc/loadavg")
 	res := &Results{When: time.Now().UTC(), CPU: cpuModel(), Cores: runtime.NumCPU(),
 		Load: strings.TrimSpace(string(load)), Duration: duration.String(), Events: events,
-		Command: strings.Join(os.Args, " ")}
+		Command: "go run ./internal/fleetbench " + strings.Join(os.Args[1:], " ")}
 	var pg *pgtest.Server
 	defer func() {
 		if pg != nil {

@@ -9,7 +9,8 @@
 // contact: the PDP learns the device, its AK and its boot measurements),
 // then every endpoint re-attests back to back until the duration is over
 // (the steady state of a fleet). Both phases report attestations per second
-// and latency percentiles.
+// and latency percentiles. The whole fleet dials from one address: a PDP
+// under test needs --max-conns-per-source -1 for more than 16 endpoints.
 package loadgen
 
 import (

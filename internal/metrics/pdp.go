@@ -19,8 +19,8 @@ const (
 type PDP struct {
 	// Attestations counts finished PB-TNC connections by verdict.
 	Attestations *prometheus.CounterVec
-	// Duration observes each decided connection's wall time, admission to
-	// verdict.
+	// Duration observes each decided connection's wall time, first
+	// PB-TNC batch to verdict.
 	Duration prometheus.Histogram
 	// Refused counts connections refused or closed for another by reason:
 	// "per_source" (too many from one address), "evicted" (idle, closed
@@ -40,7 +40,7 @@ func NewPDP(reg prometheus.Registerer, active func() int) *PDP {
 		}, []string{"verdict"}),
 		Duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: Namespace, Subsystem: PDPSubsystem, Name: "attestation_duration_seconds",
-			Help: "Wall time of one decided connection, admission to verdict.", Buckets: DurationBuckets,
+			Help: "Wall time of one decided connection, first PB-TNC batch to verdict.", Buckets: DurationBuckets,
 		}),
 		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Subsystem: PDPSubsystem, Name: "refused_connections_total",
