@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/tnccs/pb"
 )
 
 // PA-TNC framing (RFC 5792): an 8-byte message header (version 1, 3
@@ -153,13 +154,24 @@ func covers(types []abi.MsgType, t abi.MsgType) bool {
 }
 
 // Budgets of one module on one connection, in multiples of the PB-TNC
-// batch limit ([tnccs] max_batch_size): what it may send between two
-// batches of the client (the next batch carries at most one batch limit;
-// the rest waits for the rounds after it) and over the whole connection.
+// batch limit ([tnccs] max_batch_size, else PT-TLS's 2 MB): what it may
+// send between two batches of the client (the next batch carries at most
+// one batch limit; the rest waits for the rounds after it) and over the
+// whole connection. The Attestation IMC sends its whole evidence, IMA
+// list included, in one round.
 const (
-	roundBudgetBatches = 4
+	roundBudgetBatches = 16
 	connBudgetBatches  = 64
 )
+
+// batchLimit is the batch limit the budgets count in: the configured one,
+// else PT-TLS's (what tnccs uses over PT-TLS when none is configured).
+func batchLimit(configured uint32) int {
+	if configured == 0 {
+		return pb.PTTLSLimits.Batch()
+	}
+	return int(configured)
+}
 
 // Log limits of one module on one connection, counting the lines the
 // host prints (a line below the log level costs nothing): a burst of

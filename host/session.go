@@ -22,7 +22,6 @@ import (
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
-	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -50,7 +49,7 @@ type SessionConfig struct {
 	// the types it subscribed to.
 	SendTypes, ReceiveTypes []abi.MsgType
 	// MaxBatchSize is the PB-TNC batch limit ([tnccs] max_batch_size; 0:
-	// the default) the send budgets are multiples of.
+	// PT-TLS's) the send budgets are multiples of.
 	MaxBatchSize uint32
 }
 
@@ -362,7 +361,7 @@ func (s *Session) send(in []byte) error {
 	if err := checkPATNC(body); err != nil {
 		return s.refuse("framing", abi.StatusInvalid, fmt.Errorf("malformed PA message type %s: %v", msgTypeString(h.Type), err))
 	}
-	batch := pb.Limits{MaxBatchSize: int(s.c.MaxBatchSize)}.Batch()
+	batch := batchLimit(s.c.MaxBatchSize)
 	s.mu.Lock()
 	round, conn := s.roundSent+len(body), s.connSent+len(body)
 	within := round <= roundBudgetBatches*batch && conn <= connBudgetBatches*batch

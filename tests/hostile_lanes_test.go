@@ -91,11 +91,12 @@ func TestHostileLaneForgery(t *testing.T) {
 }
 
 // TestHostilePDPPackages: a PDP asks the OS IMC for its installed packages
-// (712 of them, ~18 KB) 50 times in each of six SDATA batches (5.4 MB of
-// answers), then keeps giving the client rounds to send what it queued.
-// Whoever asks, the OS IMC may queue 4 batch limits a round and 64 on the
-// connection: the client has sent everything and goes quiet within 40
-// rounds, with the refusal logged, and still gets the decision.
+// (712 of them, ~18 KB) 30 times in each of six SDATA batches (3.2 MB of
+// answers, 160 batches of the 20,000-byte limit configured here), then
+// keeps giving the client rounds to send what it queued. Whoever asks, the
+// OS IMC may queue 16 batch limits a round and 64 on the connection: the
+// client has sent everything and goes quiet within 80 rounds, with the
+// refusal logged, and still gets the decision.
 func TestHostilePDPPackages(t *testing.T) {
 	needModules(t)
 	env := newTPMEnv(t, bundledLog)
@@ -109,10 +110,10 @@ func TestHostilePDPPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var clientLog syncLog
-	// The PB limits of the shipped config.toml; a call deadline that a
-	// busy machine cannot miss (the OS IMC builds 50 attributes a batch).
+	// Small PB limits (one packages attribute still fits a message); a
+	// call deadline that a busy machine cannot miss.
 	cfg := &host.Config{IMCs: imcConfigs(t, env.logPath)}
-	cfg.TNCCS.MaxBatchSize, cfg.TNCCS.MaxMessageSize = 65522, 65490
+	cfg.TNCCS.MaxBatchSize, cfg.TNCCS.MaxMessageSize = 20000, 19968
 	cfg.Wasm.CallTimeout = host.Duration(20 * time.Second)
 	h, err := host.New(cfg, host.Options{
 		Logger:   hclog.New(&hclog.LoggerOptions{Output: &clientLog, Level: hclog.Debug}),
@@ -125,7 +126,7 @@ func TestHostilePDPPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reqs []patnc.Attr
-	for range 50 {
+	for range 30 {
 		reqs = append(reqs, &patnc.AttrRequest{Types: []patnc.Type{patnc.TypeInstalledPackages}})
 	}
 	body, err := (&patnc.Message{ID: 1, Attrs: reqs}).Marshal()
@@ -133,7 +134,7 @@ func TestHostilePDPPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	bomb := &pb.MsgPA{Vendor: 0, Subtype: 1, Collector: pb.AnyID, Validator: 1, Body: body}
-	const drains = 40
+	const drains = 80
 	var quietAfter, paBytes int
 	script := func(t *testing.T, c *hostileConn) error {
 		if err := firstBatch(c); err != nil {
@@ -178,7 +179,10 @@ func TestHostilePDPPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limits := func(cfg *tnccs.ClientConfig) { cfg.Limits = pb.Limits{MaxBatchSize: 65522, MaxMessageSize: 65490} }
+	limits := func(cfg *tnccs.ClientConfig) {
+		cfg.Limits = pb.Limits{MaxBatchSize: 20000, MaxMessageSize: 19968}
+		cfg.MaxRounds = 120
+	}
 	res, err, _ := runHostilePDP(t, pdpCase{script: script, client: limits}, h, cert, pool)
 	if err != nil || res == nil || !res.Decided {
 		t.Fatalf("client: %v, %+v", err, res)
@@ -187,7 +191,7 @@ func TestHostilePDPPackages(t *testing.T) {
 	if quietAfter < 0 {
 		t.Errorf("the client still had queued PA messages after %d empty rounds (%d bytes sent so far)", drains, paBytes)
 	}
-	if budget := 64 * 65522; paBytes > budget {
+	if budget := 64 * 20000; paBytes > budget {
 		t.Errorf("the client sent %d PA bytes, beyond the connection budget of %d", paBytes, budget)
 	}
 	if !strings.Contains(clientLog.String(), `IMC 1 "OS" send refused on Connection ID 1: PA message of`) {
