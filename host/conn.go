@@ -389,6 +389,11 @@ func (in *instance) callLocked(ctx context.Context, f api.Function, name string,
 	runtime.LockOSThread()
 	in.watch.begin(in.v.timeout)
 	err := f.CallWithStack(in.wctx, in.stack[:])
+	if in.h.wlog.IsTrace() { // what a call needs, for sizing call_timeout
+		if cpu, ok := in.watch.used(); ok {
+			in.h.wlog.Trace(fmt.Sprintf("IMC %d \"%s\" %s took %s of CPU time", in.v.m.id, in.v.m.name, name, cpu), "limit", in.v.timeout)
+		}
+	}
 	timedOut := in.watch.end()
 	runtime.UnlockOSThread()
 	stopped := cancelled != nil && !cancelled()

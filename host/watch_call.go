@@ -64,6 +64,15 @@ func (w *callWatch) begin(budget time.Duration) {
 	w.mu.Unlock()
 }
 
+// used returns the CPU time the call has used so far (false without a
+// thread clock); call it from the call's thread before end.
+func (w *callWatch) used() (time.Duration, bool) {
+	w.mu.Lock()
+	clk, cpu0 := w.clock, w.cpu0
+	w.mu.Unlock()
+	return clk.since(cpu0)
+}
+
 // end stops watching; it returns why the call was stopped, "" if it was not.
 func (w *callWatch) end() string {
 	w.mu.Lock()
