@@ -59,13 +59,18 @@ func (c *Conn) ChangeState(ctx context.Context, s tnccs.ConnState) {
 		if !in.alive() {
 			continue
 		}
+		// strongSwan's imc_agent words and levels (DBG2). PB-TNC gives an
+		// IMC long message types and EXCL, and no SOH.
 		switch s {
 		case tnccs.StateCreate:
-			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" created a state for IF-TNCCS 2.0 Connection ID %d", in.v.m.id, in.v.m.name, c.id))
+			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" created a state for IF-TNCCS 2.0 Connection ID %d: +long +excl -soh", in.v.m.id, in.v.m.name, c.id))
+			if max := in.v.full.TNCCS.MaxMessageSize; max != 0 {
+				c.h.ilog.Debug(fmt.Sprintf("  over IF-T for TLS 2.0 with maximum PA-TNC message size of %d bytes", max))
+			}
 		case tnccs.StateDelete:
-			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" deleted the state of Connection ID %d", in.v.m.id, in.v.m.name, c.id))
+			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" deleted the state of Connection ID %d", in.v.m.id, in.v.m.name, c.id))
 		default:
-			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" changed state of Connection ID %d to '%s'", in.v.m.id, in.v.m.name, c.id, stateString(s)))
+			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" changed state of Connection ID %d to '%s'", in.v.m.id, in.v.m.name, c.id, stateString(s)))
 		}
 		in.lifecycle(ctx, in.fChange, abi.ExportConnectionChange, uint64(c.id), uint64(s))
 	}
@@ -98,8 +103,8 @@ func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 			continue
 		}
 		delivered = true
-		if c.h.ilog.IsInfo() {
-			c.h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
+		if c.h.ilog.IsDebug() {
+			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
 				in.v.m.id, in.v.m.name, c.id, m.Validator))
 		}
 		in.sess.Received(uint32(m.Validator), m.Body)
@@ -128,6 +133,9 @@ func (c *Conn) Close(ctx context.Context) {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	// IF-IMC's last state change: the IMCs drop their connection state
+	// (also when the connection's context is done, as terminate).
+	c.ChangeState(context.WithoutCancel(ctx), tnccs.StateDelete)
 	for _, in := range c.insts {
 		in.terminate(ctx)
 	}

@@ -159,15 +159,34 @@ func (s *Session) Log(level abi.LogLevel, msg []byte) abi.Status {
 	// A module's text is escaped here: a newline in it cannot start a log
 	// line of its own, nor an escape sequence reach the terminal.
 	line := logfmt.Escape(strings.TrimRight(string(msg), "\n"))
+	log := s.log
+	// As strongSwan's IMCs do, a module logs its PA-TNC lines under [TNC]
+	// and its PTS lines under [PTS] by starting them with that tag. [TNC]
+	// is PB-TNC's, whose lines a module must not be able to forge (an
+	// access recommendation), so only the PA-TNC vocabulary goes there;
+	// every other line, and any other tag, stays the IMC's.
+	if rest, ok := strings.CutPrefix(line, "[TNC] "); ok && paTNCLine(rest) {
+		log, line = s.tagged("TNC"), rest
+	} else if rest, ok := strings.CutPrefix(line, "[PTS] "); ok {
+		log, line = s.tagged("PTS"), rest
+	}
+	s.mu.Lock()
+	again := s.initializing && s.c.Conn != 0
+	s.mu.Unlock()
+	if again && level >= abi.LogInfo {
+		// Every connection starts its own instance, which initializes
+		// again: what it says then was said when the module was loaded.
+		level = abi.LogTrace
+	}
 	switch {
 	case level <= abi.LogError:
-		s.log.Error(line)
+		log.Error(line)
 	case level == abi.LogInfo:
-		s.log.Info(line)
+		log.Info(line)
 	case level == abi.LogDebug:
-		s.log.Debug(line)
+		log.Debug(line)
 	default:
-		s.log.Trace(line)
+		log.Trace(line)
 	}
 	return abi.StatusOK
 }
@@ -183,6 +202,28 @@ func (s *Session) enabled(level abi.LogLevel) bool {
 		return s.log.IsDebug()
 	}
 	return s.log.IsTrace()
+}
+
+// paTNCLine reports whether a module's [TNC] line is one of PA-TNC's:
+// "creating|processing PA-TNC message|attribute ...".
+func paTNCLine(l string) bool {
+	for _, p := range [...]string{"creating PA-TNC message ", "creating PA-TNC attribute ",
+		"processing PA-TNC message ", "processing PA-TNC attribute "} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// tagged returns the logger for a module's [TNC] or [PTS] lines: the
+// subsystem's, with the IMC's name after it (JSON "@module": "tnc.os").
+func (s *Session) tagged(tag string) hclog.Logger {
+	name := strings.ToLower(tag)
+	if s.c.Name != "" {
+		name += "." + strings.ToLower(s.c.Name)
+	}
+	return s.log.ResetNamed(name)
 }
 
 // LogLevel implements the log_level host function.
@@ -213,9 +254,14 @@ func (s *Session) CallContext(ctx context.Context, fn string, in []byte) ([]byte
 		if errors.As(err, &ce) {
 			st = ce.Status
 		}
-		if st == abi.StatusFailed {
+		switch st {
+		case abi.StatusFailed:
 			s.log.Warn(fmt.Sprintf("host function %s failed", fn), "error", err)
-		} else {
+		case abi.StatusNotFound, abi.StatusUnsupported:
+			// An answer, not a failure: an optional setting left out, a
+			// bank the boot log does not have.
+			s.log.Trace(fmt.Sprintf("host function %s: %v", fn, err))
+		default:
 			s.log.Debug(fmt.Sprintf("host function %s", fn), "status", st, "error", err)
 		}
 		return nil, st

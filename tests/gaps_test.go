@@ -132,8 +132,8 @@ func TestCLIPTTLSClientCommandLine(t *testing.T) {
 	if !strings.Contains(out, allowed) {
 		t.Errorf("-x CA -x cert -k key:\n%s", out)
 	}
-	if !strings.Contains(p.logs.String(), "endpoint") {
-		t.Errorf("the PDP did not see the client certificate (endpoint):\n%s", p.logs.String())
+	if !strings.Contains(p.logs.String(), "client already authenticated by TLS certificate") {
+		t.Errorf("the PDP did not see the client certificate:\n%s", p.logs.String())
 	}
 	out = runCLI(t, 0, base("-c127.0.0.1", "-p"+port, "--cert="+p.caFile, "-i", "alice", "-s", "s3cret", "-q")...)
 	if !strings.Contains(out, allowed) {
@@ -234,5 +234,78 @@ func TestCLISHA1OnlyLog(t *testing.T) {
 		`the boot log digests HASH_SHA2_256; hash_algorithm = "sha1" allows HASH_SHA1\. Set hash_algorithm in the Attestation IMC's \[imc.settings\]`
 	if !regexp.MustCompile(want).MatchString(out) || strings.Contains(out, "overall: compliant") {
 		t.Errorf("nothing fits: nothing matches %q in\n%s", want, out)
+	}
+}
+
+// logNormalizers replace what differs between two runs of the same flow on
+// different machines: message IDs, sizes, PCR values, paths, hosts.
+var logNormalizers = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`with ID 0x[0-9a-f]{8}`), "with ID 0x*"},
+	{regexp.MustCompile(`\(\d+ bytes\)`), "(* bytes)"},
+	{regexp.MustCompile(`(=> \d+ bytes) @ 0x[0-9a-f]+`), "$1"},
+	{regexp.MustCompile(`^\[PTS\] PCR +(\d+) [0-9a-f:]+  `), "[PTS] PCR $1 *  "},
+	{regexp.MustCompile(`loaded bios measurements '.*' \(\d+ entries\)`), "loaded bios measurements '*' (* entries)"},
+	{regexp.MustCompile(`PDP server '.*' is listening on port \d+`), "PDP server '*' is listening on port *"},
+	{regexp.MustCompile(`maximum segment size of \d+ bytes`), "maximum segment size of * bytes"},
+}
+
+func normalizeLogLine(l string) string {
+	for _, n := range logNormalizers {
+		l = n.re.ReplaceAllString(l, n.with)
+	}
+	return l
+}
+
+// TestLogsReadLikeStrongSwan: `imchost run --debug 2` prints the lines
+// strongSwan's attestation client prints for the same exchange, in the
+// same order and under the same tags ([TNC] for PB-TNC and PA-TNC, [IMC],
+// [PTS] for the TPM evidence and the quote dumps) — tests/testdata/
+// strongswan-client-log.txt, from the reference run — with nothing
+// between them that strongSwan does not say twice: each IMC's receipt of
+// a message and the OS IMC's start-up once, no key=value tails, no line
+// for an optional setting left out.
+func TestLogsReadLikeStrongSwan(t *testing.T) {
+	raw, err := os.ReadFile("testdata/strongswan-client-log.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			want = append(want, normalizeLogLine(l))
+		}
+	}
+	e := newCLIEnv(t)
+	// strongSwan's PDP sent a PB-PDP-Referral: so does this one.
+	e.pdp = startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: pdpName, Port: 271}})
+	r := e.run(t, e.tpm.inst.Spec, fixtureRoot(t, false), nil, "--debug", "2")
+	if r.code != exitAllowed {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	got := strings.Split(r.stderr, "\n")
+	i := 0
+	for _, l := range got {
+		if i < len(want) && normalizeLogLine(l) == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("strongSwan's line %d of %d is missing or out of order:\n  %s\nafter\n  %s\nour log:\n%s",
+			i+1, len(want), want[i], strings.Join(want[max(0, i-3):i], "\n  "), r.stderr)
+	}
+	count := func(sub string) int { return strings.Count(r.stderr, sub) }
+	if n := count(`IMC 1 "OS" received message for Connection ID 1 from IMV 1`); n != 1 {
+		t.Errorf("the OS IMC's receipt printed %d times, want once", n)
+	}
+	if n := count(`IMC 1 "OS" initialized`); n != 1 {
+		t.Errorf(`"IMC 1 "OS" initialized" printed %d times, want once (at load)`, n)
+	}
+	for _, bad := range []string{"config_get", "conn_id=", "status=", "error="} {
+		if strings.Contains(r.stderr, bad) {
+			t.Errorf("the log has %q:\n%s", bad, grepLines(r.stderr, bad))
+		}
 	}
 }

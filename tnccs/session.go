@@ -49,6 +49,7 @@ func (s *session) sendPA(m PAMessage) error {
 	case len(m.Body) > s.maxPA():
 		return fmt.Errorf("tnccs: PA message of %d bytes exceeds the limit of %d bytes", len(m.Body), s.maxPA())
 	}
+	s.log.Debug(fmt.Sprintf("creating PB-PA message type '%s' 0x%06x/0x%08x", paTypeName(m.Vendor, m.Subtype), m.Vendor, m.Subtype))
 	s.enqueue(&pb.MsgPA{Exclusive: m.Exclusive, Vendor: m.Vendor, Subtype: m.Subtype,
 		Collector: m.Collector, Validator: m.Validator, Body: append([]byte{}, m.Body...)})
 	return nil

@@ -66,7 +66,7 @@ func (t *TPM) loadAK(handle uint32) (*AK, error) {
 			Hint: "use a restricted signing key (imchost provision-ak creates one)"}
 	}
 	ak.QualifiedName = bytes.Clone(rsp.QualifiedName.Buffer)
-	t.log.Info("loaded AK", "handle", fmt.Sprintf("0x%08x", handle), "keyid", ak.KeyID,
+	t.log.Info(fmt.Sprintf("loaded AK 0x%08x with keyid %s (%s, %s)", handle, ak.KeyID, ak.SigAlg, ak.HashAlg), "handle", fmt.Sprintf("0x%08x", handle), "keyid", ak.KeyID,
 		"sig_alg", ak.SigAlg, "hash", ak.HashAlg)
 	return ak, nil
 }
@@ -330,7 +330,7 @@ func (t *TPM) ProvisionAK(handle uint32, kind AKKind, replace bool) (*AK, error)
 	if err != nil {
 		return nil, err
 	}
-	t.log.Info("provisioned AK", "handle", hs, "kind", kind, "keyid", ak.KeyID)
+	t.log.Info(fmt.Sprintf("provisioned AK %s (%s) with keyid %s", hs, kind, ak.KeyID), "handle", hs, "kind", kind, "keyid", ak.KeyID)
 	return ak, nil
 }
 

@@ -79,7 +79,7 @@ func (t *TPM) VersionInfo() (*VersionInfo, error) {
 		vs = append(vs, be32(props[p])...)
 	}
 	v.VendorString = trimASCII(vs)
-	t.log.Info("TPM version", "version", v.String(), "vendor", v.VendorString,
+	t.log.Info(fmt.Sprintf("%s, vendor '%s'", v.String(), v.VendorString), "version", v.String(), "vendor", v.VendorString,
 		"firmware", fmt.Sprintf("%016x", v.FirmwareVersion))
 	return v, nil
 }

@@ -126,7 +126,7 @@ func (t *TPM) ExtendFromLog(l *EventLog) (int, error) {
 		}
 		n++
 	}
-	t.log.Debug("extended event log into PCRs", "events", n, "banks", algNamesOf(banks))
+	t.log.Debug(fmt.Sprintf("extended %d events of the event log into the PCRs (%v)", n, algNamesOf(banks)), "events", n, "banks", algNamesOf(banks))
 	return n, nil
 }
 

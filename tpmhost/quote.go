@@ -80,7 +80,7 @@ func (t *TPM) Quote(ak *AK, bank Alg, pcrs []int, qualifyingData []byte) (*Quote
 		return nil, &TPMError{Op: op, Kind: ErrWrongKeyType,
 			Err: fmt.Errorf("signature scheme %s (want ECDSA or RSASSA)", Alg(rsp.Signature.SigAlg))}
 	}
-	t.log.Debug("TPM2_Quote", "handle", fmt.Sprintf("0x%08x", ak.Handle), "bank", bank, "pcrs", pcrs,
+	t.log.Debug(fmt.Sprintf("TPM2_Quote with AK 0x%08x over PCRs %v of the %s bank", ak.Handle, pcrs, bank), "handle", fmt.Sprintf("0x%08x", ak.Handle), "bank", bank, "pcrs", pcrs,
 		"sig_alg", q.SigAlg, "hash", q.HashAlg)
 	if t.log.IsTrace() {
 		t.log.Trace("TPM Quote Info", "attest", fmt.Sprintf("%x", q.Attest))

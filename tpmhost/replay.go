@@ -347,7 +347,7 @@ func (t *TPM) StartupLocality(l *EventLog, bank Alg) (loc uint8, matched bool, e
 		return 0, false, err
 	}
 	if matched {
-		t.log.Info("startup locality detected from PCR 0", "locality", loc, "bank", bank)
+		t.log.Info(fmt.Sprintf("startup locality %d detected from PCR 0 (%s)", loc, bank), "locality", loc, "bank", bank)
 	} else {
 		t.log.Warn("no startup locality reproduces PCR 0 from the event log",
 			"bank", bank, "pcr0", hex.EncodeToString(vals[0]), "using", loc)

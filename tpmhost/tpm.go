@@ -171,7 +171,7 @@ func New(tr transport.TPM, log hclog.Logger) *TPM {
 // io.Closer, logging under "tpm".
 func newTPM(spec string, tr transport.TPM, log hclog.Logger) *TPM {
 	log = namedLogger(log)
-	log.Debug("opened TPM", "device", spec)
+	log.Debug(fmt.Sprintf("opened TPM '%s'", spec), "device", spec)
 	d := &device{tr: tr, lock: make(chan struct{}, 1)}
 	d.closer, _ = tr.(io.Closer)
 	t := &TPM{d: d, log: log, spec: spec}

@@ -57,7 +57,7 @@ func (a *attestation) Initialize(h imc.Host, id uint32) error {
 func (a *attestation) connection(c imc.ConnID) *conn {
 	st, ok := a.conns[c]
 	if !ok {
-		st = &conn{pts: newSession(a.h, a.cfg, a.log), out: newOutbox(a.h, a.cfg, a.log, c)}
+		st = &conn{pts: newSession(a.h, a.cfg, a.log), out: newOutbox(a.h, a.cfg, a.log, c, a.id)}
 		a.conns[c] = st
 	}
 	return st

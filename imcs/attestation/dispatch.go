@@ -28,7 +28,12 @@ func (a *attestation) receive(st *conn, msg imc.Message) error {
 		out.add(perr.ErrorAttr())
 		return nil
 	}
-	a.log.debug("processing PA-TNC message with ID 0x%08x", m.ID)
+	// As strongSwan: the message (DBG1) and all its attributes (DBG2) under
+	// [TNC] first, then what handling them says.
+	a.log.info("[TNC] processing PA-TNC message with ID 0x%08x", m.ID)
+	for _, attr := range m.Attrs {
+		a.log.debug("[TNC] processing PA-TNC attribute type %s", attr.Type())
+	}
 	var hdr [8]byte
 	copy(hdr[:], msg.Body)
 	offsets := attrOffsets(msg.Body)
@@ -60,7 +65,6 @@ func attrOffsets(b []byte) []uint32 {
 // handle processes one attribute (also one reassembled from segments).
 // hdr and off locate it for an Invalid Parameter error.
 func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte, off uint32) {
-	a.log.debug("processing PA-TNC attribute type %s", attr.Type())
 	s := st.pts
 	var err error
 	switch r := attr.(type) {

@@ -83,7 +83,7 @@ func (s *session) measureBIOS() error {
 		s.log.err("reading the TPM's startup locality failed: %v", err)
 		return &tcgError{Code: tcgErrUnableDeterminePCR, Info: nil}
 	}
-	s.log.info("TPM 2.0 - locality indicator set to %d", v.Locality)
+	s.log.info("[PTS] TPM 2.0 - locality indicator set to %d", v.Locality)
 
 	el, err := s.h.EventLog(bank)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *session) measureBIOS() error {
 		pcrs |= 1 << ev.PCR
 	}
 	s.evidence, s.pcrs, s.logCTime, s.measured = list, s.pcrs|pcrs, el.CTime, true
-	s.log.info("loaded bios measurements '%s' (%d entries)", el.Path, len(list))
+	s.log.info("[PTS] loaded bios measurements '%s' (%d entries)", el.Path, len(list))
 	return nil
 }
 
@@ -199,23 +199,65 @@ func (s *session) logQuoteOver(q abi.Quote, sef *patnc.SimpleEvidFinal, extra []
 		s.log.err("PCR Composite digest of the evidence does not match the TPM's quoted digest")
 	}
 	if s.log.enabled(abi.LogDebug) {
-		s.log.debug("PCR values hashed into PCR Composite:")
+		s.log.debug("[PTS] PCR values hashed into PCR Composite:")
 		for i := 0; i < numPCRs; i++ {
 			if pcrs&(1<<i) != 0 && s.shadow[i] != nil {
-				s.log.debug("PCR %2d %s  %s", i, colonHex(s.shadow[i]), verdict)
+				s.log.debug("[PTS] PCR %2d %s  %s", i, colonHex(s.shadow[i]), verdict)
 			}
 		}
-		s.log.debug("PCR Composite digest: %s", colonHex(digest))
+		// strongSwan's tpm_tss_tss2 dumps these at DBG2 with "%B".
+		s.dump("PCR Composite digest", digest)
+		s.dump("TPM Quote Info", q.Attest)
+		s.dump("qualifiedSigner", sef.QualifiedSigner)
+		s.dump("extraData", extra)
+		s.dump("clockInfo", sef.ClockInfo)
+		s.dump("firmwareVersion", sef.VersionInfo)
+		s.dump("pcrSelect", sef.PCRSelect)
+		if name, ok := tpmAlgName(q.HashAlg); ok {
+			s.log.debug("[PTS] PCR digest algorithm is %s", name)
+		}
+		s.dump("TPM Quote Signature", q.Signature)
 	}
-	if s.log.enabled(abi.LogTrace) {
-		s.log.trace("TPM Quote Info: %s", hex.EncodeToString(q.Attest))
-		s.log.trace("qualifiedSigner: %s", hex.EncodeToString(sef.QualifiedSigner))
-		s.log.trace("extraData: %s", hex.EncodeToString(extra))
-		s.log.trace("clockInfo: %s", hex.EncodeToString(sef.ClockInfo))
-		s.log.trace("firmwareVersion: %s", hex.EncodeToString(sef.VersionInfo))
-		s.log.trace("pcrSelect: %s", hex.EncodeToString(sef.PCRSelect))
-		s.log.trace("TPM Quote Signature: %s", hex.EncodeToString(q.Signature))
+}
+
+// dump logs b as strongSwan's "%B" prints a chunk, one [PTS] line each:
+// "name: => n bytes", then 16 bytes a line, offset, hex and ASCII.
+// (strongSwan adds the chunk's memory address, "@ 0x7f...", which says
+// nothing about the data.)
+func (s *session) dump(name string, b []byte) {
+	s.log.debug("[PTS] %s: => %d bytes", name, len(b))
+	for off := 0; off < len(b); off += 16 {
+		line := b[off:min(off+16, len(b))]
+		var hx, asc strings.Builder
+		for i := 0; i < 16; i++ {
+			if i < len(line) {
+				fmt.Fprintf(&hx, "%02X ", line[i])
+				if c := line[i]; c >= 0x20 && c < 0x7f {
+					asc.WriteByte(c)
+				} else {
+					asc.WriteByte('.')
+				}
+			} else {
+				hx.WriteString("   ")
+			}
+		}
+		s.log.debug("[PTS] %4d: %s %s", off, hx.String(), asc.String())
 	}
+}
+
+// tpmAlgName names a TPM_ALG_ID as strongSwan's tpm_alg_id_names.
+func tpmAlgName(alg uint16) (string, bool) {
+	switch alg {
+	case abi.AlgSHA1:
+		return "SHA1", true
+	case abi.AlgSHA256:
+		return "SHA256", true
+	case abi.AlgSHA384:
+		return "SHA384", true
+	case abi.AlgSHA512:
+		return "SHA512", true
+	}
+	return "", false
 }
 
 // colonHex renders b as strongSwan's "%#B": lower-case hex bytes joined by ':'.

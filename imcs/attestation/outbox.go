@@ -18,12 +18,13 @@ type outbox struct {
 	cfg       settings
 	log       logger
 	conn      imc.ConnID
+	id        uint32                     // the IMC's ID, for messages
 	contracts map[uint32]*patnc.Contract // per IMV ID (one PA message type)
 	msgID     uint32                     // fallback message identifier counter
 }
 
-func newOutbox(h imc.Host, cfg settings, log logger, c imc.ConnID) *outbox {
-	return &outbox{h: h, cfg: cfg, log: log, conn: c, contracts: map[uint32]*patnc.Contract{}}
+func newOutbox(h imc.Host, cfg settings, log logger, c imc.ConnID, id uint32) *outbox {
+	return &outbox{h: h, cfg: cfg, log: log, conn: c, id: id, contracts: map[uint32]*patnc.Contract{}}
 }
 
 // batch collects the replies to one received PA-TNC message.
@@ -38,7 +39,6 @@ func (o *outbox) begin(imv uint32) *batch { return &batch{o: o, imv: imv} }
 
 // add queues one reply attribute.
 func (b *batch) add(a patnc.Attr) {
-	b.o.log.debug("creating PA-TNC attribute type %s", a.Type())
 	b.attrs = append(b.attrs, a)
 }
 
@@ -48,7 +48,7 @@ func (b *batch) contractResponse(req *patnc.SegContractRequest) patnc.Attr {
 	o := b.o
 	c, resp := patnc.RespondToContract(req, o.cfg.maxMessageSize)
 	asked := patnc.Contract{MaxMsgSize: req.MaxMsgSize, MaxSegSize: req.MaxSegSize}
-	o.log.info("received a segmentation contract request from IMV %d for PA message type 'TCG/PTS' 0x005597/0x00000001", b.imv)
+	o.log.info("IMC %d received a segmentation contract request from IMV %d for PA message type 'TCG/PTS' 0x005597/0x00000001", o.id, b.imv)
 	o.log.info("  %s", asked.String())
 	if resp.MaxSegSize != req.MaxSegSize {
 		o.log.info("  lowered maximum segment size to %d bytes", resp.MaxSegSize)
@@ -137,7 +137,12 @@ func (b *batch) flush() {
 			o.log.err("building the PA-TNC message failed: %v", err)
 			continue
 		}
-		o.log.debug("creating PA-TNC message with ID 0x%08x (%d attributes, %d bytes)", m.ID, len(attrs), len(body))
+		// strongSwan's order and levels: the message (DBG1), then its
+		// attributes (DBG2), under [TNC].
+		o.log.info("[TNC] creating PA-TNC message with ID 0x%08x", m.ID)
+		for _, a := range attrs {
+			o.log.debug("[TNC] creating PA-TNC attribute type %s", a.Type())
+		}
 		if err := o.h.Send(o.conn, replyMessage(b.imv, body)); err != nil {
 			o.log.err("sending the PA-TNC message failed: %v", err)
 		}

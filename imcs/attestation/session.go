@@ -120,7 +120,7 @@ func (s *session) ownCaps() uint16 {
 // protoCaps answers Request PTS Protocol Capabilities: own ∩ requested.
 func (s *session) protoCaps(requested uint16) uint16 {
 	s.caps = s.ownCaps() & requested
-	s.log.info("supported PTS protocol capabilities: %s", capsString(s.caps))
+	s.log.info("[PTS] supported PTS protocol capabilities: %s", capsString(s.caps))
 	return s.caps
 }
 
@@ -192,9 +192,9 @@ func (s *session) selectMeasAlgo(offered uint16) (uint16, error) {
 	}
 	s.measAlgo = sel
 	if s.cfg.hashAlgorithm == "auto" {
-		s.log.info("hash_algorithm auto: the TPM has PCR banks %s, the boot log digests %s", measNames(tpmSet), measNames(logSet))
+		s.log.info("[PTS] hash_algorithm auto: the TPM has PCR banks %s, the boot log digests %s", measNames(tpmSet), measNames(logSet))
 	}
-	s.log.info("selected PTS measurement algorithm is %s", measName(sel))
+	s.log.info("[PTS] selected PTS measurement algorithm is %s", measName(sel))
 	return sel, nil
 }
 
@@ -240,8 +240,8 @@ func (s *session) dhParameters(minNonce uint8, offered uint16) (*dhParams, error
 		return nil, fmt.Errorf("attestation: host returned %d random bytes, asked %d", len(nonce), s.cfg.nonceLen)
 	}
 	s.dhGroup, s.dhHandle, s.respNonce, s.secret = group, kp.Handle, nonce, nil
-	s.log.info("selected PTS DH group is %s", dhName(group))
-	s.log.info("nonce length is %d", len(nonce))
+	s.log.info("[PTS] selected PTS DH group is %s", dhName(group))
+	s.log.info("[PTS] nonce length is %d", len(nonce))
 	return &dhParams{Group: group, HashSet: s.measAlgo, Nonce: nonce, Public: kp.Public}, nil
 }
 
@@ -272,7 +272,7 @@ func (s *session) dhFinish(hash uint16, peerPublic, initNonce []byte) error {
 		return errInvalid
 	}
 	s.secret = secret
-	s.log.info("selected DH hash algorithm is %s", measName(hash))
+	s.log.info("[PTS] selected DH hash algorithm is %s", measName(hash))
 	return nil
 }
 
@@ -310,14 +310,14 @@ func (s *session) aik() (naked bool, blob []byte, err error) {
 		return false, nil, err
 	}
 	if len(k.CertDER) > 0 {
-		s.log.info("AIK certificate with keyid %s", k.KeyID)
+		s.log.info("[PTS] AIK certificate with keyid %s", k.KeyID)
 		return false, k.CertDER, nil
 	}
 	if len(k.PublicDER) == 0 {
 		s.log.err("the host returned an empty AIK")
 		return false, nil, errors.New("attestation: empty AIK")
 	}
-	s.log.info("AIK public key with keyid %s", k.KeyID)
+	s.log.info("[PTS] AIK public key with keyid %s", k.KeyID)
 	return true, k.PublicDER, nil
 }
 

@@ -204,13 +204,7 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 		return errNotInitialized
 	}
 	imv := msg.Validator
-	if msg.Collector != abi.IDAny {
-		o.logf(abi.LogDebug, "IMC %d \"%s\" received message for Connection ID %d from IMV %d to IMC %d",
-			o.id, imcName, conn, imv, msg.Collector)
-	} else {
-		o.logf(abi.LogDebug, "IMC %d \"%s\" received message for Connection ID %d from IMV %d",
-			o.id, imcName, conn, imv)
-	}
+	// The host has said "IMC n "OS" received message for Connection ID".
 	m, err := patnc.ParseMessage(msg.Body)
 	if err != nil {
 		var perr *patnc.Error
@@ -220,9 +214,10 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 		o.logf(abi.LogInfo, "%v", perr)
 		return o.send(conn, imv, true, []patnc.Attr{perr.ErrorAttr()})
 	}
-	o.logf(abi.LogDebug, "processing PA-TNC message with ID 0x%08x", m.ID)
+	// strongSwan's levels: the message DBG1, its attributes DBG2, [TNC].
+	o.logf(abi.LogInfo, "[TNC] processing PA-TNC message with ID 0x%08x", m.ID)
 	for _, a := range m.Attrs {
-		o.logf(abi.LogDebug, "processing PA-TNC attribute type %s", a.Type())
+		o.logf(abi.LogDebug, "[TNC] processing PA-TNC attribute type %s", a.Type())
 	}
 
 	var out []patnc.Attr
@@ -330,9 +325,9 @@ func (o *OSIMC) send(conn imc.ConnID, imv uint32, excl bool, attrs []patnc.Attr)
 	}
 	for _, as := range msgs {
 		m := patnc.Message{ID: o.msgID(), Attrs: as}
-		o.logf(abi.LogDebug, "creating PA-TNC message with ID 0x%08x", m.ID)
+		o.logf(abi.LogInfo, "[TNC] creating PA-TNC message with ID 0x%08x", m.ID)
 		for _, a := range as {
-			o.logf(abi.LogDebug, "creating PA-TNC attribute type %s", a.Type())
+			o.logf(abi.LogDebug, "[TNC] creating PA-TNC attribute type %s", a.Type())
 		}
 		body, err := m.Marshal()
 		if err != nil {

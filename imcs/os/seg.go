@@ -67,7 +67,7 @@ func (o *OSIMC) segmentation(imv uint32, in []patnc.Attr, out *[]patnc.Attr) []p
 				*out = append(*out, next)
 			}
 			if whole != nil {
-				o.logf(abi.LogDebug, "processing PA-TNC attribute type %s", whole.Type())
+				o.logf(abi.LogDebug, "[TNC] processing PA-TNC attribute type %s", whole.Type())
 				attrs = append(attrs, whole)
 			}
 		default:

@@ -34,8 +34,8 @@ func TestEscape(t *testing.T) {
 func TestSinkEscapes(t *testing.T) {
 	var buf bytes.Buffer
 	root := New(Options{Output: &buf, Level: hclog.Info})
-	root.Named("imc").Info("module says \x1b[2J", "name", "ev\nil")
-	if got, want := buf.String(), "[IMC] module says \\x1b[2J name=ev\\nil\n"; got != want {
+	root.Named("imc").Warn("module says \x1b[2J", "name", "ev\nil")
+	if got, want := buf.String(), "[IMC] warning: module says \\x1b[2J name=ev\\nil\n"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }

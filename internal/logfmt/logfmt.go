@@ -104,7 +104,11 @@ func (s *sink) Accept(name string, level hclog.Level, msg string, args ...interf
 			}
 		}
 		b.WriteString(Escape(line))
-		if i == 0 {
+		// A line of strongSwan's levels 1 and 2 (Info, Debug) says what it
+		// has to say in words, as strongSwan's do; its fields stay in JSON.
+		// Warnings, errors and level 3 and up (Trace) keep them as
+		// key=value.
+		if i == 0 && level != hclog.Info && level != hclog.Debug {
 			for i := 0; i+1 < len(args); i += 2 {
 				fmt.Fprintf(&b, " %s=%s", Escape(fmt.Sprint(args[i])), value(args[i+1]))
 			}

@@ -14,12 +14,12 @@ func TestTextLines(t *testing.T) {
 	root.Named("tnc").Info("sending PB-TNC CDATA batch (269 bytes) for Connection ID 1")
 	root.Named("imc").Named("os").Info("device ID is 732c", "imc_id", 1)
 	root.Named("pts").Debug("hidden at info level")
-	root.Named("tls").Warn("server certificate not verified")
+	root.Named("tls").Warn("server certificate not verified", "addr", "pdp:271")
 	root.Named("pts").Info("dump:\n   0: 00 01\n  16: 02")
 	want := strings.Join([]string{
 		"[TNC] sending PB-TNC CDATA batch (269 bytes) for Connection ID 1",
-		"[IMC] device ID is 732c imc_id=1",
-		"[TLS] warning: server certificate not verified",
+		"[IMC] device ID is 732c", // level 1: no key=value tail
+		"[TLS] warning: server certificate not verified addr=pdp:271",
 		"[PTS] dump:",
 		"[PTS]    0: 00 01",
 		"[PTS]   16: 02",

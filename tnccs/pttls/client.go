@@ -170,7 +170,7 @@ func Client(ctx context.Context, nc net.Conn, cfg ClientConfig) (*Conn, error) {
 		return nil, ioErr(ctx, "TLS handshake", err)
 	}
 	st := tc.ConnectionState()
-	log.Debug(fmt.Sprintf("TLS session established with '%s'", tcfg.ServerName), "version", tls.VersionName(st.Version),
+	log.Debug(fmt.Sprintf("TLS session established with '%s' (%s, %s)", tcfg.ServerName, tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)), "version", tls.VersionName(st.Version),
 		"suite", tls.CipherSuiteName(st.CipherSuite))
 	if err := c.clientVersion(ctx); err != nil {
 		return nil, c.refuse(ctx, err)
