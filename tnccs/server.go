@@ -190,7 +190,9 @@ func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
 	}
 	t.authed.Store(true)
 	defer conn.Close()
-	return s.Run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()})
+	opts := s.Config.Options
+	opts.Limits = opts.Limits.Over(pb.PTTLSLimits) // PT-TLS's, as Client.Assess
+	return s.run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()}, &opts)
 }
 
 // Run runs the PB-TNC server over an established transport:
