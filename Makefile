@@ -73,7 +73,7 @@ bench: test-deps build
 	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m \
 		$$($(GO) list ./... | grep -v '/tests$$') | tee $(OUT)/bench.txt
 	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -run '^$$' -bench 'PATNC' -benchmem ./tests/ | tee -a $(OUT)/bench.txt
-	IMCHOST_WASM_DIR=$(WASM_DIR) IMCHOST_BIN=$(OUT)/imchost $(GO) test -run '^$$' -bench 'Attestation|CLIRun' \
+	IMCHOST_WASM_DIR=$(WASM_DIR) IMCHOST_BIN=$(OUT)/imchost $(GO) test -run '^$$' -bench 'Attestation|CLIRun|CLIIdle' \
 		-benchmem -benchtime $(BENCHN)x -timeout 30m ./tests/ | tee -a $(OUT)/bench.txt
 	-IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -count=1 -json -run 'TestHostile|TestFault' ./tests/ > $(OUT)/reliability.json
 	$(GO) run ./internal/benchreport -bench $(OUT)/bench.txt -reliability $(OUT)/reliability.json \

@@ -163,6 +163,7 @@ func (a *agentHost) idle(ctx context.Context) time.Duration {
 	a.h.Close(ctx)
 	a.h = nil
 	debug.FreeOSMemory()
+	trimText()
 	return took
 }
 
