@@ -205,6 +205,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	sc := SessionConfig{
 		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Files: v.cfg.Files, Platform: p, Logger: mlog,
 		MaxMessageSize: v.full.TNCCS.MaxMessageSize, MaxBatchSize: v.full.TNCCS.MaxBatchSize,
+		ModuleReport: h.moduleReport(v),
 	}
 	// Checked by Config.Validate: an error here leaves the default lane.
 	sc.SendTypes, _ = parsePATypes(v.cfg.PASend)

@@ -144,3 +144,82 @@ func checkModulePCR(pcr int) error {
 	}
 	return nil
 }
+
+// moduleReport returns the ModuleReport function of a version's sessions:
+// nil without a module PCR. It reads the measurement log and quotes the
+// module PCR with the key, bank and nonce of the module's own quote, under
+// a shared lock on the log, so that no other host extends in between.
+func (h *Host) moduleReport(v *version) func(context.Context, abi.QuoteRequest) ([]byte, error) {
+	pcr := v.full.TPM.ModulePCR
+	t := h.opts.Platform.TPM
+	if pcr == 0 || t == nil {
+		return nil
+	}
+	logPath := v.full.moduleLog()
+	return func(ctx context.Context, q abi.QuoteRequest) ([]byte, error) {
+		f, err := os.Open(logPath)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+			return nil, err
+		}
+		log, err := io.ReadAll(io.LimitReader(f, abi.MaxModuleLogLen+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(log) > abi.MaxModuleLogLen {
+			return nil, fmt.Errorf("the module log '%s' is larger than %d bytes", logPath, abi.MaxModuleLogLen)
+		}
+		quote, err := t.Quote(ctx, abi.QuoteRequest{Handle: q.Handle, Bank: q.Bank, PCRs: 1 << pcr, Qualifying: q.Qualifying})
+		if err != nil {
+			return nil, err
+		}
+		return abi.AppendModuleReportAttr(nil, abi.ModuleReport{PCR: uint8(pcr), Bank: q.Bank,
+			SigAlg: quote.SigAlg, HashAlg: quote.HashAlg, Log: log, Attest: quote.Attest, Signature: quote.Signature}), nil
+	}
+}
+
+// prepareModuleReport makes the module report after a module's quote, to
+// go with its next TCG/PTS message; a failure is logged, and the PDP then
+// sees no report.
+func (s *Session) prepareModuleReport(ctx context.Context, q abi.QuoteRequest) {
+	if s.c.ModuleReport == nil || s.c.Conn == 0 {
+		return
+	}
+	attr, err := s.c.ModuleReport(ctx, q)
+	if err != nil {
+		s.log.Warn(fmt.Sprintf("no module report for Connection ID %d: %v", s.c.Conn, err))
+		return
+	}
+	s.mu.Lock()
+	s.moduleAttr = attr
+	s.mu.Unlock()
+}
+
+// withModuleReport appends a waiting module report to a TCG/PTS message
+// (a PA-TNC message is its header and attributes, so an attribute appends),
+// if it fits the message size limit.
+func (s *Session) withModuleReport(t abi.MsgType, body []byte) []byte {
+	if t.Vendor != abi.PENTCG || t.Subtype != 1 {
+		return body
+	}
+	s.mu.Lock()
+	attr := s.moduleAttr
+	s.moduleAttr = nil
+	s.mu.Unlock()
+	if attr == nil || len(body) < 8 {
+		return body
+	}
+	max := s.c.MaxMessageSize
+	if max == 0 {
+		max = abi.MaxMessageLen
+	}
+	if uint64(len(body))+uint64(len(attr)) > uint64(max) {
+		s.log.Warn(fmt.Sprintf("the module report (%d bytes) does not fit the PA message on Connection ID %d; not sent", len(attr), s.c.Conn))
+		return body
+	}
+	s.log.Debug(fmt.Sprintf("module report (%d bytes) appended to the TCG/PTS message on Connection ID %d", len(attr), s.c.Conn))
+	return append(append(make([]byte, 0, len(body)+len(attr)), body...), attr...)
+}

@@ -32,7 +32,7 @@ func TestModuleMeasurements(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tpm.Close()
-	const pcr = 14
+	const pcr = 13
 	dir := t.TempDir()
 	vendor, vendorPub := signingKey(t, dir, "vendor")
 	path := filepath.Join(dir, "imc.wasm")

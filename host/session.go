@@ -51,6 +51,10 @@ type SessionConfig struct {
 	// MaxBatchSize is the PB-TNC batch limit ([tnccs] max_batch_size; 0:
 	// PT-TLS's) the send budgets are multiples of.
 	MaxBatchSize uint32
+	// ModuleReport, when set, makes the host's module report attribute
+	// (abi.ModuleReport) for a tpm_quote request; it is appended to the
+	// next TCG/PTS message the module sends (measure.go).
+	ModuleReport func(ctx context.Context, q abi.QuoteRequest) ([]byte, error)
 }
 
 // Session is the host side of one IMC instance: it executes the host
@@ -63,6 +67,7 @@ type Session struct {
 	log hclog.Logger
 
 	mu           sync.Mutex
+	moduleAttr   []byte // the module report waiting for the next TCG/PTS send
 	initializing bool
 	subs         []abi.MsgType
 	stash        []byte
@@ -387,6 +392,7 @@ func (s *Session) send(in []byte) error {
 		}
 		return err
 	}
+	body = s.withModuleReport(h.Type, body)
 	if max := s.c.MaxMessageSize; max != 0 && uint32(len(body)) > max {
 		return fail(abi.FnSend, abi.StatusTooLarge,
 			fmt.Errorf("PA message of %d bytes exceeds the maximum of %d", len(body), max))
@@ -651,6 +657,7 @@ func (s *Session) tpm(ctx context.Context, fn string, in []byte) ([]byte, error)
 		if err != nil {
 			return nil, err
 		}
+		s.prepareModuleReport(ctx, req)
 		return abi.AppendQuote(nil, v), nil
 	default: // abi.FnEventLog
 		bank, err := abi.ParseUint16(in)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -99,6 +100,11 @@ type attIMV struct {
 	// IMV waits for the rest instead of judging what it has.
 	segRequested bool
 
+	// modReport is the host's module report (abi.ModuleReport), modErr
+	// why the last one did not decode.
+	modReport *abi.ModuleReport
+	modErr    error
+
 	decided bool
 	sent    bool
 	v       IMVVerdict
@@ -162,6 +168,17 @@ func (a *attIMV) process(at patnc.Attr) {
 		}
 		a.log.Error(fmt.Sprintf("received PA-TNC error 0x%06x/%d", x.Vendor, x.Code))
 		a.fail(ResultError, NoAccess, fmt.Sprintf("PA-TNC error %d received from the IMC", x.Code))
+	case *patnc.Unknown:
+		if x.T.Vendor == abi.ModuleReportVendor && x.T.Type == abi.ModuleReportType {
+			r, err := abi.ParseModuleReport(x.Value)
+			a.modReport, a.modErr = &r, err
+			if err != nil {
+				a.modReport = nil
+			}
+			a.log.Debug("received the host's module report", "bytes", len(x.Value))
+			return
+		}
+		a.log.Debug("ignored attribute", "attr", at.Type().String())
 	default:
 		a.log.Debug("ignored attribute", "attr", at.Type().String())
 	}
@@ -457,6 +474,7 @@ func (a *attIMV) verify(ctx context.Context) {
 		quoteOK = true
 		a.log.Info("TPM Quote Info signature verification successful")
 	}
+	reasons = append(reasons, a.checkModules()...)
 
 	// Reference measurements hang off the AK's keyid (normally also the
 	// Device ID the OS IMC reported): bound to the key that signs the

@@ -70,6 +70,16 @@ type Policy struct {
 	// error with recommendation "no access".
 	AllowMissingAttestation bool `toml:"allow_missing_attestation"`
 
+	// RequireModuleReport fails a client whose host sends no module report
+	// (the modules it ran since boot, measured into a PCR: abi/README.md).
+	RequireModuleReport bool `toml:"require_module_report"`
+	// ModuleDigests and ModuleSigners are the module allowlist: every
+	// module in the report must have its file's sha256 (hex) in
+	// ModuleDigests or its signer's key ID in ModuleSigners. Either set
+	// requires a module report.
+	ModuleDigests []string `toml:"module_digests"`
+	ModuleSigners []string `toml:"module_signers"`
+
 	// IMA requests the Linux IMA runtime evidence (the ITA-HSR Linux IMA
 	// component, qualifier K + operating system) besides the boot evidence
 	// and verifies it: the list replays to the quoted PCR 10, boot_aggregate
