@@ -294,6 +294,18 @@ func TestLongBootLog(t *testing.T) {
 			}
 		}
 	})
+	// imchost with itself: the same one-message evidence must pass our own
+	// PDP (it once answered a fatal PB-TNC Invalid Parameter, having gone
+	// back to IF-T for EAP's 65,522-byte batches while the client used
+	// PT-TLS's).
+	t.Run(pair{imchostSide, imchostSide}.String(), func(t *testing.T) {
+		pdp := startPDP(t, p, imchostSide, pdpOpts{})
+		o := attest(t, p, e, imchostSide, pdp, clientOpts{})
+		checkVerdicts(t, "imchost run", o.verdicts, compliant)
+		if t.Failed() {
+			t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+		}
+	})
 	t.Run("segmented", func(t *testing.T) {
 		t.Run(pair{imchostSide, strongSwanSide}.String(), func(t *testing.T) {
 			pdp := startPDP(t, p, strongSwanSide, pdpOpts{})
