@@ -84,7 +84,9 @@ func TestCLICheck(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out := check(1, cfg, e.tpm.inst.Spec, e.pdp.caPEM)
+			// --no-pdp: the fixtures break this endpoint; a check connection the
+			// PDP records late would blur the count of run's attestations below.
+			out := check(1, cfg, e.tpm.inst.Spec, e.pdp.caPEM, "--no-pdp")
 			if !strings.Contains(out, fx.fail) || !strings.Contains(out, fx.why) || !strings.Contains(out, "     fix: ") {
 				t.Errorf("check: want %q and %q with a fix in\n%s", fx.fail, fx.why, out)
 			}
