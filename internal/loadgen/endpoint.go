@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"sync/atomic"
 	"time"
 
 	"github.com/imchost/imchost/sdk/patnc"
@@ -57,7 +58,7 @@ type Endpoint struct {
 	pcrs   [24][]byte
 	sel    []int // the PCRs the log extends, ascending
 	boot   time.Time
-	clock  uint64
+	clock  atomic.Uint64 // the TPM clock: one endpoint may attest on two connections at once
 }
 
 // NewEndpoint makes endpoint i of a fleet: a fresh AK and a boot log of n
@@ -294,9 +295,8 @@ func (c *endpointConn) quote() ([]byte, error) {
 	for _, p := range e.sel {
 		values = append(values, e.pcrs[p])
 	}
-	e.clock += 1000
 	clock := make([]byte, 17)
-	binary.BigEndian.PutUint64(clock, e.clock)
+	binary.BigEndian.PutUint64(clock, e.clock.Add(1000))
 	clock[16] = 1 // safe
 	a := tpmhost.Attest{QualifiedSigner: e.name, ExtraData: c.secret, ClockInfo: clock,
 		FirmwareVersion: []byte{0, 0, 0, 0, 0x20, 0x19, 0x12, 0x06}, PCRSelect: sel,
