@@ -181,6 +181,7 @@ func cmdIMCList(e *env, args []string) int {
 		return fail(e, err)
 	}
 	useWasmDir(cfg, *wasmDir)
+	cfg.TPM.ModulePCR = 0 // listing loads the modules to the side: nothing to measure
 	if lf.debug < 0 {
 		lf.debug = 0
 	}
