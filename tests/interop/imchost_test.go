@@ -82,6 +82,7 @@ type imRunOptions struct {
 	logPath     string            // --eventlog (default the endpoint's)
 	attSettings map[string]string // added to the Attestation IMC's settings
 	tnccs       map[string]any    // [tnccs] values
+	tpm         map[string]any    // [tpm] values
 	args        []string
 }
 
@@ -101,6 +102,9 @@ func imchostRun(t *testing.T, e *endpoint, port int, caFile string, o imRunOptio
 	}
 	dir := t.TempDir()
 	cfg := imchostConfig(t, dir, o.attSettings, o.tnccs)
+	if len(o.tpm) > 0 {
+		setTOML(t, cfg, "tpm", o.tpm)
+	}
 	args := append([]string{bin, "run", "--config", cfg, "-c", "127.0.0.1", "-p", strconv.Itoa(port), "--ca", caFile,
 		"--tpm", e.tpm.Spec, "--eventlog", o.logPath, "--root", fixtureRoot(t, o.forwarding), "--wasm-dir", wasm,
 		"--timeout", "2m", "--debug", "2"}, o.args...)
