@@ -13,9 +13,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"runtime"
@@ -42,6 +45,7 @@ func main() {
 	fleetPath := flag.String("fleet", "out/fleet.json", "internal/fleetbench's results (the fleet section; skipped when missing)")
 	fleetNotes := flag.String("fleet-notes", "internal/benchreport/fleet-notes.md", "the measured notes printed under the fleet table")
 	fleetOnly := flag.Bool("fleet-only", false, "only replace the fleet section of -o (make fleet-bench)")
+	notesPath := flag.String("notes", "internal/benchreport/notes.md", "before/after comparisons measured by hand, printed under the key numbers")
 	flag.Parse()
 	fleet, err := fleetSection(*fleetPath, *fleetNotes)
 	if err != nil {
@@ -66,6 +70,10 @@ func main() {
 	writeHeader(&b)
 	writeGoals(&b, results)
 	writeKey(&b, results)
+	if err := writeNotes(&b, *notesPath); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
 	writeAll(&b, results)
 	writeReliability(&b, *relPath, *fuzzPath)
 	if fleet != "" {
@@ -402,7 +410,26 @@ var keyNumbers = []struct{ pkg, name, what string }{
 	{"host", "BenchmarkSend/os-8x30", "send host function, natively: lane, RFC 5792 framing, budget (8 attributes)"},
 	{"host", "BenchmarkPATNCFraming/os-8x30", "the framing check of send alone, 8 attributes"},
 	{"host", "BenchmarkPATNCFraming/evidence-105x250", "the framing check of send alone, 105 evidence attributes (26 KB)"},
+	{"host", "BenchmarkCacheAuth", "authenticating a warm load's cache entries of examples/hello (HMAC-SHA256, ≈ 16 MB)"},
+	{"host", "BenchmarkLoadWarm", "a whole warm load of examples/hello, cache authenticated"},
 	{"tpmhost", "BenchmarkQuote/swtpm/ecc-p256", "TPM2_Quote on swtpm, ECC P-256 AK"},
+}
+
+// writeNotes copies the hand-measured before/after comparisons (old and new
+// code side by side in one run, which make bench cannot redo) under the key
+// numbers, so that regenerating the report keeps them. A missing file is
+// no notes.
+func writeNotes(b *strings.Builder, path string) error {
+	notes, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b.Write(bytes.TrimRight(notes, "\n"))
+	b.WriteString("\n\n")
+	return nil
 }
 
 func writeKey(b *strings.Builder, rs []result) {
