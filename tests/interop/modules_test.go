@@ -42,10 +42,10 @@ func setTOML(t *testing.T, path, table string, kv map[string]any) {
 func TestModuleReportToStrongSwan(t *testing.T) {
 	p := needPeer(t)
 	e := newEndpoint(t, bootLog)
-	pdp := startStrongSwanPDP(t, p, ssPDPOptions{})
+	pdp := startStrongSwanPDP(t, p, ssPDPOptions{users: defaultUser})
 	tpm := map[string]any{"module_pcr": 13, "module_log": filepath.Join(t.TempDir(), "module-measurements")}
 	for i := 1; i <= 2; i++ {
-		r := imchostRun(t, e, pdp.port, pdp.pki.ca.file, imRunOptions{tpm: tpm})
+		r := imchostRun(t, e, pdp.port, pdp.pki.ca.file, imRunOptions{tpm: tpm, args: saslArgs})
 		if r.code != 0 || r.overall() != "compliant, Access Allowed" {
 			t.Fatalf("attestation %d: exit %d, overall %q\n%s\n%s", i, r.code, r.overall(), r.stdout, r.stderr)
 		}
