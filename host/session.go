@@ -262,10 +262,18 @@ func (s *Session) CallContext(ctx context.Context, fn string, in []byte) ([]byte
 		switch st {
 		case abi.StatusFailed:
 			s.log.Warn(fmt.Sprintf("host function %s failed", fn), "error", err)
-		case abi.StatusNotFound, abi.StatusUnsupported:
-			// An answer, not a failure: an optional setting left out, a
-			// bank the boot log does not have.
+		case abi.StatusUnsupported:
+			// An answer, not a failure: a bank the boot log does not have.
 			s.log.Trace(fmt.Sprintf("host function %s: %v", fn, err))
+		case abi.StatusNotFound:
+			if fn == abi.FnConfigGet {
+				// An optional setting left out: no line an operator acts on.
+				s.log.Trace(fmt.Sprintf("host function %s: %v", fn, err))
+				break
+			}
+			// A file, key or handle the configuration names is missing
+			// (the event log, the AK): the operator has to hear of it.
+			s.log.Warn(fmt.Sprintf("host function %s failed", fn), "error", err)
 		default:
 			s.log.Debug(fmt.Sprintf("host function %s", fn), "status", st, "error", err)
 		}
