@@ -108,6 +108,15 @@ func (s *sink) Accept(name string, level hclog.Level, msg string, args ...interf
 		// has to say in words, as strongSwan's do; its fields stay in JSON.
 		// Warnings, errors and level 3 and up (Trace) keep them as
 		// key=value.
+		if i == 0 && (level == hclog.Info || level == hclog.Debug) {
+			// The one field words cannot leave out: what went wrong.
+			for i := 0; i+1 < len(args); i += 2 {
+				if _, isErr := args[i+1].(error); isErr || args[i] == "error" {
+					b.WriteString(": ")
+					b.WriteString(Escape(fmt.Sprint(args[i+1])))
+				}
+			}
+		}
 		if i == 0 && level != hclog.Info && level != hclog.Debug {
 			for i := 0; i+1 < len(args); i += 2 {
 				fmt.Fprintf(&b, " %s=%s", Escape(fmt.Sprint(args[i])), value(args[i+1]))

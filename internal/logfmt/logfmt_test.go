@@ -2,6 +2,7 @@ package logfmt
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -46,5 +47,18 @@ func TestDebugLevel(t *testing.T) {
 		if got := DebugLevel(n); got != want {
 			t.Errorf("DebugLevel(%d) = %v, want %v", n, got, want)
 		}
+	}
+}
+
+// TestInfoKeepsError: a level-1 line leaves its fields to JSON, but not the
+// error that says why (it would read "ended with an error" and stop).
+func TestInfoKeepsError(t *testing.T) {
+	var buf bytes.Buffer
+	root := New(Options{Output: &buf, Level: hclog.Info})
+	root.Named("tnc").Info("PB-TNC connection ended with an error", "remote", "127.0.0.1:1",
+		"error", errors.New("pttls: reading\nVersion Request: EOF"))
+	want := "[TNC] PB-TNC connection ended with an error: pttls: reading\\nVersion Request: EOF\n"
+	if got := buf.String(); got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
