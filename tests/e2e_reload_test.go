@@ -4,19 +4,18 @@ package tests
 // that crashes next to the two real ones.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs/pb"
 )
@@ -133,23 +132,8 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 	run("broken module refused", map[string]int{"OS": 1, "Attestation": 2}, 32)
 }
 
-// syncBuffer is a bytes.Buffer safe for the host's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared testutil.SyncBuffer.
+type syncBuffer = testutil.SyncBuffer
 
 // testTrapIMC: a vendor IMC that crashes (in begin_handshake, receive or
 // batch_ending) is loaded as IMC 3 next to the OS and Attestation IMCs.

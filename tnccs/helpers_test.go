@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
@@ -96,23 +97,8 @@ func newPKI() (*testPKI, error) {
 	return p, nil
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared testutil.SyncBuffer.
+type syncBuffer = testutil.SyncBuffer
 
 func testLogger(name string, level hclog.Level) (hclog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}
