@@ -4,17 +4,13 @@ import (
 	"context"
 	"crypto"
 	"crypto/ed25519"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/tpmhost"
-	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // TestModuleMeasurements: with [tpm] module_pcr every module version put
@@ -24,14 +20,7 @@ import (
 // grants; an edited log no longer replays to the PCR; without a TPM the
 // module is refused rather than run unmeasured.
 func TestModuleMeasurements(t *testing.T) {
-	tpm, err := tpmsim.Open(hclog.NewNullLogger())
-	if errors.Is(err, tpmhost.ErrNotSupported) {
-		t.Skip("the simulator needs cgo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tpm.Close()
+	tpm := openSimulator(t)
 	const pcr = 13
 	dir := t.TempDir()
 	vendor, vendorPub := signingKey(t, dir, "vendor")

@@ -19,14 +19,7 @@ import (
 // the in-process TPM simulator, with an ECC AK provisioned there: the
 // quote's signature verifies with the key tpm_aik returns.
 func TestTPMPlatform(t *testing.T) {
-	tpm, err := tpmsim.Open(hclog.NewNullLogger())
-	if errors.Is(err, tpmhost.ErrNotSupported) {
-		t.Skip("the simulator needs cgo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tpm.Close()
+	tpm := openSimulator(t)
 	const handle = 0x81010003
 	if _, err := tpm.ProvisionAK(handle, tpmhost.AKECCP256, true); err != nil {
 		t.Fatal(err)
@@ -79,4 +72,19 @@ func TestTPMPlatform(t *testing.T) {
 	if res, err := abi.ParseDHCreateResult(out); err != nil || len(res.Public) != 256 {
 		t.Fatalf("MODP-2048 public: %v %d", err, len(res.Public))
 	}
+}
+
+// openSimulator starts the in-process TPM simulator for one test and
+// closes it at the end; without cgo the test is skipped.
+func openSimulator(t *testing.T) *tpmhost.TPM {
+	t.Helper()
+	tpm, err := tpmsim.Open(hclog.NewNullLogger())
+	if errors.Is(err, tpmhost.ErrNotSupported) {
+		t.Skip("the simulator needs cgo")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tpm.Close() })
+	return tpm
 }
