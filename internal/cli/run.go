@@ -59,30 +59,21 @@ func (f *runFlags) register(fs interface {
 	fs.Var(&f.certs, "cert", certUsage)
 	fs.Var(&f.certs, "x", certUsage)
 	const keyUsage = "client private key, PEM `FILE`; its certificate comes from --cert or [pdp] cert ([pdp] key)"
-	fs.StringVar(&f.key, "key", "", keyUsage)
-	fs.StringVar(&f.key, "k", "", keyUsage)
+	stringFlag(fs, &f.key, keyUsage, "key", "k")
 	const keyTypeUsage = "`TYPE` the --key must be: rsa or ecdsa; anything else is any (pt-tls-client's -t; default any)"
-	fs.StringVar(&f.keyType, "key-type", "", keyTypeUsage)
-	fs.StringVar(&f.keyType, "t", "", keyTypeUsage)
+	stringFlag(fs, &f.keyType, keyTypeUsage, "key-type", "t")
 	const p11Usage = "pt-tls-client's PKCS#11 certificate `HEX` key ID: not supported, give --cert FILE"
-	fs.StringVar(&f.certID, "certid", "", p11Usage)
-	fs.StringVar(&f.certID, "X", "", p11Usage)
+	stringFlag(fs, &f.certID, p11Usage, "certid", "X")
 	const p11KeyUsage = "pt-tls-client's PKCS#11 private key `HEX` key ID: not supported, give --key FILE"
-	fs.StringVar(&f.keyID, "keyid", "", p11KeyUsage)
-	fs.StringVar(&f.keyID, "K", "", p11KeyUsage)
+	stringFlag(fs, &f.keyID, p11KeyUsage, "keyid", "K")
 	const mutualUsage = "pt-tls-client's mutual PB-TNC: accepted and ignored (imchost measures itself only)"
-	fs.BoolVar(&f.mutual, "mutual", false, mutualUsage)
-	fs.BoolVar(&f.mutual, "m", false, mutualUsage)
+	boolFlag(fs, &f.mutual, mutualUsage, "mutual", "m")
 	const optUsage = "read more arguments from `FILE` (pt-tls-client's --optionsfrom)"
-	fs.StringVar(&f.optionsFrom, "optionsfrom", "", optUsage)
-	fs.StringVar(&f.optionsFrom, "options", "", optUsage)
-	fs.StringVar(&f.optionsFrom, "+", "", optUsage)
+	stringFlag(fs, &f.optionsFrom, optUsage, "optionsfrom", "options", "+")
 	const clientUsage = "SASL PLAIN user `NAME` ([pdp] client)"
-	fs.StringVar(&f.client, "client", "", clientUsage)
-	fs.StringVar(&f.client, "i", "", clientUsage)
+	stringFlag(fs, &f.client, clientUsage, "client", "i")
 	const secretUsage = "SASL PLAIN `PASSWORD` ([pdp] secret; visible to other users in ps: prefer --secret-file or $IMCHOST_SECRET)"
-	fs.StringVar(&f.secret, "secret", "", secretUsage)
-	fs.StringVar(&f.secret, "s", "", secretUsage)
+	stringFlag(fs, &f.secret, secretUsage, "secret", "s")
 	fs.StringVar(&f.secretFile, "secret-file", "", "read the SASL PLAIN password from this file, readable by its owner only ([pdp] secret_file)")
 	fs.StringVar(&f.tpm, "tpm", "", "TPM: /dev/tpmrm0, tcp:HOST:PORT (swtpm), mssim:HOST:PORT or none ([tpm] device)")
 	fs.StringVar(&f.eventlog, "eventlog", "", "boot event log file ([tpm] eventlog)")
@@ -93,6 +84,25 @@ func (f *runFlags) register(fs interface {
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the PDP certificate (testing only)")
 	fs.BoolVar(&f.noReferral, "no-referral", false, "with --interval: ignore PB-PDP-Referral and keep the configured PDP")
 	fs.BoolVar(&f.stats, "stats", false, "at exit, print the process's CPU time and peak RSS to stderr")
+}
+
+// stringFlag defines one string flag under several names (a long name of
+// ours and pt-tls-client's short or long one), all setting *p.
+func stringFlag(fs interface {
+	StringVar(*string, string, string, string)
+}, p *string, usage string, names ...string) {
+	for _, n := range names {
+		fs.StringVar(p, n, "", usage)
+	}
+}
+
+// boolFlag is stringFlag for a boolean flag (default false).
+func boolFlag(fs interface {
+	BoolVar(*bool, string, bool, string)
+}, p *bool, usage string, names ...string) {
+	for _, n := range names {
+		fs.BoolVar(p, n, false, usage)
+	}
 }
 
 // apply lets the flags override the configuration.
