@@ -39,6 +39,7 @@ type runFlags struct {
 	insecure, noReferral, stats     bool
 	referrals                       *host.Referrals // [pdp] referrals
 	ops                             opsFlags        // --output, --metrics, --keep-loaded
+	prof                            profileFlags    // --cpuprofile, --trace
 }
 
 func (f *runFlags) register(fs interface {
@@ -84,6 +85,7 @@ func (f *runFlags) register(fs interface {
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the PDP certificate (testing only)")
 	fs.BoolVar(&f.noReferral, "no-referral", false, "with --interval: ignore PB-PDP-Referral and keep the configured PDP")
 	fs.BoolVar(&f.stats, "stats", false, "at exit, print the process's CPU time and peak RSS to stderr")
+	f.prof.register(fs)
 }
 
 // stringFlag defines one string flag under several names (a long name of
@@ -230,6 +232,11 @@ func cmdRun(e *env, args []string) int {
 	f.ops.interval = f.interval > 0
 	if f.stats {
 		defer printStats(e.stderr) // last: after the host and the TPM closed
+	}
+	stopProf, err := f.prof.start()
+	defer stopProf()
+	if err != nil {
+		return fail(e, err)
 	}
 	cfg, err := loadConfig(f.config)
 	if err != nil {
