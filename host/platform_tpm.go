@@ -74,7 +74,7 @@ func (p *tpmPlatform) VersionInfo(ctx context.Context) (abi.TPMVersionInfo, erro
 }
 
 // startupLocality is detected once: the seed whose replay of the event log
-// reproduces PCR 0 (pts.md §4.2); without a readable log, strongSwan's
+// reproduces PCR 0 (PFP §10.4.5.3); without a readable log, strongSwan's
 // guess (0 for "INTC", else 3).
 func (p *tpmPlatform) startupLocality(t *tpmhost.TPM, manufacturer string) uint8 {
 	p.mu.Lock()

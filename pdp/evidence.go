@@ -10,7 +10,8 @@ import (
 const numPCRs = 24
 
 // shadowPCRs is the Attestation IMV's replay of the received Simple
-// Component Evidence (pts.md §7.3, eventlog.md §4): 24 PCRs of the
+// Component Evidence (PTS IF-M Binding §3.15.1, TPM 2.0 Part 1 §17):
+// 24 PCRs of the
 // measurement algorithm's size, all zero except the last byte of PCR 0,
 // which holds the startup locality the TPM Version Information reported.
 type shadowPCRs struct {
@@ -59,7 +60,7 @@ func (s *shadowPCRs) pcrSelect() [3]byte {
 }
 
 // compareMeasurements checks received BIOS evidence against the reference
-// set the way strongSwan's IMV does (eventlog.md §6): entry k against stored
+// set the way strongSwan's IMV does: entry k against stored
 // entry k. A different digest for the same PCR is a failure; fewer entries
 // than stored is a failure ("x of y ... missing"); a different PCR index or
 // entries beyond the stored set are only logged (the quote check still

@@ -30,7 +30,7 @@ const (
 )
 
 // The component strongSwan's IMV requests for BIOS evidence: ITA-HSR
-// "Linux IMA" with qualifier K + trusted platform (pts.md §5.1).
+// "Linux IMA" with qualifier K + trusted platform (PTS IF-M Binding §5.1).
 const (
 	biosCompVendor    = patnc.PENITA
 	biosCompQualifier = 0x21
@@ -184,8 +184,8 @@ func (a *attIMV) process(at patnc.Attr) {
 	}
 }
 
-// reassemble feeds a Segmentation Envelope to the contract (pa-tnc.md
-// §6.2): a Next Segment request goes back while segments are due, the base
+// reassemble feeds a Segmentation Envelope to the contract (TCG IF-M
+// Segmentation §5.3): a Next Segment request goes back while segments are due, the base
 // attribute is processed when complete; a broken reassembly is answered with
 // the PA-TNC error strongSwan sends and ends the work item.
 func (a *attIMV) reassemble(e *patnc.SegEnvelope) {
@@ -458,8 +458,8 @@ func (a *attIMV) trustAK(ctx context.Context) bool {
 	return false
 }
 
-// verify checks the received evidence and quote (pts.md §7.3, eventlog.md
-// §6) and reaches the verdict.
+// verify checks the received evidence and quote (PTS IF-M Binding §3.15,
+// TPM 2.0 Part 3 §18.4) and reaches the verdict.
 func (a *attIMV) verify(ctx context.Context) {
 	if len(a.evidence) == 0 {
 		a.fail(NonCompliantMinor, Isolate, "no BIOS evidence measurements received")

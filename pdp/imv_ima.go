@@ -15,7 +15,7 @@ import (
 )
 
 // IMA runtime evidence: the ITA-HSR Linux IMA component with qualifier
-// K + operating system (pts.md §5.1, letter I of strongSwan's IMV), extended
+// K + operating system (PTS IF-M Binding §5.1, letter I of strongSwan's IMV), extended
 // into PCR 10, one Simple Component Evidence per entry of the IMA list with
 // the policy URI "<algo>:<path>" ("<path>" for the legacy ima template).
 const (

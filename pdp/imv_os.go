@@ -10,7 +10,7 @@ import (
 )
 
 // osRequired are the attributes the OS IMV needs, in the order strongSwan's
-// Attribute Request lists them (imc-flows.md §3.1, pa-tnc.md §4).
+// Attribute Request lists them (RFC 5792 §4.2.1).
 var osRequired = []patnc.Type{
 	patnc.TypeProductInfo, patnc.TypeStringVersion, patnc.TypeNumericVersion,
 	patnc.TypeOpStatus, patnc.TypeForwardingEnabled, patnc.TypeFactoryDefaultPwd,

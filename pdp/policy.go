@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// PTS measurement algorithm bits (pts.md §2.2).
+// PTS measurement algorithm bits (PTS IF-M Binding §3.9.1).
 const (
 	MeasSHA1   uint16 = 0x8000
 	MeasSHA256 uint16 = 0x4000
@@ -14,7 +14,7 @@ const (
 	MeasSHA512 uint16 = 0x1000
 )
 
-// PTS D-H group bits (pts.md §2.3).
+// PTS D-H group bits (PTS IF-M Binding §3.8.6).
 const (
 	DHModp1024 uint16 = 0x8000
 	DHModp1536 uint16 = 0x4000

@@ -20,7 +20,8 @@ func ptsMsg(t testing.TB, attrs ...patnc.Attr) tnccs.PAMessage {
 }
 
 // TestAttestationProtocolViolations: what the Attestation IMV refuses, and
-// the reason it gives (imc-flows.md §3.2 items 1–3 and the evidence rules).
+// the reason it gives (the order of PTS IF-M Binding §3.7–§3.15 and the
+// evidence rules).
 func TestAttestationProtocolViolations(t *testing.T) {
 	okCaps := &patnc.ProtoCaps{Caps: patnc.CapV | patnc.CapD | patnc.CapT}
 	okAlgo := &patnc.MeasAlgoSelection{Alg: patnc.HashSHA256}

@@ -3,7 +3,7 @@ package tests
 // `imchost run` as a user runs it: the built binary, config.toml with the
 // shipped [[imc]] entries, swtpm over --tpm tcp:..., a fixture --root, and
 // the project's PDP (in this process) verified with --ca. Exit codes and
-// output as /tmp/helpers/CLI.md (the CLI contract) says.
+// output as README.md's command reference says.
 
 import (
 	"bytes"

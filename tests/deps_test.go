@@ -82,7 +82,7 @@ func hasPrefix(path, prefix string) bool {
 	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
-// TestLayering keeps the arrows of DESIGN.md and STYLE.md §7.2 true.
+// TestLayering keeps the arrows of DESIGN.md true.
 func TestLayering(t *testing.T) {
 	for _, r := range rules {
 		pkgs := list(t, r.goos, "../"+r.pkg+"/...")

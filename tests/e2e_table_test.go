@@ -1,6 +1,6 @@
 package tests
 
-// The exchange as a table, the way ../shared/transcript.md writes it: one
+// The exchange as a table, the way the strongSwan reference run is written: one
 // row per PB-TNC batch with its direction, batch type, PB messages and, per
 // PB-PA, the PA message type and its attribute types.
 
@@ -222,16 +222,16 @@ func pcrRanges(pcrs []int) string {
 	return strings.Join(parts, ",")
 }
 
-// transcriptTable is ../shared/transcript.md's table for this project's
+// transcriptTable is the strongSwan reference run's table for this project's
 // client and PDP on the bundled log, row for row. Where it differs from
 // the reference run, the reason is the test bed, not the protocol:
 //
 //   - 105 Simple Component Evidence attributes: the bundled log has 105
 //     events extended into SHA-256 PCRs (the reference machine's had 136;
-//     strongSwan 6.0.6 on this log sent 105 too, imc-flows.md §1 round 5);
+//     strongSwan 6.0.6 on this log sent 105 too);
 //   - the OS IMV's Assessment Result: the reference PDP had no OS policy and
 //     said "don't know" while still sending the forwarding remediation; the
-//     project's PDP applies the policy of imc-flows.md §3.1 (forwarding on
+//     project's PDP applies strongSwan's OS IMV policy (forwarding on
 //     is non-compliant major, recommendation isolate). With forwarding on,
 //     batch 2 is the transcript's (Assessment Result + Remediation
 //     Instructions) and the verdict is non-compliant major / Quarantined

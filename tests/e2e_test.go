@@ -146,7 +146,7 @@ func testTranscript(t *testing.T, env *tpmEnv, forwarding bool) {
 			}
 			continue
 		}
-		// Forwarding on: imc-flows.md §3.1, non-compliant major, isolate;
+		// Forwarding on (RFC 5792 §4.2.11): non-compliant major, isolate;
 		// the remediation reaches the client both as the OS IMC's report
 		// (from the IETF Remediation Instructions, above) and as the
 		// RESULT's PB-Remediation-Parameters.

@@ -132,7 +132,7 @@ func hostileClientCases(t *testing.T) []clientCase {
 			binary.BigEndian.PutUint32(f[8:], 0xffffffff)
 			return c.sendRaw(f)
 			// in the data phase the PDP closes without a PT-TLS Error, as
-			// strongSwan's does (shared/spec/pt-tls.md)
+			// strongSwan's does
 		}, want: ptErr(pttls.ErrInvalidParameter), text: "exceeds the limit"},
 		{name: "version 2 only", script: func(t *testing.T, c *hostileConn) error {
 			return c.send(pttls.TypeVersionRequest, []byte{0, 2, 2, 2})

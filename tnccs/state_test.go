@@ -33,7 +33,7 @@ func (c *memConn) ReadBatch(context.Context) ([]byte, error) {
 	return b, nil
 }
 
-// The transition grids of pb-tnc.md §4 (RFC 5793 §3.2), one row per state,
+// The transition grids of RFC 5793 §3.2, one row per state,
 // one column per batch type NONE CDATA SDATA RESULT CRETRY SRETRY CLOSE;
 // "x" means refused (receive: Unexpected Batch Type in a CLOSE batch).
 // Abbreviations: Init, SW, CW, Dec, End.

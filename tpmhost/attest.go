@@ -17,7 +17,8 @@ const (
 const clockInfoSize = 17
 
 // Attest is a TPMS_ATTEST of type TPM_ST_ATTEST_QUOTE, split into the pieces
-// strongSwan's Simple Evidence Final carries (pts.md §7.1) plus the two it
+// strongSwan's Simple Evidence Final carries (PTS IF-M Binding §3.15.2, TPM 2.0
+// extension) plus the two it
 // leaves out (magic and type are implied; ExtraData is the verifier's own
 // secret).
 //
@@ -141,7 +142,7 @@ func skipPCRSelection(s *cryptobyte.String) string {
 }
 
 // Marshal encodes the TPMS_ATTEST (magic and quote type included). It is the
-// builder of pts.md §7.3 step 4: fill the pieces received in Simple Evidence
+// verifier's rebuild (TPM 2.0 Part 3 §18.4, TPM2_Quote): fill the pieces received in Simple Evidence
 // Final, set ExtraData to the own secret and PCRDigest to the recomputed one.
 func (a *Attest) Marshal() ([]byte, error) {
 	var b cryptobyte.Builder

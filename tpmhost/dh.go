@@ -10,7 +10,8 @@ import (
 	"math/big"
 )
 
-// DHGroup is a PTS Diffie-Hellman group, numbered as in IKE (pts.md §2.3).
+// DHGroup is a PTS Diffie-Hellman group, numbered as in IKE
+// (PTS IF-M Binding §3.8.6).
 type DHGroup uint16
 
 // The groups PTS uses.
@@ -177,7 +178,7 @@ func (k *DHKey) PublicValue() []byte { return append([]byte(nil), k.pub...) }
 
 // SharedSecret combines the own private key with the peer's public value
 // (PTS encoding). ECP: the X coordinate only; MODP: g^xy mod p left-padded to
-// the prime length (pts.md §3.6). The peer value is validated (on the curve,
+// the prime length (PTS IF-M Binding §3.8.4). The peer value is validated (on the curve,
 // or 1 < y < p-1).
 func (k *DHKey) SharedSecret(peer []byte) ([]byte, error) {
 	if len(peer) != k.group.PublicSize() {
@@ -204,7 +205,7 @@ func (k *DHKey) SharedSecret(peer []byte) ([]byte, error) {
 	return z.FillBytes(make([]byte, k.group.SharedSize())), nil
 }
 
-// SecretAssessmentValue computes the PTS secret (pts.md §3.6), the
+// SecretAssessmentValue computes the PTS secret (PTS IF-M Binding §3.8.4), the
 // TPM2_Quote qualifyingData:
 //
 //	H('1' ‖ initiator nonce ‖ responder nonce ‖ shared secret)

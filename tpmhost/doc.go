@@ -39,5 +39,8 @@
 // CompareWithQuirks is for diagnosing a live TPM, never for building
 // evidence.
 //
-// See /work/shared/spec/pts.md (§3.5–§3.6, §4, §7, §11) and eventlog.md.
+// See the PTS IF-M Binding (TCG Attestation PTS Protocol: Binding to TNC IF-M
+// 1.0 revision 28) §3.8 (D-H nonce), §3.10–§3.13 (TPM version,
+// AIK), §3.15 (evidence); TPM 2.0 Part 3 §18.4 (TPM2_Quote); the TCG PC Client
+// Platform Firmware Profile (PFP) §10 (event log).
 package tpmhost

@@ -134,14 +134,14 @@ func TestEventLogFacts(t *testing.T) {
 	if got := l.Banks; len(got) != 3 || got[0] != tpmhost.AlgSHA1 || got[1] != tpmhost.AlgSHA256 || got[2] != tpmhost.AlgSHA384 {
 		t.Errorf("banks %v", got)
 	}
-	ev := l.Events[7] // eventlog.md §2: event 7 is the 11 974-byte EV_EFI_VARIABLE_DRIVER_CONFIG
+	ev := l.Events[7] // event 7 is the 11 974-byte EV_EFI_VARIABLE_DRIVER_CONFIG
 	if ev.Seq != 7 || ev.Type != tpmhost.EvEFIVariableDriverConfig || len(ev.Data) != 11974 {
 		t.Errorf("event 7: seq %d %s %d bytes", ev.Seq, ev.Type, len(ev.Data))
 	}
 	if ev.Type.String() != "EV_EFI_VARIABLE_DRIVER_CONFIG" || tpmhost.EventType(0x1234).String() != "EV_0x00001234" {
 		t.Errorf("type names %q %q", ev.Type, tpmhost.EventType(0x1234))
 	}
-	// Per-PCR counts of eventlog.md §3.
+	// Per-PCR counts of the log (strongSwan 6.0.6 sent the same evidence).
 	counts := map[uint32]int{}
 	for _, ev := range l.Events {
 		if ev.Type != tpmhost.EvNoAction {
@@ -158,7 +158,7 @@ func TestEventLogFacts(t *testing.T) {
 		t.Error("this log has no StartupLocality event")
 	}
 	// The first SHA-256 digest is the one of the recorded first Simple
-	// Component Evidence (pts.md §6).
+	// Component Evidence (PTS IF-M Binding §3.15.1).
 	first, _ := l.Events[1].Digest(tpmhost.AlgSHA256)
 	if d := hex.EncodeToString(first); d != "d0fcf11a32a8fbf5a4e1a58cd74dd2357d07e7503b5b6afd5a7989a98e17be7f" {
 		t.Errorf("first sha256 digest %s", d)

@@ -40,7 +40,7 @@ func ExampleParseEventLog() {
 	// sha256 12 73b2090e3e72430531e7bc7d63e88826891ef4e04d6c1e250dc5c52db24f2f48
 }
 
-// The PTS secret of the recorded strongSwan exchange (pts.md §11).
+// The PTS secret of the recorded strongSwan exchange (testdata/pts-vectors.txt).
 func ExampleSecretAssessmentValue() {
 	h := func(s string) []byte { b, _ := hex.DecodeString(s); return b }
 	secret, _ := tpmhost.SecretAssessmentValue(crypto.SHA256,

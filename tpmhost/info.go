@@ -128,7 +128,8 @@ func (t *TPM) Banks() (map[Alg][]int, error) {
 
 // AllocatedBanks returns, in ascending TPM_ALG_ID order, the PCR banks that
 // have at least one PCR allocated. Only these may be offered as PTS
-// measurement algorithms (spec README gotcha 9).
+// measurement algorithms (PTS IF-M Binding §3.9.2: the selected
+// algorithm is the bank the evidence and quote use).
 func (t *TPM) AllocatedBanks() ([]Alg, error) {
 	banks, err := t.Banks()
 	if err != nil {

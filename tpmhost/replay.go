@@ -15,7 +15,8 @@ import (
 )
 
 // Replay is the result of extending an event log's digests of one bank into
-// shadow PCRs, as the PTS verifier does (eventlog.md §4).
+// shadow PCRs, as the PTS verifier does (TPM 2.0 Part 1 §17, the PCR
+// extend rule; PFP §10.4.5.3 for the locality seed of PCR 0).
 type Replay struct {
 	Bank     Alg
 	Locality uint8          // PCR 0's starting value (its last byte)
@@ -303,7 +304,7 @@ func (l *EventLog) tryEBSMissing(r *Replay, m Mismatch) (Quirk, bool) {
 }
 
 // LocalityCandidates returns the PCR 0 seeds to try, in order: the
-// StartupLocality event's value if present, then 0, 3, 4 (pts.md §4.2).
+// StartupLocality event's value if present, then 0, 3, 4 (PFP §10.4.5.3).
 func (l *EventLog) LocalityCandidates() []uint8 {
 	var c []uint8
 	if loc, ok := l.StartupLocality(); ok {

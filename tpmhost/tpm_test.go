@@ -244,7 +244,7 @@ func TestLocalityDetectionSwtpm(t *testing.T) {
 }
 
 // TestQuoteSHA384Bank: quoting the sha384 bank with a P-256 AK gives a
-// SHA-256 pcrDigest over 48-byte PCR values (pts.md §7.1: the digest follows
+// SHA-256 pcrDigest over 48-byte PCR values (TPM 2.0 Part 3 §18.4: the digest follows
 // the AK's hash, not the bank).
 func TestQuoteSHA384Bank(t *testing.T) {
 	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")

@@ -54,7 +54,7 @@ func readVectors(t testing.TB) map[string][]byte {
 }
 
 // sefPieces splits a Simple Evidence Final value (TPM 2.0 flags 0x10) as
-// pts.md §7.1 lays it out. The real codec lives in sdk/patnc; this is just
+// PTS IF-M Binding §3.15.2 and strongSwan's TPM 2.0 extension lay it out. The real codec lives in sdk/patnc; this is just
 // enough to reach the quote.
 func sefPieces(t *testing.T, v []byte) (a tpmhost.Attest, sig []byte) {
 	t.Helper()
@@ -86,7 +86,8 @@ func sefPieces(t *testing.T, v []byte) (a tpmhost.Attest, sig []byte) {
 	return a, sig
 }
 
-// TestStrongSwanVectors checks tpmhost against every relation of pts.md §11:
+// TestStrongSwanVectors checks tpmhost against every relation of the recorded
+// strongSwan 6.0.6 exchange (testdata/pts-vectors.txt):
 // the D-H secret, the AK key id, the TPMS_ATTEST rebuilt from Simple Evidence
 // Final, its signature, and the PCR digest from a replay of the real log.
 func TestStrongSwanVectors(t *testing.T) {

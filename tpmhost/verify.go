@@ -20,7 +20,8 @@ var (
 	ErrQuoteKey       = errors.New("tpmhost: quote key unsupported")
 )
 
-// VerifyQuote checks a TPM2_Quote as the PTS verifier does (pts.md §7.3):
+// VerifyQuote checks a TPM2_Quote as the PTS verifier does (PTS IF-M Binding
+// §3.15.2, TPM 2.0 Part 3 §18.4):
 //
 //   - sig over attest with pub: RSA PKCS#1 v1.5 with sigHash, or ECDSA with
 //     the curve's fixed hash (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512;

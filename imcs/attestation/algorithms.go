@@ -6,8 +6,8 @@ import (
 	"github.com/imchost/imchost/abi"
 )
 
-// PTS Measurement Algorithm bits, TCG PTS Protocol: Binding to IF-M §3.9
-// (pts.md §2.2). The same bits fill the D-H "Hash Algorithm Set", the Simple
+// PTS Measurement Algorithm bits, TCG PTS Protocol: Binding to IF-M
+// §3.9.1. The same bits fill the D-H "Hash Algorithm Set", the Simple
 // Component Evidence "Hash Algorithm" and the Simple Evidence Final
 // "Composite Hash Algorithm" fields.
 const (
@@ -101,7 +101,7 @@ func measCap(name string) (uint16, bool) {
 	return set, found
 }
 
-// D-H group bits, pts.md §2.3.
+// D-H group bits, PTS IF-M Binding §3.8.6.
 const (
 	dhIKE2  uint16 = 0x8000 // MODP-1024
 	dhIKE5  uint16 = 0x4000 // MODP-1536
@@ -154,7 +154,7 @@ func dhName(bit uint16) string {
 	return "DH_UNKNOWN"
 }
 
-// PTS Protocol Capabilities flags, pts.md §2.1.
+// PTS Protocol Capabilities flags, PTS IF-M Binding §3.7.
 const (
 	capC uint16 = 0x10 // current (in-memory) evidence
 	capV uint16 = 0x08 // verification support

@@ -71,29 +71,29 @@ func TestProbeReplies(t *testing.T) {
 		in    string   // hex of the PA-TNC message
 		want  []string // hex of each reply's attributes (after the 8-byte header)
 	}{
-		{name: "unknown NOSKIP type (pa-tnc.md §3)",
+		{name: "unknown NOSKIP type (RFC 5792 §4.2.8)",
 			in:   "01000000 a1b2c3d4 80005597 7f000000 0000000c",
 			want: []string{"00000000 00000008 00000024 00000000 00000003 01000000a1b2c3d4 80005597 7f000000"}},
 		{name: "unknown type without NOSKIP is skipped",
 			in: "01000000 a1b2c3d4 00005597 7f000000 0000000c"},
-		{name: "version 2 (pa-tnc.md §3)",
+		{name: "version 2 (RFC 5792 §4.2.8)",
 			in:   "02000000 a1b2c3d4",
 			want: []string{"00000000 00000008 00000020 00000000 00000002 02000000a1b2c3d4 01010000"}},
-		{name: "measurement algorithm SHA-512 only (pts.md §3.2)",
+		{name: "measurement algorithm SHA-512 only (PTS §3.9.1)",
 			in:   "01000000 a1b2c3d4 80005597 06000000 00000010 00001000",
 			want: []string{"00000000 00000008 00000018 00005597 00000001 0000c000"}},
-		{name: "D-H groups none (pts.md §3.4)",
+		{name: "D-H groups none (PTS §3.8.1)",
 			setup: []string{"01000000 00000001 80005597 06000000 00000010 0000e000"},
 			in:    "01000000 a1b2c3d4 80005597 03000000 00000010 00000000",
 			want:  []string{"00000000 00000008 00000018 00005597 00000006 0000f800"}},
-		{name: "D-H minimum nonce 32 (pts.md §3.4)",
+		{name: "D-H minimum nonce 32 (PTS §3.8.1)",
 			setup: []string{"01000000 00000001 80005597 06000000 00000010 0000e000"},
 			in:    "01000000 a1b2c3d4 80005597 03000000 00000010 0020f000",
 			want:  []string{"00000000 00000008 00000018 00005597 00000007 0014ffff"}},
-		{name: "file measurement of a path outside the allowlist (pts.md §9: File Not Found)",
+		{name: "file measurement of a path outside the allowlist (PTS §3.19.1: File Not Found)",
 			in:   "01000000 a1b2c3d4 80005597 00c00000 0000001b 00000007 0000002f 2f6574632f6873",
 			want: []string{"00000000 00000008 00000023 00005597 00000003 00000007 0000002f 2f6574632f6873"}},
-		{name: "segmented AIK (pa-tnc.md §6.4 probe)",
+		{name: "segmented AIK (IF-M Segmentation §5 probe)",
 			in: "01000000 a1b2c3d4 00005597 00000021 00000014 ffffffff 0000003c 80005597 0d000000 00000010 00000000",
 			want: []string{"00005597 00000022 00000014 ffffffff 0000003c" +
 				"00005597 00000023 0000004c c0000001 00005597 0e000000 00000068" + aikValue[:96]}},
@@ -156,7 +156,7 @@ func TestProbeReplies(t *testing.T) {
 }
 
 // TestProbeSegmentedAIKNext completes the segmented AIK of the probe: the
-// Next Segment request gets the last 44 value bytes (pa-tnc.md §6.4).
+// Next Segment request gets the last 44 value bytes (TCG IF-M Segmentation §5.4).
 func TestProbeSegmentedAIKNext(t *testing.T) {
 	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
 	h := nativeHarness(t, env, map[string]string{"aik_handle": "0x81010003", "eventlog": recordedLog})
@@ -208,7 +208,7 @@ func TestSettingsRefused(t *testing.T) {
 }
 
 // TestAIKCertificate: with aik_cert set the host adds the certificate and
-// the IMC sends it instead of the naked key (flags 0x00, pts.md §4.4).
+// the IMC sends it instead of the naked key (flags 0x00, PTS IF-M Binding §3.13).
 func TestAIKCertificate(t *testing.T) {
 	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -10,7 +10,7 @@ import (
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
-// Component Functional Name values the IMC knows (pts.md §5.1).
+// Component Functional Name values the IMC knows (PTS IF-M Binding §5.1).
 const (
 	penITAHSR   uint32 = 0x00902a
 	compNameIMA uint32 = 3    // ITA-HSR "Linux IMA"
@@ -68,7 +68,7 @@ func (s *session) componentEvidence(reqs []patnc.CompEvidRequest, request []byte
 }
 
 // measureBIOS loads the boot event log in the selected bank and turns every
-// extended event into evidence, with strongSwan's skip rule (eventlog.md §2):
+// extended event into evidence, with strongSwan's skip rule:
 // drop EV_NO_ACTION and events without a digest in the bank, keep everything
 // else in log order. It replays the kept digests into shadow PCRs whose PCR 0
 // starts at the TPM's startup locality.
@@ -129,7 +129,7 @@ func evidenceTime(ctime int64) patnc.DateTime {
 // generate answers Generate Attestation Evidence: the cached evidence and a
 // Simple Evidence Final with a quote over exactly the PCRs the evidence
 // touched, in the selected bank, with the D-H secret as qualifying data
-// (pts.md §7.1-7.2). The cache is emptied.
+// (PTS IF-M Binding §3.15.2, TPM 2.0 Part 3 §18.4). The cache is emptied.
 func (s *session) generate() ([]evidence, *patnc.SimpleEvidFinal, error) {
 	if s.measAlgo == 0 || s.secret == nil {
 		s.log.err("attestation evidence requested before the measurement algorithm and the D-H secret were negotiated")

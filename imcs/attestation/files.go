@@ -9,7 +9,7 @@ import (
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
-// TCG PTS errors of the file requests (pts.md §9, §10).
+// TCG PTS errors of the file requests (PTS IF-M Binding §3.19.1, §4).
 const (
 	tcgErrInvalidPath      uint32 = 2
 	tcgErrFileNotFound     uint32 = 3
@@ -45,7 +45,7 @@ func (s *session) fileError(what, path string, err error, request []byte) error 
 	return fmt.Errorf("attestation: %s %s: %w", what, path, err)
 }
 
-// fileMeasurement answers Request File Measurement (pts.md §9) through the
+// fileMeasurement answers Request File Measurement (PTS IF-M Binding §3.19.1) through the
 // host's file_measure, which serves only the IMC's allowlist.
 func (s *session) fileMeasurement(r *patnc.ReqFileMeas, request []byte) (*patnc.FileMeas, error) {
 	what := "file"

@@ -17,8 +17,8 @@ import (
 )
 
 // TestFileRequests: Request File Measurement and Request File Metadata
-// answered as strongSwan's IMC does (pts.md §9: the layouts of the 6.0.6
-// probes), through the host's allowlist: a file, a directory (its regular,
+// answered as strongSwan's IMC does (PTS IF-M Binding §3.17, §3.19: the layouts of
+// the 6.0.6 probes), through the host's allowlist: a file, a directory (its regular,
 // non-hidden files in directory order), metadata; a path outside the
 // allowlist, a symbolic link leading out of it and a FIFO inside it are
 // File Not Found with the request as information; a bad delimiter is

@@ -18,7 +18,7 @@ const imaPageLen = 1024
 
 // imaBinding is what the IMA evidence is bound to: the quote taken before
 // the list is read (IMA appends while we read, so we send the prefix the
-// quote covers; pts.md §6).
+// quote covers; PTS IF-M Binding §3.15.1).
 type imaBinding struct {
 	hash          uint16 // TPM_ALG_ID of the quote's pcrDigest
 	digest        []byte // the quoted pcrDigest

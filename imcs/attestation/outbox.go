@@ -9,7 +9,7 @@ import (
 )
 
 // outbox sends the IMC's replies on one connection under the IF-M
-// segmentation contract agreed with each IMV (pa-tnc.md §6): attributes are
+// segmentation contract agreed with each IMV (TCG IF-M Segmentation §5): attributes are
 // packed into PA-TNC messages of at most max_message_size bytes and
 // attributes larger than the contract's segment size go out as
 // Segmentation Envelopes, the rest on Next Segment requests.

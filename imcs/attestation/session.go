@@ -10,7 +10,7 @@ import (
 )
 
 // TCG PTS error codes carried in an IETF PA-TNC Error attribute with Error
-// Code Vendor ID TCG (pa-tnc.md §3, pts.md §10).
+// Code Vendor ID TCG (RFC 5792 §4.2.8, PTS IF-M Binding §4).
 const (
 	tcgErrHashAlgNotSupported  uint32 = 1
 	tcgErrDHGroupsNotSupported uint32 = 6
@@ -201,7 +201,7 @@ func (s *session) selectMeasAlgo(offered uint16) (uint16, error) {
 // dhParams is the D-H Nonce Parameters Response content.
 type dhParams struct {
 	Group   uint16 // selected D-H group bit
-	HashSet uint16 // the selected measurement algorithm only (gotcha 6)
+	HashSet uint16 // the selected measurement algorithm only, as strongSwan sends
 	Nonce   []byte
 	Public  []byte
 }
@@ -277,7 +277,7 @@ func (s *session) dhFinish(hash uint16, peerPublic, initNonce []byte) error {
 }
 
 // tpmVersionInfo builds the 16-byte strongSwan TPM 2.0 version blob
-// (pts.md §4.2) with the locality the TPM really started at:
+// (PTS IF-M Binding §3.11, TPM 2.0 form) with the locality the TPM really started at:
 //
 //	| Tag = 0x0200 (16)          | Reserved(8)=0 | Locality (8) |
 //	| Revision (uint32) = TPM2_PT_REVISION                         |

@@ -88,7 +88,7 @@ func (c *collector) defaultPwdEnabled() patnc.Attr {
 }
 
 // deviceID is the ITA-HSR Device ID, or nil when there is none. Sources in
-// strongSwan's order (imc-flows.md §2.6): the device_id setting, the keyid
+// strongSwan's order: the device_id setting, the keyid
 // of the TPM key at device_handle, the machine-id.
 func (c *collector) deviceID() patnc.Attr {
 	id := c.o.cfg.deviceID

@@ -30,12 +30,12 @@ const (
 	settingPushInfo = "push_info"
 	// settingMaxMessageSize is the largest PA-TNC message the IMC builds, for
 	// the segmentation contract and for packing; default 2 097 104, the
-	// PT-TLS value strongSwan uses (pa-tnc.md §6.4).
+	// PT-TLS value strongSwan uses (TCG IF-M Segmentation §5.1).
 	settingMaxMessageSize = "max_message_size"
 )
 
 // defaultMaxMessageSize is strongSwan's maximum PA-TNC message size over
-// PT-TLS (pa-tnc.md §6.4: 2 097 104 - 24 = 2 097 080 segment size).
+// PT-TLS (TCG IF-M Segmentation §5.1: 2 097 104 - 24 = 2 097 080 segment size).
 const defaultMaxMessageSize = 2097104
 
 // Operational Status values (RFC 5792 §4.2.5) the OS IMC sends.

@@ -31,7 +31,7 @@ type OSIMC struct {
 	cfg  settings
 
 	// contracts holds the segmentation contracts by IMV ID (the message
-	// type is always IETF/Operating System); see pa-tnc.md §6.4.
+	// type is always IETF/Operating System); see TCG IF-M Segmentation §5.
 	contracts map[uint32]*patnc.Contract
 	// results keeps the last assessment result per IMV, for a
 	// Remediation Instructions attribute that arrives without one.

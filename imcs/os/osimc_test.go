@@ -428,7 +428,7 @@ func TestAssessmentWithRemediation(t *testing.T) {
 	}
 }
 
-// TestAttributeRequest: the probe of imc-flows.md §2.7, IETF 2, 4, 3, 5, 11,
+// TestAttributeRequest: the probe of RFC 5792 §4.2.1, IETF 2, 4, 3, 5, 11,
 // 12, ITA 8 and IETF 7 (plus Port Filter, which the OS IMC ignores),
 // answered in one EXCL message in the requested order.
 func TestAttributeRequest(t *testing.T) {
@@ -578,7 +578,7 @@ func TestTooLargeWithoutContract(t *testing.T) {
 }
 
 // TestUnknownNoSkip: an unknown attribute with NOSKIP is answered with
-// Attribute Type Not Supported, byte for byte as strongSwan (pa-tnc.md §3).
+// Attribute Type Not Supported, byte for byte as strongSwan (RFC 5792 §4.2.8).
 func TestUnknownNoSkip(t *testing.T) {
 	h, _, _ := recordedEnv(t).start(t)
 	h.Start()

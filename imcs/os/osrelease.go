@@ -53,7 +53,8 @@ func (t osType) String() string {
 	return osTypeNames[t]
 }
 
-// vendor is the Product Information vendor ID for the type (pa-tnc.md §0);
+// vendor is the Product Information vendor ID for the type (RFC 5792
+// §4.2.2);
 // every type without an entry maps to 0 (IETF). Product ID is always 0.
 func (t osType) vendor() uint32 {
 	switch t {
@@ -94,7 +95,7 @@ type osInfo struct {
 var errOSRelease = errors.New("imc-os: unusable os-release")
 
 // osReleaseFields extracts ID and VERSION_ID from an os-release file with
-// strongSwan's rules (imc-flows.md §2.1):
+// strongSwan's rules (RFC 5792 §4.2.2 leaves them open):
 //
 //   - ID is the first "ID=" that starts a line, up to the end of that line;
 //     quotes are kept (ID="rhel" gives `"rhel"`), as strongSwan keeps them.

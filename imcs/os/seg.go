@@ -8,7 +8,7 @@ import (
 )
 
 // segmentation handles the TCG segmentation attributes of a received
-// message (strongSwan's imc_msg receive, pa-tnc.md §6): it answers a
+// message (strongSwan's imc_msg receive, TCG IF-M Segmentation §5): it answers a
 // Contract Request with a Contract Response, a Next Segment request with the
 // next envelope, and collects envelopes from the IMV, asking for the next
 // segment while more follow. It returns the message's other attributes with

@@ -574,7 +574,7 @@ TestFaultCompilationCache. (2) When the client's context deadline was also the r
 could report "peer stalled" (os.ErrDeadlineExceeded) instead of context.DeadlineExceeded, depending on
 which fired first; fixed in tnccs/pttls (ioErr checks the context's deadline too). (3) In the
 data phase the PDP answers an oversize or malformed PT-TLS frame by closing, without a PT-TLS Error
-message, as strongSwan does (shared/spec/pt-tls.md); during negotiation it sends the PT-TLS Error.
+message, as strongSwan does; during negotiation it sends the PT-TLS Error.
 Memory: no case allocates by a length field (the 4 GiB cases end at once).`
 
 // writeFuzz summarises the fuzz campaign's final lines ("ok|FAIL pkg target

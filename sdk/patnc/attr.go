@@ -46,7 +46,7 @@ func WithNoSkip[A Attr](a A) A {
 }
 
 // DefaultNoSkip reports whether strongSwan sends attributes of type t with
-// NOSKIP (pa-tnc.md §2): the IMV's PTS requests (protocol capabilities,
+// NOSKIP (RFC 5792 §4.2): the IMV's PTS requests (protocol capabilities,
 // measurement algorithm, D-H nonce parameters and finish, TPM version, AIK,
 // functional component evidence, attestation evidence, file measurement and
 // metadata requests) and the IMC's File Measurement and Unix-Style File

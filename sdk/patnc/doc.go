@@ -55,7 +55,7 @@
 //
 // # Segmentation
 //
-// TCG IF-M segmentation (pa-tnc.md §6) lives in Contract: an IMV calls
+// TCG IF-M segmentation (TCG IF-M Segmentation §5) lives in Contract: an IMV calls
 // NewContractRequest with its maximum PA-TNC message size and sends the
 // returned Segmentation Contract Request; an IMC answers a received request
 // with RespondToContract and sends the response. Both then keep the Contract
@@ -67,4 +67,8 @@
 // syscall or unsafe) only. Its wire primitives (Builder, and an internal
 // reader) mirror golang.org/x/crypto/cryptobyte, which is not imported
 // because it would link math/big and encoding/asn1 into every wasm IMC.
+//
+// Comments cite RFC 5792 (PA-TNC), "PTS IF-M Binding" (TCG Attestation PTS
+// Protocol: Binding to TNC IF-M, version 1.0 revision 28) and "TCG IF-M
+// Segmentation" (TCG IF-M Segmentation Specification 1.0) by section.
 package patnc

@@ -34,7 +34,7 @@ func (c ErrorCode) String() string {
 }
 
 // TCGErrorCode is a TCG PTS error code (Error Code Vendor ID TCG 0x005597),
-// pa-tnc.md §3 and pts.md §10.
+// RFC 5792 §4.2.8 and PTS IF-M Binding §4.
 type TCGErrorCode uint32
 
 // TCG PTS error codes.

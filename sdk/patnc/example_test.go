@@ -11,7 +11,7 @@ import (
 )
 
 // The OS IMC's first PA-TNC message (IETF/Operating System subtype), as the
-// strongSwan 6.0.6 OS IMC sent it in the recorded exchange (pa-tnc.md §7.1).
+// strongSwan 6.0.6 OS IMC sent it in the recorded exchange (testdata/os_imc_first_message.hex).
 // The message ID is random in real use.
 func ExampleMessage_Marshal() {
 	lastBoot := time.Date(2026, 11, 26, 18, 51, 8, 0, time.UTC)
@@ -112,7 +112,7 @@ func ExampleError_ErrorAttr() {
 	// 000000000000000800000024000000000000000301000000a1b2c3d4800055977f000000
 }
 
-// The segmentation contract of gotcha 14: the IMV offers 65490 - 24, the
+// The segmentation contract strongSwan negotiates over EAP: the IMV offers 65490 - 24, the
 // IMC with a 32722-byte limit lowers it to 32698.
 func ExampleRespondToContract() {
 	_, req := patnc.NewContractRequest(65490)

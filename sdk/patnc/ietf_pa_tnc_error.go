@@ -4,8 +4,7 @@ import (
 	"fmt"
 )
 
-// PATNCError is the IETF PA-TNC Error attribute, RFC 5792 §4.2.8
-// (pa-tnc.md §3).
+// PATNCError is the IETF PA-TNC Error attribute, RFC 5792 §4.2.8.
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -22,7 +21,7 @@ import (
 //	Version Not Supported (2):        message header (8) | Max Vers (8) | Min Vers (8) | Reserved (16)
 //	Attribute Type Not Supported (3): message header (8) | Flags (8) | Vendor (24) | Type (32)
 //
-// Every other code (IETF SWIMA codes, vendor TCG codes, pts.md §10) keeps
+// Every other code (IETF SWIMA codes, vendor TCG codes, PTS IF-M Binding §4) keeps
 // its information as raw bytes in Info.
 type PATNCError struct {
 	AttrFlags
@@ -47,7 +46,7 @@ type PATNCError struct {
 }
 
 // NewTCGError returns a PA-TNC Error attribute with a TCG PTS error code and
-// its information (pts.md §10: e.g. TCGErrHashAlgInfo(own set), or a copy of
+// its information (PTS IF-M Binding §4: e.g. TCGErrHashAlgInfo(own set), or a copy of
 // the request value).
 func NewTCGError(code TCGErrorCode, info []byte) *PATNCError {
 	return &PATNCError{Vendor: PENTCG, Code: uint32(code), Info: info}

@@ -1,7 +1,8 @@
 package patnc
 
 // Symlink is one entry of Symlinks: a link below the requested directory
-// and '/' + its target (pts.md §8).
+// and '/' + its target (ITA-HSR vendor attribute, as strongSwan
+// defines it).
 type Symlink struct {
 	Path   string // e.g. "/bin"
 	Target string // e.g. "/usr/bin"

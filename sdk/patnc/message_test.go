@@ -30,7 +30,7 @@ func TestTypeString(t *testing.T) {
 }
 
 // TestErrorAttrVerified rebuilds the two PA-TNC Error attributes the
-// strongSwan 6.0.6 Attestation IMC was probed to send (pa-tnc.md §3).
+// strongSwan 6.0.6 Attestation IMC was probed to send (RFC 5792 §4.2.8).
 func TestErrorAttrVerified(t *testing.T) {
 	for _, c := range []struct {
 		name string
@@ -229,7 +229,7 @@ func TestTPM2Version(t *testing.T) {
 
 // TestSimpleEvidFinalTPMSAttest rebuilds the 145-byte TPMS_ATTEST of the
 // recorded exchange from its Simple Evidence Final and the DH secret
-// (pts.md §11), and splits it again.
+// (tpmhost/testdata/pts-vectors.txt), and splits it again.
 func TestSimpleEvidFinalTPMSAttest(t *testing.T) {
 	sef := mustHex(t, "1000400000000020ae59abee4cd55315eb17deeda2cfabb9790ccf6cdc4595ba"+
 		"425f1ab8a5e924670022000b63bcb6d0bfc9bbd558c9c22d73a8e67c65ff47f6"+

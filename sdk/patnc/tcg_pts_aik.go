@@ -4,8 +4,8 @@ package patnc
 // than an X.509 certificate.
 const AIKFlagNaked uint8 = 0x80
 
-// AIK is the TCG Attestation Identity Key attribute (0x0E000000), pts.md
-// §4.4. The value is at least the flags byte (else Invalid Parameter at 0);
+// AIK is the TCG Attestation Identity Key attribute (0x0E000000),
+// PTS IF-M Binding §3.13. The value is at least the flags byte (else Invalid Parameter at 0);
 // the reserved flag bits are ignored on receipt.
 //
 //	 0                   1                   2                   3

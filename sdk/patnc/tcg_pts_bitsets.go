@@ -2,7 +2,7 @@ package patnc
 
 import "strings"
 
-// Caps is the PTS Protocol Capabilities flag set (pts.md §2.1).
+// Caps is the PTS Protocol Capabilities flag set (PTS IF-M Binding §3.7).
 type Caps uint16
 
 // PTS protocol capability flags.
@@ -27,7 +27,7 @@ func (c Caps) String() string {
 }
 
 // HashAlgs is a PTS measurement algorithm set, also used for one selected
-// algorithm (pts.md §2.2).
+// algorithm (PTS IF-M Binding §3.9).
 type HashAlgs uint16
 
 // PTS measurement algorithm bits.
@@ -112,7 +112,7 @@ func (h HashAlgs) String() string {
 }
 
 // DHGroups is a PTS D-H group set, also used for one selected group
-// (pts.md §2.3).
+// (PTS IF-M Binding §3.8.6).
 type DHGroups uint16
 
 // PTS D-H group bits.

@@ -5,7 +5,7 @@ import (
 )
 
 // Qualifier is the 6-bit functional component qualifier: K (kernel) and S
-// (sub-component) flags and a 4-bit type (pts.md §5.1).
+// (sub-component) flags and a 4-bit type (PTS IF-M Binding §5.2).
 type Qualifier uint8
 
 // Qualifier flags and types.
@@ -63,7 +63,7 @@ const (
 	CompITALinuxIMA uint32 = 3 // "Linux IMA"
 )
 
-// ComponentName is a PTS Component Functional Name (8 bytes), pts.md §5.1.
+// ComponentName is a PTS Component Functional Name (8 bytes), PTS IF-M Binding §5.1.
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

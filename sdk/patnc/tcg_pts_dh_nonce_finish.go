@@ -3,7 +3,7 @@ package patnc
 import "fmt"
 
 // DHNonceFinish is the TCG D-H Nonce Finish attribute (0x05000000),
-// pts.md §3.5 (gotcha 6: public value first, nonce last); sent by the IMV
+// PTS IF-M Binding §3.8.3 (public value first, nonce last); sent by the IMV
 // with NOSKIP.
 //
 //	 0                   1                   2                   3

@@ -4,7 +4,8 @@ package patnc
 const MinNonceLen = 17
 
 // DHNonceParamsReq is the TCG D-H Nonce Parameters Request attribute
-// (0x03000000, exactly 4 bytes), pts.md §3.3; sent by the IMV with NOSKIP.
+// (0x03000000, exactly 4 bytes),
+// PTS IF-M Binding §3.8.1; sent by the IMV with NOSKIP.
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

@@ -3,7 +3,7 @@ package patnc
 import "fmt"
 
 // DHNonceParamsResp is the TCG D-H Nonce Parameters Response attribute
-// (0x04000000), pts.md §3.4 (gotcha 6: nonce first, public value last).
+// (0x04000000), PTS IF-M Binding §3.8.2 (nonce first, public value last).
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

@@ -8,7 +8,8 @@ type FileMeasurement struct {
 	Name   string // relative name for a directory, basename for a file
 }
 
-// FileMeas is the TCG File Measurement attribute (0x00D00000), pts.md §9;
+// FileMeas is the TCG File Measurement attribute (0x00D00000),
+// PTS IF-M Binding §3.19.2;
 // strongSwan's IMC sends it with NOSKIP.
 //
 //	 0                   1                   2                   3

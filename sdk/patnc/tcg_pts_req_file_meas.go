@@ -8,7 +8,7 @@ const (
 )
 
 // ReqFileMeas is the TCG Request File Measurement attribute (0x00C00000),
-// pts.md §9; sent by the IMV with NOSKIP. Fewer than 8 bytes is Invalid
+// PTS IF-M Binding §3.19.1; sent by the IMV with NOSKIP. Fewer than 8 bytes is Invalid
 // Parameter at 0; reserved bits are ignored on receipt. The IMC checks the
 // delimiter and path (TCG errors Invalid Delimiter, File Not Found, ...).
 //

@@ -1,7 +1,7 @@
 package patnc
 
 // ReqFileMeta is the TCG Request File Metadata attribute (0x00700000),
-// pts.md §9; sent by the IMV with NOSKIP. Fewer than 4 bytes is Invalid
+// PTS IF-M Binding §3.17.1; sent by the IMV with NOSKIP. Fewer than 4 bytes is Invalid
 // Parameter at 0; reserved bits are ignored on receipt.
 //
 //	 0                   1                   2                   3

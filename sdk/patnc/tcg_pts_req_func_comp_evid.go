@@ -16,7 +16,7 @@ type CompEvidRequest struct {
 }
 
 // ReqFuncCompEvid is the TCG Request Functional Component Evidence attribute
-// (0x00100000), pts.md §5.2: one or more 12-byte entries (an empty value is
+// (0x00100000), PTS IF-M Binding §3.14.1: one or more 12-byte entries (an empty value is
 // Invalid Parameter at 0, a partial entry at its offset). strongSwan's IMV
 // sends PCR (0x10), depth 0, BIOSComponent, with NOSKIP.
 //

@@ -36,7 +36,7 @@ const (
 )
 
 // SimpleCompEvid is the TCG Simple Component Evidence attribute
-// (0x00300000), PTS IF-M Binding §3.15.1 and pts.md §6.
+// (0x00300000), PTS IF-M Binding §3.15.1.
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

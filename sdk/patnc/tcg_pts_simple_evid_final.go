@@ -28,8 +28,8 @@ func (q QuoteMode) valid() bool {
 }
 
 // SimpleEvidFinal is the TCG Simple Evidence Final attribute (0x00400000),
-// PTS IF-M Binding §3.15.2 with strongSwan's TPM 2.0 extension (pts.md §7.1,
-// gotcha 10).
+// PTS IF-M Binding §3.15.2 with strongSwan's TPM 2.0 extension (the TPMS_ATTEST
+// fields of TPM 2.0 Part 2 and the quote signature).
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -198,8 +198,8 @@ func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err e
 }
 
 // TPMSAttest rebuilds the TPMS_ATTEST the TPM signed from the TPM 2.0
-// fields and the verifier's own copy of the qualifying data (pts.md §7.3
-// step 4); pcrDigest is normally the verifier's recomputed digest, or
+// fields and the verifier's own copy of the qualifying data (TPM 2.0
+// Part 3 §18.4); pcrDigest is normally the verifier's recomputed digest, or
 // a.PCRComposite.
 func (a *SimpleEvidFinal) TPMSAttest(extraData, pcrDigest []byte) ([]byte, error) {
 	if a.QuoteMode != QuoteTPM2 {

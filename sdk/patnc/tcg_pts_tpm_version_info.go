@@ -43,7 +43,7 @@ func (a *TPMVersionInfo) UnmarshalValue(v []byte) error {
 const TPM2VersionTag = 0x0200
 
 // TPM2Version is strongSwan's 16-byte TPM 2.0 version information
-// (pts.md §4.2, gotcha 8).
+// (the TPM 2.0 form of PTS IF-M Binding §3.11).
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

@@ -31,7 +31,7 @@ type FileMetadata struct {
 const unixMetaFixed = 52
 
 // UnixFileMeta is the TCG Unix-Style File Metadata attribute (0x00900000),
-// pts.md §9; strongSwan's IMC sends it with NOSKIP.
+// PTS IF-M Binding §3.17.3; strongSwan's IMC sends it with NOSKIP.
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

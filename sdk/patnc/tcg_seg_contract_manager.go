@@ -19,7 +19,7 @@ const (
 )
 
 // Contract is one IF-M segmentation contract, kept per (PA message type,
-// peer) as strongSwan does (pa-tnc.md §6, gotcha 14). It is pure logic: it
+// peer) as strongSwan does (TCG IF-M Segmentation §5). It is pure logic: it
 // builds and consumes attributes, the caller sends and receives them.
 //
 // IMV (issuer):

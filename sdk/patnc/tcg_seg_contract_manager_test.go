@@ -13,7 +13,7 @@ func TestContractArithmetic(t *testing.T) {
 		imv, imc         uint32
 		wantReq, wantRsp uint32
 	}{
-		{65490, 32722, 65466, 32698},         // the seed (gotcha 14)
+		{65490, 32722, 65466, 32698},         // strongSwan's EAP default
 		{2097104, 2097104, 2097080, 2097080}, // PT-TLS defaults (verified)
 		{32722, 65490, 32698, 32698},         // a smaller request is kept
 		{0, 65490, NoLimit, NoLimit},         // no segmentation stays so
@@ -37,7 +37,7 @@ func TestContractArithmetic(t *testing.T) {
 	}
 }
 
-// TestContractVerifiedProbe reproduces the 6.0.6 probe of pa-tnc.md §6.4:
+// TestContractVerifiedProbe reproduces the 6.0.6 probe (TCG IF-M Segmentation §5):
 // contract (no limit, 60), the 92-byte AIK value gives a 60-byte first
 // envelope and, on Next Segment, a 44-byte last one.
 func TestContractVerifiedProbe(t *testing.T) {

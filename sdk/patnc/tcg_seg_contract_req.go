@@ -1,7 +1,7 @@
 package patnc
 
 // NoLimit in Max Message Size means "no message size limit", in Max Segment
-// Size "no segmentation" (pa-tnc.md §6.1).
+// Size "no segmentation" (TCG IF-M Segmentation §5.1).
 const NoLimit uint32 = 0xffffffff
 
 // SegContractRequest is the TCG Segmentation Contract Request attribute

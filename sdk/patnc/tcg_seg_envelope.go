@@ -7,7 +7,7 @@ const (
 )
 
 // SegEnvelope is the TCG Segmentation Envelope attribute (0x23), TCG IF-M
-// Segmentation §5.3 (pa-tnc.md §6.2). The value is at least 4 bytes.
+// Segmentation §5.3. The value is at least 4 bytes.
 //
 //	 0                   1                   2                   3
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+

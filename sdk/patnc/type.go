@@ -3,7 +3,7 @@ package patnc
 import "fmt"
 
 // Private Enterprise Numbers (24-bit vendor IDs) used in PA-TNC
-// (pa-tnc.md §0).
+// (RFC 5792 §4.1, IANA SMI Network Management Private Enterprise Codes).
 const (
 	PENIETF      uint32 = 0x000000
 	PENRedHat    uint32 = 0x000908
@@ -27,7 +27,7 @@ type Type struct {
 // TypeReserved is the reserved attribute type 0xFFFFFFFF.
 const TypeReserved uint32 = 0xffffffff
 
-// IETF attribute types (RFC 5792 §4.2, pa-tnc.md §4).
+// IETF attribute types (RFC 5792 §4.2).
 var (
 	TypeTesting                 = Type{PENIETF, 0}
 	TypeAttrRequest             = Type{PENIETF, 1}
@@ -44,7 +44,7 @@ var (
 	TypeFactoryDefaultPwd       = Type{PENIETF, 12}
 )
 
-// ITA-HSR attribute types (pa-tnc.md §5).
+// ITA-HSR attribute types (strongSwan's vendor attributes, PEN 36906).
 var (
 	TypeITACommand     = Type{PENITA, 1}
 	TypeITADummy       = Type{PENITA, 2}
@@ -58,7 +58,7 @@ var (
 	TypeITASymlinks    = Type{PENITA, 10}
 )
 
-// TCG IF-M segmentation attribute types (pa-tnc.md §6).
+// TCG IF-M segmentation attribute types (TCG IF-M Segmentation §5).
 var (
 	TypeSegContractRequest  = Type{PENTCG, 0x21}
 	TypeSegContractResponse = Type{PENTCG, 0x22}
@@ -69,7 +69,7 @@ var (
 	TypeSegExemption        = Type{PENTCG, 0x27} // named only, no parser
 )
 
-// TCG PTS attribute types (pts.md §1).
+// TCG PTS attribute types (PTS IF-M Binding §3.4, attribute enumeration).
 var (
 	TypeReqProtoCaps       = Type{PENTCG, 0x01000000}
 	TypeProtoCaps          = Type{PENTCG, 0x02000000}

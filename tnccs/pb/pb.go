@@ -8,7 +8,7 @@
 // a CLOSE batch. Which batch types are legal in which state is the business
 // of the state machine in package tnccs.
 //
-// See https://www.rfc-editor.org/rfc/rfc5793 and /spec/pb-tnc.md.
+// See https://www.rfc-editor.org/rfc/rfc5793.
 package pb
 
 import "fmt"

@@ -6,7 +6,7 @@
 // Every read has a deadline and a size bound: a peer that stalls or
 // announces a huge message gets an error, never a hang or an allocation.
 //
-// See https://www.rfc-editor.org/rfc/rfc6876 and /spec/pt-tls.md.
+// See https://www.rfc-editor.org/rfc/rfc6876.
 package pttls
 
 import (

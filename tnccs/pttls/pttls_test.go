@@ -29,7 +29,7 @@ func unhex(s string) []byte {
 }
 
 // Messages recorded between strongSwan 6.0.6 pt-tls-client and tnc-pdp
-// (pt-tls.md §3).
+// (RFC 6876 §3).
 var recorded = []struct {
 	name string
 	raw  string
