@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -37,7 +38,7 @@ func imaPage(t *testing.T, s *Session, req abi.IMARequest) (abi.IMAEvents, abi.S
 // equals the replay of the list, End on the last page, and a page out of
 // order is refused.
 func TestIMAEventsPaging(t *testing.T) {
-	s := imaSession("../tpmhost/testdata/ima/charra-binary_runtime_measurements")
+	s := imaSession(testutil.Data("ima", "charra-binary_runtime_measurements"))
 	defer s.Close()
 	var pcr [32]byte
 	next, pages := uint32(0), 0
@@ -167,7 +168,7 @@ func TestIMAEventsHostile(t *testing.T) {
 	if _, st := imaPage(t, imaSession(filepath.Join(dir, "none")), abi.IMARequest{Bank: abi.AlgSHA256, Max: 10}); st != abi.StatusNotFound {
 		t.Errorf("missing list: status %d", st)
 	}
-	good, _ := os.ReadFile("../tpmhost/testdata/ima/ibmtss-sha1.log")
+	good, _ := os.ReadFile(testutil.Data("ima", "ibmtss-sha1.log"))
 	broken := filepath.Join(dir, "broken")
 	os.WriteFile(broken, append(bytes.Clone(good[:4000]), 0xff, 0xff, 0xff, 0xff, 0xff), 0o600)
 	s := imaSession(broken)

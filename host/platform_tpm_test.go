@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"github.com/imchost/imchost/internal/testutil"
 	"math/big"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestTPMPlatform(t *testing.T) {
 	if _, err := tpm.ProvisionAK(handle, tpmhost.AKECCP256, true); err != nil {
 		t.Fatal(err)
 	}
-	p := NewTPMPlatform(tpm, TPMPlatformOptions{Root: "testdata/root", EventLogPath: "testdata/crypto_agile_eventlog"})
+	p := NewTPMPlatform(tpm, TPMPlatformOptions{Root: "testdata/root", EventLogPath: testutil.Data("eventlogs", "crypto_agile_eventlog")})
 	s := NewSession(SessionConfig{IMCID: 2, Platform: p, Settings: Settings{"aik_handle": "0x81010003"}})
 	call := func(fn string, in []byte) []byte {
 		t.Helper()
@@ -61,7 +62,7 @@ func TestTPMPlatform(t *testing.T) {
 		t.Fatal("quote signature does not verify with the tpm_aik key")
 	}
 	ev, err := abi.ParseEventLog(call(abi.FnEventLog, abi.AppendUint16(nil, abi.AlgSHA256)))
-	if err != nil || !ev.SpecIDLog || len(ev.Events) == 0 || ev.Path != "testdata/crypto_agile_eventlog" {
+	if err != nil || !ev.SpecIDLog || len(ev.Events) == 0 || ev.Path != testutil.Data("eventlogs", "crypto_agile_eventlog") {
 		t.Fatalf("event log: %v %+v", err, ev.Path)
 	}
 	if _, st := s.Call(abi.FnTPMAIK, abi.AppendUint32(nil, 0x81000999)); st != abi.StatusNotFound {

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"math/big"
 	"net"
 	"os"
@@ -49,7 +50,7 @@ var (
 	fixtureErr  error
 )
 
-const eventLogFile = "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
+var eventLogFile = testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
 
 func getTPM(t *testing.T) *tpmFixture {
 	t.Helper()

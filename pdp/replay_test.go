@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 	"github.com/imchost/imchost/tnccs"
 )
 
-const vectors = "testdata/strongswan-pttls"
+var vectors = testutil.Data("strongswan")
 
 // vectorMsg is one recorded PA message (pa/NN_MM_*.txt).
 type vectorMsg struct {

@@ -8,6 +8,7 @@ package tests
 import (
 	"context"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
@@ -199,7 +200,7 @@ func BenchmarkCLIRun(b *testing.B) {
 // evidenceMessage returns the recorded strongSwan evidence message (Symlinks,
 // 105 Simple Component Evidence, Simple Evidence Final: 107 attributes).
 func evidenceMessage(b *testing.B) ([]byte, *patnc.Message) {
-	data, err := os.ReadFile("../sdk/patnc/testdata/strongswan-pttls/09_01_c2s_TCG-PTS_imc2_imv2.txt")
+	data, err := os.ReadFile(testutil.Data("strongswan", "pa", "09_01_c2s_TCG-PTS_imc2_imv2.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

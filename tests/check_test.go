@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"path/filepath"
@@ -44,7 +45,7 @@ func TestCLICheck(t *testing.T) {
 		}
 	}
 
-	otherLog, err := filepath.Abs("../tpmhost/testdata/eventlogs/event-arch-linux.bin")
+	otherLog, err := filepath.Abs(testutil.Data("eventlogs", "event-arch-linux.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
@@ -34,12 +35,13 @@ import (
 	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
+// bundledLog is the boot event log of the reference run (136 events,
+// 105 of them extended into PCRs with a SHA-256 digest).
+var bundledLog = testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+
 const (
 	// akHandle is where the AK lives, as in the reference run.
 	akHandle = 0x81010003
-	// bundledLog is the boot event log of the reference run (136 events,
-	// 105 of them extended into PCRs with a SHA-256 digest).
-	bundledLog = "../tpmhost/testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
 	// pdpName is the PDP's certificate name and the PDP-Referral host.
 	pdpName = "pdp.test"
 	// attemptTimeout bounds one attestation; it is a bound against hangs,

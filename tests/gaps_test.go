@@ -7,6 +7,7 @@ package tests
 import (
 	"bytes"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"path/filepath"
@@ -173,7 +174,7 @@ func TestCLIPTTLSClientCommandLine(t *testing.T) {
 func TestCLISHA1OnlyLog(t *testing.T) {
 	needModules(t)
 	imchostBinary(t)
-	sha1Log, err := filepath.Abs("../tpmhost/testdata/eventlogs/event-uefi-sha1-log.bin")
+	sha1Log, err := filepath.Abs(testutil.Data("eventlogs", "event-uefi-sha1-log.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestCLISHA1OnlyLog(t *testing.T) {
 			t.Errorf("SHA-1-only log, hash_algorithm auto: nothing matches %q in\n%s", want, out)
 		}
 	}
-	sha256Log, err := filepath.Abs("../tpmhost/testdata/eventlogs/crypto_agile_eventlog")
+	sha256Log, err := filepath.Abs(testutil.Data("eventlogs", "crypto_agile_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}

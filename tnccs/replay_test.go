@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // recordedBatches returns the client and the server batches of the
 // recorded strongSwan run, in order.
 func recordedBatches(t testing.TB) (client, server [][]byte) {
-	files, err := filepath.Glob("testdata/strongswan/*_*.txt")
+	files, err := filepath.Glob(testutil.Data("strongswan", "batches", "*_*.txt"))
 	if err != nil || len(files) != 11 {
 		t.Fatalf("want 11 batch files, got %d %v", len(files), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,7 +22,7 @@ import (
 // logFiles lists the bundled event logs (every file with a .pcrs beside it).
 func logFiles(t testing.TB) []string {
 	t.Helper()
-	m, err := filepath.Glob("testdata/eventlogs/*.pcrs")
+	m, err := filepath.Glob(testutil.Data("eventlogs", "*.pcrs"))
 	if err != nil || len(m) == 0 {
 		t.Fatalf("no event logs in testdata: %v", err)
 	}
@@ -124,7 +125,7 @@ func TestReplayBundledLogs(t *testing.T) {
 }
 
 func TestEventLogFacts(t *testing.T) {
-	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestEventLogFacts(t *testing.T) {
 }
 
 func TestStartupLocalityEvent(t *testing.T) {
-	l, err := tpmhost.ReadEventLog("testdata/eventlogs/glinux-alex.bin")
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "glinux-alex.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestStartupLocalityEvent(t *testing.T) {
 	// The .pcrs sha256 values were read from the machine's TPM: detection
 	// must pick 3, and seed 0 must not reproduce PCR 0.
 	var pcr0 []byte
-	for _, w := range readPCRFile(t, "testdata/eventlogs/glinux-alex.bin.pcrs") {
+	for _, w := range readPCRFile(t, testutil.Data("eventlogs", "glinux-alex.bin.pcrs")) {
 		if w.bank == tpmhost.AlgSHA256 && w.pcr == 0 {
 			pcr0 = w.val
 		}
@@ -209,7 +210,7 @@ func TestStartupLocalityEvent(t *testing.T) {
 // TestEBSQuirk: the plain replay of ebs_event_missing_eventlog misses the
 // TPM's PCR 5; only the explicit workaround matches it, and says so.
 func TestEBSQuirk(t *testing.T) {
-	path := "testdata/eventlogs/ebs_event_missing_eventlog"
+	path := testutil.Data("eventlogs", "ebs_event_missing_eventlog")
 	l, err := tpmhost.ReadEventLog(path)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestTruncatedLogs(t *testing.T) {
 // TestEventLogErrors pins the error for each malformed field.
 func TestEventLogErrors(t *testing.T) {
 	specID := func(mut func([]byte) []byte) []byte {
-		b, err := os.ReadFile("testdata/eventlogs/crypto_agile_eventlog")
+		b, err := os.ReadFile(testutil.Data("eventlogs", "crypto_agile_eventlog"))
 		if err != nil {
 			t.Fatal(err)
 		}

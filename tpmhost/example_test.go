@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"encoding/hex"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 
 	"github.com/imchost/imchost/tpmhost"
@@ -12,7 +13,7 @@ import (
 // Parse a boot event log and print the replayed SHA-256 PCRs in the format of
 // the .pcrs files (what `imchost eventlog --pcrs` prints).
 func ExampleParseEventLog() {
-	b, err := os.ReadFile("testdata/eventlogs/event-sd-boot-fedora37.bin")
+	b, err := os.ReadFile(testutil.Data("eventlogs", "event-sd-boot-fedora37.bin"))
 	if err != nil {
 		panic(err)
 	}

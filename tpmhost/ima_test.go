@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"github.com/imchost/imchost/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 
 func imaFile(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "ima", name))
+	b, err := os.ReadFile(testutil.Data("ima", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func TestIMAOpenFIFO(t *testing.T) {
 // recognised as such. The generated list replays the same through
 // OpenIMALog's detection.
 func TestIMAGeneratedBootAggregate(t *testing.T) {
-	l, err := tpmhost.ReadEventLog(filepath.Join("testdata", "eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}

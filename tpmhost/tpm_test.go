@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"errors"
+	"github.com/imchost/imchost/internal/testutil"
 	"strings"
 	"testing"
 
@@ -112,7 +113,7 @@ func TestVersionAndBanks(t *testing.T) {
 }
 
 func TestQuoteRealLog(t *testing.T) {
-	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func newBufLogger(w *bytes.Buffer) hclog.Logger {
 // TestLocalityDetectionSwtpm: swtpm started at locality 0 is detected as 0
 // with the same log that gives 3 at locality 3 (TestQuoteRealLog).
 func TestLocalityDetectionSwtpm(t *testing.T) {
-	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func TestLocalityDetectionSwtpm(t *testing.T) {
 // SHA-256 pcrDigest over 48-byte PCR values (TPM 2.0 Part 3 §18.4: the digest follows
 // the AK's hash, not the bank).
 func TestQuoteSHA384Bank(t *testing.T) {
-	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"strings"
 	"testing"
@@ -124,7 +125,7 @@ func TestStrongSwanVectors(t *testing.T) {
 	if sum := sha1.Sum(spki); hex.EncodeToString(sum[:]) != hex.EncodeToString(v["keyid"]) {
 		t.Errorf("keyid %x", sum)
 	}
-	pemb, err := os.ReadFile("testdata/ak-0x81010003.pem")
+	pemb, err := os.ReadFile(testutil.Data("ak", "ak-0x81010003.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestStrongSwanVectors(t *testing.T) {
 	}
 
 	// PCR values: replay of the real log with the detected locality.
-	l, err := tpmhost.ReadEventLog("testdata/eventlogs/ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+	l, err := tpmhost.ReadEventLog(testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog"))
 	if err != nil {
 		t.Fatal(err)
 	}

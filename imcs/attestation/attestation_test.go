@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,17 +27,18 @@ import (
 	"github.com/imchost/imchost/tpmhost"
 )
 
+var recordedLog = testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
+
 const (
-	recordedLog = "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
-	imvID       = 2 // the Attestation IMV's ID in the recorded run
-	imcID       = 2
+	imvID = 2 // the Attestation IMV's ID in the recorded run
+	imcID = 2
 )
 
-// vector reads a recorded PA message (testdata/s2c/*.txt: "key: value"
+// vector reads a recorded PA message (the shared testdata/strongswan/pa/*.txt: "key: value"
 // lines, the PA-TNC message in "hex:").
 func vector(t testing.TB, name string) imc.Message {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata/s2c", name))
+	f, err := os.Open(testutil.Data("strongswan", "pa", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +436,7 @@ func runExchange(t *testing.T, tc attestCase, newHarness harnessFor) {
 // except the time (the ctime of another copy of the log).
 func compareRecordedEvidence(t *testing.T, sces []patnc.Attr) {
 	t.Helper()
-	f, err := os.ReadFile("testdata/09_01_c2s_TCG-PTS_imc2_imv2.txt")
+	f, err := os.ReadFile(testutil.Data("strongswan", "pa", "09_01_c2s_TCG-PTS_imc2_imv2.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

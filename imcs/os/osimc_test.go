@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -143,10 +144,11 @@ func parse(t testing.TB, body []byte) *patnc.Message {
 	return m
 }
 
-// vector reads the hex: line of a recorded PA message (testdata/*.txt).
+// vector reads the hex: line of a PA message of the recorded strongSwan
+// exchange (the shared testdata/strongswan/pa/*.txt).
 func vector(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(testutil.Data("strongswan", "pa", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/pem"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -69,13 +70,13 @@ func (m machine) system(t testing.TB, arch string) *host.FSSystem {
 }
 
 // recordedTPM is a host.TPM that holds just the recorded run's Attestation
-// Key (testdata/ak-0x81010003.pem; its private half is not available, so it
+// Key (the shared testdata/ak/ak-0x81010003.pem; its private half is not available, so it
 // cannot live in a simulator). Everything else is unavailable.
 type recordedTPM struct{ aik abi.AIK }
 
 func newRecordedTPM(t testing.TB) recordedTPM {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "ak-0x81010003.pem"))
+	b, err := os.ReadFile(testutil.Data("ak", "ak-0x81010003.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func newRecordedTPM(t testing.TB) recordedTPM {
 	}
 	sum := sha1.Sum(blk.Bytes)
 	keyid := hex.EncodeToString(sum[:])
-	want, err := os.ReadFile(filepath.Join("testdata", "ak-0x81010003.keyid"))
+	want, err := os.ReadFile(testutil.Data("ak", "ak-0x81010003.keyid"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -101,7 +102,7 @@ func TestEventLogReplay(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	want := pcrLines(t, "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog.pcrs")
+	want := pcrLines(t, testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog.pcrs"))
 	got := strings.Split(strings.TrimSpace(out), "\n")
 	sort.Strings(got)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

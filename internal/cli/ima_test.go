@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,7 @@ import (
 // against a boot log (a generated list over the bundled log matches, the
 // same list against another log does not and exits 1); refuses a broken list.
 func TestIMACommand(t *testing.T) {
-	ibm := "../../tpmhost/testdata/ima/ibmtss-sha1.log"
+	ibm := testutil.Data("ima", "ibmtss-sha1.log")
 	code, out, errs := call("ima", "--pcrs", ibm)
 	want := "sha1 10 9be6bac02bf18d09d17e726c2df00bca4e8831ea\n" +
 		"sha256 10 7fac48c81837d6d29046008aef0cdad8c2745cc98c3340cbba9bfdf39b4124b8\n"
@@ -47,7 +48,7 @@ func TestIMACommand(t *testing.T) {
 	if code, out, errs := call("ima", "--pcrs", "--boot-log", bootLog, gen); code != exitOK || !strings.Contains(out, "matches the boot log") {
 		t.Errorf("boot aggregate over the bundled log: exit %d\n%s%s", code, out, errs)
 	}
-	other := filepath.Join("../../tpmhost/testdata/eventlogs")
+	other := testutil.Data("eventlogs")
 	ents, _ := os.ReadDir(other)
 	for _, e := range ents {
 		p := filepath.Join(other, e.Name())

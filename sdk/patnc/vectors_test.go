@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,7 @@ import (
 )
 
 // paVector is one PA-TNC message of the recorded strongSwan 6.0.6 exchange
-// (testdata/strongswan-pttls, copied from the shared vectors).
+// (the repository's testdata/strongswan/pa).
 type paVector struct {
 	name  string
 	msg   []byte
@@ -29,7 +30,7 @@ type vectorAttr struct {
 
 func loadVectors(tb testing.TB) []paVector {
 	tb.Helper()
-	files, err := filepath.Glob("testdata/strongswan-pttls/[0-9]*.txt")
+	files, err := filepath.Glob(testutil.Data("strongswan", "pa", "[0-9]*.txt"))
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("no vectors: %v", err)
 	}
@@ -170,7 +171,7 @@ func TestGoldenOSMessage(t *testing.T) {
 // TestSummaryNames checks the catalog's names against summary.txt, which
 // lists each PA message's attributes (runs of one type as "name xN").
 func TestSummaryNames(t *testing.T) {
-	data, err := os.ReadFile("testdata/strongswan-pttls/summary.txt")
+	data, err := os.ReadFile(testutil.Data("strongswan", "summary.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

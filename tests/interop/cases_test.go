@@ -2,6 +2,7 @@ package interop
 
 import (
 	"crypto/x509"
+	"github.com/imchost/imchost/internal/testutil"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,10 +10,10 @@ import (
 
 // bootLog is the boot event log most cases use: a crypto-agile log of 136
 // events with a StartupLocality event (locality 3), as in the reference run.
-const bootLog = "testdata/ubuntu_2104_shielded_vm_no_secure_boot_eventlog"
+var bootLog = testutil.Data("eventlogs", "ubuntu_2104_shielded_vm_no_secure_boot_eventlog")
 
 // sha1Log is a legacy (TCG 1.2 format) log: SHA-1 digests only.
-const sha1Log = "testdata/event-uefi-sha1-log.bin"
+var sha1Log = testutil.Data("eventlogs", "event-uefi-sha1-log.bin")
 
 // Directions: who is the client and who the PDP.
 const (

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"net/netip"
 	"os"
 	"reflect"
@@ -64,7 +65,7 @@ var (
 )
 
 func readSummary(t *testing.T) []summaryBatch {
-	f, err := os.Open("testdata/strongswan/summary.txt")
+	f, err := os.Open(testutil.Data("strongswan", "summary.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package pb
 import (
 	"bufio"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func readHex(t testing.TB, path string) []byte {
 	return b
 }
 
-// vector is one recorded batch from testdata/strongswan.
+// vector is one recorded batch from the repository's testdata/strongswan/batches.
 type vector struct {
 	name      string
 	direction string // "client->server" or "server->client"
@@ -41,7 +42,7 @@ type vector struct {
 
 func readVectors(t testing.TB) []vector {
 	t.Helper()
-	files, err := filepath.Glob("testdata/strongswan/[0-9]*_*.txt")
+	files, err := filepath.Glob(testutil.Data("strongswan", "batches", "[0-9]*_*.txt"))
 	if err != nil || len(files) != 11 {
 		t.Fatalf("want 11 vector files, got %d (%v)", len(files), err)
 	}
