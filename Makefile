@@ -6,7 +6,7 @@ FUZZTIME ?= 1m
 # Root is not required: apt-get runs through sudo when we are not root.
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test test-deps interop bench fuzz vet clean
+.PHONY: all build run test test-deps interop bench bench-strongswan fuzz vet clean
 
 all: build
 
@@ -76,8 +76,22 @@ bench: test-deps build
 	IMCHOST_WASM_DIR=$(WASM_DIR) IMCHOST_BIN=$(OUT)/imchost $(GO) test -run '^$$' -bench 'Attestation|CLIRun|CLIIdle' \
 		-benchmem -benchtime $(BENCHN)x -timeout 30m ./tests/ | tee -a $(OUT)/bench.txt
 	-IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -count=1 -json -run 'TestHostile|TestFault' ./tests/ > $(OUT)/reliability.json
+	@rm -f $(OUT)/sidebyside.json
+	@if [ -f "$$(build/strongswan.sh --print-prefix)/.complete" ]; then $(MAKE) --no-print-directory bench-strongswan; \
+	else echo "no strongSwan peer built (make interop builds it): the side-by-side table is skipped"; fi
 	$(GO) run ./internal/benchreport -bench $(OUT)/bench.txt -reliability $(OUT)/reliability.json \
-		-fuzz $(OUT)/fuzz.txt -o BENCHMARKS.md
+		-fuzz $(OUT)/fuzz.txt -sidebyside $(OUT)/sidebyside.json -o BENCHMARKS.md
+
+## bench-strongswan: imchost run and strongSwan's pt-tls-client side by side
+## (tests/interop TestSideBySide): the same endpoint, the same PDP (strongSwan's,
+## then imchost's), interleaved, BENCHN runs each, into out/sidebyside.json
+## (make bench puts it in BENCHMARKS.md). Builds the peer first if needed.
+bench-strongswan: test-deps build
+	@command -v /usr/bin/time >/dev/null 2>&1 || { echo "installing time (apt-get)"; $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q time; }
+	@mkdir -p $(OUT)
+	prefix=$$(build/strongswan.sh) && IMCHOST_STRONGSWAN=$$prefix IMCHOST_BIN=$(OUT)/imchost IMCHOST_WASM_DIR=$(WASM_DIR) \
+		IMCHOST_SIDE_BY_SIDE=$(OUT)/sidebyside.json IMCHOST_SIDE_BY_SIDE_N=$(BENCHN) \
+		$(GO) test -count=1 -timeout 30m -run '^TestSideBySide$$' -v ./tests/interop/
 
 ## fleet-bench: the PDP's throughput/latency curve (internal/fleetbench):
 ## pdp serve on SQLite, PostgreSQL and two replicas on one PostgreSQL, at

@@ -46,6 +46,7 @@ func main() {
 	fleetNotes := flag.String("fleet-notes", "internal/benchreport/fleet-notes.md", "the measured notes printed under the fleet table")
 	fleetOnly := flag.Bool("fleet-only", false, "only replace the fleet section of -o (make fleet-bench)")
 	notesPath := flag.String("notes", "internal/benchreport/notes.md", "before/after comparisons measured by hand, printed under the key numbers")
+	sidePath := flag.String("sidebyside", "out/sidebyside.json", "tests/interop's TestSideBySide results (make bench-strongswan; the section says how to make it when missing)")
 	flag.Parse()
 	fleet, err := fleetSection(*fleetPath, *fleetNotes)
 	if err != nil {
@@ -69,6 +70,10 @@ func main() {
 	var b strings.Builder
 	writeHeader(&b)
 	writeGoals(&b, results)
+	if err := writeSideBySide(&b, *sidePath); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
 	writeKey(&b, results)
 	if err := writeNotes(&b, *notesPath); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)

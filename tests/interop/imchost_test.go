@@ -30,6 +30,7 @@ type imPDPOptions struct {
 	maxMsg   int    // --max-message-size
 	policy   string // TOML
 	db       string // keep the database here (default: the test's directory)
+	debug    string // --debug (default: the configuration's level)
 }
 
 // startImchostPDP starts `imchost pdp serve` with a certificate for
@@ -57,6 +58,9 @@ func startImchostPDP(t *testing.T, o imPDPOptions) *imPDP {
 	}
 	if o.maxMsg != 0 {
 		args = append(args, "--max-message-size", strconv.Itoa(o.maxMsg))
+	}
+	if o.debug != "" {
+		args = append(args, "--debug", o.debug)
 	}
 	if o.policy != "" {
 		args = append(args, "--policy", writeFile(t, filepath.Join(dir, "policy.toml"), o.policy))

@@ -2,10 +2,12 @@ package interop
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,6 +28,40 @@ type proc struct {
 	stderr syncBuffer
 	done   chan struct{} // closed when it has ended
 	err    error
+	clock  writeClock // when each piece of output arrived
+}
+
+// writeClock records when each write of a process's output arrived, so
+// that a test can tell when a line was printed (TestSideBySide: when the
+// PDP received a client's first batch).
+type writeClock struct {
+	mu     sync.Mutex
+	pieces []stampedWrite
+}
+
+type stampedWrite struct {
+	at   time.Time
+	text string
+}
+
+func (c *writeClock) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.pieces = append(c.pieces, stampedWrite{time.Now(), string(p)})
+	c.mu.Unlock()
+	return len(p), nil
+}
+
+// first returns when output matching re was first written at or after
+// since (lines are written whole: the processes flush every line).
+func (c *writeClock) first(re *regexp.Regexp, since time.Time) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.pieces {
+		if !w.at.Before(since) && re.MatchString(w.text) {
+			return w.at, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // nsWrap runs argv in a mount namespace of its own, with each binds[i][0]
@@ -47,7 +83,7 @@ func start(t *testing.T, name string, env []string, argv ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.Stdout, p.cmd.Stderr = io.MultiWriter(&p.stdout, &p.clock), io.MultiWriter(&p.stderr, &p.clock)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}

@@ -222,6 +222,9 @@ type ssClientOptions struct {
 	hashAlg    string // imc-attestation hash_algorithm (default sha256)
 	aikCert    string // send the AK as this X.509 certificate (PEM)
 	args       []string
+	// wrap goes before pt-tls-client's own command line, inside the
+	// mount namespace (TestSideBySide: /usr/bin/time).
+	wrap []string
 }
 
 // ssClient runs strongSwan's pt-tls-client with its OS and Attestation IMCs
@@ -276,7 +279,7 @@ libimcv {
 	}
 }
 `, dir, tpmPort, akHandle, aik, o.hashAlg))
-	args := append([]string{p.ptTLSClient(), "--connect", "127.0.0.1", "--port", fmt.Sprint(port), "--cert", caFile, "--debug", "2"}, o.args...)
+	args := append(append(o.wrap[:len(o.wrap):len(o.wrap)], p.ptTLSClient(), "--connect", "127.0.0.1", "--port", fmt.Sprint(port), "--cert", caFile, "--debug", "2"), o.args...)
 	c := start(t, "pt-tls-client", []string{"STRONGSWAN_CONF=" + conf}, nsWrap([][2]string{
 		{sec, "/sys/kernel/security"},
 		{fwd, "/proc/sys/net/ipv4/ip_forward"},

@@ -1,0 +1,244 @@
+package interop
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Side by side (issue 22): `imchost run` and strongSwan's pt-tls-client
+// attest the same endpoint (one swtpm, one AK, the same boot log) to the
+// same PDP, interleaved A B A B, and each run's wall time, CPU time, peak
+// RSS and start → first batch at the PDP are written to a JSON file that
+// internal/benchreport turns into BENCHMARKS.md's side-by-side table.
+// `make bench-strongswan` runs it (and `make bench` when the strongSwan peer
+// is built). No figure is asserted: only that every attestation is decided
+// and compliant.
+
+const (
+	// envSideBySide names the JSON file TestSideBySide writes; unset, it
+	// skips.
+	envSideBySide = "IMCHOST_SIDE_BY_SIDE"
+	// envSideBySideN is the number of runs of each client per PDP (10).
+	envSideBySideN = "IMCHOST_SIDE_BY_SIDE_N"
+	// timeBin measures each client as its parent: GNU time forks (not
+	// vfork) and waits, so the peak RSS it reports is the client's own,
+	// not carried over from this much larger test process.
+	timeBin = "/usr/bin/time"
+)
+
+// SideBySide is the file TestSideBySide writes (internal/benchreport reads
+// the same fields).
+type SideBySide struct {
+	When    string       `json:"when"`
+	CPU     string       `json:"cpu"`
+	Cores   int          `json:"cores"`
+	Runs    int          `json:"runs"`
+	LoadAvg []string     `json:"loadavg"` // /proc/loadavg before and after
+	Log     string       `json:"log"`     // the boot log's file name
+	Pairs   []sideSeries `json:"pairs"`
+	// Wrapper is the same wrapping (unshare, sh, GNU time) around
+	// /bin/true: the part of every wall time that is neither client.
+	Wrapper sideSeries `json:"wrapper"`
+}
+
+// sideSeries are the runs of one client against one PDP.
+type sideSeries struct {
+	Client string `json:"client"`
+	PDP    string `json:"pdp"`
+	// Per run, in run order: milliseconds, and the peak RSS in KiB.
+	WallMS       []float64 `json:"wall_ms"`
+	CPUMS        []float64 `json:"cpu_ms"`
+	RSSKiB       []float64 `json:"rss_kib"`
+	FirstBatchMS []float64 `json:"first_batch_ms"`
+}
+
+var (
+	// timeLine is GNU time's -f "%e %U %S %M" line.
+	timeLine = regexp.MustCompile(`(?m)^([0-9.]+) ([0-9.]+) ([0-9.]+) ([0-9]+)$`)
+	// firstBatch is what both PDPs log (at level 2) on a client's batch.
+	firstBatch = regexp.MustCompile(`received TNCCS batch`)
+)
+
+func TestSideBySide(t *testing.T) {
+	out := os.Getenv(envSideBySide)
+	if out == "" {
+		t.Skip(envSideBySide + " names no output file (make bench-strongswan)")
+	}
+	if _, err := os.Stat(timeBin); err != nil {
+		t.Fatalf("%s (GNU time, Debian's package time) measures each client: %v", timeBin, err)
+	}
+	n := 10
+	if s := os.Getenv(envSideBySideN); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			t.Fatalf("%s=%q: want a positive number", envSideBySideN, s)
+		}
+	}
+	p := needPeer(t)
+	bin, wasm := tools(t)
+	res := SideBySide{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPU: cpuModel(), Cores: runtime.NumCPU(),
+		Runs: n, Log: filepath.Base(bootLog), LoadAvg: []string{loadAvg()}}
+	e := newEndpoint(t, bootLog)
+	dir := t.TempDir()
+	imCfg := imchostConfig(t, dir, nil, nil)
+	root := fixtureRoot(t, false)
+	stats := filepath.Join(dir, "time.txt")
+	timed := func(argv ...string) []string {
+		return append([]string{timeBin, "-f", "%e %U %S %M", "-o", stats}, argv...)
+	}
+	// one run of a client; pdpProc is the PDP's process (its log's clock).
+	type runFn func(t *testing.T) (out string, start time.Time, wall time.Duration)
+	for _, pdpSide := range []side{strongSwanSide, imchostSide} {
+		var pdp anyPDP
+		var pdpProc *proc
+		if pdpSide == strongSwanSide {
+			ss := startStrongSwanPDP(t, p, ssPDPOptions{users: defaultUser})
+			pdp, pdpProc = anyPDP{side: pdpSide, port: ss.port, ca: ss.pki.ca.file, ss: ss}, ss.charon
+		} else {
+			im := startImchostPDP(t, imPDPOptions{users: defaultUser, debug: "2"})
+			pdp, pdpProc = anyPDP{side: pdpSide, port: im.port, ca: im.pki.ca.file, im: im}, im.proc
+		}
+		clients := map[side]runFn{
+			imchostSide: func(t *testing.T) (string, time.Time, time.Duration) {
+				argv := nsWrap(nil, timed(bin, "run", "--config", imCfg, "-c", "127.0.0.1", "-p", strconv.Itoa(pdp.port),
+					"--ca", pdp.ca, "--tpm", e.tpm.Spec, "--eventlog", e.logPath, "--root", root, "--wasm-dir", wasm,
+					"--timeout", "2m", "--debug", "1", "--client", "alice", "--secret", "s3cret")...)
+				start := time.Now()
+				c := startQuiet(t, "imchost run", nil, argv...)
+				c.wait(3 * time.Minute)
+				return c.output(), start, time.Since(start)
+			},
+			strongSwanSide: func(t *testing.T) (string, time.Time, time.Duration) {
+				start := time.Now()
+				o := ssClient(t, p, e, pdp.port, pdp.ca, ssClientOptions{wrap: timed(), args: append([]string{"--debug", "1"}, saslArgs...)})
+				return o, start, time.Since(start)
+			},
+		}
+		outcomeOf := map[side]func(string) outcome{
+			imchostSide:    func(s string) outcome { return imRun{stdout: s}.outcome() },
+			strongSwanSide: ssOutcome,
+		}
+		// The first run of each fills the caches (imchost's compilation
+		// cache, the PDP's learnt device and measurements); not counted.
+		order := []side{imchostSide, strongSwanSide}
+		for _, c := range order {
+			o, _, _ := clients[c](t)
+			if got := outcomeOf[c](o); got.result != "compliant" {
+				t.Fatalf("%s client against %s's PDP, first run: %q\n%s\nPDP:\n%s", c, pdpSide, got.result, o, pdp.log())
+			}
+		}
+		series := map[side]*sideSeries{}
+		for _, c := range order {
+			series[c] = &sideSeries{Client: string(c), PDP: string(pdpSide)}
+		}
+		for i := 0; i < n; i++ {
+			for _, c := range order {
+				o, start, wall := clients[c](t)
+				if got := outcomeOf[c](o); got.result != "compliant" || got.recommendation != "Access Allowed" {
+					t.Fatalf("%s client against %s's PDP, run %d: %q, %q\n%s", c, pdpSide, i+1, got.result, got.recommendation, o)
+				}
+				cpu, rss := readTime(t, stats)
+				s := series[c]
+				s.WallMS = append(s.WallMS, ms(wall))
+				s.CPUMS = append(s.CPUMS, cpu)
+				s.RSSKiB = append(s.RSSKiB, rss)
+				if at, ok := pdpProc.clock.first(firstBatch, start); ok {
+					s.FirstBatchMS = append(s.FirstBatchMS, ms(at.Sub(start)))
+				} else {
+					t.Errorf("%s's PDP logged no received batch for the %s client's run %d", pdpSide, c, i+1)
+				}
+			}
+		}
+		for _, c := range order {
+			res.Pairs = append(res.Pairs, *series[c])
+			t.Logf("%s client → %s PDP: wall %.0f ms, CPU %.0f ms, peak RSS %.1f MiB, first batch %.0f ms (medians of %d)",
+				c, pdpSide, median(series[c].WallMS), median(series[c].CPUMS), median(series[c].RSSKiB)/1024, median(series[c].FirstBatchMS), n)
+		}
+	}
+	res.Wrapper = sideSeries{Client: "wrapper only (/bin/true)"}
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		c := startQuiet(t, "wrapper", nil, nsWrap(nil, timed("/bin/true")...)...)
+		c.wait(time.Minute)
+		cpu, rss := readTime(t, stats)
+		res.Wrapper.WallMS = append(res.Wrapper.WallMS, ms(time.Since(start)))
+		res.Wrapper.CPUMS = append(res.Wrapper.CPUMS, cpu)
+		res.Wrapper.RSSKiB = append(res.Wrapper.RSSKiB, rss)
+	}
+	res.LoadAvg = append(res.LoadAvg, loadAvg())
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("written to %s (load average %s → %s)", out, res.LoadAvg[0], res.LoadAvg[1])
+}
+
+// startQuiet is start for a process whose output only this test reads.
+func startQuiet(t *testing.T, name string, env []string, argv ...string) *proc {
+	t.Helper()
+	if _, err := exec.LookPath(argv[0]); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, name, env, argv...)
+}
+
+// readTime reads GNU time's line: CPU (user + system) in ms and the peak
+// RSS in KiB.
+func readTime(t *testing.T, path string) (cpuMS, rssKiB float64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := timeLine.FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatalf("%s: no \"%%e %%U %%S %%M\" line in %q", path, b)
+	}
+	u, _ := strconv.ParseFloat(m[2], 64)
+	s, _ := strconv.ParseFloat(m[3], 64)
+	rss, _ := strconv.ParseFloat(m[4], 64)
+	return (u + s) * 1000, rss
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// cpuModel is /proc/cpuinfo's first model name.
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return fmt.Sprint(strings.TrimSpace(string(b)))
+}
