@@ -1,7 +1,6 @@
 package host
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -15,13 +14,14 @@ import (
 	"syscall"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/internal/inventory"
 	"github.com/imchost/imchost/tpmhost"
 )
 
 // FSSystem is the System of a Linux machine read from files under Root
 // ("/" in production, a fixture directory in tests): etc/os-release,
-// proc/stat, proc/sys/net/..., etc/machine-id, var/lib/dpkg/status or
-// lib/apk/db/installed.
+// proc/stat, proc/sys/net/..., etc/machine-id and the package databases
+// (internal/inventory).
 type FSSystem struct {
 	Root string
 	// Arch is uname -m; "" derives it from the Go architecture.
@@ -131,75 +131,18 @@ func unameMachine() string {
 	return runtime.GOARCH
 }
 
-// Packages implements System: the dpkg status file, else apk's database.
+// Packages implements System: every package database present (dpkg, rpm,
+// apk; internal/inventory).
 func (s *FSSystem) Packages() ([]abi.Package, error) {
-	if b, err := s.read("var/lib/dpkg/status"); err == nil {
-		return parseDpkgStatus(b), nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	b, err := s.read("lib/apk/db/installed")
+	pkgs, err := inventory.Read(s.Root)
 	if err != nil {
 		return nil, err
 	}
-	return parseApkInstalled(b), nil
-}
-
-// parseDpkgStatus lists the packages whose Status is "install ok installed".
-func parseDpkgStatus(b []byte) []abi.Package {
-	var out []abi.Package
-	var p abi.Package
-	installed := false
-	flush := func() {
-		if installed && p.Name != "" {
-			out = append(out, p)
-		}
-		p, installed = abi.Package{}, false
+	out := make([]abi.Package, len(pkgs))
+	for i, p := range pkgs {
+		out[i] = abi.Package{Name: p.Name, Version: p.Version}
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			flush()
-		case strings.HasPrefix(line, "Package: "):
-			p.Name = strings.TrimSpace(line[len("Package: "):])
-		case strings.HasPrefix(line, "Version: "):
-			p.Version = strings.TrimSpace(line[len("Version: "):])
-		case strings.HasPrefix(line, "Status: "):
-			installed = strings.HasSuffix(strings.TrimSpace(line), " installed")
-		}
-	}
-	flush()
-	return out
-}
-
-// parseApkInstalled reads apk's "P:" and "V:" records.
-func parseApkInstalled(b []byte) []abi.Package {
-	var out []abi.Package
-	var p abi.Package
-	flush := func() {
-		if p.Name != "" {
-			out = append(out, p)
-		}
-		p = abi.Package{}
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			flush()
-		case strings.HasPrefix(line, "P:"):
-			p.Name = line[2:]
-		case strings.HasPrefix(line, "V:"):
-			p.Version = line[2:]
-		}
-	}
-	flush()
-	return out
+	return out, nil
 }
 
 // maxSymlinks bounds the entries Symlinks returns.

@@ -1,0 +1,275 @@
+package inventory
+
+import (
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// listing reads a tab-separated listing printed by the package manager's
+// own tool (see testdata/README.md).
+func listing(t *testing.T, name string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for line := range strings.Lines(string(b)) {
+		out = append(out, strings.Split(strings.TrimRight(line, "\n"), "\t"))
+	}
+	return out
+}
+
+func TestReadDpkgMatchesDpkgQuery(t *testing.T) {
+	got, err := ReadDpkg("testdata/dpkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := listing(t, "dpkg.query")
+	if len(got) != len(want) {
+		t.Fatalf("%d packages, dpkg-query lists %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if g := got[i]; g.Manager != Dpkg || g.Name != w[0] || g.Version != w[1] || g.Arch != w[2] {
+			t.Errorf("package %d = %+v, dpkg-query says %q", i, g, w)
+		}
+	}
+}
+
+func TestParseDpkgStatusSkipsRemovedAndContinuations(t *testing.T) {
+	in := "Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n" +
+		"Package: held\nStatus: hold ok installed\nVersion: 2:1.0-1\nArchitecture: amd64\n" +
+		"Description: x\n Package: not-a-package\n"
+	got, err := ParseDpkgStatus([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != (Package{Dpkg, "held", "2:1.0-1", "amd64"}) {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+// rpmListing turns rpm -qa lines (name, epochnum, version, release, arch)
+// into Packages as ReadRPM must return them.
+func rpmListing(t *testing.T, name string) map[Package]bool {
+	want := map[Package]bool{}
+	for _, w := range listing(t, name) {
+		v := w[2] + "-" + w[3]
+		if w[1] != "0" {
+			v = w[1] + ":" + v
+		}
+		want[Package{RPM, w[0], v, w[4]}] = true
+	}
+	return want
+}
+
+func checkRPM(t *testing.T, root, qa string) {
+	t.Helper()
+	got, err := ReadRPM(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := rpmListing(t, qa)
+	if len(got) != len(want) {
+		t.Fatalf("%d packages, rpm -qa lists %d", len(got), len(want))
+	}
+	for _, g := range got {
+		if !want[g] {
+			t.Errorf("%+v is not in rpm -qa's listing", g)
+		}
+	}
+}
+
+// copyRoot copies the one database file of a fixture root into a fresh
+// directory: SQLite may create its -shm file beside the database.
+func copyRoot(t *testing.T, rel string) string {
+	t.Helper()
+	root := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("testdata", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(root, strings.SplitN(rel, "/", 2)[1])
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestReadRPMSQLiteMatchesRPM(t *testing.T) {
+	checkRPM(t, copyRoot(t, "rpm-sqlite/var/lib/rpm/rpmdb.sqlite"), "rpm-sqlite.qa")
+}
+
+func TestReadRPMBerkeleyDBMatchesRPM(t *testing.T) {
+	checkRPM(t, "testdata/rpm-bdb", "rpm-bdb.qa")
+}
+
+func TestReadRPMSysimageFirst(t *testing.T) {
+	root := copyRoot(t, "rpm-sqlite/var/lib/rpm/rpmdb.sqlite")
+	if err := os.MkdirAll(filepath.Join(root, "usr/lib/sysimage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "var/lib/rpm"), filepath.Join(root, "usr/lib/sysimage/rpm")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../usr/lib/sysimage/rpm", filepath.Join(root, "var/lib/rpm")); err != nil {
+		t.Fatal(err)
+	}
+	checkRPM(t, root, "rpm-sqlite.qa")
+}
+
+func TestReadRPMNdbIsRefused(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "usr/lib/sysimage/rpm")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "Packages.db"), []byte("RpmP"), 0o644)
+	_, err := ReadRPM(root)
+	if err == nil || !strings.Contains(err.Error(), "ndb") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestReadApk(t *testing.T) {
+	got, err := ReadApk("testdata/apk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := listing(t, "apk.expected")
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i, w := range want {
+		if got[i] != (Package{Apk, w[0], w[1], w[2]}) {
+			t.Errorf("package %d = %+v, want %q", i, got[i], w)
+		}
+	}
+}
+
+func TestReadAllManagers(t *testing.T) {
+	root := copyRoot(t, "rpm-sqlite/var/lib/rpm/rpmdb.sqlite")
+	b, _ := os.ReadFile("testdata/dpkg/var/lib/dpkg/status")
+	os.MkdirAll(filepath.Join(root, "var/lib/dpkg"), 0o755)
+	os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), b, 0o644)
+	got, err := Read(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[Manager]int{}
+	for i, p := range got {
+		n[p.Manager]++
+		if i > 0 && p.Manager == Dpkg && got[i-1].Manager != Dpkg {
+			t.Fatal("dpkg packages are not first")
+		}
+	}
+	if n[Dpkg] != 7 || n[RPM] != 3 || n[Apk] != 0 {
+		t.Fatalf("counts %v", n)
+	}
+	if _, err := Read(t.TempDir()); !errors.Is(err, ErrNoDatabase) {
+		t.Fatalf("empty root: %v", err)
+	}
+}
+
+// A named pipe in place of a database is refused at once, not waited on.
+func TestReadRefusesFIFO(t *testing.T) {
+	for _, p := range []string{"var/lib/dpkg/status", "var/lib/rpm/rpmdb.sqlite", "lib/apk/db/installed"} {
+		root := t.TempDir()
+		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
+		if err := syscall.Mkfifo(filepath.Join(root, p), 0o600); err != nil {
+			t.Skip(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := Read(root); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: a FIFO was read", p)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Read waits on a FIFO", p)
+		}
+	}
+}
+
+// firstBlob is the first header blob of the real SQLite rpm database.
+func firstBlob(t testing.TB) []byte {
+	db, err := sql.Open("sqlite", "file:testdata/rpm-sqlite/var/lib/rpm/rpmdb.sqlite?mode=ro&immutable=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var blob []byte
+	if err := db.QueryRow("SELECT blob FROM Packages ORDER BY hnum LIMIT 1").Scan(&blob); err != nil {
+		t.Fatal(err)
+	}
+	return blob
+}
+
+func TestParseRPMHeaderGolden(t *testing.T) {
+	blob := firstBlob(t)
+	p, err := ParseRPMHeader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first package rpm -i wrote (the listing is sorted; the database
+	// keeps install order): openssl-libs with its epoch.
+	if p != (Package{RPM, "openssl-libs", "1:3.2.2-5.fc40", "x86_64"}) {
+		t.Fatalf("got %+v", p)
+	}
+	// Every truncation is an error, never a panic.
+	for n := 0; n < len(blob); n++ {
+		if _, err := ParseRPMHeader(blob[:n]); err == nil && n < 8+16 {
+			t.Fatalf("%d bytes parsed", n)
+		}
+	}
+}
+
+func TestParseRPMHeaderHostile(t *testing.T) {
+	blob := firstBlob(t)
+	il := binary.BigEndian.Uint32(blob)
+	cases := map[string]func(b []byte){
+		"too many entries": func(b []byte) { binary.BigEndian.PutUint32(b, 0x10000) },
+		"no entries":       func(b []byte) { binary.BigEndian.PutUint32(b, 0) },
+		"data too long":    func(b []byte) { binary.BigEndian.PutUint32(b[4:], 1<<30) },
+		"offset past data": func(b []byte) {
+			for i := uint32(0); i < il; i++ {
+				e := b[8+16*i:]
+				if binary.BigEndian.Uint32(e) == rpmTagName {
+					binary.BigEndian.PutUint32(e[8:], 0xfffffff0)
+				}
+			}
+		},
+		"epoch misaligned": func(b []byte) {
+			for i := uint32(0); i < il; i++ {
+				e := b[8+16*i:]
+				if binary.BigEndian.Uint32(e) == rpmTagEpoch {
+					binary.BigEndian.PutUint32(e[8:], binary.BigEndian.Uint32(e[8:])+1)
+				}
+			}
+		},
+		"name is a number": func(b []byte) {
+			for i := uint32(0); i < il; i++ {
+				e := b[8+16*i:]
+				if binary.BigEndian.Uint32(e) == rpmTagName {
+					binary.BigEndian.PutUint32(e[4:], rpmTypeInt32)
+				}
+			}
+		},
+	}
+	for name, corrupt := range cases {
+		b := append([]byte(nil), blob...)
+		corrupt(b)
+		if p, err := ParseRPMHeader(b); err == nil {
+			t.Errorf("%s: parsed %+v", name, p)
+		}
+	}
+}
