@@ -30,6 +30,10 @@ const (
 	envSideBySide = "IMCHOST_SIDE_BY_SIDE"
 	// envSideBySideN is the number of runs of each client per PDP (10).
 	envSideBySideN = "IMCHOST_SIDE_BY_SIDE_N"
+	// envSideBySideBase names another imchost binary (say, main's before a
+	// change) run as a third client "imchost-base" in the same rotation:
+	// a change's before and after, measured side by side.
+	envSideBySideBase = "IMCHOST_SIDE_BY_SIDE_BASE"
 	// timeBin measures each client as its parent: GNU time forks (not
 	// vfork) and waits, so the peak RSS it reports is the client's own,
 	// not carried over from this much larger test process.
@@ -50,6 +54,9 @@ type SideBySide struct {
 	// /bin/true: the part of every wall time that is neither client.
 	Wrapper sideSeries `json:"wrapper"`
 }
+
+// baseSide is the imchost binary of envSideBySideBase.
+const baseSide side = "imchost-base"
 
 // sideSeries are the runs of one client against one PDP.
 type sideSeries struct {
@@ -108,8 +115,8 @@ func TestSideBySide(t *testing.T) {
 			im := startImchostPDP(t, imPDPOptions{users: defaultUser, debug: "2"})
 			pdp, pdpProc = anyPDP{side: pdpSide, port: im.port, ca: im.pki.ca.file, im: im}, im.proc
 		}
-		clients := map[side]runFn{
-			imchostSide: func(t *testing.T) (string, time.Time, time.Duration) {
+		imchostWith := func(bin string) runFn {
+			return func(t *testing.T) (string, time.Time, time.Duration) {
 				argv := nsWrap(nil, timed(bin, "run", "--config", imCfg, "-c", "127.0.0.1", "-p", strconv.Itoa(pdp.port),
 					"--ca", pdp.ca, "--tpm", e.tpm.Spec, "--eventlog", e.logPath, "--root", root, "--wasm-dir", wasm,
 					"--timeout", "2m", "--debug", "1", "--client", "alice", "--secret", "s3cret")...)
@@ -117,7 +124,10 @@ func TestSideBySide(t *testing.T) {
 				c := startQuiet(t, "imchost run", nil, argv...)
 				c.wait(3 * time.Minute)
 				return c.output(), start, time.Since(start)
-			},
+			}
+		}
+		clients := map[side]runFn{
+			imchostSide: imchostWith(bin),
 			strongSwanSide: func(t *testing.T) (string, time.Time, time.Duration) {
 				start := time.Now()
 				o := ssClient(t, p, e, pdp.port, pdp.ca, ssClientOptions{wrap: timed(), args: append([]string{"--debug", "1"}, saslArgs...)})
@@ -131,6 +141,10 @@ func TestSideBySide(t *testing.T) {
 		// The first run of each fills the caches (imchost's compilation
 		// cache, the PDP's learnt device and measurements); not counted.
 		order := []side{imchostSide, strongSwanSide}
+		if base := os.Getenv(envSideBySideBase); base != "" {
+			clients[baseSide], outcomeOf[baseSide] = imchostWith(base), outcomeOf[imchostSide]
+			order = append(order, baseSide)
+		}
 		for _, c := range order {
 			o, _, _ := clients[c](t)
 			if got := outcomeOf[c](o); got.result != "compliant" {
