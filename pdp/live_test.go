@@ -307,7 +307,7 @@ func startPDP(t *testing.T, pki *testPKI, cfg Config) *Server {
 	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Certificates = []tls.Certificate{pki.cert}
-	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "pdp-test", Level: hclog.Info, Output: testWriter{t}})
+	cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "pdp-test", Level: hclog.Info, Output: testutil.LogWriter(t)})
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

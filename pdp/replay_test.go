@@ -78,19 +78,12 @@ func loadVector(t testing.TB, glob string) vectorMsg {
 
 // testEnv is an IMV environment on a store for direct conn tests.
 func testEnv(t testing.TB, st Store, p Policy) *imvEnv {
-	log := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Info, Output: testWriter{t}})
+	log := hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Info, Output: testutil.LogWriter(t)})
 	if testing.Verbose() {
 		log.SetLevel(hclog.Debug)
 	}
 	return &imvEnv{store: st, policy: &p, maxMsg: defaultMaxMessageSize, osLog: log.Named("imv.os"),
 		attLog: log.Named("imv.attestation"), log: log.Named("pdp"), now: time.Now}
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // recorder collects what a conn sends.

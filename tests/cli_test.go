@@ -8,20 +8,16 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -765,73 +761,13 @@ func runCLI(t *testing.T, code int, args ...string) string {
 	return out
 }
 
-// testCA is a certificate authority a test makes, its certificate in file.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	file string
-}
-
-// newTestCA makes a CA named name and writes its certificate into dir.
-func newTestCA(t *testing.T, dir, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour), IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, file: writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)}
-}
-
-// issue signs a certificate for pub, named name, with the extended key
-// usages given, and writes it into dir.
-func (ca *testCA) issue(t *testing.T, dir, name string, pub any, usages ...x509.ExtKeyUsage) string {
-	t.Helper()
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usages}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, pub, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writePEM(t, filepath.Join(dir, name+".pem"), "CERTIFICATE", der)
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) string {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // clientCertFiles writes a CA and a client certificate it issued (with
 // key), PEM, into dir.
 func clientCertFiles(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 	t.Helper()
-	ca := newTestCA(t, dir, "endpoint-ca")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca.file, ca.issue(t, dir, "endpoint", &key.PublicKey, x509.ExtKeyUsageClientAuth),
-		writePEM(t, filepath.Join(dir, "endpoint-key.pem"), "PRIVATE KEY", keyDER)
+	ca := testutil.NewCA(t, "endpoint-ca", testutil.ECDSA)
+	certFile, keyFile = ca.Issue(t, "endpoint", testutil.ECDSA, nil, x509.ExtKeyUsageClientAuth).WriteFiles(t, dir, "endpoint")
+	return ca.WriteFile(t, dir, "endpoint-ca"), certFile, keyFile
 }
 
 // TestCLIClientAuth: imchost run authenticates to `imchost pdp serve` the
@@ -965,8 +901,9 @@ func TestCLIPDPPolicyAndDB(t *testing.T) {
 func TestCLIAKCertificate(t *testing.T) {
 	e := newCLIEnv(t)
 	dir := t.TempDir()
-	ca := newTestCA(t, dir, "ak-ca")
-	akCert := ca.issue(t, dir, "ak", e.tpm.ak.Public)
+	ca := testutil.NewCA(t, "ak-ca", testutil.ECDSA)
+	caFile := ca.WriteFile(t, dir, "ak-ca")
+	akCert := testutil.WritePEM(t, filepath.Join(dir, "ak.pem"), "CERTIFICATE", ca.Sign(t, "ak", e.tpm.ak.Public, nil))
 	imcs := imcConfigs(t, e.logs)
 	settings := map[string]string{"aik_cert": akCert}
 	for k, v := range imcs[1].Settings {
@@ -978,7 +915,7 @@ func TestCLIAKCertificate(t *testing.T) {
 	if err := os.WriteFile(strict, []byte("learn_aks = false\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	trusting := startPDPProcess(t, "--ak-ca", ca.file, "--policy", strict)
+	trusting := startPDPProcess(t, "--ak-ca", caFile, "--policy", strict)
 	if out := e.runAgainst(t, trusting, 0, false); !strings.Contains(out, "overall: compliant, Access Allowed") || !strings.Contains(trusting.logs.String(), "AIK certificate is trusted") {
 		t.Errorf("the AK certificate under --ak-ca:\n%s\nPDP:\n%s", out, trusting.logs.String())
 	}

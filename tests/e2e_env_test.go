@@ -153,47 +153,13 @@ func needModules(t testing.TB) {
 }
 
 func testLogger(t testing.TB, name string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Info, Output: tWriter{t}, DisableTime: true})
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
+	return testutil.Logger(t, name, hclog.Info)
 }
 
 // fixtureRoot writes a Debian 12 file-system root for the OS IMC (and the
 // Attestation IMC's symlinks) with IPv4 forwarding on or off.
 func fixtureRoot(t testing.TB, forwarding bool) string {
-	t.Helper()
-	root := t.TempDir()
-	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib", "etc", "proc/sys/net/ipv4", "proc/sys/net/ipv6/conf/all"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fwd := "0\n"
-	if forwarding {
-		fwd = "1\n"
-	}
-	for name, content := range map[string]string{
-		"etc/os-release":                        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
-		"etc/machine-id":                        "0123456789abcdef0123456789abcdef\n",
-		"proc/stat":                             "cpu  1 2 3 4\nbtime 1795700000\n",
-		"proc/sys/net/ipv4/ip_forward":          fwd,
-		"proc/sys/net/ipv6/conf/all/forwarding": "0\n",
-	} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}} {
-		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+	return testutil.Machine{Forwarding: forwarding}.Root(t)
 }
 
 // tpmEnv is a swtpm started at locality 3 (as the reference test bed), with

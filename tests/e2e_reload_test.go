@@ -142,7 +142,7 @@ type syncBuffer = testutil.SyncBuffer
 // run and on the enforcing one, and no instance is left.
 func testTrapIMC(t *testing.T, env *tpmEnv, where string) {
 	logs := &syncBuffer{}
-	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(tWriter{t}, logs), DisableTime: true})
+	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(testutil.LogWriter(t), logs), DisableTime: true})
 	imcs := append(imcConfigs(t, env.logPath), trapIMC(where))
 	h, err := host.New(&host.Config{IMCs: imcs}, host.Options{Logger: log,
 		Platform: env.platform(t, fixtureRoot(t, false)), CompilationCache: compCache})

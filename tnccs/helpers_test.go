@@ -3,15 +3,9 @@ package tnccs
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"runtime"
 	"strings"
@@ -40,61 +34,16 @@ var (
 	pki     *testPKI
 )
 
+// getPKI makes the run's PKI on first use (ECDSA P-256 keys).
 func getPKI(t testing.TB) *testPKI {
 	pkiOnce.Do(func() {
-		p, err := newPKI()
-		if err != nil {
-			panic(err) // test setup only
-		}
-		pki = p
+		ca := testutil.NewCA(t, "imchost test CA", testutil.ECDSA)
+		server := ca.Issue(t, "pdp.test", testutil.ECDSA, []string{"pdp.test", "127.0.0.1"}, x509.ExtKeyUsageServerAuth)
+		client := ca.Issue(t, "client.test", testutil.ECDSA, []string{"client.test"}, x509.ExtKeyUsageClientAuth)
+		pki = &testPKI{caPEM: ca.PEM(), pool: ca.Pool(), server: server.TLS(), client: client.TLS(),
+			clientCertPEM: client.CertPEM(), clientKeyPEM: client.KeyPEM(t)}
 	})
 	return pki
-}
-
-func newPKI() (*testPKI, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imchost test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, dns []string, ips []net.IP) (tls.Certificate, []byte, []byte, error) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return tls.Certificate{}, nil, nil, err
-		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), DNSNames: dns, IPAddresses: ips,
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return tls.Certificate{}, nil, nil, err
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			return tls.Certificate{}, nil, nil, err
-		}
-		cpem := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-		kpem := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-		c, err := tls.X509KeyPair(cpem, kpem)
-		return c, cpem, kpem, err
-	}
-	p := &testPKI{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	if p.server, _, _, err = leaf(2, "pdp.test", x509.ExtKeyUsageServerAuth, []string{"pdp.test"}, []net.IP{net.IPv4(127, 0, 0, 1)}); err != nil {
-		return nil, err
-	}
-	if p.client, p.clientCertPEM, p.clientKeyPEM, err = leaf(3, "client.test", x509.ExtKeyUsageClientAuth, []string{"client.test"}, nil); err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // syncBuffer is the shared testutil.SyncBuffer.

@@ -17,15 +17,7 @@ import (
 const akHandle = 0x81010003
 
 func testLogger(t testing.TB) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "test", Level: hclog.Debug, Output: tWriter{t}})
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
+	return testutil.Logger(t, "test", hclog.Debug)
 }
 
 // tpmUnderTest names a way to get a fresh TPM and the locality it started at.

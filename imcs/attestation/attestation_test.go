@@ -163,31 +163,7 @@ func attrLen(t testing.TB, a patnc.Attr) int {
 
 // fixtureRoot is a file system root whose "/" holds merged-/usr symlinks,
 // and the facts the OS IMC reads (for TestInteropPDP).
-func fixtureRoot(t testing.TB) string {
-	root := t.TempDir()
-	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib", "etc", "proc/sys/net/ipv4", "proc/sys/net/ipv6/conf/all"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for name, content := range map[string]string{
-		"etc/os-release":                        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
-		"etc/machine-id":                        "0123456789abcdef0123456789abcdef\n",
-		"proc/stat":                             "cpu  1 2 3 4\nbtime 1795700000\n",
-		"proc/sys/net/ipv4/ip_forward":          "0\n",
-		"proc/sys/net/ipv6/conf/all/forwarding": "0\n",
-	} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}} {
-		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
+func fixtureRoot(t testing.TB) string { return testutil.Machine{}.Root(t) }
 
 // attestCase is one configuration of the full exchange.
 type attestCase struct {

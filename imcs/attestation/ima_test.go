@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -169,7 +170,7 @@ func TestIMAEvidence(t *testing.T) {
 
 // testLoggerTo logs to the test and into b.
 func testLoggerTo(t testing.TB, b *strings.Builder) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(tWriter{t}, b), DisableTime: true})
+	return hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(testutil.LogWriter(t), b), DisableTime: true})
 }
 
 // imaSetup is swtpm with the recorded boot log, an IMA list of 401

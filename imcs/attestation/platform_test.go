@@ -5,6 +5,7 @@ package main
 import (
 	"crypto/x509"
 	"errors"
+	"github.com/imchost/imchost/internal/testutil"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
@@ -35,15 +36,7 @@ func (e *tpmEnv) platform(t testing.TB) host.Platform {
 }
 
 func testLogger(t testing.TB) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: tWriter{t}, DisableTime: true})
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p[:len(p)-1]))
-	return len(p), nil
+	return testutil.Logger(t, "", hclog.Info)
 }
 
 // tpmKind names the TPM a test runs on.

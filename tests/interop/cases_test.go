@@ -230,7 +230,7 @@ func TestAKCertificate(t *testing.T) {
 	e := newEndpoint(t, bootLog)
 	dir := t.TempDir()
 	akca := newCA(t, dir, "ak-ca", ecdsaKeys)
-	akCert := writePEM(t, filepath.Join(dir, "ak.pem"), "CERTIFICATE", akca.sign(t, "ak", e.ak.Public, nil))
+	akCert := testutil.WritePEM(t, filepath.Join(dir, "ak.pem"), "CERTIFICATE", akca.Sign(t, "ak", e.ak.Public, nil))
 	for _, pr := range crossPairs {
 		t.Run(pr.String(), func(t *testing.T) {
 			pdp := startPDP(t, p, pr.pdp, pdpOpts{akCA: akca.file, imPolicy: "learn_aks = false\n"})

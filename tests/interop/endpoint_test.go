@@ -3,11 +3,11 @@ package interop
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -44,7 +44,7 @@ func newEndpoint(t *testing.T, logPath string) *endpoint {
 	}
 	inst := swtpm.Start(t, swtpm.WithLocality(3))
 	disableDA(t, inst)
-	logger := hclog.New(&hclog.LoggerOptions{Name: "tpm", Level: hclog.Warn, Output: tWriter{t}})
+	logger := hclog.New(&hclog.LoggerOptions{Name: "tpm", Level: hclog.Warn, Output: testutil.LogWriter(t)})
 	tpm, err := tpmhost.Open(inst.Spec, logger)
 	if err != nil {
 		t.Fatal(err)
@@ -89,24 +89,11 @@ func disableDA(t *testing.T, inst *swtpm.Instance) {
 	}
 }
 
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
 // fixtureRoot is the file-system root imchost run's OS IMC reads (--root):
 // this machine's os-release (the strongSwan client reads the real one, so
 // both report the same product), IP forwarding as asked.
 func fixtureRoot(t *testing.T, forwarding bool) string {
 	t.Helper()
-	root := t.TempDir()
-	for _, d := range []string{"usr/bin", "usr/sbin", "usr/lib", "etc", "proc/sys/net/ipv4", "proc/sys/net/ipv6/conf/all"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	osRelease, err := os.ReadFile("/etc/os-release")
 	if err != nil {
 		t.Fatal(err)
@@ -115,23 +102,7 @@ func fixtureRoot(t *testing.T, forwarding bool) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, content := range map[string]string{
-		"etc/os-release":                        string(osRelease),
-		"etc/machine-id":                        "0123456789abcdef0123456789abcdef\n",
-		"proc/stat":                             string(stat),
-		"proc/sys/net/ipv4/ip_forward":          onOff(forwarding),
-		"proc/sys/net/ipv6/conf/all/forwarding": "0\n",
-	} {
-		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, l := range [][2]string{{"bin", "usr/bin"}, {"sbin", "usr/sbin"}, {"lib", "usr/lib"}} {
-		if err := os.Symlink(l[1], filepath.Join(root, l[0])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
+	return testutil.Machine{OSRelease: string(osRelease), Stat: string(stat), Forwarding: forwarding}.Root(t)
 }
 
 func onOff(b bool) string {

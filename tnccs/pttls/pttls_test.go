@@ -3,16 +3,12 @@ package pttls
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
+	"github.com/imchost/imchost/internal/testutil"
 	"io"
-	"math/big"
 	"net"
 	"reflect"
 	"strings"
@@ -174,28 +170,10 @@ type pki struct {
 }
 
 func newPKI(t testing.TB) *pki {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	now := time.Now()
-	caT := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caT, caT, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leaf := func(n int64, cn string, u x509.ExtKeyUsage) tls.Certificate {
-		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		lt := &x509.Certificate{SerialNumber: big.NewInt(n), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{u}}
-		der, err := x509.CreateCertificate(rand.Reader, lt, ca, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
-	}
-	p := &pki{pool: x509.NewCertPool(), server: leaf(2, "pdp.test", x509.ExtKeyUsageServerAuth), client: leaf(3, "client.test", x509.ExtKeyUsageClientAuth)}
-	p.pool.AddCert(ca)
-	return p
+	ca := testutil.NewCA(t, "ca", testutil.ECDSA)
+	return &pki{pool: ca.Pool(),
+		server: ca.Issue(t, "pdp.test", testutil.ECDSA, []string{"pdp.test"}, x509.ExtKeyUsageServerAuth).TLS(),
+		client: ca.Issue(t, "client.test", testutil.ECDSA, []string{"client.test"}, x509.ExtKeyUsageClientAuth).TLS()}
 }
 
 // tlsPair returns both ends of a loopback TCP connection.
