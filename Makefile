@@ -48,8 +48,12 @@ test-deps:
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; \
 	fi
 
+## vet: go vet, and go.mod/go.sum tidy (CI runs it through make test)
 vet:
 	$(GO) vet ./...
+	@# go.mod and go.sum say exactly what the code imports (nothing missing,
+	@# nothing left over): the diff go mod tidy would make must be empty.
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
 
 ## test: install test dependencies, build the modules, run every test
 test: test-deps build vet
