@@ -164,13 +164,6 @@ type MessageHeader struct {
 	Flags     uint32
 }
 
-// PEN values used throughout.
-const (
-	PENIETF   uint32 = 0x000000
-	PENTCG    uint32 = 0x005597
-	PENITAHSR uint32 = 0x00902a
-)
-
 // TPM algorithm identifiers (TPM_ALG_ID) used in layouts.
 const (
 	AlgSHA1   uint16 = 0x0004

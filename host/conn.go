@@ -54,7 +54,7 @@ func (c *Conn) IMCs() []uint32 {
 }
 
 // ChangeState implements tnccs.IMCConn.
-func (c *Conn) ChangeState(ctx context.Context, s tnccs.ConnState) {
+func (c *Conn) ChangeState(ctx context.Context, s abi.ConnState) {
 	for _, in := range c.insts {
 		if !in.alive() {
 			continue
@@ -62,15 +62,15 @@ func (c *Conn) ChangeState(ctx context.Context, s tnccs.ConnState) {
 		// strongSwan's imc_agent words and levels (DBG2). PB-TNC gives an
 		// IMC long message types and EXCL, and no SOH.
 		switch s {
-		case tnccs.StateCreate:
+		case abi.ConnCreate:
 			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" created a state for IF-TNCCS 2.0 Connection ID %d: +long +excl -soh", in.v.m.id, in.v.m.name, c.id))
 			if max := in.v.full.TNCCS.MaxMessageSize; max != 0 {
 				c.h.ilog.Debug(fmt.Sprintf("  over IF-T for TLS 2.0 with maximum PA-TNC message size of %d bytes", max))
 			}
-		case tnccs.StateDelete:
+		case abi.ConnDelete:
 			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" deleted the state of Connection ID %d", in.v.m.id, in.v.m.name, c.id))
 		default:
-			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" changed state of Connection ID %d to '%s'", in.v.m.id, in.v.m.name, c.id, stateString(s)))
+			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" changed state of Connection ID %d to '%s'", in.v.m.id, in.v.m.name, c.id, s.String()))
 		}
 		in.lifecycle(ctx, in.fChange, abi.ExportConnectionChange, uint64(c.id), uint64(s))
 	}
@@ -112,7 +112,7 @@ func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 	}
 	if !delivered && c.h.ilog.IsDebug() {
 		c.h.ilog.Debug(fmt.Sprintf("no IMC for PA message type %s from IMV %d on Connection ID %d",
-			msgTypeString(t), m.Validator, c.id))
+			t.String(), m.Validator, c.id))
 	}
 }
 
@@ -135,7 +135,7 @@ func (c *Conn) Close(ctx context.Context) {
 	c.mu.Unlock()
 	// IF-IMC's last state change: the IMCs drop their connection state
 	// (also when the connection's context is done, as terminate).
-	c.ChangeState(context.WithoutCancel(ctx), tnccs.StateDelete)
+	c.ChangeState(context.WithoutCancel(ctx), abi.ConnDelete)
 	for _, in := range c.insts {
 		in.terminate(ctx)
 	}
@@ -275,27 +275,9 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	}
 	if st != abi.StatusOK {
 		in.closeLocked()
-		return nil, fmt.Errorf("imc_initialize returned status %d (%s)", st, statusText(st))
+		return nil, fmt.Errorf("imc_initialize returned status %d (%s)", st, st)
 	}
 	return in, nil
-}
-
-func statusText(s abi.Status) string {
-	switch s {
-	case abi.StatusOK:
-		return "ok"
-	case abi.StatusModuleFailed:
-		return "module failed"
-	case abi.StatusInvalid:
-		return "invalid"
-	case abi.StatusState:
-		return "not allowed now"
-	case abi.StatusDenied:
-		return "denied"
-	case abi.StatusExhausted:
-		return "budget exhausted"
-	}
-	return "error"
 }
 
 func (in *instance) alive() bool {
@@ -323,7 +305,7 @@ func (in *instance) lifecycle(ctx context.Context, f api.Function, name string, 
 	st, err := in.callLocked(ctx, f, name, params...)
 	if err == nil && st != abi.StatusOK {
 		in.h.ilog.Warn(fmt.Sprintf("IMC %d \"%s\" returned status %d (%s) from %s for Connection ID %d",
-			in.v.m.id, in.v.m.name, st, statusText(st), name, in.connID()))
+			in.v.m.id, in.v.m.name, st, st, name, in.connID()))
 	}
 }
 
@@ -371,7 +353,7 @@ func (in *instance) receive(ctx context.Context, conn tnccs.ConnID, m tnccs.PAMe
 	st, err := in.callLocked(ctx, in.fReceive, abi.ExportReceive, uint64(conn), uint64(ptr), uint64(size))
 	if err == nil && st != abi.StatusOK {
 		in.h.ilog.Warn(fmt.Sprintf("IMC %d \"%s\" returned status %d (%s) from %s for Connection ID %d",
-			in.v.m.id, in.v.m.name, st, statusText(st), abi.ExportReceive, conn))
+			in.v.m.id, in.v.m.name, st, st, abi.ExportReceive, conn))
 	}
 }
 

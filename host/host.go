@@ -429,7 +429,7 @@ func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
 
 	subs := make([]string, len(v.subs))
 	for i, t := range v.subs {
-		subs[i] = msgTypeString(t)
+		subs[i] = t.String()
 	}
 	h.ilog.Info(fmt.Sprintf("IMC %d supports %s: %s", id, plural(len(v.subs), "message type", "message types"),
 		joinComma(subs)))
@@ -680,6 +680,3 @@ func (h *Host) List() []ModuleInfo {
 	return out
 }
 
-// MsgTypeString formats a message type as the logs do:
-// 'IETF/Operating System' 0x000000/0x00000001.
-func MsgTypeString(t abi.MsgType) string { return msgTypeString(t) }

@@ -111,14 +111,14 @@ func exchange(t *testing.T, h *Host, id tnccs.ConnID) (first, second []tnccs.PAM
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.ChangeState(ctx, tnccs.StateCreate)
-	c.ChangeState(ctx, tnccs.StateHandshake)
+	c.ChangeState(ctx, abi.ConnCreate)
+	c.ChangeState(ctx, abi.ConnHandshake)
 	c.BeginHandshake(ctx)
 	first = s.take()
 	c.Receive(ctx, helloMsg(7))
 	c.BatchEnding(ctx)
 	second = s.take()
-	c.ChangeState(ctx, tnccs.StateAllowed)
+	c.ChangeState(ctx, abi.ConnAllowed)
 	c.Close(ctx)
 	return first, second
 }

@@ -33,7 +33,7 @@ func TestHostileLanes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.ChangeState(ctx, tnccs.StateCreate)
+	c.ChangeState(ctx, abi.ConnCreate)
 	c.BeginHandshake(ctx)
 	sent := s.take()
 	c.Close(ctx)

@@ -416,10 +416,10 @@ func (s *Session) send(in []byte) error {
 	inLane := covers(lane, h.Type)
 	s.mu.Unlock()
 	if !inLane {
-		return s.refuse("lane", abi.StatusDenied, fmt.Errorf("PA message type %s is outside its lane (pa_send, else its subscriptions)", msgTypeString(h.Type)))
+		return s.refuse("lane", abi.StatusDenied, fmt.Errorf("PA message type %s is outside its lane (pa_send, else its subscriptions)", h.Type))
 	}
 	if err := checkPATNC(body); err != nil {
-		return s.refuse("framing", abi.StatusInvalid, fmt.Errorf("malformed PA message type %s: %v", msgTypeString(h.Type), err))
+		return s.refuse("framing", abi.StatusInvalid, fmt.Errorf("malformed PA message type %s: %v", h.Type, err))
 	}
 	batch := batchLimit(s.c.MaxBatchSize)
 	s.mu.Lock()

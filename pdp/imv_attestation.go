@@ -32,7 +32,7 @@ const (
 // The component strongSwan's IMV requests for BIOS evidence: ITA-HSR
 // "Linux IMA" with qualifier K + trusted platform (PTS IF-M Binding §5.1).
 const (
-	biosCompVendor    = patnc.PENITA
+	biosCompVendor    = abi.PENITAHSR
 	biosCompQualifier = 0x21
 	biosCompName      = 3
 	// measTypeHash is the Simple Component Evidence measurement type "hash".
@@ -312,7 +312,7 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 	case attInit:
 		if (a.c.facts.product == "" || a.c.facts.deviceID == "") && !a.askedOS {
 			a.askedOS = true
-			a.c.queue(outMsg{vendor: patnc.PENIETF, subtype: subtypeOS, validator: AttestationIMVID,
+			a.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: AttestationIMVID,
 				attrs: []patnc.Attr{&patnc.AttrRequest{Types: []patnc.Type{
 					patnc.TypeProductInfo, patnc.TypeStringVersion, patnc.TypeITADeviceID}}}})
 		}
@@ -391,7 +391,7 @@ func (a *attIMV) stalled(got bool, why string) {
 }
 
 func (a *attIMV) sendPTS(attrs ...patnc.Attr) {
-	a.c.queue(outMsg{vendor: patnc.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, attrs: attrs})
+	a.c.queue(outMsg{vendor: abi.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, attrs: attrs})
 }
 
 // finishDH checks the IMC's D-H parameters and completes the exchange as the
@@ -674,7 +674,7 @@ func (a *attIMV) sendAssessment() {
 		return
 	}
 	a.sent = true
-	a.c.queue(outMsg{vendor: patnc.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, final: true,
+	a.c.queue(outMsg{vendor: abi.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, final: true,
 		attrs: []patnc.Attr{&patnc.AssessmentResult{Result: patnc.AssessmentResultCode(a.v.Result)}}})
 }
 

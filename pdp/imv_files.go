@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
@@ -79,7 +80,7 @@ func (a *attIMV) processFileMeas(x *patnc.FileMeas) {
 // requests (its information is the request value: flags, reserved, request
 // ID, delimiter, path). It reports whether the error was ours.
 func (a *attIMV) fileNotFound(x *patnc.PATNCError) bool {
-	if x.Vendor != patnc.PENTCG || x.Code != uint32(patnc.TCGErrFileNotFound) || len(x.Info) < 8 {
+	if x.Vendor != abi.PENTCG || x.Code != uint32(patnc.TCGErrFileNotFound) || len(x.Info) < 8 {
 		return false
 	}
 	id := binary.BigEndian.Uint16(x.Info[2:])

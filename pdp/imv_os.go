@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
@@ -74,7 +75,7 @@ func (o *osIMV) receive(ctx context.Context, msg *patnc.Message) {
 // vendorName is strongSwan's name of a PEN ("Debian", "IETF"), or its
 // number.
 func vendorName(pen uint32) string {
-	if n := patnc.VendorName(pen); n != "" {
+	if n := abi.PENName(pen); n != "" {
 		return n
 	}
 	return fmt.Sprintf("0x%06x", pen)
@@ -115,7 +116,7 @@ func (o *osIMV) batchEnding(ctx context.Context) {
 		}
 		o.requested = true
 		o.log.Info(fmt.Sprintf("requesting %d missing OS attributes", len(miss)))
-		o.c.queue(outMsg{vendor: patnc.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: []patnc.Attr{
+		o.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: []patnc.Attr{
 			contractRequest(o.c.env.maxMsg), &patnc.AttrRequest{Types: miss}}})
 		return
 	}
@@ -245,21 +246,21 @@ func (o *osIMV) sendAssessment() {
 	for _, r := range o.v.Remediation {
 		attrs = append(attrs, remediationAttr(r))
 	}
-	o.c.queue(outMsg{vendor: patnc.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: attrs, final: true})
+	o.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: attrs, final: true})
 }
 
 // remediationAttr builds an IETF Remediation Instructions attribute: the
 // title line and the instruction, as strongSwan's OS IMV phrases them.
 func remediationAttr(r Remediation) patnc.Attr {
 	if r.URI != "" {
-		return &patnc.RemediationInstructions{ParamsVendor: patnc.PENIETF,
+		return &patnc.RemediationInstructions{ParamsVendor: abi.PENIETF,
 			ParamsType: patnc.RemediationURI, URI: r.URI}
 	}
 	text := r.Text
 	if r.Title != "" {
 		text = r.Title + "\n  " + r.Text
 	}
-	return &patnc.RemediationInstructions{ParamsVendor: patnc.PENIETF,
+	return &patnc.RemediationInstructions{ParamsVendor: abi.PENIETF,
 		ParamsType: patnc.RemediationString, Text: text, Lang: r.Lang}
 }
 

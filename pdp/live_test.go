@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
@@ -134,9 +135,9 @@ func (i *testIMC) Open(ctx context.Context, id tnccs.ConnID, send tnccs.SendFunc
 	return &testIMCConn{imc: i, send: send}, nil
 }
 
-func (c *testIMCConn) ChangeState(ctx context.Context, s tnccs.ConnState) {}
-func (c *testIMCConn) BatchEnding(ctx context.Context)                    {}
-func (c *testIMCConn) Close(ctx context.Context)                          {}
+func (c *testIMCConn) ChangeState(ctx context.Context, s abi.ConnState) {}
+func (c *testIMCConn) BatchEnding(ctx context.Context)                  {}
+func (c *testIMCConn) Close(ctx context.Context)                        {}
 
 func (c *testIMCConn) sendAttrs(subtype, vendor uint32, collector, validator uint16, excl bool, attrs ...patnc.Attr) {
 	body, err := (&patnc.Message{ID: randomID(), Attrs: attrs}).Marshal()
@@ -149,8 +150,8 @@ func (c *testIMCConn) sendAttrs(subtype, vendor uint32, collector, validator uin
 
 // BeginHandshake pushes the OS facts like strongSwan's OS IMC.
 func (c *testIMCConn) BeginHandshake(ctx context.Context) {
-	c.sendAttrs(1, patnc.PENIETF, 1, anyIMC, false,
-		&patnc.ProductInfo{VendorID: patnc.PENDebian, Name: "Debian"},
+	c.sendAttrs(1, abi.PENIETF, 1, anyIMC, false,
+		&patnc.ProductInfo{VendorID: abi.PENDebian, Name: "Debian"},
 		&patnc.StringVersion{Version: "12 x86_64"},
 		&patnc.NumericVersion{Major: 12},
 		&patnc.OpStatus{Status: 3, Result: 1, LastUse: patnc.NewDateTime(time.Now().Add(-time.Hour))},
@@ -266,7 +267,7 @@ func (c *testIMCConn) evidence() []patnc.Attr {
 		}
 		pcrSet[int(ev.PCR)] = true
 		out = append(out, &patnc.SimpleCompEvid{
-			Name:     patnc.ComponentName{Vendor: patnc.PENITA, Qualifier: 0x21, Name: 3},
+			Name:     patnc.ComponentName{Vendor: abi.PENITAHSR, Qualifier: 0x21, Name: 3},
 			MeasType: patnc.MeasTypeHash, PCR: ev.PCR, HashAlg: patnc.HashSHA256,
 			Transform: patnc.TransformMatch, Time: now, Measurement: d})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
 )
@@ -50,9 +51,9 @@ func loadVector(t testing.TB, glob string) vectorMsg {
 		switch k {
 		case "pa_subtype":
 			if strings.HasPrefix(val, "TCG/PTS") {
-				v.pa.Vendor, v.pa.Subtype = patnc.PENTCG, 1
+				v.pa.Vendor, v.pa.Subtype = abi.PENTCG, 1
 			} else {
-				v.pa.Vendor, v.pa.Subtype = patnc.PENIETF, 1
+				v.pa.Vendor, v.pa.Subtype = abi.PENIETF, 1
 			}
 		case "excl":
 			v.pa.Exclusive = val == "True"

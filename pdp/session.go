@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
@@ -96,7 +97,7 @@ func (c *conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 	forOS := !m.Exclusive || m.Validator == OSIMVID
 	forAtt := !m.Exclusive || m.Validator == AttestationIMVID
 	switch {
-	case m.Vendor == patnc.PENIETF && m.Subtype == subtypeOS:
+	case m.Vendor == abi.PENIETF && m.Subtype == subtypeOS:
 		msg, ok := c.parse(m, c.os.log, OSIMVID)
 		if !ok {
 			c.os.fail("invalid PA-TNC message received")
@@ -109,7 +110,7 @@ func (c *conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 		if forAtt {
 			c.att.receiveOS(msg)
 		}
-	case m.Vendor == patnc.PENTCG && m.Subtype == subtypePTS:
+	case m.Vendor == abi.PENTCG && m.Subtype == subtypePTS:
 		if !forAtt {
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
 )
@@ -16,7 +17,7 @@ func ptsMsg(t testing.TB, attrs ...patnc.Attr) tnccs.PAMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tnccs.PAMessage{Vendor: patnc.PENTCG, Subtype: 1, Collector: 2, Validator: 2, Exclusive: true, Body: body}
+	return tnccs.PAMessage{Vendor: abi.PENTCG, Subtype: 1, Collector: 2, Validator: 2, Exclusive: true, Body: body}
 }
 
 // TestAttestationProtocolViolations: what the Attestation IMV refuses, and
@@ -50,7 +51,7 @@ func TestAttestationProtocolViolations(t *testing.T) {
 		{"bad public value", [][]patnc.Attr{{okCaps, okAlgo}, {dhResp(0x1000, 20)}},
 			ResultError, "invalid DH public value"},
 		{"evidence too early", [][]patnc.Attr{{okCaps, okAlgo, &patnc.SimpleCompEvid{
-			Name:     patnc.ComponentName{Vendor: patnc.PENITA, Qualifier: 0x21, Name: 3},
+			Name:     patnc.ComponentName{Vendor: abi.PENITAHSR, Qualifier: 0x21, Name: 3},
 			MeasType: patnc.MeasTypeHash, HashAlg: patnc.HashSHA256, Transform: patnc.TransformMatch,
 			Time: patnc.UnknownTime(), Measurement: make([]byte, 32)}}},
 			ResultError, "evidence received before it was requested"},

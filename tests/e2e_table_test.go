@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tpmhost"
@@ -136,9 +137,9 @@ func pbName(m pb.Message) string {
 func paDesc(pa *pb.MsgPA, msg *patnc.Message) string {
 	typ := fmt.Sprintf("0x%06x/%d", pa.Vendor, pa.Subtype)
 	switch {
-	case pa.Vendor == patnc.PENIETF && pa.Subtype == 1:
+	case pa.Vendor == abi.PENIETF && pa.Subtype == 1:
 		typ = "IETF/Operating System"
-	case pa.Vendor == patnc.PENTCG && pa.Subtype == 1:
+	case pa.Vendor == abi.PENTCG && pa.Subtype == 1:
 		typ = "TCG/PTS"
 	}
 	if msg == nil {
@@ -175,7 +176,7 @@ func attrDesc(msgVendor uint32, a patnc.Attr) string {
 		name = fmt.Sprintf("0x%08x", t.Type)
 	}
 	if t.Vendor != msgVendor {
-		name = patnc.VendorName(t.Vendor) + " " + name
+		name = abi.PENName(t.Vendor) + " " + name
 	}
 	switch x := a.(type) {
 	case *patnc.AssessmentResult:

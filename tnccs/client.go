@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tnccs/pttls"
@@ -90,8 +91,8 @@ func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Resul
 		ic.Close(context.WithoutCancel(ctx))
 		s.log.Info(fmt.Sprintf("removed TNCCS Connection ID %d", id))
 	}()
-	ic.ChangeState(ctx, StateCreate)
-	ic.ChangeState(ctx, StateHandshake)
+	ic.ChangeState(ctx, abi.ConnCreate)
+	ic.ChangeState(ctx, abi.ConnHandshake)
 	lang := c.cfg.Language
 	if lang == "" {
 		lang = DefaultLanguage
@@ -125,7 +126,7 @@ func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Resul
 			}
 		}
 		if b.Type == pb.BatchSRETRY {
-			ic.ChangeState(ctx, StateHandshake)
+			ic.ChangeState(ctx, abi.ConnHandshake)
 		}
 		var fatal *pb.MsgError
 		var rec pb.Recommendation
@@ -263,14 +264,14 @@ func (c *Client) awaitClose(ctx context.Context, s *session) {
 }
 
 // connStateFor maps the access recommendation to the IMC connection state.
-func connStateFor(r pb.Recommendation) ConnState {
+func connStateFor(r pb.Recommendation) abi.ConnState {
 	switch r {
 	case pb.RecommendationAllowed:
-		return StateAllowed
+		return abi.ConnAllowed
 	case pb.RecommendationQuarantined:
-		return StateIsolated
+		return abi.ConnIsolated
 	}
-	return StateNone
+	return abi.ConnNone
 }
 
 // countResults counts the PB-Assessment-Result messages of a batch.

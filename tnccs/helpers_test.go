@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs/pb"
 )
@@ -98,7 +99,7 @@ func (m *testIMCs) Open(_ context.Context, id ConnID, send SendFunc) (IMCConn, e
 	return &testIMCConn{ev: m.ev, id: id, send: send, os: m.osBody}, nil
 }
 
-func (c *testIMCConn) ChangeState(_ context.Context, s ConnState) { c.ev.add("state %d", s) }
+func (c *testIMCConn) ChangeState(_ context.Context, s abi.ConnState) { c.ev.add("state %d", s) }
 
 func (c *testIMCConn) BeginHandshake(context.Context) {
 	c.ev.add("begin")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
@@ -91,11 +92,11 @@ func (c *replayIMCConn) next() {
 	c.n++
 }
 
-func (c *replayIMCConn) ChangeState(context.Context, ConnState) {}
-func (c *replayIMCConn) BeginHandshake(context.Context)         { c.next() }
-func (c *replayIMCConn) Receive(_ context.Context, m PAMessage) { c.r.got = append(c.r.got, m) }
-func (c *replayIMCConn) BatchEnding(context.Context)            { c.next() }
-func (c *replayIMCConn) Close(context.Context)                  {}
+func (c *replayIMCConn) ChangeState(context.Context, abi.ConnState) {}
+func (c *replayIMCConn) BeginHandshake(context.Context)             { c.next() }
+func (c *replayIMCConn) Receive(_ context.Context, m PAMessage)     { c.r.got = append(c.r.got, m) }
+func (c *replayIMCConn) BatchEnding(context.Context)                { c.next() }
+func (c *replayIMCConn) Close(context.Context)                      {}
 
 // TestReplayClient: fed the PDP's recorded batches, our client sends the
 // recorded client batches byte for byte (CDATA with Language-Preference

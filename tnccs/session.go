@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
@@ -207,14 +208,13 @@ func (s *session) noteError(m *pb.MsgError) bool {
 	return m.Fatal
 }
 
-// paTypeName names the PA subtypes strongSwan's log shows (RFC 5792 §4.4
-// and TCG PTS); others are "unknown".
+// paTypeName is the PA message type's name from abi's table ("IETF/Operating
+// System", RFC 5792 §4.4), or "unknown" when its vendor or subtype has none,
+// as strongSwan's log shows it.
 func paTypeName(vendor, subtype uint32) string {
-	switch {
-	case vendor == pb.VendorIETF && subtype == 1:
-		return "IETF/Operating System"
-	case vendor == pb.VendorTCG && subtype == 1:
-		return "TCG/PTS"
+	t := abi.MsgType{Vendor: vendor, Subtype: subtype}
+	if abi.PENName(vendor) == "" || t.SubtypeName() == "" {
+		return "unknown"
 	}
-	return "unknown"
+	return t.Name()
 }

@@ -33,7 +33,11 @@
 // ErrClosed and ErrTooManyRounds end a conversation without a decision.
 package tnccs
 
-import "context"
+import (
+	"context"
+
+	"github.com/imchost/imchost/abi"
+)
 
 // ConnID is a PB-TNC connection identifier (strongSwan's TNC_ConnectionID).
 type ConnID uint32
@@ -48,19 +52,6 @@ type PAMessage struct {
 	Body      []byte // the PA-TNC message
 }
 
-// ConnState is a TNC connection state as seen by IMCs and IMVs.
-type ConnState uint32
-
-// Connection states (numbering as TNC IF-IMC/IF-IMV and abi.ConnState).
-const (
-	StateCreate    ConnState = 0
-	StateHandshake ConnState = 1
-	StateAllowed   ConnState = 2
-	StateIsolated  ConnState = 3
-	StateNone      ConnState = 4
-	StateDelete    ConnState = 5
-)
-
 // SendFunc queues a PA message into the batch being built for a connection.
 type SendFunc func(PAMessage) error
 
@@ -74,7 +65,7 @@ type IMCs interface {
 // IMCConn is the IMCs of one connection.
 type IMCConn interface {
 	// ChangeState notifies every IMC of a connection state change.
-	ChangeState(ctx context.Context, s ConnState)
+	ChangeState(ctx context.Context, s abi.ConnState)
 	// BeginHandshake lets every IMC send its first messages.
 	BeginHandshake(ctx context.Context)
 	// Receive delivers one PB-PA message from the server to the IMCs

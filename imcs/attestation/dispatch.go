@@ -176,7 +176,7 @@ func (a *attestation) handle(st *conn, out *batch, attr patnc.Attr, hdr [8]byte,
 	case errors.As(err, &terr):
 		out.add(patnc.NewTCGError(patnc.TCGErrorCode(terr.Code), terr.Info))
 	case errors.Is(err, errOutOfOrder), errors.Is(err, errInvalid):
-		out.add(&patnc.PATNCError{Vendor: patnc.PENIETF, Code: uint32(patnc.ErrInvalidParameter),
+		out.add(&patnc.PATNCError{Vendor: abi.PENIETF, Code: uint32(patnc.ErrInvalidParameter),
 			MsgHeader: hdr, Offset: off})
 	default:
 		a.log.err("%s: %v", attr.Type().FullName(), err)

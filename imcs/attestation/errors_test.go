@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -193,7 +194,7 @@ func TestNoTPM(t *testing.T) {
 	if c := m.Attrs[1].(*patnc.ProtoCaps).Caps; c != patnc.CapV {
 		t.Fatalf("caps %s without a TPM", c)
 	}
-	if e, ok := m.Attrs[2].(*patnc.PATNCError); !ok || e.Vendor != patnc.PENTCG || e.Code != 1 {
+	if e, ok := m.Attrs[2].(*patnc.PATNCError); !ok || e.Vendor != abi.PENTCG || e.Code != 1 {
 		t.Fatalf("algorithm request without PCR banks answered with %+v", m.Attrs[2])
 	}
 }

@@ -232,7 +232,7 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 			// strongSwan's process_ietf_std_errors: an IETF error is fatal
 			// for the IMC's answer to this message.
 			o.logf(abi.LogInfo, "received PA-TNC error: %s", a)
-			fatal = fatal || a.Vendor == patnc.PENIETF
+			fatal = fatal || a.Vendor == abi.PENIETF
 		case *patnc.AttrRequest:
 			if c == nil {
 				c = o.collector()
@@ -345,10 +345,10 @@ func (o *OSIMC) send(conn imc.ConnID, imv uint32, excl bool, attrs []patnc.Attr)
 // does (the text line by line) and returns its text and language.
 func (o *OSIMC) remediation(a *patnc.RemediationInstructions) (text, lang string) {
 	switch {
-	case a.ParamsVendor == patnc.PENIETF && a.ParamsType == patnc.RemediationURI:
+	case a.ParamsVendor == abi.PENIETF && a.ParamsType == patnc.RemediationURI:
 		o.logf(abi.LogInfo, "remediation uri: %s", a.URI)
 		return a.URI, ""
-	case a.ParamsVendor == patnc.PENIETF && a.ParamsType == patnc.RemediationString:
+	case a.ParamsVendor == abi.PENIETF && a.ParamsType == patnc.RemediationString:
 		o.logf(abi.LogInfo, "remediation string: [%s]", a.Lang)
 		for _, line := range strings.Split(a.Text, "\n") {
 			o.logf(abi.LogInfo, "%s", line)

@@ -392,7 +392,7 @@ func TestAssessmentWithRemediation(t *testing.T) {
 	text := "IP Packet Forwarding\n  Please disable the forwarding of IP packets"
 	reply := h.Batch(fromIMV(marshal(t,
 		&patnc.AssessmentResult{Result: patnc.ResultDontKnow},
-		&patnc.RemediationInstructions{ParamsVendor: patnc.PENIETF, ParamsType: patnc.RemediationString,
+		&patnc.RemediationInstructions{ParamsVendor: abi.PENIETF, ParamsType: patnc.RemediationString,
 			Text: text, Lang: "en"},
 	)))
 	if len(reply) != 0 {
@@ -421,7 +421,7 @@ func TestAssessmentWithRemediation(t *testing.T) {
 		t.Fatalf("reports %+v, want %+v", h.Reports(), wantRep)
 	}
 	// A URI alone keeps the result reported before.
-	h.Batch(fromIMV(marshal(t, &patnc.RemediationInstructions{ParamsVendor: patnc.PENIETF,
+	h.Batch(fromIMV(marshal(t, &patnc.RemediationInstructions{ParamsVendor: abi.PENIETF,
 		ParamsType: patnc.RemediationURI, URI: "https://remediation.example.org/fwd"})))
 	logs.has(t, "remediation uri: https://remediation.example.org/fwd")
 	if r := h.Reports(); len(r) != 2 || r[1] != (abi.Report{Validator: imvID, Result: 4,
@@ -634,7 +634,7 @@ func TestMalformedMessages(t *testing.T) {
 			}
 			m := parse(t, reply[0].Body)
 			e, ok := m.Attrs[0].(*patnc.PATNCError)
-			if len(m.Attrs) != 1 || !ok || e.Vendor != patnc.PENIETF || e.Code != uint32(tc.code) {
+			if len(m.Attrs) != 1 || !ok || e.Vendor != abi.PENIETF || e.Code != uint32(tc.code) {
 				t.Fatalf("reply %s", dump(m.Attrs))
 			}
 			if len(h.Reports()) != 0 {
@@ -713,7 +713,7 @@ func TestFatalErrorReceived(t *testing.T) {
 	h, _, logs := recordedEnv(t).start(t)
 	h.Start()
 	reply := h.Batch(fromIMV(marshal(t,
-		&patnc.PATNCError{Vendor: patnc.PENIETF, Code: uint32(patnc.ErrInvalidParameter), Offset: 12},
+		&patnc.PATNCError{Vendor: abi.PENIETF, Code: uint32(patnc.ErrInvalidParameter), Offset: 12},
 		&patnc.AttrRequest{Types: []patnc.Type{patnc.TypeProductInfo}})))
 	if len(reply) != 0 {
 		t.Fatalf("answered after a fatal error: %s", dump(parse(t, reply[0].Body).Attrs))

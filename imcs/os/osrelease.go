@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/abi"
 )
 
 // osType is strongSwan's os_type_t: the distribution family recognised from
@@ -59,15 +59,15 @@ func (t osType) String() string {
 func (t osType) vendor() uint32 {
 	switch t {
 	case osDebian:
-		return patnc.PENDebian
+		return abi.PENDebian
 	case osUbuntu:
-		return patnc.PENCanonical
+		return abi.PENCanonical
 	case osFedora:
-		return patnc.PENFedora
+		return abi.PENFedora
 	case osRedHat:
-		return patnc.PENRedHat
+		return abi.PENRedHat
 	case osAndroid:
-		return patnc.PENGoogle
+		return abi.PENGoogle
 	}
 	return 0
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tpmhost"
@@ -119,9 +120,9 @@ type endpointConn struct {
 	err      error
 }
 
-func (c *endpointConn) ChangeState(ctx context.Context, s tnccs.ConnState) {}
-func (c *endpointConn) BatchEnding(ctx context.Context)                    {}
-func (c *endpointConn) Close(ctx context.Context)                          {}
+func (c *endpointConn) ChangeState(ctx context.Context, s abi.ConnState) {}
+func (c *endpointConn) BatchEnding(ctx context.Context)                  {}
+func (c *endpointConn) Close(ctx context.Context)                        {}
 
 func (c *endpointConn) sendAttrs(vendor, subtype uint32, collector, validator uint16, excl bool, attrs ...patnc.Attr) {
 	body, err := (&patnc.Message{ID: randomID(), Attrs: attrs}).Marshal()
@@ -144,8 +145,8 @@ func (c *endpointConn) fail(err error) {
 // BeginHandshake sends the OS facts as the OS IMC does unasked.
 func (c *endpointConn) BeginHandshake(ctx context.Context) {
 	e := c.e
-	c.sendAttrs(patnc.PENIETF, osSubtype, osIMCID, anyIMV, false,
-		&patnc.ProductInfo{VendorID: patnc.PENDebian, Name: e.Product},
+	c.sendAttrs(abi.PENIETF, osSubtype, osIMCID, anyIMV, false,
+		&patnc.ProductInfo{VendorID: abi.PENDebian, Name: e.Product},
 		&patnc.StringVersion{Version: e.Version},
 		&patnc.NumericVersion{Major: 12},
 		&patnc.OpStatus{Status: 3, Result: 1, LastUse: patnc.NewDateTime(e.boot)},
@@ -169,7 +170,7 @@ func (c *endpointConn) Receive(ctx context.Context, m tnccs.PAMessage) {
 		return
 	}
 	collector := uint16(osIMCID)
-	if m.Vendor == patnc.PENTCG {
+	if m.Vendor == abi.PENTCG {
 		collector = attIMCID
 	}
 	if c.contract == nil {
@@ -194,7 +195,7 @@ func (c *endpointConn) answer(a patnc.Attr) []patnc.Attr {
 	switch x := a.(type) {
 	case *patnc.AttrRequest:
 		// The OS facts again (an IMV that missed them).
-		return []patnc.Attr{&patnc.ProductInfo{VendorID: patnc.PENDebian, Name: e.Product},
+		return []patnc.Attr{&patnc.ProductInfo{VendorID: abi.PENDebian, Name: e.Product},
 			&patnc.StringVersion{Version: e.Version}, &patnc.ITADeviceID{ID: e.KeyID}}
 	case *patnc.SegContractRequest:
 		var resp *patnc.SegContractResponse
@@ -257,7 +258,7 @@ func (c *endpointConn) evidence() []patnc.Attr {
 	out := make([]patnc.Attr, 0, len(e.events)+1)
 	for _, ev := range e.events {
 		out = append(out, &patnc.SimpleCompEvid{
-			Name:     patnc.ComponentName{Vendor: patnc.PENITA, Qualifier: compQualifier, Name: compName},
+			Name:     patnc.ComponentName{Vendor: abi.PENITAHSR, Qualifier: compQualifier, Name: compName},
 			MeasType: patnc.MeasTypeHash, PCR: ev.pcr, HashAlg: patnc.HashSHA256,
 			Transform: patnc.TransformMatch, Time: now, Measurement: ev.digest})
 	}

@@ -1,8 +1,6 @@
 package imc
 
 import (
-	"strconv"
-
 	"github.com/imchost/imchost/abi"
 )
 
@@ -17,7 +15,7 @@ type StatusError struct {
 
 // Error implements error.
 func (e *StatusError) Error() string {
-	return "imc: host function " + e.Fn + " failed: " + statusText(e.Status)
+	return "imc: host function " + e.Fn + " failed: " + e.Status.String()
 }
 
 // Is lets errors.Is match a StatusError against another with the same Status
@@ -25,38 +23,4 @@ func (e *StatusError) Error() string {
 func (e *StatusError) Is(target error) bool {
 	t, ok := target.(*StatusError)
 	return ok && t.Status == e.Status && (t.Fn == "" || t.Fn == e.Fn)
-}
-
-func statusText(s abi.Status) string {
-	switch s {
-	case abi.StatusOK:
-		return "ok"
-	case abi.StatusInvalid:
-		return "invalid argument"
-	case abi.StatusFault:
-		return "bad guest pointer"
-	case abi.StatusTooLarge:
-		return "too large"
-	case abi.StatusNotFound:
-		return "not found"
-	case abi.StatusNotGranted:
-		return "not granted"
-	case abi.StatusUnavailable:
-		return "unavailable"
-	case abi.StatusFailed:
-		return "failed on the host"
-	case abi.StatusState:
-		return "not allowed now"
-	case abi.StatusNoResult:
-		return "no stashed result"
-	case abi.StatusUnsupported:
-		return "unsupported"
-	case abi.StatusModuleFailed:
-		return "module failed"
-	case abi.StatusDenied:
-		return "denied (outside the module's lane)"
-	case abi.StatusExhausted:
-		return "budget exhausted"
-	}
-	return "status " + strconv.Itoa(int(s))
 }

@@ -254,7 +254,7 @@ func (x *Harness) ChangeState(s abi.ConnState) {
 		x.check("ConnectionChange", x.imc.ConnectionChange(imc.ConnID(x.conn), s))
 		return
 	}
-	x.c.ChangeState(context.Background(), tnccs.ConnState(s))
+	x.c.ChangeState(context.Background(), s)
 }
 
 // BeginHandshake calls BeginHandshake and returns what the IMC sent.

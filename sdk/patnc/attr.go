@@ -1,5 +1,7 @@
 package patnc
 
+import "github.com/imchost/imchost/abi"
+
 // FlagNoSkip is the NOSKIP bit of the attribute header's flags byte: a
 // receiver that does not implement the attribute must not skip it but
 // answer Attribute Type Not Supported.
@@ -74,7 +76,7 @@ func (a *Unknown) Type() Type { return a.T }
 
 // MarshalValue implements Attr.
 func (a *Unknown) MarshalValue(b *Builder) {
-	if a.T.Vendor > 0xffffff || a.T.Vendor == PENReserved || a.T.Type == TypeReserved {
+	if a.T.Vendor > 0xffffff || a.T.Vendor == abi.PENReserved || a.T.Type == TypeReserved {
 		b.SetError(errf(a.T, "reserved or out-of-range vendor/type"))
 		return
 	}
@@ -91,7 +93,7 @@ func (a *Unknown) UnmarshalValue(v []byte) error {
 // if the catalog has no parser for t.
 func newAttr(t Type) Attr {
 	switch t.Vendor {
-	case PENIETF:
+	case abi.PENIETF:
 		switch t.Type {
 		case 1:
 			return &AttrRequest{}
@@ -118,7 +120,7 @@ func newAttr(t Type) Attr {
 		case 12:
 			return &FactoryDefaultPwdEnabled{}
 		}
-	case PENITA:
+	case abi.PENITAHSR:
 		switch t.Type {
 		case 1:
 			return &ITACommand{}
@@ -139,7 +141,7 @@ func newAttr(t Type) Attr {
 		case 10:
 			return &ITASymlinks{}
 		}
-	case PENTCG:
+	case abi.PENTCG:
 		switch t.Type {
 		case 0x21:
 			return &SegContractRequest{}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // attrCase is one value for one attribute type: either valid (wantErr
@@ -215,7 +217,7 @@ func TestAttrTable(t *testing.T) {
 			// the same inside a message, after one leading attribute
 			msg := mustHex(t, "01000000 11223344 00000000 00000009 00000010 00000000")
 			var flags uint8
-			if c.t.Vendor == PENTCG {
+			if c.t.Vendor == abi.PENTCG {
 				flags = FlagNoSkip
 			}
 			msg = append(msg, flags, byte(c.t.Vendor>>16), byte(c.t.Vendor>>8), byte(c.t.Vendor))
@@ -275,7 +277,7 @@ func TestAttrTable(t *testing.T) {
 // allKnownTypes lists every type the catalog parses.
 func allKnownTypes() []Type {
 	var out []Type
-	for _, v := range []uint32{PENIETF, PENITA, PENTCG} {
+	for _, v := range []uint32{abi.PENIETF, abi.PENITAHSR, abi.PENTCG} {
 		for _, base := range []uint32{0, 0x20, 0x00100000, 0x01000000} {
 			for i := uint32(0); i < 16; i++ {
 				t := Type{v, base + i}

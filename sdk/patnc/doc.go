@@ -35,7 +35,7 @@
 // # Sending
 //
 //	m := patnc.Message{ID: randomID, Attrs: []patnc.Attr{
-//		&patnc.ProductInfo{VendorID: patnc.PENDebian, Name: "Debian"},
+//		&patnc.ProductInfo{VendorID: abi.PENDebian, Name: "Debian"},
 //		patnc.WithNoSkip(&patnc.GetAIK{}),
 //	}}
 //	body, err := m.Marshal()

@@ -1,6 +1,10 @@
 package patnc
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/imchost/imchost/abi"
+)
 
 // ErrorCode is an IETF PA-TNC error code (RFC 5792 §4.2.8, RFC 8412 §5.15).
 type ErrorCode uint32
@@ -112,7 +116,7 @@ func (e *Error) Error() string {
 //   - Version Not Supported: header copy, max version 1, min version 1;
 //   - Attribute Type Not Supported: header copy, flags, vendor and type.
 func (e *Error) ErrorAttr() *PATNCError {
-	a := &PATNCError{Vendor: PENIETF, Code: uint32(e.Code), MsgHeader: e.Header}
+	a := &PATNCError{Vendor: abi.PENIETF, Code: uint32(e.Code), MsgHeader: e.Header}
 	switch e.Code {
 	case ErrInvalidParameter:
 		a.Offset = e.Offset

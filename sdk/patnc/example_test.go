@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
@@ -18,7 +19,7 @@ func ExampleMessage_Marshal() {
 	msg := patnc.Message{
 		ID: 0xa5a2f88f,
 		Attrs: []patnc.Attr{
-			&patnc.ProductInfo{VendorID: patnc.PENDebian, ProductID: 0, Name: "Debian"},
+			&patnc.ProductInfo{VendorID: abi.PENDebian, ProductID: 0, Name: "Debian"},
 			&patnc.StringVersion{Version: "12 x86_64"},
 			&patnc.NumericVersion{Major: 12, Minor: 0},
 			&patnc.OpStatus{

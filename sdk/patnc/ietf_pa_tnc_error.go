@@ -2,6 +2,8 @@ package patnc
 
 import (
 	"fmt"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // PATNCError is the IETF PA-TNC Error attribute, RFC 5792 §4.2.8.
@@ -25,7 +27,7 @@ import (
 // its information as raw bytes in Info.
 type PATNCError struct {
 	AttrFlags
-	Vendor uint32 // Error Code Vendor ID: PENIETF or e.g. PENTCG
+	Vendor uint32 // Error Code Vendor ID: abi.PENIETF or e.g. abi.PENTCG
 	Code   uint32 // an ErrorCode for IETF, a TCGErrorCode for TCG
 
 	// MsgHeader is the copy of the offending message's first 8 bytes
@@ -49,7 +51,7 @@ type PATNCError struct {
 // its information (PTS IF-M Binding §4: e.g. TCGErrHashAlgInfo(own set), or a copy of
 // the request value).
 func NewTCGError(code TCGErrorCode, info []byte) *PATNCError {
-	return &PATNCError{Vendor: PENTCG, Code: uint32(code), Info: info}
+	return &PATNCError{Vendor: abi.PENTCG, Code: uint32(code), Info: info}
 }
 
 // TCGSetInfo returns the information strongSwan sends with Hash Algorithm
@@ -64,23 +66,23 @@ func TCGNonceLenInfo(own uint16) []byte { return []byte{byte(own >> 8), byte(own
 func (a *PATNCError) Type() Type { return TypePATNCError }
 
 // IETF reports whether the code is an IETF code (vendor 0).
-func (a *PATNCError) IETF() bool { return a.Vendor == PENIETF }
+func (a *PATNCError) IETF() bool { return a.Vendor == abi.PENIETF }
 
 // structured reports whether the information is one of the three IETF
 // layouts.
 func (a *PATNCError) structured() bool {
-	return a.Vendor == PENIETF && a.Code >= uint32(ErrInvalidParameter) && a.Code <= uint32(ErrAttrTypeNotSupported)
+	return a.Vendor == abi.PENIETF && a.Code >= uint32(ErrInvalidParameter) && a.Code <= uint32(ErrAttrTypeNotSupported)
 }
 
 // String describes the error for logs, e.g. "TCG error: bad nonce length".
 func (a *PATNCError) String() string {
 	switch {
-	case a.Vendor == PENIETF:
+	case a.Vendor == abi.PENIETF:
 		return "IETF error: " + ErrorCode(a.Code).String()
-	case a.Vendor == PENTCG:
+	case a.Vendor == abi.PENTCG:
 		return "TCG error: " + TCGErrorCode(a.Code).String()
 	}
-	return fmt.Sprintf("%s error code %d", VendorName(a.Vendor), a.Code)
+	return fmt.Sprintf("%s error code %d", abi.PENName(a.Vendor), a.Code)
 }
 
 // MarshalValue implements Attr.

@@ -1,5 +1,7 @@
 package patnc
 
+import "github.com/imchost/imchost/abi"
+
 // Remediation parameter types (IETF namespace), RFC 5793 §4.10.
 const (
 	RemediationURI    uint32 = 1
@@ -28,7 +30,7 @@ const (
 // Other parameter types keep their bytes in Params.
 type RemediationInstructions struct {
 	AttrFlags
-	ParamsVendor uint32 // 24 bits; PENIETF for URI and String
+	ParamsVendor uint32 // 24 bits; abi.PENIETF for URI and String
 	ParamsType   uint32 // RemediationURI or RemediationString for IETF
 	URI          string // IETF URI
 	Text         string // IETF String
@@ -45,9 +47,9 @@ func (a *RemediationInstructions) MarshalValue(b *Builder) {
 	addUint24(b, TypeRemediationInstructions, "parameters vendor ID", a.ParamsVendor)
 	b.AddUint32(a.ParamsType)
 	switch {
-	case a.ParamsVendor == PENIETF && a.ParamsType == RemediationURI:
+	case a.ParamsVendor == abi.PENIETF && a.ParamsType == RemediationURI:
 		b.AddBytes([]byte(a.URI))
-	case a.ParamsVendor == PENIETF && a.ParamsType == RemediationString:
+	case a.ParamsVendor == abi.PENIETF && a.ParamsType == RemediationString:
 		add32(b, TypeRemediationInstructions, "remediation string", []byte(a.Text))
 		add8(b, TypeRemediationInstructions, "language code", a.Lang)
 	default:
@@ -63,9 +65,9 @@ func (a *RemediationInstructions) UnmarshalValue(v []byte) error {
 		return invalid(0, "value shorter than 8 bytes")
 	}
 	switch {
-	case a.ParamsVendor == PENIETF && a.ParamsType == RemediationURI:
+	case a.ParamsVendor == abi.PENIETF && a.ParamsType == RemediationURI:
 		a.URI = string(r.rest())
-	case a.ParamsVendor == PENIETF && a.ParamsType == RemediationString:
+	case a.ParamsVendor == abi.PENIETF && a.ParamsType == RemediationString:
 		var text []byte
 		if err := r.bytes32(&text, "remediation string"); err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // Version is the PA-TNC version this package speaks.
@@ -87,7 +89,7 @@ func countAttrs(b []byte) (n, sce int) {
 		if l < AttrHeaderLen || l > len(b)-off {
 			break
 		}
-		if binary.BigEndian.Uint32(b[off:])&0xffffff == PENTCG && binary.BigEndian.Uint32(b[off+4:]) == TypeSimpleCompEvid.Type {
+		if binary.BigEndian.Uint32(b[off:])&0xffffff == abi.PENTCG && binary.BigEndian.Uint32(b[off+4:]) == TypeSimpleCompEvid.Type {
 			sce++
 		}
 		off += l
@@ -134,7 +136,7 @@ func (sl *slab) parseAttrAt(b []byte, off int) (Attr, int, *Error) {
 	}
 	t := Type{vendor, typ}
 	switch {
-	case vendor == PENReserved:
+	case vendor == abi.PENReserved:
 		return nil, 0, &Error{Code: ErrInvalidParameter, Offset: uint32(off + 1), Attr: t, AttrFlags: flags,
 			Reason: "reserved attribute vendor ID"}
 	case typ == TypeReserved:

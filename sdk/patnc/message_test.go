@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/abi"
 )
 
 func TestTypeString(t *testing.T) {
@@ -20,7 +22,7 @@ func TestTypeString(t *testing.T) {
 		{TypeDHNonceParamsReq, "'TCG/DH Nonce Parameters Request' 0x005597/0x03000000"},
 		{TypeSegContractRequest, "'TCG/Segmentation Contract Request' 0x005597/0x00000021"},
 		{TypeReqTemplRefManiSet, "'TCG/Request Template Reference Manifest Set Metadata' 0x005597/0x0a000000"},
-		{Type{PENTCG, 0x7f000000}, "'TCG/0x7f000000' 0x005597/0x7f000000"},
+		{Type{abi.PENTCG, 0x7f000000}, "'TCG/0x7f000000' 0x005597/0x7f000000"},
 		{Type{0x123456, 1}, "'0x123456/0x00000001' 0x123456/0x00000001"},
 	} {
 		if got := c.t.String(); got != c.want {
@@ -148,7 +150,7 @@ func TestMarshalRefusesInvalid(t *testing.T) {
 		&SimpleEvidFinal{EvidSig: []byte{1}},
 		&FileMeas{MeasLen: 2, Files: []FileMeasurement{{Digest: []byte{1}}}},
 		&SegEnvelope{BaseMsgID: 1 << 24},
-		&Unknown{T: Type{PENReserved, 1}},
+		&Unknown{T: Type{abi.PENReserved, 1}},
 		&Unknown{T: Type{0, TypeReserved}},
 		&AttrRequest{Types: []Type{{Vendor: 1 << 24}}},
 	} {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // gen makes random valid attribute values, like crypto/tls's Generate
@@ -75,7 +77,7 @@ func (g gen) attr(t Type) Attr {
 		x := &PATNCError{Vendor: g.u24(), Code: g.u32()}
 		switch g.n(4) {
 		case 0, 1, 2:
-			x.Vendor, x.Code = PENIETF, uint32(g.n(2)+1)
+			x.Vendor, x.Code = abi.PENIETF, uint32(g.n(2)+1)
 			copy(x.MsgHeader[:], g.bytes(8))
 			switch ErrorCode(x.Code) {
 			case ErrInvalidParameter:
@@ -86,7 +88,7 @@ func (g gen) attr(t Type) Attr {
 				x.UnsupportedFlags, x.Unsupported = g.u8(), Type{g.u24(), g.u32()}
 			}
 		default:
-			if x.Vendor == PENIETF {
+			if x.Vendor == abi.PENIETF {
 				x.Code = 4 + g.u32()%100
 			}
 			x.Info = g.bytes(16)
@@ -95,7 +97,7 @@ func (g gen) attr(t Type) Attr {
 	case TypeAssessmentResult:
 		a = &AssessmentResult{Result: AssessmentResultCode(g.u32())}
 	case TypeRemediationInstructions:
-		x := &RemediationInstructions{ParamsVendor: PENIETF, ParamsType: uint32(g.n(3))}
+		x := &RemediationInstructions{ParamsVendor: abi.PENIETF, ParamsType: uint32(g.n(3))}
 		switch x.ParamsType {
 		case RemediationURI:
 			x.URI = g.str(30)
@@ -241,7 +243,7 @@ func (g gen) message(n int) *Message {
 	m := &Message{ID: g.u32()}
 	for i := 0; i < n; i++ {
 		if g.r.IntN(10) == 0 {
-			m.Attrs = append(m.Attrs, &Unknown{T: Type{PENTCG, 0x7f000000 + g.u32()%100}, Value: g.bytes(10)})
+			m.Attrs = append(m.Attrs, &Unknown{T: Type{abi.PENTCG, 0x7f000000 + g.u32()%100}, Value: g.bytes(10)})
 			continue
 		}
 		m.Attrs = append(m.Attrs, g.attr(types[g.r.IntN(len(types))]))
@@ -300,7 +302,7 @@ func selfDelimiting(a Attr) bool {
 	case *PATNCError:
 		return x.structured()
 	case *RemediationInstructions:
-		return x.ParamsVendor == PENIETF && x.ParamsType == RemediationString
+		return x.ParamsVendor == abi.PENIETF && x.ParamsType == RemediationString
 	case *SimpleEvidFinal:
 		return !x.HasEvidSig
 	}

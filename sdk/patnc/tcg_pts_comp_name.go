@@ -2,6 +2,8 @@ package patnc
 
 import (
 	"fmt"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // Qualifier is the 6-bit functional component qualifier: K (kernel) and S
@@ -83,11 +85,11 @@ type ComponentName struct {
 
 // BIOSComponent is the name strongSwan's IMV requests BIOS/pre-boot
 // evidence with: 00 90 2A 21 00 00 00 03.
-var BIOSComponent = ComponentName{Vendor: PENITA, Qualifier: QualKernel | QualTrustedPlat, Name: CompITALinuxIMA}
+var BIOSComponent = ComponentName{Vendor: abi.PENITAHSR, Qualifier: QualKernel | QualTrustedPlat, Name: CompITALinuxIMA}
 
 // IMAComponent is the name strongSwan's IMV requests IMA runtime evidence
 // with (qualifier K|Operating System).
-var IMAComponent = ComponentName{Vendor: PENITA, Qualifier: QualKernel | QualOS, Name: CompITALinuxIMA}
+var IMAComponent = ComponentName{Vendor: abi.PENITAHSR, Qualifier: QualKernel | QualOS, Name: CompITALinuxIMA}
 
 func (c ComponentName) marshal(b *Builder, t Type) {
 	if c.Family > 3 || c.Qualifier > 0x3f {
@@ -112,7 +114,7 @@ func (c *ComponentName) unmarshal(s *str) bool {
 // or the number.
 func (c ComponentName) NameString() string {
 	switch c.Vendor {
-	case PENITA:
+	case abi.PENITAHSR:
 		switch c.Name {
 		case CompITAIgnore:
 			return "Ignore"
@@ -123,7 +125,7 @@ func (c ComponentName) NameString() string {
 		case CompITALinuxIMA:
 			return "Linux IMA"
 		}
-	case PENTCG:
+	case abi.PENTCG:
 		names := [...]string{"Ignore", "CRTM", "BIOS", "Platform Extensions",
 			"Motherboard firmware", "Initial Program Loader", "Option ROMs"}
 		if c.Name < uint32(len(names)) {
@@ -136,7 +138,7 @@ func (c ComponentName) NameString() string {
 // String renders the name as strongSwan logs it, e.g.
 // "ITA-HSR functional component 'Linux IMA' [K.] 'Trusted Platform'".
 func (c ComponentName) String() string {
-	v := VendorName(c.Vendor)
+	v := abi.PENName(c.Vendor)
 	if v == "" {
 		v = fmt.Sprintf("0x%06x", c.Vendor)
 	}

@@ -1,20 +1,9 @@
 package patnc
 
-import "fmt"
+import (
+	"fmt"
 
-// Private Enterprise Numbers (24-bit vendor IDs) used in PA-TNC
-// (RFC 5792 §4.1, IANA SMI Network Management Private Enterprise Codes).
-const (
-	PENIETF      uint32 = 0x000000
-	PENRedHat    uint32 = 0x000908
-	PENPWG       uint32 = 0x000a8b
-	PENDebian    uint32 = 0x002572
-	PENGoogle    uint32 = 0x002b79
-	PENTCG       uint32 = 0x005597
-	PENCanonical uint32 = 0x007132
-	PENFedora    uint32 = 0x0076c1
-	PENITA       uint32 = 0x00902a // ITA-HSR (strongSwan)
-	PENReserved  uint32 = 0xffffff
+	"github.com/imchost/imchost/abi"
 )
 
 // Type identifies an attribute: the 24-bit Attribute Vendor ID and the
@@ -29,116 +18,78 @@ const TypeReserved uint32 = 0xffffffff
 
 // IETF attribute types (RFC 5792 §4.2).
 var (
-	TypeTesting                 = Type{PENIETF, 0}
-	TypeAttrRequest             = Type{PENIETF, 1}
-	TypeProductInfo             = Type{PENIETF, 2}
-	TypeNumericVersion          = Type{PENIETF, 3}
-	TypeStringVersion           = Type{PENIETF, 4}
-	TypeOpStatus                = Type{PENIETF, 5}
-	TypePortFilter              = Type{PENIETF, 6}
-	TypeInstalledPackages       = Type{PENIETF, 7}
-	TypePATNCError              = Type{PENIETF, 8}
-	TypeAssessmentResult        = Type{PENIETF, 9}
-	TypeRemediationInstructions = Type{PENIETF, 10}
-	TypeForwardingEnabled       = Type{PENIETF, 11}
-	TypeFactoryDefaultPwd       = Type{PENIETF, 12}
+	TypeTesting                 = Type{abi.PENIETF, 0}
+	TypeAttrRequest             = Type{abi.PENIETF, 1}
+	TypeProductInfo             = Type{abi.PENIETF, 2}
+	TypeNumericVersion          = Type{abi.PENIETF, 3}
+	TypeStringVersion           = Type{abi.PENIETF, 4}
+	TypeOpStatus                = Type{abi.PENIETF, 5}
+	TypePortFilter              = Type{abi.PENIETF, 6}
+	TypeInstalledPackages       = Type{abi.PENIETF, 7}
+	TypePATNCError              = Type{abi.PENIETF, 8}
+	TypeAssessmentResult        = Type{abi.PENIETF, 9}
+	TypeRemediationInstructions = Type{abi.PENIETF, 10}
+	TypeForwardingEnabled       = Type{abi.PENIETF, 11}
+	TypeFactoryDefaultPwd       = Type{abi.PENIETF, 12}
 )
 
 // ITA-HSR attribute types (strongSwan's vendor attributes, PEN 36906).
 var (
-	TypeITACommand     = Type{PENITA, 1}
-	TypeITADummy       = Type{PENITA, 2}
-	TypeITAGetSettings = Type{PENITA, 3}
-	TypeITASettings    = Type{PENITA, 4}
-	TypeITAStartAngel  = Type{PENITA, 5}
-	TypeITAStopAngel   = Type{PENITA, 6}
-	TypeITAEcho        = Type{PENITA, 7}
-	TypeITADeviceID    = Type{PENITA, 8}
-	TypeITAGetSymlinks = Type{PENITA, 9}
-	TypeITASymlinks    = Type{PENITA, 10}
+	TypeITACommand     = Type{abi.PENITAHSR, 1}
+	TypeITADummy       = Type{abi.PENITAHSR, 2}
+	TypeITAGetSettings = Type{abi.PENITAHSR, 3}
+	TypeITASettings    = Type{abi.PENITAHSR, 4}
+	TypeITAStartAngel  = Type{abi.PENITAHSR, 5}
+	TypeITAStopAngel   = Type{abi.PENITAHSR, 6}
+	TypeITAEcho        = Type{abi.PENITAHSR, 7}
+	TypeITADeviceID    = Type{abi.PENITAHSR, 8}
+	TypeITAGetSymlinks = Type{abi.PENITAHSR, 9}
+	TypeITASymlinks    = Type{abi.PENITAHSR, 10}
 )
 
 // TCG IF-M segmentation attribute types (TCG IF-M Segmentation §5).
 var (
-	TypeSegContractRequest  = Type{PENTCG, 0x21}
-	TypeSegContractResponse = Type{PENTCG, 0x22}
-	TypeSegEnvelope         = Type{PENTCG, 0x23}
-	TypeNextSegment         = Type{PENTCG, 0x24}
-	TypeSegCancel           = Type{PENTCG, 0x25} // named only, no parser
-	TypeSegOversized        = Type{PENTCG, 0x26} // named only, no parser
-	TypeSegExemption        = Type{PENTCG, 0x27} // named only, no parser
+	TypeSegContractRequest  = Type{abi.PENTCG, 0x21}
+	TypeSegContractResponse = Type{abi.PENTCG, 0x22}
+	TypeSegEnvelope         = Type{abi.PENTCG, 0x23}
+	TypeNextSegment         = Type{abi.PENTCG, 0x24}
+	TypeSegCancel           = Type{abi.PENTCG, 0x25} // named only, no parser
+	TypeSegOversized        = Type{abi.PENTCG, 0x26} // named only, no parser
+	TypeSegExemption        = Type{abi.PENTCG, 0x27} // named only, no parser
 )
 
 // TCG PTS attribute types (PTS IF-M Binding §3.4, attribute enumeration).
 var (
-	TypeReqProtoCaps       = Type{PENTCG, 0x01000000}
-	TypeProtoCaps          = Type{PENTCG, 0x02000000}
-	TypeDHNonceParamsReq   = Type{PENTCG, 0x03000000}
-	TypeDHNonceParamsResp  = Type{PENTCG, 0x04000000}
-	TypeDHNonceFinish      = Type{PENTCG, 0x05000000}
-	TypeMeasAlgoRequest    = Type{PENTCG, 0x06000000}
-	TypeMeasAlgoSelection  = Type{PENTCG, 0x07000000}
-	TypeGetTPMVersionInfo  = Type{PENTCG, 0x08000000}
-	TypeTPMVersionInfo     = Type{PENTCG, 0x09000000}
-	TypeReqTemplRefManiSet = Type{PENTCG, 0x0a000000} // named only, no parser
-	TypeTemplRefManiSet    = Type{PENTCG, 0x0b000000} // named only, no parser
-	TypeUpdateTemplRefMani = Type{PENTCG, 0x0c000000} // named only, no parser
-	TypeGetAIK             = Type{PENTCG, 0x0d000000}
-	TypeAIK                = Type{PENTCG, 0x0e000000}
-	TypeReqFuncCompEvid    = Type{PENTCG, 0x00100000}
-	TypeGenAttestEvid      = Type{PENTCG, 0x00200000}
-	TypeSimpleCompEvid     = Type{PENTCG, 0x00300000}
-	TypeSimpleEvidFinal    = Type{PENTCG, 0x00400000}
-	TypeVerificationResult = Type{PENTCG, 0x00500000} // named only, no parser
-	TypeIntegrityReport    = Type{PENTCG, 0x00600000} // named only, no parser
-	TypeReqFileMeta        = Type{PENTCG, 0x00700000}
-	TypeWinFileMeta        = Type{PENTCG, 0x00800000} // named only, no parser
-	TypeUnixFileMeta       = Type{PENTCG, 0x00900000}
-	TypeReqRegistryValue   = Type{PENTCG, 0x00a00000} // named only, no parser
-	TypeRegistryValue      = Type{PENTCG, 0x00b00000} // named only, no parser
-	TypeReqFileMeas        = Type{PENTCG, 0x00c00000}
-	TypeFileMeas           = Type{PENTCG, 0x00d00000}
-	TypeReqIntegMeasLog    = Type{PENTCG, 0x00e00000} // named only, no parser
-	TypeIntegMeasLog       = Type{PENTCG, 0x00f00000} // named only, no parser
+	TypeReqProtoCaps       = Type{abi.PENTCG, 0x01000000}
+	TypeProtoCaps          = Type{abi.PENTCG, 0x02000000}
+	TypeDHNonceParamsReq   = Type{abi.PENTCG, 0x03000000}
+	TypeDHNonceParamsResp  = Type{abi.PENTCG, 0x04000000}
+	TypeDHNonceFinish      = Type{abi.PENTCG, 0x05000000}
+	TypeMeasAlgoRequest    = Type{abi.PENTCG, 0x06000000}
+	TypeMeasAlgoSelection  = Type{abi.PENTCG, 0x07000000}
+	TypeGetTPMVersionInfo  = Type{abi.PENTCG, 0x08000000}
+	TypeTPMVersionInfo     = Type{abi.PENTCG, 0x09000000}
+	TypeReqTemplRefManiSet = Type{abi.PENTCG, 0x0a000000} // named only, no parser
+	TypeTemplRefManiSet    = Type{abi.PENTCG, 0x0b000000} // named only, no parser
+	TypeUpdateTemplRefMani = Type{abi.PENTCG, 0x0c000000} // named only, no parser
+	TypeGetAIK             = Type{abi.PENTCG, 0x0d000000}
+	TypeAIK                = Type{abi.PENTCG, 0x0e000000}
+	TypeReqFuncCompEvid    = Type{abi.PENTCG, 0x00100000}
+	TypeGenAttestEvid      = Type{abi.PENTCG, 0x00200000}
+	TypeSimpleCompEvid     = Type{abi.PENTCG, 0x00300000}
+	TypeSimpleEvidFinal    = Type{abi.PENTCG, 0x00400000}
+	TypeVerificationResult = Type{abi.PENTCG, 0x00500000} // named only, no parser
+	TypeIntegrityReport    = Type{abi.PENTCG, 0x00600000} // named only, no parser
+	TypeReqFileMeta        = Type{abi.PENTCG, 0x00700000}
+	TypeWinFileMeta        = Type{abi.PENTCG, 0x00800000} // named only, no parser
+	TypeUnixFileMeta       = Type{abi.PENTCG, 0x00900000}
+	TypeReqRegistryValue   = Type{abi.PENTCG, 0x00a00000} // named only, no parser
+	TypeRegistryValue      = Type{abi.PENTCG, 0x00b00000} // named only, no parser
+	TypeReqFileMeas        = Type{abi.PENTCG, 0x00c00000}
+	TypeFileMeas           = Type{abi.PENTCG, 0x00d00000}
+	TypeReqIntegMeasLog    = Type{abi.PENTCG, 0x00e00000} // named only, no parser
+	TypeIntegMeasLog       = Type{abi.PENTCG, 0x00f00000} // named only, no parser
 )
-
-// VendorName returns strongSwan's name of a PEN ("IETF", "TCG", "ITA-HSR",
-// ...), or "" if it has none.
-func VendorName(pen uint32) string {
-	switch pen {
-	case PENIETF:
-		return "IETF"
-	case 0x000002:
-		return "IBM"
-	case 0x000137:
-		return "Microsoft"
-	case PENRedHat:
-		return "Red Hat"
-	case PENPWG:
-		return "PWG"
-	case PENDebian:
-		return "Debian"
-	case PENGoogle:
-		return "Google"
-	case 0x002358:
-		return "OSC"
-	case PENTCG:
-		return "TCG"
-	case PENCanonical:
-		return "Canonical"
-	case PENFedora:
-		return "Fedora"
-	case 0x0080ab:
-		return "FHH"
-	case PENITA:
-		return "ITA-HSR"
-	case 0x00950e:
-		return "OpenPTS"
-	case PENReserved:
-		return "Reserved"
-	}
-	return ""
-}
 
 var ietfNames = [...]string{
 	"Testing", "Attribute Request", "Product Information", "Numeric Version",
@@ -206,15 +157,15 @@ var tcgNames = []struct {
 // e.g. "Product Information", or "" if the type has no name.
 func (t Type) Name() string {
 	switch t.Vendor {
-	case PENIETF:
+	case abi.PENIETF:
 		if t.Type < uint32(len(ietfNames)) {
 			return ietfNames[t.Type]
 		}
-	case PENITA:
+	case abi.PENITAHSR:
 		if t.Type < uint32(len(itaNames)) {
 			return itaNames[t.Type]
 		}
-	case PENTCG:
+	case abi.PENTCG:
 		for _, e := range tcgNames {
 			if e.t == t.Type {
 				return e.name
@@ -229,7 +180,7 @@ func (t Type) Name() string {
 // without a name gives "<vendor>/0x<type>" and an unknown vendor
 // "0x<vendor>/0x<type>".
 func (t Type) FullName() string {
-	v := VendorName(t.Vendor)
+	v := abi.PENName(t.Vendor)
 	if v == "" {
 		v = fmt.Sprintf("0x%06x", t.Vendor)
 	}

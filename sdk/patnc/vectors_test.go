@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // paVector is one PA-TNC message of the recorded strongSwan 6.0.6 exchange
@@ -162,7 +164,7 @@ func TestGoldenOSMessage(t *testing.T) {
 	}
 	pi := m.Attrs[0].(*ProductInfo)
 	op := m.Attrs[3].(*OpStatus)
-	if pi.VendorID != PENDebian || pi.Name != "Debian" || op.Status != OpStatusOperational ||
+	if pi.VendorID != abi.PENDebian || pi.Name != "Debian" || op.Status != OpStatusOperational ||
 		op.LastUse.String() != "2026-11-26T18:51:08Z" || m.Attrs[6].(*ITADeviceID).ID != "d41bcf69169cbbcbb9fa29a895264bff2224fc95" {
 		t.Errorf("decoded %+v %+v", pi, op)
 	}
