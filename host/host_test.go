@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"github.com/imchost/imchost/internal/testutil"
 	"strings"
 	"sync"
 	"testing"
@@ -17,22 +18,7 @@ import (
 var helloGrants = []string{"send", "subscribe", "log", "log_level", "config_get"}
 
 // logBuf is a concurrency-safe log sink for assertions on log lines.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logBuf = testutil.SyncBuffer
 
 func testLogger(t testing.TB) (hclog.Logger, *logBuf) {
 	var buf logBuf

@@ -5,8 +5,8 @@ package tests
 // IMC for its installed packages hundreds of times per batch.
 
 import (
-	"bytes"
 	"context"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,24 +44,6 @@ func lanesIMC(t *testing.T, mode string) host.IMCConfig {
 	return host.IMCConfig{Name: "Vendor", Path: lanesPath, Grants: host.BaseGrants, Settings: host.Settings{"mode": mode}}
 }
 
-// syncLog is a goroutine-safe log buffer.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestHostileLaneForgery: on a machine with IP forwarding on (the PDP's
 // verdict: Quarantined), a vendor module sends one IETF/Operating System
 // message saying forwarding is off and naming another OS, and reports
@@ -73,7 +55,7 @@ func TestHostileLaneForgery(t *testing.T) {
 	env := newTPMEnv(t, bundledLog)
 	imcs := append(imcConfigs(t, env.logPath), lanesIMC(t, "forge"))
 	h := newHost(t, env.platform(t, fixtureRoot(t, true)), imcs)
-	var pdpLog syncLog
+	var pdpLog testutil.SyncBuffer
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy(),
 		Logger: hclog.New(&hclog.LoggerOptions{Output: &pdpLog, Level: hclog.Debug})})
 	res, out := attestOK(t, p, h, nil, 1)
@@ -109,7 +91,7 @@ func TestHostilePDPPackages(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), status, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var clientLog syncLog
+	var clientLog testutil.SyncBuffer
 	// Small PB limits (one packages attribute still fits a message); a
 	// call deadline that a busy machine cannot miss.
 	cfg := &host.Config{IMCs: imcConfigs(t, env.logPath)}

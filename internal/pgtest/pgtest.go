@@ -12,11 +12,11 @@
 package pgtest
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
@@ -47,7 +47,7 @@ type Server struct {
 	Dir string
 
 	cmd    *exec.Cmd
-	log    *lockedBuffer
+	log    *testutil.SyncBuffer
 	done   chan struct{}
 	mu     sync.Mutex
 	nextDB int
@@ -118,7 +118,7 @@ func StartServer() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", Dir: dir, log: &lockedBuffer{}, done: make(chan struct{})}
+	s := &Server{Host: "127.0.0.1", Dir: dir, log: &testutil.SyncBuffer{}, done: make(chan struct{})}
 	if err := s.start(bin); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -262,31 +262,6 @@ func (s *Server) Database(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return url
-}
-
-// lockedBuffer is the server's output, written by exec's copying goroutine
-// and read by Log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Log is what the server printed so far.

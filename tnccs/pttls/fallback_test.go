@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"github.com/imchost/imchost/internal/testutil"
 	"hash"
 	"io"
 	"net"
@@ -86,21 +87,10 @@ func (s *strongSwanLikePDP) accept() {
 }
 
 // keyLog collects the server's NSS key log lines.
-type keyLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (k *keyLog) Write(p []byte) (int, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.b.Write(p)
-}
+type keyLog struct{ testutil.SyncBuffer }
 
 func (k *keyLog) secret(label string) []byte {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, l := range strings.Split(k.b.String(), "\n") {
+	for _, l := range strings.Split(k.String(), "\n") {
 		if f := strings.Fields(l); len(f) == 3 && f[0] == label {
 			b, _ := hex.DecodeString(f[2])
 			return b
