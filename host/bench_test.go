@@ -128,14 +128,14 @@ func BenchmarkReloadSwap(b *testing.B) {
 	srcs := []string{modPath("oversize"), modPath("hello")}
 	for _, s := range srcs { // compile both once, outside the measurement
 		copyFile(b, s, path)
-		h.Reload(ctx)
+		h.Reload(ctx, nil)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		copyFile(b, srcs[i%2], path)
 		b.StartTimer()
-		if err := h.Reload(ctx); err != nil {
+		if err := h.Reload(ctx, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

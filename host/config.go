@@ -1,18 +1,10 @@
 package host
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 
 	"github.com/imchost/imchost/abi"
 )
@@ -31,159 +23,89 @@ const (
 	maxModuleSize = 64 << 20
 )
 
-// Config is the whole config.toml of DESIGN.md. The CLI loads it with
-// LoadConfig and hands it to New; the host itself uses [wasm], [tpm]
-// eventlog and [[imc]].
+// Config is what the host runs: config.toml's [wasm] table and [[imc]]
+// entries, and the few values of other tables the host functions need
+// (the connections' PB-TNC limits, the boot event log, the module
+// measurement PCR). internal/config reads the file, applies the command
+// line and builds it; tests build it in code. The host reads no file
+// format: Reload takes the next Config the same way.
 type Config struct {
-	Log   LogConfig   `toml:"log"`
-	TPM   TPMConfig   `toml:"tpm"`
-	PDP   PDPConfig   `toml:"pdp"`
-	TNCCS TNCCSConfig `toml:"tnccs"`
-	Wasm  WasmConfig  `toml:"wasm"`
-	IMCs  []IMCConfig `toml:"imc"`
-	// Path is the file the configuration was read from ("" when built in
-	// code); Reload re-reads it.
-	Path string `toml:"-"`
-	// TNCConfig reports that Path is a strongSwan tnc_config file (IMC
-	// lines only), not config.toml.
-	TNCConfig bool `toml:"-"`
-}
-
-// LogConfig is [log].
-type LogConfig struct {
-	Level  string `toml:"level"`  // error|warn|info|debug|trace
-	Format string `toml:"format"` // text|json
-}
-
-// TPMConfig is [tpm].
-type TPMConfig struct {
-	Device   string `toml:"device"`   // "/dev/tpmrm0", "tcp:host:port", "mssim:host:port" or "none"
-	EventLog string `toml:"eventlog"` // boot event log path
+	Wasm WasmConfig
+	IMCs []IMCConfig
+	// Limits are the PB-TNC limits of the connections the IMCs serve
+	// ([tnccs]): config_get answers max_message_size with them and send
+	// holds a module to them. The tnccs client must be given the same.
+	Limits Limits
+	// EventLog is the boot event log read when an IMC has no "eventlog"
+	// setting ([tpm] eventlog); "" leaves it to Platform.EventLogPath,
+	// else DefaultEventLogPath.
+	EventLog string
 	// ModulePCR, when not 0, is the PCR every module version put in
 	// service is measured into (8 to 22, not 10 or 16; see measure.go).
-	ModulePCR int `toml:"module_pcr"`
+	ModulePCR int
 	// ModuleLog is the module measurement log (default DefaultModuleLog).
-	ModuleLog string `toml:"module_log"`
+	ModuleLog string
+	// Path is the file the configuration was read from ("" when built in
+	// code): messages name it, and Watch watches it.
+	Path string
 }
 
-// PDPConfig is [pdp]: where `imchost run` connects and how it authenticates.
-type PDPConfig struct {
-	Host       string `toml:"host"`
-	Port       int    `toml:"port"`
-	CA         string `toml:"ca"`
-	ServerName string `toml:"server_name"`
-	Cert       string `toml:"cert"`
-	Key        string `toml:"key"`
-	Client     string `toml:"client"`
-	Secret     string `toml:"secret"`
-	// SecretFile holds the SASL PLAIN password (its first line); the CLI
-	// refuses it when the group or others may read it.
-	SecretFile string `toml:"secret_file"`
-	// Referrals restricts or disables following PB-PDP-Referrals (unset:
-	// any is followed).
-	Referrals *Referrals `toml:"referrals"`
-}
-
-// TNCCSConfig is [tnccs].
-type TNCCSConfig struct {
-	MaxBatchSize   uint32 `toml:"max_batch_size"`
-	MaxMessageSize uint32 `toml:"max_message_size"`
+// Limits are the PB-TNC limits of a connection (RFC 5793 section 3.1's
+// batch size, and the largest PA-TNC message); 0 is unset.
+type Limits struct {
+	MaxBatchSize   uint32
+	MaxMessageSize uint32
 }
 
 // WasmConfig is [wasm].
 type WasmConfig struct {
-	CacheDir    string   `toml:"cache_dir"`    // wazero compilation cache
-	MemoryPages uint32   `toml:"memory_pages"` // default memory cap per instance (64 KiB pages)
-	CallTimeout Duration `toml:"call_timeout"` // default deadline of every call into a module
-	Watch       bool     `toml:"watch"`        // watch module files and the config, reload on change
+	CacheDir    string        // wazero compilation cache
+	MemoryPages uint32        // default memory cap per instance (64 KiB pages)
+	CallTimeout time.Duration // default deadline of every call into a module
+	Watch       bool          // watch module files and the config, reload on change
 	// TrustedKeys are Ed25519 public keys (PEM files, see signature.go)
-	// whose signatures a module may carry; relative to the config file.
-	TrustedKeys []string `toml:"trusted_keys"`
+	// whose signatures a module may carry.
+	TrustedKeys []string
 	// RequireSignature refuses, at load and at reload, every module
 	// without a signature by a trusted key (its signers, else TrustedKeys).
-	RequireSignature bool `toml:"require_signature"`
+	RequireSignature bool
 }
 
 // IMCConfig is one [[imc]] entry. The order of entries gives the IMC IDs,
 // starting at 1.
 type IMCConfig struct {
-	Name string `toml:"name"`
+	Name string
 	// ID is the IMC ID; 0 (the default) numbers the IMCs in config order
 	// from 1, skipping IDs given explicitly.
-	ID     uint32   `toml:"id"`
-	Path   string   `toml:"path"`   // relative paths are relative to the config file
-	SHA256 string   `toml:"sha256"` // optional pin, 64 hex digits
-	Grants []string `toml:"grants"` // host functions the module may import
+	ID     uint32
+	Path   string   // the module file
+	SHA256 string   // optional pin, 64 hex digits
+	Grants []string // host functions the module may import
 	// PASend and PAReceive are the module's PA lane: the PA message types
 	// ("ietf/os", "tcg/pts", "32473/1", "tcg/*") it may send and receive.
 	// Unset: the types it subscribes to. A send outside the lane is
 	// refused with abi.StatusDenied.
-	PASend    []string `toml:"pa_send"`
-	PAReceive []string `toml:"pa_receive"`
+	PASend    []string
+	PAReceive []string
 	// Settings reach the module through config_get; some are read by the
 	// host itself: aik_handle, aik_cert, eventlog.
-	Settings Settings `toml:"settings"`
+	Settings Settings
 	// Files is the module's file allowlist: absolute paths of files and
 	// directories (everything under a directory) that file_measure and
 	// file_metadata may reach. Empty: none.
-	Files       []string `toml:"files"`
-	MemoryPages uint32   `toml:"memory_pages"` // 0: [wasm] memory_pages
-	CallTimeout Duration `toml:"call_timeout"` // 0: [wasm] call_timeout
+	Files       []string
+	MemoryPages uint32        // 0: [wasm] memory_pages
+	CallTimeout time.Duration // 0: [wasm] call_timeout
 	// Signers, when set, are the only public keys (PEM files) whose
 	// signature this module is accepted with, and make one required.
-	Signers []string `toml:"signers"`
+	Signers []string
 	// Signature is the module's detached signature file (default: the
 	// module's path and ".sig").
-	Signature string `toml:"signature"`
+	Signature string
 }
 
-// Settings are an IMC's settings. TOML values of any scalar type are kept
-// as their string form (nonce_len = 20 and nonce_len = "20" are the same).
+// Settings are an IMC's settings, by name.
 type Settings map[string]string
-
-// UnmarshalTOML implements toml.Unmarshaler.
-func (s *Settings) UnmarshalTOML(v any) error {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return fmt.Errorf("settings must be a table, not %T", v)
-	}
-	out := make(Settings, len(m))
-	for k, x := range m {
-		switch x := x.(type) {
-		case string:
-			out[k] = x
-		case int64:
-			out[k] = strconv.FormatInt(x, 10)
-		case float64:
-			out[k] = strconv.FormatFloat(x, 'g', -1, 64)
-		case bool:
-			out[k] = strconv.FormatBool(x)
-		default:
-			return fmt.Errorf("setting %q: unsupported value type %T", k, x)
-		}
-	}
-	*s = out
-	return nil
-}
-
-// Duration is a time.Duration written as "2s" or "500ms" in TOML.
-type Duration time.Duration
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	if v < 0 {
-		return fmt.Errorf("negative duration %q", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
 // grantable lists every host function a grant may name. result_take is not
 // in it: every module may import it.
@@ -196,116 +118,10 @@ var grantable = map[string]bool{
 	abi.FnFileMeasure: true, abi.FnFileMetadata: true,
 }
 
-// BaseGrants are the grants of an IMC listed in a strongSwan tnc_config
-// file, which has no place for grants: enough to talk, log and read its
-// settings, nothing that touches the system or the TPM.
+// BaseGrants are enough to talk, log and read its settings, nothing that
+// touches the system or the TPM: the grants of an IMC listed in a
+// strongSwan tnc_config file, which has no place for grants.
 var BaseGrants = []string{abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnReport}
-
-// LoadConfig reads config.toml (or, when the file's first statement is an
-// `IMC "name" path` line, a strongSwan /etc/tnc_config), fills defaults and
-// validates it. Relative module paths are resolved against the file's
-// directory.
-func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("host: reading config: %w", err)
-	}
-	var c *Config
-	if isTNCConfig(b) {
-		c = &Config{TNCConfig: true}
-		c.IMCs, err = ParseTNCConfig(b)
-	} else {
-		c, err = ParseConfig(b)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("host: %s: %w", path, err)
-	}
-	c.Path = path
-	dir := filepath.Dir(path)
-	rel := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(dir, *p)
-		}
-	}
-	for i := range c.Wasm.TrustedKeys {
-		rel(&c.Wasm.TrustedKeys[i])
-	}
-	for i := range c.IMCs {
-		rel(&c.IMCs[i].Path)
-		rel(&c.IMCs[i].Signature)
-		for j := range c.IMCs[i].Signers {
-			rel(&c.IMCs[i].Signers[j])
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("host: %s: %w", path, err)
-	}
-	return c, nil
-}
-
-// ParseConfig decodes config.toml contents and fills defaults; unknown keys
-// are an error (a misspelt grant list must not go unnoticed).
-func ParseConfig(b []byte) (*Config, error) {
-	var c Config
-	md, err := toml.Decode(string(b), &c)
-	if err != nil {
-		return nil, err
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("unknown keys: %s", strings.Join(keys, ", "))
-	}
-	c.setDefaults()
-	return &c, nil
-}
-
-func isTNCConfig(b []byte) bool {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		return strings.HasPrefix(line, "IMC ") || strings.HasPrefix(line, "IMC\t") ||
-			strings.HasPrefix(line, "IMV ") || strings.HasPrefix(line, "IMV\t")
-	}
-	return false
-}
-
-// ParseTNCConfig reads strongSwan's tnc_config format: lines
-// `IMC "name" /path/to/module.wasm`, '#' comments, IMV lines ignored. Each
-// IMC gets BaseGrants.
-func ParseTNCConfig(b []byte) ([]IMCConfig, error) {
-	var out []IMCConfig
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		kind, rest, _ := strings.Cut(line, " ")
-		if kind == "IMV" {
-			continue
-		}
-		if kind != "IMC" {
-			return nil, fmt.Errorf("line %d: expected IMC \"name\" path", n)
-		}
-		rest = strings.TrimSpace(rest)
-		if !strings.HasPrefix(rest, `"`) {
-			return nil, fmt.Errorf("line %d: IMC name must be quoted", n)
-		}
-		name, path, ok := strings.Cut(rest[1:], `"`)
-		path = strings.TrimSpace(path)
-		if !ok || name == "" || path == "" {
-			return nil, fmt.Errorf("line %d: expected IMC \"name\" path", n)
-		}
-		out = append(out, IMCConfig{Name: name, Path: path, Grants: append([]string(nil), BaseGrants...)})
-	}
-	return out, sc.Err()
-}
 
 func (c *Config) setDefaults() {
 	if c.Wasm.CacheDir == "" {
@@ -315,10 +131,7 @@ func (c *Config) setDefaults() {
 		c.Wasm.MemoryPages = DefaultMemoryPages
 	}
 	if c.Wasm.CallTimeout == 0 {
-		c.Wasm.CallTimeout = Duration(DefaultCallTimeout)
-	}
-	if c.TPM.EventLog == "" {
-		c.TPM.EventLog = DefaultEventLogPath
+		c.Wasm.CallTimeout = DefaultCallTimeout
 	}
 }
 
@@ -327,7 +140,7 @@ func (c *Config) setDefaults() {
 func (c *Config) Validate() error {
 	c.setDefaults()
 	var errs []error
-	if err := checkModulePCR(c.TPM.ModulePCR); err != nil {
+	if err := checkModulePCR(c.ModulePCR); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Wasm.MemoryPages > 65536 {
@@ -397,9 +210,9 @@ func (c *Config) memoryPages(m *IMCConfig) uint32 {
 
 func (c *Config) callTimeout(m *IMCConfig) time.Duration {
 	if m.CallTimeout != 0 {
-		return time.Duration(m.CallTimeout)
+		return m.CallTimeout
 	}
-	return time.Duration(c.Wasm.CallTimeout)
+	return c.Wasm.CallTimeout
 }
 
 // SettingMaxMessageSize is the IMC setting that bounds its PA-TNC messages;

@@ -64,7 +64,7 @@ func (c *Conn) ChangeState(ctx context.Context, s abi.ConnState) {
 		switch s {
 		case abi.ConnCreate:
 			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" created a state for IF-TNCCS 2.0 Connection ID %d: +long +excl -soh", in.v.m.id, in.v.m.name, c.id))
-			if max := in.v.full.TNCCS.MaxMessageSize; max != 0 {
+			if max := in.v.full.Limits.MaxMessageSize; max != 0 {
 				c.h.ilog.Debug(fmt.Sprintf("  over IF-T for TLS 2.0 with maximum PA-TNC message size of %d bytes", max))
 			}
 		case abi.ConnDelete:
@@ -192,19 +192,18 @@ type instKey struct{}
 const minInbox = 4096
 
 func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance, error) {
-	cfg := h.cfg.Load()
 	mlog := h.log.Named("imc").Named(strings.ToLower(v.m.name))
 	in := &instance{h: h, v: v, conn: c, log: mlog}
 	in.wctx = context.WithValue(context.Background(), instKey{}, in)
 	in.out = newLineWriter(func(l string) { mlog.Info(logfmt.Escape(l)) })
 	in.err = newLineWriter(func(l string) { mlog.Debug(logfmt.Escape(l), "stream", "stderr") })
 	p := h.opts.Platform
-	if p.EventLogPath == "" {
-		p.EventLogPath = cfg.TPM.EventLog
+	if v.full.EventLog != "" { // [tpm] eventlog as the version was loaded with: a reload changes it
+		p.EventLogPath = v.full.EventLog
 	}
 	sc := SessionConfig{
 		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Files: v.cfg.Files, Platform: p, Logger: mlog,
-		MaxMessageSize: v.full.TNCCS.MaxMessageSize, MaxBatchSize: v.full.TNCCS.MaxBatchSize,
+		MaxMessageSize: v.full.Limits.MaxMessageSize, MaxBatchSize: v.full.Limits.MaxBatchSize,
 		ModuleReport: h.moduleReport(v),
 	}
 	// Checked by Config.Validate: an error here leaves the default lane.

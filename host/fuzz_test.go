@@ -9,31 +9,6 @@ import (
 // The host parses local text formats (the package databases: see
 // internal/inventory); none may panic or loop on any input.
 
-func FuzzParseTNCConfig(f *testing.F) {
-	f.Add([]byte("#IMC-Configuration\nIMC \"OS\" /usr/lib/imc-os.wasm\nIMV \"x\" /y\n"))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		imcs, err := ParseTNCConfig(in)
-		if err != nil {
-			return
-		}
-		for _, m := range imcs {
-			if m.Name == "" || m.Path == "" {
-				t.Fatalf("entry %+v", m)
-			}
-		}
-	})
-}
-
-func FuzzParseConfig(f *testing.F) {
-	f.Add([]byte(fullConfig))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		c, err := ParseConfig(in)
-		if err == nil {
-			c.Validate()
-		}
-	})
-}
-
 // FuzzCheckPATNC: the framing check of send and the assessment reader of
 // report never panic; what the check accepts is walked to its exact end.
 func FuzzCheckPATNC(f *testing.F) {

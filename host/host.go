@@ -44,11 +44,11 @@ type Options struct {
 	CompilationCache wazero.CompilationCache
 	// OnReport, when set, is called for every report a module makes.
 	OnReport func(IMCReport)
-	// OnConfig, when set, adjusts every configuration Reload reads from
-	// the file before it is used: the CLI re-applies its command-line
-	// overrides (--tpm, --eventlog, --wasm-dir ...) so that a reload does
-	// not silently drop them.
-	OnConfig func(*Config)
+	// OnChange, when set, is what the watcher (Watch) calls when a
+	// watched file changed: the owner of the configuration reads it again
+	// and hands the host its part with Reload. Unset, the watcher calls
+	// Reload(ctx, nil): the module files again, the configuration as it is.
+	OnChange func()
 }
 
 // IMCReport is one report call of a module: an assessment result or
@@ -453,27 +453,28 @@ func joinComma(s []string) string {
 	return out
 }
 
-// Reload re-reads the configuration file (when the Host was built from
-// one) and every module file; changed modules are compiled and checked off
-// to the side and, if good, serve the connections opened from now on.
-// Running connections keep their instances. A broken new version is refused
-// with a log line and the old one stays. IMCs removed from the
-// configuration are unloaded (their running instances finish).
-func (h *Host) Reload(ctx context.Context) error {
+// Reload puts cfg in force (nil: the configuration in force) and reads
+// every module file again; changed modules are compiled and checked off to
+// the side and, if good, serve the connections opened from now on. Running
+// connections keep their instances. A broken new version is refused with a
+// log line and the old one stays. IMCs removed from the configuration are
+// unloaded (their running instances finish). An invalid cfg is refused
+// whole. [wasm] cache_dir is the one value a reload does not change (the
+// cache is opened once).
+func (h *Host) Reload(ctx context.Context, cfg *Config) error {
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
-	cfg := h.cfg.Load()
-	if cfg.Path != "" {
-		nc, err := LoadConfig(cfg.Path)
-		if err != nil {
-			h.wlog.Error(fmt.Sprintf("reloading '%s' failed, keeping the running configuration: %v", cfg.Path, err))
-			return err
+	cur := h.cfg.Load()
+	if cfg == nil {
+		cfg = cur
+	} else {
+		if err := cfg.Validate(); err != nil {
+			h.wlog.Error(fmt.Sprintf("reloading '%s' failed, keeping the running configuration: %v", cfg.source(), err))
+			return fmt.Errorf("host: %w", err)
 		}
-		nc.Wasm.CacheDir = cfg.Wasm.CacheDir // the cache is opened once
-		if h.opts.OnConfig != nil {
-			h.opts.OnConfig(nc)
-		}
-		cfg = nc
+		nc := *cfg
+		nc.Wasm.CacheDir = cur.Wasm.CacheDir // the cache is opened once
+		cfg = &nc
 		h.cfg.Store(cfg)
 	}
 	errs := h.loadAll(ctx, cfg)

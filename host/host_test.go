@@ -30,7 +30,7 @@ func newTestHost(t testing.TB, imcs ...IMCConfig) (*Host, *logBuf) {
 	t.Helper()
 	log, buf := testLogger(t)
 	cfg := &Config{IMCs: imcs}
-	cfg.Wasm.CallTimeout = Duration(5 * time.Second)
+	cfg.Wasm.CallTimeout = 5 * time.Second
 	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, Platform: Platform{System: NewSystem("testdata/root")}})
 	if err != nil {
 		t.Fatal(err)

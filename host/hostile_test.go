@@ -34,20 +34,20 @@ func TestHostile(t *testing.T) {
 	refBomb := filepath.Join(t.TempDir(), "refbomb.wasm")
 	os.WriteFile(refBomb, []byte("\x00asm\x01\x00\x00\x00\x09\x08\x01\x07\x63\x00\xff\xff\xff\x7f"), 0o644)
 	imcs := []IMCConfig{
-		{Name: "Hello", Path: modPath("hello"), Grants: helloGrants},                                   // 1
-		{Name: "loop", Path: modPath("loop"), Grants: helloGrants, CallTimeout: Duration(time.Second)}, // 2
-		{Name: "alloc", Path: modPath("alloc"), Grants: helloGrants, MemoryPages: 320},                 // 3
-		{Name: "trap", Path: modPath("trap"), Grants: helloGrants},                                     // 4
-		{Name: "oversize", Path: modPath("oversize"), Grants: helloGrants},                             // 5
-		{Name: "ungranted", Path: modPath("ungranted"), Grants: []string{"send", "subscribe"}},         // 6
-		{Name: "noabi", Path: modPath("noabi"), Grants: helloGrants},                                   // 7
-		{Name: "wrongabi", Path: modPath("wrongabi"), Grants: helloGrants},                             // 8
-		{Name: "notwasm", Path: notWasm, Grants: helloGrants},                                          // 9
-		{Name: "nosubscribe", Path: modPath("nosubscribe"), Grants: helloGrants},                       // 10
-		{Name: "missing", Path: filepath.Join(t.TempDir(), "missing.wasm"), Grants: helloGrants},       // 11
-		{Name: "bomb", Path: bomb, Grants: helloGrants},                                                // 12
-		{Name: "refbomb", Path: refBomb, Grants: helloGrants},                                          // 13
-		{Name: "localsbomb", Path: localsBomb, Grants: helloGrants},                                    // 14
+		{Name: "Hello", Path: modPath("hello"), Grants: helloGrants},                             // 1
+		{Name: "loop", Path: modPath("loop"), Grants: helloGrants, CallTimeout: time.Second},     // 2
+		{Name: "alloc", Path: modPath("alloc"), Grants: helloGrants, MemoryPages: 320},           // 3
+		{Name: "trap", Path: modPath("trap"), Grants: helloGrants},                               // 4
+		{Name: "oversize", Path: modPath("oversize"), Grants: helloGrants},                       // 5
+		{Name: "ungranted", Path: modPath("ungranted"), Grants: []string{"send", "subscribe"}},   // 6
+		{Name: "noabi", Path: modPath("noabi"), Grants: helloGrants},                             // 7
+		{Name: "wrongabi", Path: modPath("wrongabi"), Grants: helloGrants},                       // 8
+		{Name: "notwasm", Path: notWasm, Grants: helloGrants},                                    // 9
+		{Name: "nosubscribe", Path: modPath("nosubscribe"), Grants: helloGrants},                 // 10
+		{Name: "missing", Path: filepath.Join(t.TempDir(), "missing.wasm"), Grants: helloGrants}, // 11
+		{Name: "bomb", Path: bomb, Grants: helloGrants},                                          // 12
+		{Name: "refbomb", Path: refBomb, Grants: helloGrants},                                    // 13
+		{Name: "localsbomb", Path: localsBomb, Grants: helloGrants},                              // 14
 	}
 	h, logs := newTestHost(t, imcs...)
 	err := h.LoadIMCs(context.Background())

@@ -210,10 +210,7 @@ func TestPALaneConfig(t *testing.T) {
 			t.Errorf("ParsePAType(%q) accepted", bad)
 		}
 	}
-	c, err := ParseConfig([]byte("[[imc]]\nname = \"A\"\npath = \"a.wasm\"\npa_send = [\"ietf/os\", \"nonsense\"]\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := &Config{IMCs: []IMCConfig{{Name: "A", Path: "a.wasm", PASend: []string{"ietf/os", "nonsense"}}}}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `IMC "A": PA type "nonsense"`) {
 		t.Errorf("Validate: %v", err)
 	}

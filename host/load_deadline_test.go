@@ -84,8 +84,8 @@ func TestCallDeadlineUnderLoad(t *testing.T) {
 
 	spin := calib
 	spin.Settings = Settings{"rounds": strconv.Itoa(n)}
-	spin.CallTimeout = Duration(timeout)
-	loop := IMCConfig{Name: "loop", Path: modPath("loop"), Grants: helloGrants, CallTimeout: Duration(timeout)}
+	spin.CallTimeout = timeout
+	loop := IMCConfig{Name: "loop", Path: modPath("loop"), Grants: helloGrants, CallTimeout: timeout}
 	h, logs := newTestHost(t, spin, loop)
 	if err := h.LoadIMCs(context.Background()); err != nil {
 		t.Fatal(err)

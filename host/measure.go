@@ -94,7 +94,7 @@ func (p *tpmPlatform) measureModule(pcr int, logPath string, event string) error
 // is configured. Without a TPM that can do it, the version is refused: a
 // verifier would otherwise see modules that are not in the PCR.
 func (h *Host) measure(ctx context.Context, v *version) error {
-	pcr := v.full.TPM.ModulePCR
+	pcr := v.full.ModulePCR
 	if pcr == 0 {
 		return nil
 	}
@@ -124,8 +124,8 @@ func (h *Host) ModuleLog() ([]ModuleMeasurement, error) {
 
 // moduleLog is the module measurement log's path.
 func (c *Config) moduleLog() string {
-	if c.TPM.ModuleLog != "" {
-		return c.TPM.ModuleLog
+	if c.ModuleLog != "" {
+		return c.ModuleLog
 	}
 	return DefaultModuleLog
 }
@@ -150,7 +150,7 @@ func checkModulePCR(pcr int) error {
 // module PCR with the key, bank and nonce of the module's own quote, under
 // a shared lock on the log, so that no other host extends in between.
 func (h *Host) moduleReport(v *version) func(context.Context, abi.QuoteRequest) ([]byte, error) {
-	pcr := v.full.TPM.ModulePCR
+	pcr := v.full.ModulePCR
 	t := h.opts.Platform.TPM
 	if pcr == 0 || t == nil {
 		return nil

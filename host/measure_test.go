@@ -32,8 +32,8 @@ func TestModuleMeasurements(t *testing.T) {
 		{Name: "Minimal", Path: writeMinimalEcho(t), Grants: []string{"subscribe", "send"}},
 	}}
 	cfg.Wasm.TrustedKeys = []string{vendorPub}
-	cfg.TPM.ModulePCR = pcr
-	cfg.TPM.ModuleLog = filepath.Join(dir, "run", "module-measurements")
+	cfg.ModulePCR = pcr
+	cfg.ModuleLog = filepath.Join(dir, "run", "module-measurements")
 	log, logs := testLogger(t)
 	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, Platform: NewTPMPlatform(tpm, TPMPlatformOptions{})})
 
@@ -71,17 +71,17 @@ func TestModuleMeasurements(t *testing.T) {
 	// does not.
 	copyFile(t, modPath("oversize"), path)
 	sign(t, vendor, path)
-	if err := h.Reload(context.Background()); err != nil {
+	if err := h.Reload(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if ml = replays(3); ml[2].IMCID != 1 || ml[2].SHA256 != fileSHA(t, path) {
 		t.Fatalf("reload entry %+v", ml[2])
 	}
-	h.Reload(context.Background())
+	h.Reload(context.Background(), nil)
 	replays(3)
 
 	// An edited log does not replay to the PCR, or does not parse.
-	b, _ := os.ReadFile(cfg.TPM.ModuleLog)
+	b, _ := os.ReadFile(cfg.ModuleLog)
 	forged := strings.Replace(string(b), "Minimal", "Minimum", 1)
 	if _, err := abi.ParseModuleLog(strings.NewReader(forged)); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("an edited event parsed: %v", err)
@@ -108,7 +108,7 @@ func TestModuleMeasurements(t *testing.T) {
 func TestModulePCRConfig(t *testing.T) {
 	for pcr, ok := range map[int]bool{0: true, 7: false, 8: true, 10: false, 14: true, 16: false, 22: true, 23: false, 24: false} {
 		c := &Config{}
-		c.TPM.ModulePCR = pcr
+		c.ModulePCR = pcr
 		if err := c.Validate(); (err == nil) != ok {
 			t.Errorf("module_pcr %d: %v", pcr, err)
 		}

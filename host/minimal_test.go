@@ -182,7 +182,7 @@ func TestStartSection(t *testing.T) {
 	grants := []string{"send", "subscribe"}
 	h, logs := newTestHost(t,
 		IMCConfig{Name: "Start", Path: writes, Grants: grants},
-		IMCConfig{Name: "StartLoop", Path: loops, Grants: grants, CallTimeout: Duration(200 * time.Millisecond)})
+		IMCConfig{Name: "StartLoop", Path: loops, Grants: grants, CallTimeout: 200 * time.Millisecond})
 	ctx := context.Background()
 	err := h.LoadIMCs(ctx)
 	if !errors.Is(err, ErrInit) || !strings.Contains(err.Error(), `IMC 2 "StartLoop"`) {

@@ -84,9 +84,9 @@ func (v *version) release(h *Host) {
 func (v *version) sameSource(full *Config, c *IMCConfig, sha string) bool {
 	return sha == v.sha && reflect.DeepEqual(*c, v.cfg) &&
 		full.memoryPages(c) == v.pages && full.callTimeout(c) == v.timeout &&
-		full.TNCCS.MaxMessageSize == v.full.TNCCS.MaxMessageSize && full.TPM.EventLog == v.full.TPM.EventLog &&
+		full.Limits == v.full.Limits && full.EventLog == v.full.EventLog &&
 		slices.Equal(full.Wasm.TrustedKeys, v.full.Wasm.TrustedKeys) && full.Wasm.RequireSignature == v.full.Wasm.RequireSignature &&
-		full.TPM.ModulePCR == v.full.TPM.ModulePCR && full.moduleLog() == v.full.moduleLog()
+		full.ModulePCR == v.full.ModulePCR && full.moduleLog() == v.full.moduleLog()
 }
 
 func (v *version) info() ModuleInfo {

@@ -50,7 +50,7 @@ func TestReload(t *testing.T) {
 	// Replace hello with another IMC (oversize: it answers the handshake
 	// with an error text) in the middle of connection 1.
 	copyFile(t, modPath("oversize"), path)
-	if err := h.Reload(ctx); err != nil {
+	if err := h.Reload(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if l := h.List(); len(l) != 1 || l[0].Version != 2 || l[0].ID != 1 {
@@ -78,7 +78,7 @@ func TestReload(t *testing.T) {
 
 	// A broken file is refused; version 2 keeps serving.
 	os.WriteFile(path, []byte("\x00asm\x01\x00\x00\x00garbage"), 0o644)
-	if err := h.Reload(ctx); err == nil {
+	if err := h.Reload(ctx, nil); err == nil {
 		t.Fatal("reload accepted a broken module")
 	}
 	if !strings.Contains(logs.String(), `IMC 1 "Vendor": refusing the new version from '`+path+`', version 2 keeps serving`) {
@@ -97,38 +97,18 @@ func TestReload(t *testing.T) {
 	}
 }
 
-// TestReloadConfig: a config file change adds, changes and removes IMCs.
+// TestReloadConfig: a new configuration adds, changes and removes IMCs;
+// an invalid one is refused whole and the running one stays.
 func TestReloadConfig(t *testing.T) {
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "config.toml")
-	write := func(s string) {
-		if err := os.WriteFile(cfgPath, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	grants := `grants = ["send", "subscribe", "log", "log_level", "config_get"]`
-	write(`[[imc]]
-name = "A"
-path = "` + modPath("hello") + `"
-` + grants + "\n")
-	cfg, err := LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	grants := []string{"send", "subscribe", "log", "log_level", "config_get"}
+	cfg := &Config{IMCs: []IMCConfig{{Name: "A", Path: modPath("hello"), Grants: grants}}}
 	log, _ := testLogger(t)
 	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache})
 	ctx := context.Background()
-	write(`[[imc]]
-name = "B"
-path = "` + modPath("oversize") + `"
-` + grants + `
-[[imc]]
-name = "A"
-path = "` + modPath("hello") + `"
-` + grants + `
-settings = { greeting = "changed" }
-`)
-	if err := h.Reload(ctx); err != nil {
+	if err := h.Reload(ctx, &Config{IMCs: []IMCConfig{
+		{Name: "B", Path: modPath("oversize"), Grants: grants},
+		{Name: "A", Path: modPath("hello"), Grants: grants, Settings: Settings{"greeting": "changed"}},
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	l := h.List()
@@ -142,22 +122,17 @@ settings = { greeting = "changed" }
 		t.Fatalf("messages: %+v", m)
 	}
 	c.Close(ctx)
-	write(`[[imc]]
-name = "B"
-path = "` + modPath("oversize") + `"
-` + grants + "\n")
-	if err := h.Reload(ctx); err != nil {
+	if err := h.Reload(ctx, &Config{IMCs: []IMCConfig{{Name: "B", Path: modPath("oversize"), Grants: grants}}}); err != nil {
 		t.Fatal(err)
 	}
 	if l := h.List(); len(l) != 1 || l[0].Name != "B" {
 		t.Fatalf("list: %+v", l)
 	}
-	write("[[imc]\nbroken")
-	if err := h.Reload(ctx); err == nil {
-		t.Fatal("broken config accepted")
+	if err := h.Reload(ctx, &Config{IMCs: []IMCConfig{{Name: "C", Path: modPath("hello"), Grants: []string{"everything"}}}}); err == nil {
+		t.Fatal("invalid config accepted")
 	}
 	if l := h.List(); len(l) != 1 || l[0].Name != "B" {
-		t.Fatalf("list after broken config: %+v", l)
+		t.Fatalf("list after invalid config: %+v", l)
 	}
 }
 
@@ -190,34 +165,4 @@ func TestWatch(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the watcher did not reload the module")
-}
-
-// TestReloadOnConfig: Options.OnConfig adjusts the re-read file (the CLI's
-// command-line overrides): with the override re-applied an unchanged
-// module stays at version 1; the file alone names a module that does not
-// exist.
-func TestReloadOnConfig(t *testing.T) {
-	cfgPath := filepath.Join(t.TempDir(), "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(`[[imc]]
-name = "A"
-path = "missing/imc-hello.wasm"
-grants = ["send", "subscribe", "log", "log_level", "config_get"]
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	override := func(c *Config) { c.IMCs[0].Path = modPath("hello") }
-	cfg, err := LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	override(cfg)
-	log, buf := testLogger(t)
-	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, OnConfig: override})
-	ctx := context.Background()
-	if err := h.Reload(ctx); err != nil {
-		t.Fatalf("reload: %v\n%s", err, buf.String())
-	}
-	if l := h.List(); len(l) != 1 || l[0].Version != 1 || l[0].Path != modPath("hello") {
-		t.Fatalf("list after reload: %+v", l)
-	}
 }

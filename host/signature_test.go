@@ -133,7 +133,7 @@ func TestSignatures(t *testing.T) {
 		// A new build signed by another key: refused, version 1 serves.
 		copyFile(t, modPath("oversize"), path)
 		sign(t, other, path)
-		if err := h.Reload(ctx); !errors.Is(err, ErrSignature) {
+		if err := h.Reload(ctx, nil); !errors.Is(err, ErrSignature) {
 			t.Fatalf("reload: %v", err)
 		}
 		serving(1)
@@ -142,13 +142,13 @@ func TestSignatures(t *testing.T) {
 		}
 		// Unsigned: refused.
 		os.Remove(path + SignatureSuffix)
-		if err := h.Reload(ctx); !errors.Is(err, ErrSignature) {
+		if err := h.Reload(ctx, nil); !errors.Is(err, ErrSignature) {
 			t.Fatalf("reload: %v", err)
 		}
 		serving(1)
 		// Signed by the vendor: served.
 		sign(t, vendor, path)
-		if err := h.Reload(ctx); err != nil {
+		if err := h.Reload(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
 		serving(2)

@@ -14,8 +14,8 @@ const watchDebounce = 300 * time.Millisecond
 
 // Watch starts watching the configuration file and every module file (their
 // directories, so that a file replaced by rename is seen) and calls Reload
-// when one changes. It stops at Close. The CLI calls it when [wasm] watch
-// is true, and wires SIGHUP to Reload.
+// when one changes (Options.OnChange when set). It stops at Close. The CLI
+// calls it when [wasm] watch is true; SIGHUP takes the CLI's same path.
 func (h *Host) Watch() error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -83,7 +83,11 @@ func (h *Host) Watch() error {
 			case <-timer:
 				timer = nil
 				h.wlog.Info("module or configuration changed, reloading")
-				h.Reload(context.Background())
+				if h.opts.OnChange != nil {
+					h.opts.OnChange()
+				} else {
+					h.Reload(context.Background(), nil)
+				}
 				refresh()
 			}
 		}

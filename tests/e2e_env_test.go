@@ -28,6 +28,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
@@ -410,12 +411,12 @@ func (l *killableListener) killed() bool {
 // Attestation IMC's boot log.
 func imcConfigs(t testing.TB, eventLog string) []host.IMCConfig {
 	t.Helper()
-	cfg, err := host.LoadConfig(shipped)
+	cfg, err := config.Load(shipped, config.Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []host.IMCConfig
-	for _, c := range cfg.IMCs {
+	for _, c := range cfg.Host().IMCs {
 		s := host.Settings{}
 		for k, v := range c.Settings {
 			s[k] = v

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs/pb"
@@ -90,11 +91,15 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 	}
 	cfgPath := filepath.Join(dir, "config.toml")
 	writeConfig(t, cfgPath, imcs, "")
-	cfg, err := host.LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
+	load := func() *host.Config {
+		t.Helper()
+		cfg, err := config.Load(cfgPath, config.Overrides{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg.Host()
 	}
-	h := newHostConfig(t, env.platform(t, fixtureRoot(t, false)), cfg)
+	h := newHostConfig(t, env.platform(t, fixtureRoot(t, false)), load())
 	p := startPDP(t, pdp.Config{Policy: pdp.DefaultPolicy()})
 	n := 0
 	run := func(step string, wantVersions map[string]int, nonce int) {
@@ -117,7 +122,7 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 
 	imcs[1].Settings["nonce_len"] = "32"
 	writeConfig(t, cfgPath, imcs, "")
-	if err := h.Reload(context.Background()); err != nil {
+	if err := h.Reload(context.Background(), load()); err != nil {
 		t.Fatalf("reload of changed settings: %v", err)
 	}
 	run("changed settings", map[string]int{"OS": 1, "Attestation": 2}, 32)
@@ -126,7 +131,7 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 	if err := os.WriteFile(attPath, []byte("\x00asm\x01\x00\x00\x00broken"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Reload(context.Background()); err == nil {
+	if err := h.Reload(context.Background(), nil); err == nil {
 		t.Fatal("a broken module was accepted")
 	}
 	run("broken module refused", map[string]int{"OS": 1, "Attestation": 2}, 32)

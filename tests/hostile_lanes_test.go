@@ -95,8 +95,8 @@ func TestHostilePDPPackages(t *testing.T) {
 	// Small PB limits (one packages attribute still fits a message); a
 	// call deadline that a busy machine cannot miss.
 	cfg := &host.Config{IMCs: imcConfigs(t, env.logPath)}
-	cfg.TNCCS.MaxBatchSize, cfg.TNCCS.MaxMessageSize = 20000, 19968
-	cfg.Wasm.CallTimeout = host.Duration(20 * time.Second)
+	cfg.Limits.MaxBatchSize, cfg.Limits.MaxMessageSize = 20000, 19968
+	cfg.Wasm.CallTimeout = 20 * time.Second
 	h, err := host.New(cfg, host.Options{
 		Logger:   hclog.New(&hclog.LoggerOptions{Output: &clientLog, Level: hclog.Debug}),
 		Platform: env.platform(t, root), CompilationCache: compCache})

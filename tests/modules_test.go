@@ -31,8 +31,8 @@ func TestModuleReport(t *testing.T) {
 	newHost := func(t *testing.T, measure bool) *host.Host {
 		cfg := &host.Config{IMCs: imcConfigs(t, env.logPath)}
 		if measure {
-			cfg.TPM.ModulePCR = pcr
-			cfg.TPM.ModuleLog = filepath.Join(t.TempDir(), "module-measurements")
+			cfg.ModulePCR = pcr
+			cfg.ModuleLog = filepath.Join(t.TempDir(), "module-measurements")
 		}
 		h, err := host.New(cfg, host.Options{Logger: testLogger(t, ""), Platform: plat, CompilationCache: compCache})
 		if err != nil {

@@ -24,11 +24,9 @@ import (
 type agentHost struct {
 	mu      sync.Mutex
 	h       *host.Host
-	cfg     *host.Config
+	cfg     *host.Config                                                    // the host's part of the configuration in force
 	load    func(ctx context.Context, cfg *host.Config) (*host.Host, error) // startHost, strict
-	reread  func() (*host.Config, error)                                    // the config file again, flags applied
 	release bool                                                            // give the host back between attestations
-	reload  bool                                                            // SIGHUP while released: reread at the next load
 	ids     map[string]uint32                                               // IMC name → ID of the first load
 	names   map[uint32]string
 	ilog    hclog.Logger
@@ -52,21 +50,11 @@ func (a *agentHost) start(ctx context.Context) error {
 	return a.loadLocked(ctx)
 }
 
-// loadLocked loads the host from a.cfg (re-read first after a SIGHUP or,
-// with [wasm] watch, always: a released agent has no watcher), pinning
-// the IDs of IMCs seen before.
+// loadLocked loads the host from a.cfg, pinning the IDs of IMCs seen
+// before.
 func (a *agentHost) loadLocked(ctx context.Context) error {
 	if a.h != nil {
 		return nil
-	}
-	if a.ids != nil && (a.reload || a.cfg.Wasm.Watch) {
-		nc, err := a.reread()
-		if err != nil {
-			a.ilog.Error(fmt.Sprintf("reloading the configuration failed, keeping the running one: %v", err))
-		} else {
-			a.cfg = nc
-		}
-		a.reload = false
 	}
 	cfg := a.cfg
 	if a.ids != nil {
@@ -167,25 +155,27 @@ func (a *agentHost) idle(ctx context.Context) time.Duration {
 	return took
 }
 
-// hup is SIGHUP: a loaded, kept host reloads now (host.Reload: the new
-// modules off to the side, the old ones until their last instance ends);
-// a released one re-reads the configuration at its next load.
-func (a *agentHost) hup(ctx context.Context) {
+// apply hands the host a new configuration (a reload): a loaded, kept
+// host reloads now (host.Reload: the new modules off to the side, the old
+// ones until their last instance ends); a released one loads it next time.
+func (a *agentHost) apply(ctx context.Context, cfg *host.Config) error {
 	a.mu.Lock()
+	a.cfg = cfg
 	h := a.h
 	if a.release || h == nil {
-		a.reload = true
 		a.mu.Unlock()
-		return
+		return nil
 	}
 	a.mu.Unlock()
-	if err := h.Reload(ctx); a.m != nil { // logs its own errors and keeps what runs
+	err := h.Reload(ctx, cfg) // logs its own errors and keeps what runs
+	if a.m != nil {
 		if err != nil {
 			a.m.Reloads.WithLabelValues("error").Inc()
 		} else {
 			a.m.Reloads.WithLabelValues("ok").Inc()
 		}
 	}
+	return err
 }
 
 // watch starts the host's file watcher when the host is kept loaded.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/tnccs/pttls"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -80,12 +81,11 @@ func cmdCheck(e *env, args []string) int {
 		}
 	}
 
-	cfg, err := loadConfig(f.config)
+	cfg, err := loadConfig(f.config, f.overrides())
 	if err != nil {
 		report(finding{what: "config", err: err, fix: "pass --config FILE, or correct the file (config.toml in the package documents every setting)"})
 		return exitError
 	}
-	f.apply(cfg)
 	report(finding{what: "config " + cfg.Path, detail: fmt.Sprintf("%d IMCs, TPM %s, PDP %s:%d", len(cfg.IMCs), cfg.TPM.Device, cfg.PDP.Host, cfg.PDP.Port)})
 
 	tpm, fd := checkTPM(cfg, log)
@@ -129,7 +129,7 @@ func printFinding(w io.Writer, fd finding) {
 }
 
 // checkTPM opens the configured TPM.
-func checkTPM(cfg *host.Config, log hclog.Logger) (*tpmhost.TPM, finding) {
+func checkTPM(cfg *config.Config, log hclog.Logger) (*tpmhost.TPM, finding) {
 	spec := cfg.TPM.Device
 	if spec == "" {
 		spec = "/dev/tpmrm0"
@@ -173,7 +173,7 @@ func tpmFix(spec string, err error) string {
 }
 
 // needsTPM reports whether an IMC is granted a TPM host function.
-func needsTPM(cfg *host.Config) bool {
+func needsTPM(cfg *config.Config) bool {
 	for _, m := range cfg.IMCs {
 		for _, g := range m.Grants {
 			if strings.HasPrefix(g, "tpm_") {
@@ -187,12 +187,12 @@ func needsTPM(cfg *host.Config) bool {
 // checkModules loads every configured module as the host would (pin,
 // ABI, imports against grants, imc_initialize with its settings), one
 // finding each.
-func checkModules(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger) []finding {
+func checkModules(ctx context.Context, cfg *config.Config, plat host.Platform, log hclog.Logger) []finding {
 	var out []finding
 	for _, m := range cfg.IMCs {
 		fd := finding{what: fmt.Sprintf("IMC %q %s", m.Name, m.Path)}
 		info, err := host.Check(ctx, m.Path, host.CheckOptions{
-			Name: m.Name, Grants: m.Grants, SHA256: m.SHA256, Settings: m.Settings,
+			Name: m.Name, Grants: m.Grants, SHA256: m.SHA256, Settings: host.Settings(m.Settings),
 			Platform: plat, Logger: log, CacheDir: cfg.Wasm.CacheDir,
 		})
 		if err != nil {
@@ -210,7 +210,7 @@ func checkModules(ctx context.Context, cfg *host.Config, plat host.Platform, log
 }
 
 // moduleFix says what to do about a refused module.
-func moduleFix(m host.IMCConfig, err error) string {
+func moduleFix(m config.IMC, err error) string {
 	msg := err.Error()
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -243,7 +243,7 @@ var handleSettings = []string{"aik_handle", "device_handle"}
 // every configured AK handle holds a quoting key, the event log is
 // readable and parses, and (withReplay) its replay matches the TPM's
 // PCRs. t may be nil (no TPM: the handles are only parsed).
-func checkTPMUse(cfg *host.Config, t *tpmhost.TPM, withReplay bool) []finding {
+func checkTPMUse(cfg *config.Config, t *tpmhost.TPM, withReplay bool) []finding {
 	var out []finding
 	seen := map[uint32]bool{}
 	for _, m := range cfg.IMCs {
@@ -369,7 +369,7 @@ func checkReplay(l *tpmhost.EventLog, t *tpmhost.TPM) finding {
 // checkPDP dials the PDP as imchost run would — TCP, TLS with the PDP's
 // certificate verified, PT-TLS version negotiation, client authentication
 // — and hangs up before any assessment.
-func checkPDP(ctx context.Context, cfg *host.Config, creds *ptlsCreds, timeout time.Duration, log hclog.Logger) finding {
+func checkPDP(ctx context.Context, cfg *config.Config, creds *ptlsCreds, timeout time.Duration, log hclog.Logger) finding {
 	ccfg, err := clientConfig(cfg, creds, false, log)
 	fd := finding{what: "PDP"}
 	if err != nil {
@@ -439,7 +439,7 @@ func boundTPM(ctx context.Context, t *tpmhost.TPM, d time.Duration) *tpmhost.TPM
 // every AK handle holds a quoting key and the event log is readable and
 // parses. It returns the failures. The TPM has the modules' call_timeout
 // to answer, as in the host functions.
-func preflight(ctx context.Context, cfg *host.Config, t *tpmhost.TPM) []finding {
+func preflight(ctx context.Context, cfg *config.Config, t *tpmhost.TPM) []finding {
 	var out []finding
 	for _, fd := range checkTPMUse(cfg, boundTPM(ctx, t, time.Duration(cfg.Wasm.CallTimeout)), false) {
 		if fd.err != nil {

@@ -29,16 +29,6 @@ func call(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func TestEmbeddedConfigIsTheRootConfig(t *testing.T) {
-	root, err := os.ReadFile("../../config.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(root, defaultConfig) {
-		t.Fatal("internal/cli/defaults/config.toml differs from config.toml: copy the root file over it")
-	}
-}
-
 func TestUsageAndExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		args []string

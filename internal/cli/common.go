@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/logfmt"
-	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -36,28 +35,17 @@ func (l *logFlags) register(fs *flag.FlagSet) {
 }
 
 // logger builds the root logger writing to w; cfg may be nil.
-func (l *logFlags) logger(w io.Writer, cfg *host.LogConfig) (hclog.Logger, error) {
-	level := hclog.Info
-	format := "text"
-	if cfg != nil {
-		if cfg.Level != "" {
-			level = hclog.LevelFromString(cfg.Level)
-			if level == hclog.NoLevel {
-				return nil, fmt.Errorf("config: [log] level %q is not one of error, warn, info, debug, trace", cfg.Level)
-			}
-		}
-		if cfg.Format != "" {
-			format = cfg.Format
-		}
+func (l *logFlags) logger(w io.Writer, cfg *config.Log) (hclog.Logger, error) {
+	level, err := l.level(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if l.debug >= 0 {
-		level = logfmt.DebugLevel(l.debug)
+	format := "text"
+	if cfg != nil && cfg.Format != "" {
+		format = cfg.Format
 	}
 	if l.format != "" {
 		format = l.format
-	}
-	if l.quiet {
-		level = hclog.Off
 	}
 	switch format {
 	case "text", "json":
@@ -67,11 +55,31 @@ func (l *logFlags) logger(w io.Writer, cfg *host.LogConfig) (hclog.Logger, error
 	return logfmt.New(logfmt.Options{Output: w, Level: level, JSON: format == "json", Time: l.time}), nil
 }
 
+// level is the log level: --quiet, else --debug, else [log] level, else
+// info. cfg may be nil.
+func (l *logFlags) level(cfg *config.Log) (hclog.Level, error) {
+	level := hclog.Info
+	if cfg != nil && cfg.Level != "" {
+		level = hclog.LevelFromString(cfg.Level)
+		if level == hclog.NoLevel {
+			return level, fmt.Errorf("config: [log] level %q is not one of error, warn, info, debug, trace", cfg.Level)
+		}
+	}
+	if l.debug >= 0 {
+		level = logfmt.DebugLevel(l.debug)
+	}
+	if l.quiet {
+		level = hclog.Off
+	}
+	return level, nil
+}
+
 // defaultConfigPaths are tried in order when --config is not given.
 var defaultConfigPaths = []string{"config.toml", "/etc/imchost/config.toml"}
 
-// loadConfig reads path, or the first of defaultConfigPaths that exists.
-func loadConfig(path string) (*host.Config, error) {
+// loadConfig reads path, or the first of defaultConfigPaths that exists,
+// with the command line's overrides.
+func loadConfig(path string, o config.Overrides) (*config.Config, error) {
 	if path == "" {
 		for _, p := range defaultConfigPaths {
 			if _, err := os.Stat(p); err == nil {
@@ -81,23 +89,9 @@ func loadConfig(path string) (*host.Config, error) {
 		}
 	}
 	if path != "" {
-		cfg, err := host.LoadConfig(path)
-		if err == nil {
-			err = mapTNCConfig(cfg)
-		}
-		return cfg, err
+		return config.Load(path, o)
 	}
 	return nil, fmt.Errorf("no configuration: neither %s exists; pass --config FILE", strings.Join(defaultConfigPaths, " nor "))
-}
-
-// useWasmDir points every module at the file of the same name in dir.
-func useWasmDir(cfg *host.Config, dir string) {
-	if dir == "" {
-		return
-	}
-	for i := range cfg.IMCs {
-		cfg.IMCs[i].Path = filepath.Join(dir, filepath.Base(cfg.IMCs[i].Path))
-	}
 }
 
 // openTPM opens the configured TPM; "none" runs without one (the tpm_*
@@ -122,8 +116,10 @@ func openTPM(spec string, log hclog.Logger) (*tpmhost.TPM, error) {
 // missing, not matching its pin or refusing its settings is this
 // endpoint's fault, which must not reach the PDP as a policy failure.
 // Otherwise it fails only when no IMC could be loaded.
-func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger, onConfig func(*host.Config), strict bool) (*host.Host, error) {
-	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnConfig: onConfig})
+// onChange, when set, is what the host's file watcher calls (see
+// host.Options.OnChange).
+func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger, onChange func(), strict bool) (*host.Host, error) {
+	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnChange: onChange})
 	if err != nil {
 		return nil, err
 	}
@@ -148,14 +144,4 @@ func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hc
 	// load's (BENCHMARKS.md: 5 MB less peak RSS for about 3 ms).
 	debug.FreeOSMemory()
 	return h, nil
-}
-
-// transportLimits fills the [tnccs] limits left unset with PT-TLS's, the
-// transport imchost run speaks (strongSwan's pt-tls-client uses the same:
-// 2097136-byte batches, 2097104-byte PA-TNC messages), so that the host
-// tells the IMCs the size the connection really takes (max_message_size)
-// and a large boot log goes in one batch. Values set in the file stay.
-func transportLimits(cfg *host.Config) {
-	l := pb.Limits{MaxBatchSize: int(cfg.TNCCS.MaxBatchSize), MaxMessageSize: int(cfg.TNCCS.MaxMessageSize)}.Over(pb.PTTLSLimits)
-	cfg.TNCCS.MaxBatchSize, cfg.TNCCS.MaxMessageSize = uint32(l.MaxBatchSize), uint32(l.MaxMessageSize)
 }

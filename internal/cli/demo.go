@@ -16,16 +16,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tpmhost"
 )
-
-// defaultConfig is a copy of the repository's config.toml (a test keeps
-// them equal): the demo runs on the settings the file documents.
-//
-//go:embed defaults/config.toml
-var defaultConfig []byte
 
 // bundledLog is a real boot event log (Ubuntu 21.04 shielded VM, no
 // Secure Boot, 105 events extended into the SHA-256 bank).
@@ -60,7 +55,7 @@ func cmdDemo(e *env, args []string, openSim func(hclog.Logger) (*tpmhost.TPM, er
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cfg, err := host.ParseConfig(defaultConfig)
+	cfg, err := config.Parse(config.Shipped) // the demo runs on the settings the file documents
 	if err != nil {
 		return fail(e, fmt.Errorf("built-in configuration: %w", err))
 	}
@@ -83,7 +78,7 @@ func cmdDemo(e *env, args []string, openSim func(hclog.Logger) (*tpmhost.TPM, er
 type demo struct {
 	e       *env
 	log     hclog.Logger
-	cfg     *host.Config
+	cfg     *config.Config
 	wasmDir string
 	root    string
 	pdpLog  bool
@@ -135,14 +130,11 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 	}()
 
 	cfg := d.cfg
-	useWasmDir(cfg, d.wasmDir)
+	cfg.Apply(config.Overrides{WasmDir: d.wasmDir, TPM: tpmhost.SimulatorSpec, EventLog: logPath,
+		Connect: "127.0.0.1", Port: srv.Addr().(*net.TCPAddr).Port, CA: caPath, ServerName: "localhost"})
 	cfg.Wasm.Watch = false
-	cfg.TPM.Device, cfg.TPM.EventLog = tpmhost.SimulatorSpec, logPath
-	cfg.PDP.Host, cfg.PDP.Port = "127.0.0.1", srv.Addr().(*net.TCPAddr).Port
-	cfg.PDP.CA, cfg.PDP.ServerName = caPath, "localhost"
-	transportLimits(cfg)
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
-	h, err := startHost(ctx, cfg, plat, d.log, nil, false)
+	h, err := startHost(ctx, cfg.Host(), plat, d.log, nil, false)
 	if err != nil {
 		return 0, err
 	}

@@ -17,9 +17,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
-	"github.com/imchost/imchost/tnccs/pb"
 )
 
 // runFlags are imchost run's flags; the names follow strongSwan's
@@ -37,9 +37,8 @@ type runFlags struct {
 	port                            int
 	interval, timeout               time.Duration
 	insecure, noReferral, stats     bool
-	referrals                       *host.Referrals // [pdp] referrals
-	ops                             opsFlags        // --output, --metrics, --keep-loaded
-	prof                            profileFlags    // --cpuprofile, --trace
+	ops                             opsFlags     // --output, --metrics, --keep-loaded
+	prof                            profileFlags // --cpuprofile, --trace
 }
 
 func (f *runFlags) register(fs interface {
@@ -107,44 +106,20 @@ func boolFlag(fs interface {
 	}
 }
 
-// apply lets the flags override the configuration.
-func (f *runFlags) apply(cfg *host.Config) {
-	mapTNCConfig(cfg) // a reload of a tnc_config maps the shipped IMCs again (the first load's mapping was checked)
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
+// overrides are the flags that override config.toml (config.Apply).
+func (f *runFlags) overrides() config.Overrides {
+	return config.Overrides{
+		Connect: f.connect, Port: f.port, CA: f.ca, ServerName: f.serverName, Key: f.key, Client: f.client,
+		Secret: f.secret, SecretFile: f.secretFile, SecretEnv: os.Getenv(secretEnv),
+		TPM: f.tpm, EventLog: f.eventlog, WasmDir: f.wasmDir,
 	}
-	set(&cfg.PDP.Host, f.connect)
-	set(&cfg.PDP.CA, f.ca)
-	set(&cfg.PDP.ServerName, f.serverName)
-	set(&cfg.PDP.Key, f.key)
-	set(&cfg.PDP.Client, f.client)
-	switch {
-	case f.secret != "":
-		cfg.PDP.Secret, cfg.PDP.SecretFile = f.secret, ""
-	case f.secretFile != "":
-		cfg.PDP.Secret, cfg.PDP.SecretFile = "", f.secretFile
-	case os.Getenv(secretEnv) != "":
-		cfg.PDP.Secret, cfg.PDP.SecretFile = os.Getenv(secretEnv), ""
-	}
-	set(&cfg.TPM.Device, f.tpm)
-	set(&cfg.TPM.EventLog, f.eventlog)
-	if f.port != 0 {
-		cfg.PDP.Port = f.port
-	}
-	if cfg.PDP.Port == 0 {
-		cfg.PDP.Port = 271
-	}
-	useWasmDir(cfg, f.wasmDir)
-	transportLimits(cfg)
 }
 
 // clientConfig builds the PB-TNC client configuration from [pdp] and
 // [tnccs].
 // creds are the -x/--cert files and -t/--key-type of a pt-tls-client
 // command line (nil: none).
-func clientConfig(cfg *host.Config, creds *ptlsCreds, insecure bool, log hclog.Logger) (tnccs.ClientConfig, error) {
+func clientConfig(cfg *config.Config, creds *ptlsCreds, insecure bool, log hclog.Logger) (tnccs.ClientConfig, error) {
 	if creds == nil {
 		creds = &ptlsCreds{}
 	}
@@ -157,7 +132,7 @@ func clientConfig(cfg *host.Config, creds *ptlsCreds, insecure bool, log hclog.L
 	}
 	c := tnccs.ClientConfig{Addr: net.JoinHostPort(p.Host, strconv.Itoa(p.Port))}
 	c.Logger = log
-	c.Limits = pb.Limits{MaxBatchSize: int(cfg.TNCCS.MaxBatchSize), MaxMessageSize: int(cfg.TNCCS.MaxMessageSize)}
+	c.Limits = cfg.Limits()
 	c.PTTLS.ServerName = p.ServerName
 	c.PTTLS.InsecureSkipVerify = insecure
 	c.PTTLS.Username, c.PTTLS.Password = p.Client, p.Secret
@@ -238,12 +213,10 @@ func cmdRun(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	cfg, err := loadConfig(f.config)
+	cfg, err := loadConfig(f.config, f.overrides())
 	if err != nil {
 		return fail(e, err)
 	}
-	f.apply(cfg)
-	f.referrals = cfg.PDP.Referrals // as started: a reload does not change it
 	if f.key != "" && len(f.certs) == 0 && cfg.PDP.Cert == "" {
 		return usageErr(e, "run", "--key FILE needs its certificate: --cert FILE (repeatable, as pt-tls-client's -x)")
 	}
@@ -254,7 +227,8 @@ func cmdRun(e *env, args []string) int {
 	if f.mutual {
 		log.Named("tnc").Warn("--mutual: imchost takes no measurements of the PDP (mutual PB-TNC); ignored")
 	}
-	ccfg, err := clientConfig(cfg, &ptlsCreds{certs: f.certs, keyType: f.keyType}, f.insecure, log)
+	creds := &ptlsCreds{certs: f.certs, keyType: f.keyType}
+	ccfg, err := clientConfig(cfg, creds, f.insecure, log)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -282,19 +256,14 @@ func cmdRun(e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer f.ops.stop()
-	ah := &agentHost{cfg: cfg, ilog: log.Named("imc"), m: f.ops.m,
+	var live *liveConfig
+	ah := &agentHost{cfg: cfg.Host(), ilog: log.Named("imc"), m: f.ops.m,
 		release: f.interval > 0 && !f.ops.keepLoaded,
-		load: func(ctx context.Context, cfg *host.Config) (*host.Host, error) {
-			return startHost(ctx, cfg, plat, log, f.apply, true) // a reload keeps the flags
-		},
-		reread: func() (*host.Config, error) {
-			nc, err := host.LoadConfig(cfg.Path)
-			if err == nil {
-				f.apply(nc)
-			}
-			return nc, err
+		load: func(ctx context.Context, hc *host.Config) (*host.Host, error) {
+			return startHost(ctx, hc, plat, log, func() { live.reload(context.Background()) }, true)
 		},
 	}
+	live = newLiveConfig(cfg, &f, creds, ccfg, log, ah)
 	if err := ah.start(ctx); err != nil {
 		return fail(e, err)
 	}
@@ -307,8 +276,10 @@ func cmdRun(e *env, args []string) int {
 	}
 
 	if f.interval > 0 {
-		if err := ah.watch(); err != nil {
-			log.Named("wasm").Warn(fmt.Sprintf("not watching the modules: %v", err))
+		if cfg.Wasm.Watch {
+			if err := ah.watch(); err != nil {
+				log.Named("wasm").Warn(fmt.Sprintf("not watching the modules: %v", err))
+			}
 		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
@@ -320,25 +291,38 @@ func cmdRun(e *env, args []string) int {
 					return
 				case <-hup:
 					log.Named("wasm").Info("SIGHUP: reloading the configuration and the modules")
-					ah.hup(ctx)
+					live.reload(ctx)
 				}
 			}
 		}()
 	}
-	return attestLoop(ctx, e, &f, ccfg, ah, log)
+	return attestLoop(ctx, e, &f, live, ah, log)
 }
 
 // attestLoop attests once, or every f.interval until ctx ends. Errors back
 // off from 2 s doubling up to the interval. With a PB-PDP-Referral the next
 // attestation goes to the referred PDP, and back to the configured one when
-// that fails.
-func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfig, h *agentHost, log hclog.Logger) int {
+// that fails. Each attestation takes the configuration in force: after a
+// reload, the new PDP, TLS settings and limits.
+func attestLoop(ctx context.Context, e *env, f *runFlags, live *liveConfig, h *agentHost, log hclog.Logger) int {
 	tlog := log.Named("tnc")
+	cfg, ccfg, gen := live.current()
 	configured := ccfg
 	client := tnccs.NewClient(ccfg, h)
 	backoff := 2 * time.Second
 	code := exitOK
-	for {
+	// A released agent has no watcher: with [wasm] watch, the files are
+	// read again before each attestation.
+	reread := h.release && cfg.Wasm.Watch
+	for n := 0; ; n++ {
+		if n > 0 && reread {
+			live.reload(ctx)
+		}
+		if c, cc, g := live.current(); g != gen {
+			cfg, gen = c, g
+			ccfg, configured = cc, cc
+			client = tnccs.NewClient(ccfg, h)
+		}
 		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, f.timeout)
 		watchdog := time.AfterFunc(f.timeout+exitGrace, func() {
@@ -369,7 +353,7 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, ccfg tnccs.ClientConfi
 			code = v.exitCode()
 			backoff, wait = 2*time.Second, f.interval
 			to := referralAddr(v.res.PDPReferral)
-			if to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr && !f.referrals.Allows(v.res.PDPReferral.Host(), v.res.PDPReferral.Port) {
+			if to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr && !cfg.PDP.Referrals.Allows(v.res.PDPReferral.Host(), v.res.PDPReferral.Port) {
 				tlog.Warn(fmt.Sprintf("not following the PDP referral to %s: [pdp] referrals does not allow it", logfmt.Escape(to)))
 				to = ""
 			}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -170,18 +171,18 @@ func cmdIMC(e *env, args []string) int {
 func cmdIMCList(e *env, args []string) int {
 	var lf logFlags
 	fs := newFlags(e, "imc list", "imc list [--config FILE] [--wasm-dir DIR]")
-	config := fs.String("config", "", "config.toml (default ./config.toml, else /etc/imchost/config.toml)")
+	cfgPath := fs.String("config", "", "config.toml (default ./config.toml, else /etc/imchost/config.toml)")
 	wasmDir := fs.String("wasm-dir", "", "load each [[imc]] module by its file name from this directory")
 	lf.register(fs)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	cfg, err := loadConfig(*config)
+	c, err := loadConfig(*cfgPath, config.Overrides{WasmDir: *wasmDir})
 	if err != nil {
 		return fail(e, err)
 	}
-	useWasmDir(cfg, *wasmDir)
-	cfg.TPM.ModulePCR = 0 // listing loads the modules to the side: nothing to measure
+	cfg := c.Host()
+	cfg.ModulePCR = 0 // listing loads the modules to the side: nothing to measure
 	if lf.debug < 0 {
 		lf.debug = 0
 	}

@@ -45,7 +45,7 @@ func New(o Options) hclog.Logger {
 		return hclog.New(&hclog.LoggerOptions{Output: o.Output, Level: o.Level, JSONFormat: true})
 	}
 	l := hclog.NewInterceptLogger(&hclog.LoggerOptions{Output: io.Discard, Level: o.Level})
-	l.RegisterSink(&sink{w: o.Output, level: o.Level, time: o.Time})
+	l.RegisterSink(&sink{w: o.Output, level: l.GetLevel, time: o.Time}) // the root's level: SetLevel changes what is printed
 	return l
 }
 
@@ -70,13 +70,13 @@ func Tag(name string) string {
 type sink struct {
 	mu    sync.Mutex
 	w     io.Writer
-	level hclog.Level
+	level func() hclog.Level
 	time  bool
 }
 
 // Accept formats one event; it implements hclog.SinkAdapter.
 func (s *sink) Accept(name string, level hclog.Level, msg string, args ...interface{}) {
-	if level < s.level || level == hclog.Off {
+	if level < s.level() || level == hclog.Off {
 		return
 	}
 	var prefix strings.Builder

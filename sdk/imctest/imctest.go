@@ -186,9 +186,9 @@ func NewWasm(t testing.TB, path string, o Options) *Harness {
 	}
 	cfg := &host.Config{IMCs: []host.IMCConfig{{
 		Name: o.Name, ID: o.ID, Path: path, Grants: grants, Settings: host.Settings(o.Settings),
-		Files: o.Files, MemoryPages: o.MemoryPages, CallTimeout: host.Duration(o.CallTimeout),
+		Files: o.Files, MemoryPages: o.MemoryPages, CallTimeout: o.CallTimeout,
 	}}}
-	cfg.TNCCS.MaxMessageSize = o.MaxMessageSize
+	cfg.Limits.MaxMessageSize = o.MaxMessageSize
 	h, err := host.New(cfg, host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
 	if err != nil {
 		t.Fatalf("imctest: %v", err)

@@ -1,11 +1,15 @@
-package host
+package config
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/host"
 )
 
 const fullConfig = `
@@ -58,7 +62,7 @@ func writeConfig(t *testing.T, s string) string {
 
 func TestLoadConfig(t *testing.T) {
 	p := writeConfig(t, fullConfig)
-	c, err := LoadConfig(p)
+	c, err := Load(p, Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +77,11 @@ func TestLoadConfig(t *testing.T) {
 	if a.Settings["nonce_len"] != "20" || a.Settings["mandatory_dh_groups"] != "true" || a.Settings["aik_handle"] != "0x81010003" {
 		t.Fatalf("settings %v", a.Settings)
 	}
-	if c.memoryPages(a) != 1024 || c.callTimeout(a) != 5*time.Second || c.memoryPages(&c.IMCs[0]) != 256 {
-		t.Fatal("limits")
+	h := c.Host()
+	if h.IMCs[1].MemoryPages != 1024 || h.IMCs[1].CallTimeout != 5*time.Second || h.Wasm.MemoryPages != 256 ||
+		h.Wasm.CallTimeout != 500*time.Millisecond || h.IMCs[1].Settings["nonce_len"] != "20" ||
+		h.Limits.MaxMessageSize != 65490 || h.Limits.MaxBatchSize != 65522 || h.EventLog != "/tmp/log" || h.Path != p {
+		t.Fatalf("host part %+v", h)
 	}
 	if c.Path != p {
 		t.Fatal("path")
@@ -82,13 +89,17 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	c, err := LoadConfig(writeConfig(t, "[log]\nlevel = \"debug\"\n"))
+	c, err := Load(writeConfig(t, "[log]\nlevel = \"debug\"\n"), Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Wasm.CacheDir != DefaultCacheDir || c.Wasm.MemoryPages != DefaultMemoryPages ||
-		time.Duration(c.Wasm.CallTimeout) != DefaultCallTimeout || c.TPM.EventLog != DefaultEventLogPath {
+	if c.Wasm.CacheDir != host.DefaultCacheDir || c.Wasm.MemoryPages != host.DefaultMemoryPages ||
+		time.Duration(c.Wasm.CallTimeout) != host.DefaultCallTimeout || c.TPM.EventLog != host.DefaultEventLogPath {
 		t.Fatalf("%+v", c.Wasm)
+	}
+	// imchost run's transport, PT-TLS, when [tnccs] leaves them unset.
+	if c.PDP.Port != DefaultPort || c.TNCCS.MaxBatchSize != 2097136 || c.TNCCS.MaxMessageSize != 2097104 {
+		t.Fatalf("pdp %+v tnccs %+v", c.PDP, c.TNCCS)
 	}
 }
 
@@ -102,29 +113,49 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad duration", "[wasm]\ncall_timeout = \"soon\"\n", "invalid duration"},
 		{"too many pages", "[wasm]\nmemory_pages = 70000\n", "exceeds 65536"},
 		{"table setting", "[[imc]]\nname = \"a\"\npath = \"x\"\nsettings = { a = { b = 1 } }\n", "unsupported value type"},
-		{"syntax", "[[imc]\n", "toml"},
+		{"syntax", "[[imc]\n", "toml: line 2"},
+		{"wrong type", "[wasm]\nwatch = true\nmemory_pages = \"many\"\n", `line 3 (last key "wasm.memory_pages")`},
+		{"bad module_pcr", "[tpm]\nmodule_pcr = 10\n", "[tpm] module_pcr 10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := LoadConfig(writeConfig(t, tc.in))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
+			p := writeConfig(t, tc.in)
+			_, err := Load(p, Overrides{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
 	}
 }
 
+// TestTNCConfig: a strongSwan tnc_config's IMCs, relative paths resolved;
+// the shipped IMCs' names get the shipped grants and settings, another
+// name the base grants.
 func TestTNCConfig(t *testing.T) {
-	p := writeConfig(t, "#IMC-Configuration\nIMC \"OS\"           /usr/lib/imchost/imc-os.wasm\n\nIMV \"X\" /x.so\nIMC \"Attestation\"  imc-attestation.wasm\n")
-	c, err := LoadConfig(p)
+	p := writeConfig(t, "#IMC-Configuration\nIMC \"OS\"           /usr/lib/imchost/imc-os.wasm\n\nIMV \"X\" /x.so\nIMC \"Vendor\"  imc-vendor.wasm\n")
+	c, err := Load(p, Overrides{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.IMCs) != 2 || c.IMCs[0].Name != "OS" || c.IMCs[0].Path != "/usr/lib/imchost/imc-os.wasm" ||
-		c.IMCs[1].Path != filepath.Join(filepath.Dir(p), "imc-attestation.wasm") || len(c.IMCs[1].Grants) != len(BaseGrants) {
+	if !c.TNCConfig || len(c.IMCs) != 2 || c.IMCs[0].Name != "OS" || c.IMCs[0].Path != "/usr/lib/imchost/imc-os.wasm" ||
+		c.IMCs[1].Path != filepath.Join(filepath.Dir(p), "imc-vendor.wasm") || !slices.Equal(c.IMCs[1].Grants, host.BaseGrants) {
 		t.Fatalf("%+v", c.IMCs)
+	}
+	if !slices.Contains(c.IMCs[0].Grants, "os_release") || c.IMCs[0].Settings["device_handle"] != "0x81010003" {
+		t.Fatalf("the OS IMC lacks the shipped grants and settings: %+v", c.IMCs[0])
 	}
 	if _, err := ParseTNCConfig([]byte("IMC OS /x\n")); err == nil {
 		t.Fatal("unquoted name accepted")
+	}
+}
+
+// TestShippedIsTheRootConfig: the embedded config.toml is the repository's.
+func TestShippedIsTheRootConfig(t *testing.T) {
+	root, err := os.ReadFile("../../config.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(root, Shipped) {
+		t.Fatal("internal/config/config.toml differs from config.toml: copy the root file over it")
 	}
 }

@@ -1,4 +1,4 @@
-package host
+package config
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 func TestReferrals(t *testing.T) {
 	parse := func(v string) *Referrals {
 		t.Helper()
-		c, err := ParseConfig([]byte("[pdp]\nreferrals = " + v + "\n"))
+		c, err := Parse([]byte("[pdp]\nreferrals = " + v + "\n"))
 		if err != nil {
 			t.Fatalf("referrals = %s: %v", v, err)
 		}
@@ -42,7 +42,7 @@ func TestReferrals(t *testing.T) {
 		t.Error("unset referrals refuse")
 	}
 	for _, bad := range []string{`"yes"`, `[1]`, `["pdp.test:0"]`} {
-		if _, err := ParseConfig([]byte("[pdp]\nreferrals = " + bad + "\n")); err == nil || !strings.Contains(err.Error(), "referrals") {
+		if _, err := Parse([]byte("[pdp]\nreferrals = " + bad + "\n")); err == nil || !strings.Contains(err.Error(), "referrals") {
 			t.Errorf("referrals = %s: %v", bad, err)
 		}
 	}

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/imchost/imchost/internal/config"
+	"github.com/imchost/imchost/tnccs"
+)
+
+// liveConfig is imchost run's configuration in force. A reload (SIGHUP;
+// with [wasm] watch, a changed file) reads the file again with the same
+// command line and hands each part to its owner: the IMC host its [wasm],
+// [[imc]], limits and boot event log (agentHost.apply), the PB-TNC client
+// its PDP, TLS settings and limits (client, picked up by the next
+// attestation), the logger its level. The keys a running process cannot
+// take (config.Restart) are named in one [CFG] line.
+type liveConfig struct {
+	path     string
+	flags    *runFlags
+	creds    *ptlsCreds
+	log      hclog.Logger // root: its level is [log] level's
+	clog     hclog.Logger // "cfg"
+	host     *agentHost
+	reloadMu sync.Mutex // one reload at a time
+
+	mu     sync.Mutex
+	cfg    *config.Config
+	client tnccs.ClientConfig
+	gen    uint64 // counts the reloads that took
+}
+
+// newLiveConfig starts from cfg, already loaded with f's overrides, and
+// the client configuration built from it.
+func newLiveConfig(cfg *config.Config, f *runFlags, creds *ptlsCreds, ccfg tnccs.ClientConfig, log hclog.Logger, h *agentHost) *liveConfig {
+	return &liveConfig{path: cfg.Path, flags: f, creds: creds, log: log, clog: log.Named("cfg"), host: h, cfg: cfg, client: ccfg}
+}
+
+// current returns the configuration in force, the client configuration
+// built from it, and the count of reloads that took (a changed count: a
+// new client).
+func (l *liveConfig) current() (*config.Config, tnccs.ClientConfig, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg, l.client, l.gen
+}
+
+// reload reads the file again and hands the parts out. A file that does not
+// load, or whose [pdp] or [log] is refused, changes nothing: the running
+// configuration stays whole, and the error is logged and returned. A
+// module refused by the host keeps its running version (the host logs
+// it); the rest of the configuration takes effect.
+func (l *liveConfig) reload(ctx context.Context) error {
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
+	keep := func(err error) error {
+		l.clog.Error(fmt.Sprintf("reloading '%s' failed, keeping the running configuration: %v", l.path, err))
+		return err
+	}
+	nc, err := config.Load(l.path, l.flags.overrides())
+	if err != nil {
+		return keep(err)
+	}
+	level, err := l.flags.level(&nc.Log)
+	if err != nil {
+		return keep(err)
+	}
+	ccfg, err := clientConfig(nc, l.creds, l.flags.insecure, l.log)
+	if err != nil {
+		return keep(err)
+	}
+	l.mu.Lock()
+	old := l.cfg
+	l.cfg, l.client = nc, ccfg
+	l.gen++
+	l.mu.Unlock()
+	l.log.SetLevel(level)
+	if keys := config.Restart(old, nc); len(keys) > 0 {
+		l.clog.Warn(fmt.Sprintf("'%s': %s changed, which takes effect when imchost restarts", l.path, strings.Join(keys, ", ")))
+	}
+	return l.host.apply(ctx, nc.Host())
+}
