@@ -1,10 +1,13 @@
 package host
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/tnccs"
 )
@@ -266,5 +269,32 @@ func TestNativeEntryName(t *testing.T) {
 	}
 	if _, err := os.Stat(want + ".mac"); err != nil {
 		t.Fatalf("not sealed: %v", err)
+	}
+}
+
+// TestColdStartSaysItCompiles: the first load on an empty compilation cache
+// says, at info level, that it compiled each module to native code once and
+// how long it took; the next load, reading the cache, does not say so.
+func TestColdStartSaysItCompiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	cfg := twoIMCs(t, dir)
+	infoLines := func() []string {
+		var buf logBuf
+		log := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Info, DisableTime: true})
+		loadedHost(t, cfg, Options{Logger: log}).Close(context.Background())
+		var out []string
+		for _, l := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(l, "to native code in ") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	cold := infoLines()
+	if len(cold) != 2 || !strings.Contains(cold[0], "'"+modPath("hello")+"'") || !strings.Contains(cold[0], "once: later starts read it from the compilation cache '"+dir+"'") {
+		t.Errorf("cold start: want one info line per module saying it compiled once, got %q", cold)
+	}
+	if warm := infoLines(); len(warm) != 0 {
+		t.Errorf("warm start: want no compile line, got %q", warm)
 	}
 }

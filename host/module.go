@@ -62,6 +62,10 @@ type version struct {
 	subs     []abi.MsgType
 	loadedAt time.Time
 	took     time.Duration // compiling it
+	// native says whether the compilation made native code (a cold
+	// start: no compilation cache, or no entry for this module in it)
+	// rather than reading it from the cache.
+	native bool
 
 	refs      int // guarded by Host.mu
 	instances int // guarded by Host.mu
@@ -280,11 +284,14 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	// wazero's native code for it, authenticated before wazero reads it
 	// and sealed once wazero has written it (integrity.go).
 	var native string
+	compiles := true // no cached native code: wazero compiles
 	if h.cacheDir != "" {
 		native = filepath.Join(wazeroDir(h.cacheDir), nativeName(wid))
 		if err := checkNative(h.cacheKey, native); err != nil {
 			h.wlog.Warn(fmt.Sprintf("compiled code '%s' of '%s' in the compilation cache %v; removed, compiling again", native, c.Path, err))
 		}
+		_, err := os.Stat(native)
+		compiles = err != nil
 	}
 	cm, err := compileGuarded(ctx, hr.rt, src.b)
 	src.drop()
@@ -322,7 +329,7 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	}
 	return &version{
 		cfg: *c, full: full, sha: sha, size: mf.size, signer: signer, compiled: cm, src: src, rt: hr, pages: pages,
-		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: time.Since(start),
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: time.Since(start), native: compiles,
 		m: &module{id: id, name: c.Name},
 	}, nil
 }
@@ -331,7 +338,16 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 // grants, and a probe instance that must initialize and subscribe. On
 // error the compiled module is closed.
 func (h *Host) check(ctx context.Context, v *version) error {
-	h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", v.cfg.Path, v.size, v.took.Round(time.Millisecond)))
+	switch took := v.took.Round(time.Millisecond); {
+	case !v.native:
+		h.wlog.Debug(fmt.Sprintf("compiled '%s' (%d bytes) in %s", v.cfg.Path, v.size, took))
+	case h.cacheDir != "":
+		h.wlog.Info(fmt.Sprintf("compiled '%s' (%d bytes) to native code in %s, once: later starts read it from the compilation cache '%s'",
+			v.cfg.Path, v.size, took, h.cacheDir))
+	default:
+		h.wlog.Info(fmt.Sprintf("compiled '%s' (%d bytes) to native code in %s (no compilation cache: every start compiles)",
+			v.cfg.Path, v.size, took))
+	}
 	err := checkExports(v.compiled)
 	if err == nil {
 		v.imports, err = checkImports(v.compiled, v.cfg.Grants, h.Config().source())
