@@ -123,7 +123,9 @@ func hostileClientCases(t *testing.T) []clientCase {
 				}
 			}
 			return fmt.Errorf("the PDP answered %d CRETRY batches", 2*tnccs.DefaultMaxRounds)
-		}, want: isErr(tnccs.ErrTooManyRounds), text: "too many PB-TNC batches", pbErr: code(pb.ErrLocalError), mayDecide: true},
+			// each CRETRY after a RESULT is a re-assessment: refused with
+			// an empty CLOSE once the connection has had MaxRetries
+		}, want: isErr(tnccs.ErrTooManyRetries), text: "too many re-assessments", mayDecide: true},
 		{name: "PT-TLS length 4 GiB", script: func(t *testing.T, c *hostileConn) error {
 			if err := authenticated(c); err != nil {
 				return err

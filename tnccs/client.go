@@ -43,6 +43,17 @@ func Dial(ctx context.Context, cfg ClientConfig, imcs IMCs) (*Result, error) {
 
 // Assess dials cfg.Addr and runs one assessment on a new connection ID.
 func (c *Client) Assess(ctx context.Context) (*Result, error) {
+	conn, opts, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return c.run(ctx, conn, opts)
+}
+
+// dial opens the PT-TLS session to cfg.Addr; the options carry PT-TLS's
+// limits where the configuration left them at 0.
+func (c *Client) dial(ctx context.Context) (*pttls.Conn, *Options, error) {
 	pcfg := c.cfg.PTTLS
 	if pcfg.Logger == nil {
 		pcfg.Logger = c.cfg.logger("tls")
@@ -52,15 +63,14 @@ func (c *Client) Assess(ctx context.Context) (*Result, error) {
 	}
 	conn, err := pttls.Dial(ctx, c.cfg.Addr, pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("tnccs: connecting to %s: %w", c.cfg.Addr, err)
+		return nil, nil, fmt.Errorf("tnccs: connecting to %s: %w", c.cfg.Addr, err)
 	}
-	defer conn.Close()
 	if conn.FellBack() {
 		c.tls12.Store(true)
 	}
 	opts := c.cfg.Options
 	opts.Limits = opts.Limits.Over(pb.PTTLSLimits)
-	return c.run(ctx, conn, &opts)
+	return conn, &opts, nil
 }
 
 // Run runs the PB-TNC client over an established transport:
@@ -68,6 +78,9 @@ func (c *Client) Assess(ctx context.Context) (*Result, error) {
 //	IMCs: Open, ChangeState(Create), ChangeState(Handshake),
 //	      [Language-Preference queued], BeginHandshake  -> CDATA
 //	each SDATA: Receive per PB-PA, BatchEnding          -> CDATA (maybe empty)
+//	SRETRY:     ChangeState(Handshake), Receive per PB-PA,
+//	            BeginHandshake, BatchEnding             -> CDATA (CRETRY
+//	                                                       when Decided before)
 //	RESULT:     Receive per PB-PA, ChangeState(Allowed|Isolated|None),
 //	            BatchEnding                             -> empty CLOSE
 //	            (the server's transport close is the normal end)
@@ -80,17 +93,26 @@ func (c *Client) Run(ctx context.Context, conn BatchConn) (*Result, error) {
 }
 
 func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Result, error) {
+	se, err := c.start(ctx, conn, opts)
+	if err != nil {
+		return se.s.res, err
+	}
+	defer se.release(ctx)
+	return se.converse(ctx, false)
+}
+
+// start assigns the connection ID, opens the IMCs and sends the first
+// CDATA. On an error the IMCs are released already.
+func (c *Client) start(ctx context.Context, conn BatchConn, opts *Options) (*Session, error) {
 	id := ConnID(c.ids.Add(1))
 	s := newSession(false, id, conn, opts)
+	se := &Session{c: c, s: s}
 	s.log.Info(fmt.Sprintf("assigned TNCCS Connection ID %d", id))
 	ic, err := c.imcs.Open(ctx, id, s.sendPA)
 	if err != nil {
-		return s.res, fmt.Errorf("tnccs: opening IMCs for connection %d: %w", id, err)
+		return se, fmt.Errorf("tnccs: opening IMCs for connection %d: %w", id, err)
 	}
-	defer func() {
-		ic.Close(context.WithoutCancel(ctx))
-		s.log.Info(fmt.Sprintf("removed TNCCS Connection ID %d", id))
-	}()
+	se.ic = ic
 	ic.ChangeState(ctx, abi.ConnCreate)
 	ic.ChangeState(ctx, abi.ConnHandshake)
 	lang := c.cfg.Language
@@ -100,8 +122,28 @@ func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Resul
 	s.enqueue(&pb.MsgLanguagePreference{Languages: lang})
 	ic.BeginHandshake(ctx)
 	if err := s.sendBatch(ctx, pb.BatchCDATA); err != nil {
-		return s.res, err
+		se.release(ctx)
+		return se, err
 	}
+	return se, nil
+}
+
+// release closes the connection's IMCs (once).
+func (se *Session) release(ctx context.Context) {
+	if se.ic == nil {
+		return
+	}
+	se.ic.Close(context.WithoutCancel(ctx))
+	se.ic = nil
+	se.s.log.Info(fmt.Sprintf("removed TNCCS Connection ID %d", se.s.id))
+}
+
+// converse handles server batches until the assessment under way ends.
+// After the RESULT it sends CLOSE and waits for the server to close,
+// unless keep is set: then the connection stays open in state Decided.
+func (se *Session) converse(ctx context.Context, keep bool) (*Result, error) {
+	s, ic, c := se.s, se.ic, se.c
+	id := s.id
 	for {
 		b, err := s.recv(ctx)
 		if err != nil {
@@ -124,6 +166,15 @@ func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Resul
 					countResults(b)), "conn_id", s.id)
 				return s.res, s.sendFatal(ctx, pe)
 			}
+		}
+		if b.Type == pb.BatchSRETRY && s.state == stateServerWorking { // SRETRY after the decision
+			se.sretries++
+			if max := c.cfg.maxServerRetries(); se.sretries > max {
+				s.log.Error(fmt.Sprintf("PDP requested more than %d re-assessments without one of ours in between, closing the PB-TNC connection", max), "conn_id", id)
+				_ = s.sendBatch(ctx, pb.BatchCLOSE)
+				return s.res, ErrTooManyRetries
+			}
+			s.log.Info(fmt.Sprintf("PDP requested a re-assessment of Connection ID %d", id))
 		}
 		if b.Type == pb.BatchSRETRY {
 			ic.ChangeState(ctx, abi.ConnHandshake)
@@ -151,6 +202,9 @@ func (c *Client) run(ctx context.Context, conn BatchConn, opts *Options) (*Resul
 			s.res.Recommendation = rec
 			ic.ChangeState(ctx, connStateFor(rec))
 			ic.BatchEnding(ctx)
+			if keep {
+				return s.res, nil
+			}
 			if err := s.sendBatch(ctx, pb.BatchCLOSE); err != nil {
 				return s.res, err
 			}

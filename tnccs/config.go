@@ -70,6 +70,12 @@ type ClientConfig struct {
 	// CloseWait bounds the wait for the server to close TLS after our
 	// CLOSE batch (2 s when 0).
 	CloseWait time.Duration
+	// MaxServerRetries bounds the re-assessments a PDP may ask for with
+	// SRETRY in a Session between two of the client's own (CRETRY):
+	// beyond it the client closes the session with ErrTooManyRetries, so
+	// that a PDP sending SRETRY after every RESULT cannot keep it busy
+	// (DefaultMaxServerRetries when 0).
+	MaxServerRetries int
 	Options
 }
 
@@ -101,6 +107,23 @@ type ServerConfig struct {
 	// RefusedPerSource, RefusedShutdown) or closed to admit another
 	// (RefusedEvicted), with its remote address.
 	OnRefused func(remote, reason string)
+	// RetryIdle is how long a connection stays open after a decision
+	// waiting for the client's CRETRY (or CLOSE) before the server ends
+	// it with a CLOSE batch; while it waits, RequestRetry and RetryAfter
+	// can make it send an SRETRY (RFC 5793 Section 3.2). 0 keeps the
+	// one-shot behaviour: the client's next batch is awaited for
+	// PTTLS.Timeout only. With RetryIdle set, ConnTimeout bounds each
+	// assessment of the connection rather than the whole connection.
+	RetryIdle time.Duration
+	// RetryAfter, when set (and below RetryIdle), makes the server ask a
+	// client still connected this long after a decision for a
+	// re-assessment (SRETRY).
+	RetryAfter time.Duration
+	// MaxRetries bounds the re-assessments of one connection, CRETRY and
+	// SRETRY together (DefaultMaxRetries when 0; < 0: none): a CRETRY
+	// beyond it is refused with a CLOSE batch, and no SRETRY is sent, so
+	// that no client holds a connection slot by endless CRETRYs.
+	MaxRetries int
 	// PDPReferral, when set, is sent in the first server batch.
 	PDPReferral *pb.MsgPDPReferral
 	// OnResult, when set, is called after each connection with its
@@ -114,6 +137,12 @@ type ServerConfig struct {
 // ErrClosed reports that the peer ended the connection (CLOSE batch or
 // transport close) before a decision.
 var ErrClosed = errors.New("tnccs: connection closed before a decision")
+
+// ErrTooManyRetries reports a connection ended because its peer wanted
+// more re-assessments than allowed: a PDP's SRETRYs beyond
+// ClientConfig.MaxServerRetries, a client's CRETRYs beyond
+// ServerConfig.MaxRetries.
+var ErrTooManyRetries = errors.New("tnccs: too many re-assessments on one PB-TNC connection")
 
 // ErrTooManyRounds reports a connection ended for exceeding MaxRounds.
 var ErrTooManyRounds = errors.New("tnccs: too many PB-TNC batches without a decision")

@@ -54,4 +54,10 @@ type Result struct {
 	BatchesSent, BatchesReceived int
 	// Peer is the client (server side only).
 	Peer Peer
+	// Reassessment numbers the assessment within its PB-TNC connection:
+	// 0 for the first, n for the n-th re-assessment (RFC 5793 Section
+	// 3.2); RetryBy says who asked for it: "client" (CRETRY) or "server"
+	// (SRETRY), empty for the first.
+	Reassessment int
+	RetryBy      string
 }

@@ -25,6 +25,7 @@ type Server struct {
 	adm      *admission
 	ln       net.Listener
 	draining chan struct{} // closed by Drain
+	conns    map[ConnID]*retryReq
 }
 
 // Active is the number of connections running (admitted, not yet ended).
@@ -169,7 +170,14 @@ func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
 	if limit <= 0 {
 		limit = 10 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
+	// The whole connection is bounded: one assessment by ConnTimeout; with
+	// re-assessments each of them, and each wait between them by RetryIdle.
+	whole, each := limit, time.Duration(0)
+	if s.Config.RetryIdle > 0 {
+		n := time.Duration(s.Config.maxRetries() + 1)
+		whole, each = n*(limit+s.Config.RetryIdle), limit
+	}
+	ctx, cancel := context.WithTimeout(ctx, whole)
 	defer cancel()
 	pcfg := s.Config.PTTLS
 	if pcfg.Logger == nil {
@@ -192,7 +200,7 @@ func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
 	defer conn.Close()
 	opts := s.Config.Options
 	opts.Limits = opts.Limits.Over(pb.PTTLSLimits) // PT-TLS's, as Client.Assess
-	return s.run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()}, &opts)
+	return s.run(ctx, conn, Peer{Identity: conn.Identity(), RemoteAddr: nc.RemoteAddr().String()}, &opts, each)
 }
 
 // Run runs the PB-TNC server over an established transport:
@@ -204,28 +212,64 @@ func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
 //	                     Access-Recommendation, Reason-String...,
 //	                     Remediation-Parameters}
 //	the client's CLOSE after RESULT is the normal end; Close at the end.
+//	a CRETRY after RESULT starts a re-assessment: IMVRestarter.Restart,
+//	  then as a CDATA (at most MaxRetries times; beyond, CLOSE)
+//	a RequestRetry: SRETRY instead of the next SDATA/RESULT, or at once
+//	  after RESULT while waiting (RetryIdle; not for Run's transports)
 //
 // The limits are Options.Limits, IF-T for EAP's where left at 0 (Serve
 // uses PT-TLS's).
 func (s *Server) Run(ctx context.Context, conn BatchConn, peer Peer) (*Result, error) {
-	return s.run(ctx, conn, peer, &s.Config.Options)
+	return s.run(ctx, conn, peer, &s.Config.Options, 0)
 }
 
-func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Options) (*Result, error) {
+func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Options, limit time.Duration) (*Result, error) {
 	id := ConnID(s.ids.Add(1))
 	ss := newSession(true, id, conn, opts)
 	ss.res.Peer = peer
+	sc := s.track(id)
 	ss.log.Info(fmt.Sprintf("assigned TNCCS Connection ID %d", id), "identity", peer.Identity, "remote", peer.RemoteAddr)
 	var vc IMVConn
+	actx, acancel := assessCtx(ctx, limit)
 	defer func() {
+		acancel()
+		s.untrack(id)
 		if vc != nil {
 			vc.Close(context.WithoutCancel(ctx))
 		}
 		ss.log.Info(fmt.Sprintf("removed TNCCS Connection ID %d", id))
 	}()
+	aw, _ := conn.(awaiter)
+	maxRetries := s.Config.maxRetries()
+	retries := 0      // re-assessments started, CRETRY and SRETRY
+	retrying := false // SRETRY sent: the client's answer restarts the IMVs
 	first := true
 	for {
-		b, err := ss.recv(ctx)
+		if ss.state == stateDecided && s.Config.RetryIdle > 0 && aw != nil {
+			next, err := s.await(ctx, ss, aw, sc, retries < maxRetries)
+			if err != nil {
+				return ss.res, err
+			}
+			acancel()
+			actx, acancel = assessCtx(ctx, limit)
+			switch next {
+			case idleEnd:
+				ss.log.Info(fmt.Sprintf("no re-assessment of Connection ID %d within %s, closing it", id, s.Config.RetryIdle))
+				_ = ss.sendBatch(actx, pb.BatchCLOSE)
+				return ss.res, nil
+			case idleRetry:
+				retries++
+				sc.requested.Store(false)
+				ss.res = &Result{ConnID: id, Peer: ss.res.Peer, Reassessment: retries, RetryBy: "server"}
+				ss.log.Info(fmt.Sprintf("requesting a re-assessment of Connection ID %d, sending an SRETRY batch", id))
+				if err := ss.sendBatch(actx, pb.BatchSRETRY); err != nil {
+					return ss.res, err
+				}
+				retrying = true
+			}
+		}
+		prev := ss.state
+		b, err := ss.recv(actx)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return ss.res, fmt.Errorf("%w: client closed the transport in state '%s'", ErrClosed, ss.state)
@@ -235,9 +279,27 @@ func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Optio
 		if b.Type == pb.BatchCLOSE {
 			return ss.res, s.closed(ss, b)
 		}
+		restart := false
+		switch {
+		case retrying && (b.Type == pb.BatchCRETRY || b.Type == pb.BatchCDATA):
+			// the client's answer to our SRETRY
+			restart, retrying = true, false
+		case b.Type == pb.BatchCRETRY:
+			if retries >= maxRetries {
+				ss.log.Error(fmt.Sprintf("refusing a re-assessment of Connection ID %d: %d re-assessments are the most one connection may have", id, retries))
+				_ = ss.sendBatch(actx, pb.BatchCLOSE)
+				return ss.res, ErrTooManyRetries
+			}
+			retries++
+			restart = true
+			if prev == stateDecided {
+				ss.res = &Result{ConnID: id, Peer: ss.res.Peer, Reassessment: retries, RetryBy: "client", BatchesReceived: 1}
+				ss.log.Info(fmt.Sprintf("client requested a re-assessment of Connection ID %d", id))
+			}
+		}
 		if ss.res.BatchesReceived > ss.opts.rounds() {
 			ss.log.Error(fmt.Sprintf("received %d batches without a decision, giving up", ss.res.BatchesReceived))
-			_ = ss.sendFatal(ctx, &pb.Error{Code: pb.ErrLocalError})
+			_ = ss.sendFatal(actx, &pb.Error{Code: pb.ErrLocalError})
 			return ss.res, ErrTooManyRounds
 		}
 		if vc == nil {
@@ -246,37 +308,58 @@ func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Optio
 					ss.res.Peer.Language = lp.Languages
 				}
 			}
-			if vc, err = s.Config.IMVs.Open(ctx, id, ss.res.Peer, ss.sendPA); err != nil {
+			if vc, err = s.Config.IMVs.Open(actx, id, ss.res.Peer, ss.sendPA); err != nil {
 				vc = nil
-				_ = ss.sendFatal(ctx, &pb.Error{Code: pb.ErrLocalError})
+				_ = ss.sendFatal(actx, &pb.Error{Code: pb.ErrLocalError})
 				return ss.res, fmt.Errorf("tnccs: opening IMVs for connection %d: %w", id, err)
+			}
+		} else if restart {
+			if r, ok := vc.(IMVRestarter); ok {
+				r.Restart(actx)
 			}
 		}
 		for _, m := range b.Messages {
 			switch m := m.(type) {
 			case *pb.MsgPA:
 				ss.log.Debug(fmt.Sprintf("handling PB-PA message type '%s' 0x%06x/0x%08x", paTypeName(m.Vendor, m.Subtype), m.Vendor, m.Subtype), "conn_id", id)
-				vc.Receive(ctx, PAMessage{Vendor: m.Vendor, Subtype: m.Subtype, Collector: m.Collector,
+				vc.Receive(actx, PAMessage{Vendor: m.Vendor, Subtype: m.Subtype, Collector: m.Collector,
 					Validator: m.Validator, Exclusive: m.Exclusive, Body: m.Body})
 			case *pb.MsgLanguagePreference:
 				ss.res.Peer.Language = m.Languages
 			case *pb.MsgError:
 				if ss.noteError(m) {
-					_ = ss.sendBatch(ctx, pb.BatchCLOSE)
+					_ = ss.sendBatch(actx, pb.BatchCLOSE)
 					return ss.res, &RemoteError{Msg: m}
 				}
 			}
 		}
-		vc.BatchEnding(ctx)
+		vc.BatchEnding(actx)
 		var extra []pb.Message
 		if first && s.Config.PDPReferral != nil {
 			extra = append(extra, s.Config.PDPReferral)
 		}
 		first = false
+		if sc.requested.Swap(false) {
+			// An IMV asked for a new handshake while this one runs: the
+			// SRETRY replaces this turn's batch (RFC 5793 Section 3.2); what
+			// the IMVs queued belongs to the old handshake.
+			if retries >= maxRetries {
+				ss.log.Info(fmt.Sprintf("not requesting a re-assessment of Connection ID %d: %d re-assessments are the most one connection may have", id, retries))
+			} else {
+				retries++
+				retrying = true
+				ss.take(int(^uint(0) >> 1))
+				ss.log.Info(fmt.Sprintf("requesting a re-assessment of Connection ID %d, sending an SRETRY batch", id))
+				if err := ss.sendBatch(actx, pb.BatchSRETRY, extra...); err != nil {
+					return ss.res, err
+				}
+				continue
+			}
+		}
 		if ss.queued() > 0 {
-			err = ss.sendBatch(ctx, pb.BatchSDATA, extra...)
+			err = ss.sendBatch(actx, pb.BatchSDATA, extra...)
 		} else {
-			err = s.sendResult(ctx, ss, vc, extra)
+			err = s.sendResult(actx, ss, vc, extra)
 		}
 		if err != nil {
 			return ss.res, err

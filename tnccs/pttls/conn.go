@@ -1,6 +1,7 @@
 package pttls
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
@@ -136,6 +137,7 @@ var ErrAuthFailed = errors.New("pttls: SASL authentication failed")
 // It is safe for one reader and one writer at a time (PB-TNC is half-duplex).
 type Conn struct {
 	tc       *tls.Conn
+	r        *bufio.Reader // over tc: Await peeks without losing a byte
 	log      hclog.Logger
 	timeout  time.Duration
 	maxValue int
@@ -157,7 +159,7 @@ func newConn(tc *tls.Conn, log hclog.Logger, timeout time.Duration, maxValue int
 	if maxValue <= 0 {
 		maxValue = DefaultMaxMessageSize
 	}
-	return &Conn{tc: tc, log: log, timeout: timeout, maxValue: maxValue, server: server}
+	return &Conn{tc: tc, r: bufio.NewReaderSize(tc, 4096), log: log, timeout: timeout, maxValue: maxValue, server: server}
 }
 
 // Identity is the authenticated peer identity (server side): the SASL user
@@ -203,6 +205,38 @@ func armDeadline(ctx context.Context, nc net.Conn, timeout time.Duration) (stop 
 	return func() { release() }
 }
 
+// Await waits until the peer's next message begins to arrive or until
+// the time given, whichever is first, without consuming anything: it
+// reports true when data (or the peer's close, or an error, which the
+// next ReadBatch returns) is there, false when the time came first. A
+// cancelled ctx ends the wait early with ctx's error. It is how a side
+// waits for the peer between assessments of a PB-TNC session kept open
+// (RFC 5793 Section 3.2, CRETRY and SRETRY) while its own timer runs.
+func (c *Conn) Await(ctx context.Context, until time.Time) (bool, error) {
+	if c.r.Buffered() > 0 {
+		return true, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	_ = c.tc.SetReadDeadline(until)
+	release := context.AfterFunc(ctx, func() { _ = c.tc.SetReadDeadline(time.Unix(1, 0)) })
+	_, err := c.r.Peek(1)
+	release()
+	_ = c.tc.SetReadDeadline(time.Time{})
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// A TLS read that timed out keeps what it had (the error is
+		// not sticky), and Peek consumed nothing: the wait just ended.
+		return false, nil
+	}
+	return true, nil // EOF or a broken connection: ReadBatch says which
+}
+
 // WriteMessage sends one message with the next message identifier.
 func (c *Conn) WriteMessage(ctx context.Context, vendor uint32, typ MsgType, value []byte) error {
 	c.wmu.Lock()
@@ -230,7 +264,7 @@ func (c *Conn) ReadMessage(ctx context.Context) (*Message, error) {
 	stop := c.deadline(ctx)
 	defer stop()
 	var hdr [HeaderLen]byte
-	if _, err := io.ReadFull(c.tc, hdr[:]); err != nil {
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
 		return nil, c.ioErr(ctx, "reading PT-TLS header", err)
 	}
 	m, n, err := ParseHeader(hdr[:], c.maxValue)
@@ -241,7 +275,7 @@ func (c *Conn) ReadMessage(ctx context.Context) (*Message, error) {
 		return nil, err
 	}
 	m.Value = make([]byte, n)
-	if _, err := io.ReadFull(c.tc, m.Value); err != nil {
+	if _, err := io.ReadFull(c.r, m.Value); err != nil {
 		return nil, c.ioErr(ctx, "reading PT-TLS message value", err)
 	}
 	if c.log.IsTrace() {
