@@ -195,3 +195,60 @@ func TestSRETRYLoop(t *testing.T) {
 		t.Errorf("log:\n%s", buf)
 	}
 }
+
+// askingIMVs ask for a new handshake (Server.RequestRetry) at the end of
+// the connection's first client batch, as an IMV that learns of a change
+// while the handshake runs.
+type askingIMVs struct {
+	restartIMVs
+	srv   *Server
+	asked bool
+}
+
+type askingIMVConn struct {
+	restartIMVConn
+	m  *askingIMVs
+	id ConnID
+}
+
+func (m *askingIMVs) Open(ctx context.Context, id ConnID, peer Peer, send SendFunc) (IMVConn, error) {
+	c, err := m.restartIMVs.Open(ctx, id, peer, send)
+	return askingIMVConn{c.(restartIMVConn), m, id}, err
+}
+
+func (c askingIMVConn) BatchEnding(ctx context.Context) {
+	c.restartIMVConn.BatchEnding(ctx)
+	if !c.m.asked {
+		c.m.asked = true
+		c.m.srv.RequestRetry(c.id)
+	}
+}
+
+// TestSRETRYDuringHandshake: a re-assessment requested while the handshake
+// runs replaces the server's next batch by an SRETRY; the client begins
+// again and the IMVs start over with its answer. This is the SRETRY a
+// client that closes right after the RESULT (strongSwan's) can see.
+func TestSRETRYDuringHandshake(t *testing.T) {
+	imvEv := &events{}
+	imvs := &askingIMVs{restartIMVs: restartIMVs{testIMVs{ev: imvEv, requests: 1, decision: Decision{Result: pb.ResultCompliant, Recommendation: pb.RecommendationAllowed}}}}
+	addr, srv, _ := startServer(t, serverConfig(t, imvs))
+	imvs.srv = srv
+	ccfg := clientConfig(t, addr)
+	var cb batchLog
+	ccfg.OnBatch = cb.observe
+	imcEv := &events{}
+	res, err := Dial(context.Background(), ccfg, &testIMCs{ev: imcEv})
+	if err != nil || !res.Decided {
+		t.Fatalf("Dial: %v %+v", err, res)
+	}
+	want := "send CDATA, recv SRETRY, send CDATA, recv SDATA, send CDATA, recv RESULT, send CLOSE"
+	if got := batchTypes(&cb); got != want {
+		t.Errorf("batches\n got %s\nwant %s", got, want)
+	}
+	if n := strings.Count(strings.Join(imcEv.list(), "|"), "state 1|begin"); n != 2 {
+		t.Errorf("IMC handshakes %d, want 2: %v", n, imcEv.list())
+	}
+	if n := strings.Count(strings.Join(imvEv.list(), "|"), "restart"); n != 1 {
+		t.Errorf("IMV restarts %d, want 1: %v", n, imvEv.list())
+	}
+}
