@@ -46,9 +46,8 @@ type Server struct {
 	// Dir holds the cluster (data/), the socket directory and the log.
 	Dir string
 
-	cmd    *exec.Cmd
+	proc   *testutil.Proc
 	log    *testutil.SyncBuffer
-	done   chan struct{}
 	mu     sync.Mutex
 	nextDB int
 }
@@ -118,7 +117,7 @@ func StartServer() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", Dir: dir, log: &testutil.SyncBuffer{}, done: make(chan struct{})}
+	s := &Server{Host: "127.0.0.1", Dir: dir, log: &testutil.SyncBuffer{}}
 	if err := s.start(bin); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -196,12 +195,10 @@ func (s *Server) launch(bin, data, sock string, cred *syscall.Credential) error 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = s.log, s.log
-	if err := cmd.Start(); err != nil {
+	if s.proc, err = testutil.StartProc(cmd); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	s.cmd, s.PID = cmd, cmd.Process.Pid
-	s.done = make(chan struct{})
-	go func() { cmd.Wait(); close(s.done) }()
+	s.PID = cmd.Process.Pid
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
@@ -210,7 +207,7 @@ func (s *Server) launch(bin, data, sock string, cred *syscall.Credential) error 
 			return nil
 		}
 		select {
-		case <-s.done:
+		case <-s.proc.Done():
 			return fmt.Errorf("postgres exited: %v\n%s", cmd.ProcessState, s.Log())
 		case <-ctx.Done():
 			s.Stop()
@@ -272,20 +269,10 @@ func (s *Server) Log() string {
 // Stop stops the server by its PID (SIGINT: PostgreSQL's fast shutdown,
 // SIGKILL to the process after 10 s) and removes its directory.
 func (s *Server) Stop() error {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return nil
 	}
-	select {
-	case <-s.done:
-	default:
-		_ = s.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-s.done:
-		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.done
-		}
-	}
-	s.cmd = nil
+	s.proc.Stop(syscall.SIGINT, 10*time.Second)
+	s.proc = nil
 	return os.RemoveAll(s.Dir)
 }

@@ -114,7 +114,7 @@ func imchostRun(t *testing.T, e *endpoint, port int, caFile string, o imRunOptio
 		"--timeout", "2m", "--debug", "2"}, o.args...)
 	p := start(t, "imchost run", nil, args...)
 	code := p.wait(3 * time.Minute)
-	return imRun{code: code, stdout: p.stdout.String(), stderr: p.stderr.String()}
+	return imRun{code: code, stdout: p.Stdout.String(), stderr: p.Stderr.String()}
 }
 
 var imVerdictLine = regexp.MustCompile(`(?m)^IMC (\d+) "[^"]*"(?: from IMV (\d+))?: (.+)$`)

@@ -2,7 +2,6 @@ package interop
 
 import (
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -15,20 +14,13 @@ import (
 	"github.com/imchost/imchost/internal/testutil"
 )
 
-// syncBuffer is the shared testutil.SyncBuffer.
-type syncBuffer = testutil.SyncBuffer
-
 // proc is a process a test started: its output (stdout and stderr
 // together, or apart when the test asks), its end.
 type proc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	stdout syncBuffer
-	stderr syncBuffer
-	done   chan struct{} // closed when it has ended
-	err    error
-	clock  writeClock // when each piece of output arrived
+	*testutil.Proc
+	t     *testing.T
+	name  string
+	clock writeClock // when each piece of output arrived
 }
 
 // writeClock records when each write of a process's output arrived, so
@@ -81,56 +73,41 @@ func nsWrap(binds [][2]string, argv ...string) []string {
 // output is logged if the test failed.
 func start(t *testing.T, name string, env []string, argv ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = io.MultiWriter(&p.stdout, &p.clock), io.MultiWriter(&p.stderr, &p.clock)
-	if err := p.cmd.Start(); err != nil {
+	p := &proc{t: t, name: name}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = &p.clock, &p.clock
+	var err error
+	if p.Proc, err = testutil.StartProc(cmd); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
-			t.Logf("%s (pid %d): %s\nstdout:\n%s\nstderr:\n%s", name, p.cmd.Process.Pid, strings.Join(argv, " "), p.stdout.String(), p.stderr.String())
+			t.Logf("%s (pid %d): %s\nstdout:\n%s\nstderr:\n%s", name, cmd.Process.Pid, strings.Join(argv, " "), p.Stdout.String(), p.Stderr.String())
 		}
 	})
 	return p
 }
 
 // stop ends the process by its PID: SIGTERM, SIGKILL after 5 s.
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *proc) stop() { p.Stop(syscall.SIGTERM, 5*time.Second) }
 
 // wait waits for the process to end within d (else kills it and fails the
 // test) and returns its exit code.
 func (p *proc) wait(d time.Duration) int {
 	p.t.Helper()
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(d):
 		p.stop()
 		p.t.Fatalf("%s did not end within %v", p.name, d)
 	}
-	return p.cmd.ProcessState.ExitCode()
+	return p.Cmd.ProcessState.ExitCode()
 }
 
 // output is stdout then stderr.
-func (p *proc) output() string { return p.stdout.String() + p.stderr.String() }
+func (p *proc) output() string { return p.Stdout.String() + p.Stderr.String() }
 
 // await waits until re matches the output, within d.
 func (p *proc) await(ctx context.Context, re *regexp.Regexp) bool {
@@ -138,7 +115,7 @@ func (p *proc) await(ctx context.Context, re *regexp.Regexp) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-p.done:
+		case <-p.Done():
 			return re.MatchString(p.output())
 		case <-time.After(20 * time.Millisecond):
 		}

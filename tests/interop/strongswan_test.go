@@ -151,8 +151,8 @@ libimcv {
 			break
 		}
 		select {
-		case <-s.charon.done:
-			t.Fatalf("charon exited: %v", s.charon.err)
+		case <-s.charon.Done():
+			t.Fatalf("charon exited: %v", s.charon.Err())
 		case <-ctx.Done():
 			t.Fatalf("charon's credentials could not be loaded: %v\n%s", err, out)
 		case <-time.After(100 * time.Millisecond):
@@ -213,7 +213,7 @@ func (s *ssPDP) exec(t *testing.T, query string, args ...any) {
 
 // logSince returns what charon logged after offset n (len of an earlier
 // log()).
-func (s *ssPDP) log() string { return s.charon.stderr.String() + s.charon.stdout.String() }
+func (s *ssPDP) log() string { return s.charon.Stderr.String() + s.charon.Stdout.String() }
 
 // ssClientOptions shape one strongSwan pt-tls-client run.
 type ssClientOptions struct {
