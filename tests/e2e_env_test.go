@@ -11,9 +11,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"github.com/imchost/imchost/internal/testutil"
+	"github.com/imchost/imchost/internal/tpmtest"
 	"net"
 	"os"
 	"os/exec"
@@ -33,7 +33,6 @@ import (
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tpmhost"
-	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // bundledLog is the boot event log of the reference run (136 events,
@@ -188,15 +187,7 @@ func newTPMEnv(t testing.TB, logPath string) *tpmEnv {
 // locality 0; one per process, a second Open waits for the first Close).
 func newSimulatorEnv(t testing.TB, logPath string) *tpmEnv {
 	t.Helper()
-	tpm, err := tpmsim.Open(testLogger(t, "tpm"))
-	if errors.Is(err, tpmhost.ErrNotSupported) {
-		t.Skipf("TPM simulator: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tpm.Close() })
-	e := &tpmEnv{tpm: tpm, logPath: logPath}
+	e := &tpmEnv{tpm: tpmtest.Open(t, tpmtest.Simulator, testLogger(t, "tpm")), logPath: logPath}
 	e.provision(t)
 	return e
 }
@@ -204,12 +195,7 @@ func newSimulatorEnv(t testing.TB, logPath string) *tpmEnv {
 // provision makes the AK and extends the PCRs from the log.
 func (e *tpmEnv) provision(t testing.TB) {
 	t.Helper()
-	ak, err := e.tpm.ProvisionAK(akHandle, tpmhost.AKECCP256, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ak = ak
-	e.extend(t, e.logPath)
+	e.ak, e.log = tpmtest.Provision(t, e.tpm, akHandle, tpmhost.AKECCP256, e.logPath, e.locality)
 }
 
 // open connects to the swtpm (one connection at a time).
@@ -227,18 +213,7 @@ func (e *tpmEnv) open(t testing.TB) {
 // seeded with the startup locality.
 func (e *tpmEnv) extend(t testing.TB, path string) {
 	t.Helper()
-	l, err := tpmhost.ReadEventLog(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.tpm.ExtendFromLog(l); err != nil {
-		t.Fatal(err)
-	}
-	loc, matched, err := e.tpm.StartupLocality(l, tpmhost.AlgSHA256)
-	if err != nil || !matched || loc != e.locality {
-		t.Fatalf("startup locality %d, replay matched %v: %v", loc, matched, err)
-	}
-	e.log = l
+	e.log = tpmtest.Extend(t, e.tpm, path, e.locality)
 }
 
 // release closes the test's TPM connection, so that another process (the

@@ -6,14 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"github.com/imchost/imchost/internal/testutil"
+	"github.com/imchost/imchost/internal/tpmtest"
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
-	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/tpmhost"
-	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
 // akHandle is where the tests provision the AK, as the recorded run had it.
@@ -40,34 +39,12 @@ func testLogger(t testing.TB) hclog.Logger {
 }
 
 // tpmKind names the TPM a test runs on.
-type tpmKind string
+type tpmKind = tpmtest.Kind
 
 const (
-	useSwtpm     tpmKind = "swtpm" // swtpm started at locality 3, as the recorded test bed
-	useSimulator tpmKind = "simulator"
+	useSwtpm     = tpmtest.Swtpm // swtpm started at locality 3, as the recorded test bed
+	useSimulator = tpmtest.Simulator
 )
-
-// openTPM opens a fresh TPM of the kind.
-func openTPM(t testing.TB, kind tpmKind, log hclog.Logger) *tpmhost.TPM {
-	t.Helper()
-	var (
-		tpm *tpmhost.TPM
-		err error
-	)
-	if kind == useSwtpm {
-		tpm, err = tpmhost.Open(swtpm.Start(t, swtpm.WithLocality(3)).Spec, log)
-	} else {
-		tpm, err = tpmsim.Open(log)
-	}
-	if errors.Is(err, tpmhost.ErrNotSupported) {
-		t.Skipf("%s: %v", kind, err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tpm.Close() })
-	return tpm
-}
 
 func newTPMEnv(t testing.TB, tk tpmKind, kind tpmhost.AKKind, logPath string) *tpmEnv {
 	t.Helper()
@@ -78,25 +55,9 @@ func newTPMEnv(t testing.TB, tk tpmKind, kind tpmhost.AKKind, logPath string) *t
 // through the *testing.F).
 func newTPMEnvLog(t testing.TB, tk tpmKind, kind tpmhost.AKKind, logPath string, log hclog.Logger) *tpmEnv {
 	t.Helper()
-	tpm := openTPM(t, tk, log)
-	ak, err := tpm.ProvisionAK(akHandle, kind, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := tpmhost.ReadEventLog(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tpm.ExtendFromLog(l); err != nil {
-		t.Fatal(err)
-	}
-	loc, matched, err := tpm.StartupLocality(l, tpmhost.AlgSHA256)
-	if err != nil || !matched {
-		t.Fatalf("startup locality: %d %v %v", loc, matched, err)
-	}
-	if want := map[tpmKind]uint8{useSwtpm: 3, useSimulator: 0}[tk]; loc != want {
-		t.Fatalf("%s started at locality %d, want %d", tk, loc, want)
-	}
+	tpm := tpmtest.Open(t, tk, log)
+	ak, l := tpmtest.Provision(t, tpm, akHandle, kind, logPath, tk.Locality())
+	loc := tk.Locality()
 	return &tpmEnv{tpm: tpm, ak: ak, log: l, logPath: logPath, locality: loc}
 }
 
