@@ -217,3 +217,33 @@ func BenchmarkPATNCFraming(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDispatch is the cost of reaching a host function: wasm, a PA
+// message into testdata/echo, whose send comes back through the wasm glue
+// (guest memory in, dispatch, handler); native, Session.Call of functions
+// whose own work is small (config_get of a set key, hash of 32 bytes,
+// random of 16, an unknown name), so that the lookup shows.
+func BenchmarkDispatch(b *testing.B) {
+	b.Run("wasm-send", func(b *testing.B) { benchRoundTrip(b, modPath("echo"), helloGrants) })
+	s := NewSession(SessionConfig{IMCID: 1, Conn: 1, Settings: Settings{"greeting": "hello"}})
+	defer s.Close()
+	for _, c := range []struct {
+		name, fn string
+		in       []byte
+		want     abi.Status
+	}{
+		{"config_get", abi.FnConfigGet, []byte("greeting"), abi.StatusOK},
+		{"hash", abi.FnHash, abi.AppendHashRequest(nil, abi.HashRequest{Alg: abi.AlgSHA256, Data: make([]byte, 32)}), abi.StatusOK},
+		{"random", abi.FnRandom, abi.AppendUint32(nil, 16), abi.StatusOK},
+		{"unknown", "no_such_function", nil, abi.StatusInvalid},
+	} {
+		b.Run("native-"+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, st := s.Call(c.fn, c.in); st != c.want {
+					b.Fatal(st)
+				}
+			}
+		})
+	}
+}
