@@ -9,6 +9,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host/internal/wasmstop"
 	"github.com/imchost/imchost/tnccs"
 )
@@ -166,66 +167,14 @@ func BenchmarkLifecycleCall(b *testing.B) {
 	}
 }
 
-// paBench is a PA-TNC message of n attributes of size bytes each: 8 of 30
-// bytes is the OS IMC's first message, 105 of 250 the Attestation IMC's
-// evidence message with the bundled boot log.
-func paBench(n, size int) []byte {
-	var attrs [][]byte
-	for range n {
-		attrs = append(attrs, paAttr(0x5597, 0x00000009, make([]byte, size-12)))
-	}
-	return paMsg(attrs...)
-}
-
-var paBenchSizes = []struct {
-	name    string
-	n, size int
-}{{"os-8x30", 8, 30}, {"evidence-105x250", 105, 250}}
-
-// BenchmarkSend is the send host function natively (decode the header,
-// lane, PA-TNC framing, budget, hand to the SendFunc), on a connection
-// with room for every message.
-func BenchmarkSend(b *testing.B) {
-	for _, sz := range paBenchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			in := append(abi.AppendMessageHeader(nil, abi.MessageHeader{Type: helloType, Validator: 1}), paBench(sz.n, sz.size)...)
-			s := NewSession(SessionConfig{IMCID: 1, Conn: 1, SendTypes: []abi.MsgType{helloType},
-				MaxBatchSize: 1 << 30, Send: func(tnccs.PAMessage) error { return nil }})
-			b.SetBytes(int64(len(in)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, st := s.Call(abi.FnSend, in); st != abi.StatusOK {
-					b.Fatal(st)
-				}
-				s.EndRound()
-			}
-		})
-	}
-}
-
-// BenchmarkPATNCFraming is the RFC 5792 framing check of send alone.
-func BenchmarkPATNCFraming(b *testing.B) {
-	for _, sz := range paBenchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			body := paBench(sz.n, sz.size)
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if err := checkPATNC(body); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkDispatch is the cost of reaching a host function: wasm, a PA
 // message into testdata/echo, whose send comes back through the wasm glue
-// (guest memory in, dispatch, handler); native, Session.Call of functions
+// (guest memory in, dispatch, handler); native, capability.Session.Call of functions
 // whose own work is small (config_get of a set key, hash of 32 bytes,
 // random of 16, an unknown name), so that the lookup shows.
 func BenchmarkDispatch(b *testing.B) {
 	b.Run("wasm-send", func(b *testing.B) { benchRoundTrip(b, modPath("echo"), helloGrants) })
-	s := NewSession(SessionConfig{IMCID: 1, Conn: 1, Settings: Settings{"greeting": "hello"}})
+	s := capability.NewSession(capability.SessionConfig{IMCID: 1, Conn: 1, Settings: Settings{"greeting": "hello"}})
 	defer s.Close()
 	for _, c := range []struct {
 		name, fn string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host/internal/wasmstop"
 )
 
@@ -100,7 +101,7 @@ func cacheRule(rel string) (age time.Duration, ok bool) {
 // lastUse is the later of a file's modification and access times.
 func lastUse(fi fs.FileInfo) time.Time {
 	last := fi.ModTime()
-	if at, _, ok := fileTimes(fi); ok && at.After(last) {
+	if at, _, ok := capability.FileTimes(fi); ok && at.After(last) {
 		last = at
 	}
 	return last

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 )
 
 // Defaults for the [wasm] table.
@@ -15,7 +16,7 @@ const (
 	DefaultMemoryPages = 512 // 32 MiB
 	DefaultCallTimeout = 2 * time.Second
 	// DefaultEventLogPath is where Linux exposes the boot event log.
-	DefaultEventLogPath = "/sys/kernel/security/tpm0/binary_bios_measurements"
+	DefaultEventLogPath = capability.DefaultEventLogPath
 	// DefaultModuleLog is where the module measurements are logged: in
 	// /run, which starts empty at boot as the PCR does.
 	DefaultModuleLog = "/run/imchost/module-measurements"
@@ -107,17 +108,6 @@ type IMCConfig struct {
 // Settings are an IMC's settings, by name.
 type Settings map[string]string
 
-// grantable lists every host function a grant may name. result_take is not
-// in it: every module may import it.
-var grantable = map[string]bool{
-	abi.FnSend: true, abi.FnSubscribe: true, abi.FnLog: true, abi.FnLogLevel: true,
-	abi.FnConfigGet: true, abi.FnOSRelease: true, abi.FnSystemFacts: true, abi.FnReport: true,
-	abi.FnTPMVersionInfo: true, abi.FnTPMBanks: true, abi.FnTPMAIK: true, abi.FnTPMQuote: true,
-	abi.FnEventLog: true, abi.FnSymlinks: true, abi.FnDHCreate: true, abi.FnDHFinish: true,
-	abi.FnHash: true, abi.FnRandom: true, abi.FnPackages: true, abi.FnIMAEvents: true,
-	abi.FnFileMeasure: true, abi.FnFileMetadata: true,
-}
-
 // BaseGrants are enough to talk, log and read its settings, nothing that
 // touches the system or the TPM: the grants of an IMC listed in a
 // strongSwan tnc_config file, which has no place for grants.
@@ -167,7 +157,7 @@ func (c *Config) Validate() error {
 			ids[m.ID] = true
 		}
 		for _, g := range m.Grants {
-			if !grantable[g] {
+			if !capability.Grantable(g) {
 				errs = append(errs, fmt.Errorf("IMC %q grants unknown host function %q", m.Name, g))
 			}
 		}
@@ -176,7 +166,7 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("IMC %q: %v", m.Name, err))
 			}
 		}
-		if err := checkFilesAllowlist(m.Files); err != nil {
+		if err := capability.CheckFilesAllowlist(m.Files); err != nil {
 			errs = append(errs, fmt.Errorf("IMC %q: %v", m.Name, err))
 		}
 		if m.SHA256 != "" {
@@ -218,4 +208,4 @@ func (c *Config) callTimeout(m *IMCConfig) time.Duration {
 // SettingMaxMessageSize is the IMC setting that bounds its PA-TNC messages;
 // when an IMC's settings leave it out, config_get answers the [tnccs]
 // max_message_size of the connection.
-const SettingMaxMessageSize = "max_message_size"
+const SettingMaxMessageSize = capability.SettingMaxMessageSize

@@ -17,6 +17,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host/internal/wasmstop"
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
@@ -154,7 +155,7 @@ type instance struct {
 	v    *version
 	conn *Conn
 	log  hclog.Logger // "imc.<name>"
-	sess *Session
+	sess *capability.Session
 	out  *lineWriter // stdout
 	err  *lineWriter // stderr
 
@@ -201,7 +202,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	if v.full.EventLog != "" { // [tpm] eventlog as the version was loaded with: a reload changes it
 		p.EventLogPath = v.full.EventLog
 	}
-	sc := SessionConfig{
+	sc := capability.SessionConfig{
 		IMCID: v.m.id, Name: v.m.name, Settings: v.cfg.Settings, Files: v.cfg.Files, Platform: p, Logger: mlog,
 		MaxMessageSize: v.full.Limits.MaxMessageSize, MaxBatchSize: v.full.Limits.MaxBatchSize,
 		ModuleReport: h.moduleReport(v),
@@ -215,7 +216,7 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 			h.addReport(IMCReport{Conn: c.id, IMCID: v.m.id, IMC: v.m.name, Report: r})
 		}
 	}
-	in.sess = NewSession(sc)
+	in.sess = capability.NewSession(sc)
 
 	mc := wazero.NewModuleConfig().
 		WithName("").

@@ -1,12 +1,11 @@
 package host
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -23,9 +22,11 @@ func TestHostFunctionsThroughWasm(t *testing.T) {
 	}
 	var s sink
 	c, _ := h.OpenConn(ctx, 4, s.send)
-	// IMV 1 assessed the IMC first: its report of that is shown.
+	// IMV 1 assessed the IMC first (IETF attributes 9, Assessment Result,
+	// and 10, Remediation Instructions: RFC 5792 Section 4.2.7 and 4.2.8):
+	// its report of that is shown.
 	c.Receive(ctx, tnccs.PAMessage{Vendor: 32473, Subtype: 2, Collector: 0xffff, Validator: 1,
-		Body: paMsg(paAttr(0, attrAssessmentResult, []byte{0, 0, 0, 4}), paAttr(0, attrRemediationInstructions, []byte("fix it")))})
+		Body: testutil.PAMsg(testutil.PAAttr(0, 9, []byte{0, 0, 0, 4}), testutil.PAAttr(0, 10, []byte("fix it")))})
 	c.BeginHandshake(ctx)
 	c.Close(ctx)
 	got := map[string]string{}
@@ -58,18 +59,4 @@ func TestHostFunctionsThroughWasm(t *testing.T) {
 	if r := h.Reports(4); len(r) != 1 || r[0].Remediation != "fix it" || r[0].IMCID != 1 || r[0].IMC != "Facts" {
 		t.Errorf("reports %+v", r)
 	}
-}
-
-// paMsg is a PA-TNC message (RFC 5792 Section 4.1) of the given attributes.
-func paMsg(attrs ...[]byte) []byte {
-	return append([]byte{1, 0, 0, 0, 0, 0, 0, 1}, bytes.Join(attrs, nil)...)
-}
-
-// paAttr is one PA-TNC attribute (RFC 5792 Section 4.2).
-func paAttr(vendor, typ uint32, value []byte) []byte {
-	h := make([]byte, 12, 12+len(value))
-	h[1], h[2], h[3] = byte(vendor>>16), byte(vendor>>8), byte(vendor)
-	binary.BigEndian.PutUint32(h[4:], typ)
-	binary.BigEndian.PutUint32(h[8:], uint32(12+len(value)))
-	return append(h, value...)
 }

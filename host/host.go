@@ -27,6 +27,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -37,7 +38,7 @@ type Options struct {
 	// logs under "imc.<name>". nil discards.
 	Logger hclog.Logger
 	// Platform backs the host functions (see NewTPMPlatform).
-	Platform Platform
+	Platform capability.Platform
 	// CompilationCache, when set, replaces the file cache in
 	// [wasm] cache_dir; tests share one across hosts. The Host does not
 	// close it.
@@ -680,4 +681,3 @@ func (h *Host) List() []ModuleInfo {
 	}
 	return out
 }
-

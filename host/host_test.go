@@ -3,15 +3,17 @@ package host
 import (
 	"bytes"
 	"context"
-	"github.com/imchost/imchost/internal/testutil"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/imchost/imchost/internal/testutil"
+
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -31,7 +33,7 @@ func newTestHost(t testing.TB, imcs ...IMCConfig) (*Host, *logBuf) {
 	log, buf := testLogger(t)
 	cfg := &Config{IMCs: imcs}
 	cfg.Wasm.CallTimeout = 5 * time.Second
-	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, Platform: Platform{System: NewSystem("testdata/root")}})
+	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, Platform: capability.Platform{System: NewSystem("testdata/root")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -42,7 +43,7 @@ func TestHostileLanes(t *testing.T) {
 	own, bytes := 0, 0
 	for _, m := range sent {
 		bytes += len(m.Body)
-		if err := checkPATNC(m.Body); err != nil {
+		if err := capability.CheckPATNC(m.Body); err != nil {
 			t.Errorf("a malformed PA message left the host: IMC %d, %v", m.Collector, err)
 		}
 		switch {
@@ -79,7 +80,7 @@ func TestHostileLanes(t *testing.T) {
 	}
 	// The flood: what one module may queue before the next batch is
 	// roundBudgetBatches batch limits.
-	budget := roundBudgetBatches * batchLimit(0)
+	budget, _ := capability.SendBudget(0)
 	if n, _ := strconv.Atoi(got["flood_accepted"]); n < 1 || n*60000 > budget {
 		t.Errorf("%s of 2000 60 KB messages queued, the budget is %d bytes", got["flood_accepted"], budget)
 	}
@@ -123,7 +124,7 @@ func TestHostileLanes(t *testing.T) {
 	}
 	// 100,000 lines logged: a burst and what the rate refills while the
 	// call runs pass, the rest is suppressed.
-	if n := strings.Count(l, "forged line"); n < 1 || n > logMaxLines {
+	if n := strings.Count(l, "forged line"); n < 1 || n > capability.MaxLogLines {
 		t.Errorf("%d of the module's 100,000 log lines were logged", n)
 	}
 	if strings.ContainsAny(l, "\x1b") || strings.Contains(l, "\n[TNC] forged") {
@@ -138,60 +139,6 @@ func hasGreeting(msgs []tnccs.PAMessage, collector uint16) bool {
 		}
 	}
 	return false
-}
-
-// TestReportNeedsAssessment: a report is kept only when the IMV it names
-// sent this IMC that result on this connection (or remediation with
-// "don't know").
-func TestReportNeedsAssessment(t *testing.T) {
-	ar := func(r byte) []byte { return paAttr(0, attrAssessmentResult, []byte{0, 0, 0, r}) }
-	rem := paAttr(0, attrRemediationInstructions, []byte("x"))
-	for _, tc := range []struct {
-		name string
-		got  map[uint32][]byte // messages received, by IMV
-		rep  abi.Report
-		ok   bool
-	}{
-		{"nothing received", nil, abi.Report{Validator: 1, Result: 0}, false},
-		{"that result", map[uint32][]byte{1: paMsg(ar(0))}, abi.Report{Validator: 1, Result: 0}, true},
-		{"another result", map[uint32][]byte{1: paMsg(ar(3))}, abi.Report{Validator: 1, Result: 0}, false},
-		{"another IMV", map[uint32][]byte{2: paMsg(ar(0))}, abi.Report{Validator: 1, Result: 0}, false},
-		{"remediation, don't know", map[uint32][]byte{1: paMsg(rem)}, abi.Report{Validator: 1, Result: 4, Remediation: "x"}, true},
-		{"remediation not sent", map[uint32][]byte{1: paMsg(ar(4))}, abi.Report{Validator: 1, Result: 4, Remediation: "x"}, false},
-		{"vendor attribute of type 9", map[uint32][]byte{1: paMsg(paAttr(32473, 9, []byte{0, 0, 0, 0}))}, abi.Report{Validator: 1, Result: 0}, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var a assessed
-			for imv, b := range tc.got {
-				a.note(imv, b)
-			}
-			if err := a.check(tc.rep); (err == nil) != tc.ok {
-				t.Errorf("check(%+v) = %v, want ok %v", tc.rep, err, tc.ok)
-			}
-		})
-	}
-}
-
-// TestCheckPATNC: RFC 5792 framing as send checks it.
-func TestCheckPATNC(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		body []byte
-		ok   bool
-	}{
-		{"header only", paMsg(), true},
-		{"one attribute", paMsg(paAttr(0, 1, []byte("abc"))), true},
-		{"3 bytes", []byte{1, 0, 0}, false},
-		{"version 2", []byte{2, 0, 0, 0, 0, 0, 0, 1}, false},
-		{"attribute length 0xffffffff", append(paMsg(), 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff), false},
-		{"attribute length below its header", append(paMsg(), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 11), false},
-		{"attribute header cut", append(paMsg(), 0, 0, 0, 0, 0), false},
-		{"trailing byte", append(paMsg(paAttr(0, 1, nil)), 0), false},
-	} {
-		if err := checkPATNC(tc.body); (err == nil) != tc.ok {
-			t.Errorf("%s: %v, want ok %v", tc.name, err, tc.ok)
-		}
-	}
 }
 
 // TestPALaneConfig: pa_send and pa_receive entries, and refused ones.
@@ -230,5 +177,14 @@ func TestReceiveLane(t *testing.T) {
 	c.Receive(ctx, helloMsg(1))
 	if got := s.take(); len(got) != 0 {
 		t.Errorf("a message outside pa_receive was delivered: %+v", got)
+	}
+}
+
+// TestFilesAllowlistConfig: a files allowlist entry that is not absolute
+// and clean is refused in config.toml.
+func TestFilesAllowlistConfig(t *testing.T) {
+	cfg := &Config{IMCs: []IMCConfig{{Name: "A", Path: "a.wasm", Files: []string{"etc/ssh"}}}}
+	if err := cfg.Validate(); err == nil {
+		t.Error("a relative files entry was accepted")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host/internal/wasmstop"
 )
 
@@ -227,21 +228,6 @@ var exportSigs = []struct {
 	{abi.ExportReceive, 3, 1},
 	{abi.ExportBatchEnding, 1, 1},
 	{abi.ExportTerminate, 0, 1},
-}
-
-// importSigs are the host functions and their (params, results) counts.
-var importSigs = map[string][2]int{
-	abi.FnLog: {3, 1}, abi.FnLogLevel: {0, 1}, abi.FnResultTake: {2, 1},
-}
-
-func importSig(name string) ([2]int, bool) {
-	if s, ok := importSigs[name]; ok {
-		return s, true
-	}
-	if grantable[name] {
-		return [2]int{4, 1}, true
-	}
-	return [2]int{}, false
 }
 
 func allI32(ts []api.ValueType) bool {
@@ -453,14 +439,15 @@ func checkImports(cm wazero.CompiledModule, grants []string, from string) ([]str
 		default:
 			return nil, fmt.Errorf("%w: the module imports %s.%s; only %s and wasi_snapshot_preview1 exist", ErrGrant, mod, name, abi.ImportModule)
 		}
-		sig, ok := importSig(name)
-		if !ok && name != abi.FnResultTake {
+		fn := capability.Lookup(name)
+		if fn == nil {
 			return nil, fmt.Errorf("%w: the module imports %s.%s, which this host does not provide", ErrGrant, mod, name)
 		}
-		if len(f.ParamTypes()) != sig[0] || len(f.ResultTypes()) != sig[1] || !allI32(f.ParamTypes()) || !allI32(f.ResultTypes()) {
+		params, results := fn.Kind.Signature()
+		if len(f.ParamTypes()) != params || len(f.ResultTypes()) != results || !allI32(f.ParamTypes()) || !allI32(f.ResultTypes()) {
 			return nil, fmt.Errorf("%w: import %s.%s has the signature %v -> %v", ErrABI, mod, name, f.ParamTypes(), f.ResultTypes())
 		}
-		if name != abi.FnResultTake && !slices.Contains(grants, name) {
+		if !fn.Ungranted && !slices.Contains(grants, name) {
 			return nil, fmt.Errorf("%w: the module imports %s.%s, which %s does not grant (grants: %s)",
 				ErrGrant, mod, name, from, strings.Join(grants, ", "))
 		}
@@ -493,9 +480,9 @@ type CheckOptions struct {
 	// Grants to check the imports against; nil grants everything, so Check
 	// reports what the module imports (ModuleInfo.Imports) without refusing.
 	Grants   []string
-	SHA256   string   // optional pin
-	Settings Settings // what config_get answers during imc_initialize
-	Platform Platform // backs host functions called during imc_initialize
+	SHA256   string              // optional pin
+	Settings Settings            // what config_get answers during imc_initialize
+	Platform capability.Platform // backs host functions called during imc_initialize
 	Logger   hclog.Logger
 	// CacheDir is the compilation cache ("" = DefaultCacheDir with fallback).
 	CacheDir string
@@ -513,10 +500,7 @@ func Check(ctx context.Context, path string, o CheckOptions) (ModuleInfo, error)
 	}
 	grants := o.Grants
 	if grants == nil {
-		for g := range grantable {
-			grants = append(grants, g)
-		}
-		slices.Sort(grants)
+		grants = capability.GrantNames()
 	}
 	cfg := &Config{IMCs: []IMCConfig{{Name: name, Path: path, SHA256: o.SHA256, Grants: grants, Settings: o.Settings}}}
 	cfg.Wasm.CacheDir = o.CacheDir

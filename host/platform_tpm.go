@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -28,12 +29,12 @@ type TPMPlatformOptions struct {
 // NewTPMPlatform returns the production Platform: the System read from
 // Root, the TPM and DH of tpmhost (t may be nil: no TPM, the tpm_*
 // functions answer StatusUnavailable).
-func NewTPMPlatform(t *tpmhost.TPM, o TPMPlatformOptions) Platform {
+func NewTPMPlatform(t *tpmhost.TPM, o TPMPlatformOptions) capability.Platform {
 	log := o.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p := Platform{System: NewSystem(o.Root), DH: TPMHostDH{}, EventLogPath: o.EventLogPath}
+	p := capability.Platform{System: NewSystem(o.Root), DH: TPMHostDH{}, EventLogPath: o.EventLogPath}
 	if t != nil {
 		p.TPM = &tpmPlatform{t: t, defaultLog: o.EventLogPath, log: log, aks: map[uint32]*tpmhost.AK{}}
 	}
@@ -124,7 +125,7 @@ func (p *tpmPlatform) ak(ctx context.Context, handle uint32) (*tpmhost.AK, error
 	}
 	ak, err := p.t.WithContext(ctx).LoadAK(handle)
 	if errors.Is(err, tpmhost.ErrUnknownHandle) {
-		return nil, fmt.Errorf("%w: AK 0x%08x: %v", ErrNotFound, handle, err)
+		return nil, fmt.Errorf("%w: AK 0x%08x: %v", capability.ErrNotFound, handle, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("AK 0x%08x: %w", handle, err)
@@ -156,7 +157,7 @@ func (p *tpmPlatform) Quote(ctx context.Context, req abi.QuoteRequest) (abi.Quot
 		}
 	}
 	if len(pcrs) == 0 {
-		return abi.Quote{}, fmt.Errorf("%w: no PCR selected", ErrInvalid)
+		return abi.Quote{}, fmt.Errorf("%w: no PCR selected", capability.ErrInvalid)
 	}
 	q, err := p.t.WithContext(ctx).Quote(ak, tpmhost.Alg(req.Bank), pcrs, req.Qualifying)
 	if err != nil {
@@ -182,11 +183,11 @@ func ReadEventLog(path string, bank uint16) (abi.EventLog, error) {
 		return abi.EventLog{}, err
 	}
 	if !slices.Contains(l.Banks, tpmhost.Alg(bank)) {
-		return abi.EventLog{}, fmt.Errorf("%w: the event log has no digests for bank 0x%04x", ErrUnsupported, bank)
+		return abi.EventLog{}, fmt.Errorf("%w: the event log has no digests for bank 0x%04x", capability.ErrUnsupported, bank)
 	}
 	out := abi.EventLog{Path: path, CTime: st.ModTime().Unix(), SpecIDLog: l.SpecID != nil,
 		Events: make([]abi.Event, 0, len(l.Events))}
-	if _, ct, ok := fileTimes(st); ok {
+	if _, ct, ok := capability.FileTimes(st); ok {
 		out.CTime = ct.Unix()
 	}
 	for _, e := range l.Events {
@@ -199,10 +200,10 @@ func ReadEventLog(path string, bank uint16) (abi.EventLog, error) {
 // TPMHostDH is the DH of tpmhost: MODP groups 2, 5, 14 and ECP 19, 20.
 type TPMHostDH struct{}
 
-// NewKey implements DH.
-func (TPMHostDH) NewKey(group uint16) (DHKey, error) {
+// NewKey implements capability.DH.
+func (TPMHostDH) NewKey(group uint16) (capability.DHKey, error) {
 	if !slices.Contains(tpmhost.DHGroups(), tpmhost.DHGroup(group)) {
-		return nil, fmt.Errorf("%w: DH group %d", ErrUnsupported, group)
+		return nil, fmt.Errorf("%w: DH group %d", capability.ErrUnsupported, group)
 	}
 	k, err := tpmhost.GenerateDH(tpmhost.DHGroup(group), rand.Reader)
 	if err != nil {
@@ -217,7 +218,7 @@ func (k tpmKey) Public() []byte { return k.k.PublicValue() }
 func (k tpmKey) Shared(peer []byte) ([]byte, error) {
 	s, err := k.k.SharedSecret(peer)
 	if err != nil {
-		return nil, errors.Join(ErrInvalid, err)
+		return nil, errors.Join(capability.ErrInvalid, err)
 	}
 	return s, nil
 }

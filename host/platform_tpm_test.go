@@ -5,18 +5,20 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
-	"github.com/imchost/imchost/internal/testutil"
 	"math/big"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tpmhost"
 	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
-// TestTPMPlatform runs the TPM host functions through a Session against
+// TestTPMPlatform runs the TPM host functions through a capability.Session against
 // the in-process TPM simulator, with an ECC AK provisioned there: the
 // quote's signature verifies with the key tpm_aik returns.
 func TestTPMPlatform(t *testing.T) {
@@ -26,7 +28,7 @@ func TestTPMPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := NewTPMPlatform(tpm, TPMPlatformOptions{Root: "testdata/root", EventLogPath: testutil.Data("eventlogs", "crypto_agile_eventlog")})
-	s := NewSession(SessionConfig{IMCID: 2, Platform: p, Settings: Settings{"aik_handle": "0x81010003"}})
+	s := capability.NewSession(capability.SessionConfig{IMCID: 2, Platform: p, Settings: Settings{"aik_handle": "0x81010003"}})
 	call := func(fn string, in []byte) []byte {
 		t.Helper()
 		out, st := s.Call(fn, in)

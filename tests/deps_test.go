@@ -30,6 +30,11 @@ var rules = []layerRule{
 	{pkg: "tpmhost", forbidden: []string{
 		"github.com/tetratelabs/wazero", module + "/host", module + "/sdk", module + "/imcs",
 		module + "/tnccs", module + "/pdp", module + "/abi", module + "/cmd", module + "/internal/cli"}},
+	// The host functions and the machine facts: no wasm runtime, no
+	// configuration file, nothing above them.
+	{pkg: "capability", forbidden: []string{
+		"github.com/tetratelabs/wazero", "github.com/fsnotify/fsnotify", "github.com/BurntSushi/toml",
+		module + "/host", module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
 	// The host is handed its part of config.toml as plain structs
 	// (internal/config reads the file): no TOML decoder in it.
 	{pkg: "host", forbidden: []string{module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd", module + "/internal/cli",

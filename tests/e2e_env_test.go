@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/swtpm"
@@ -251,7 +252,7 @@ func (e *tpmEnv) reboot(t testing.TB) {
 }
 
 // platform is the production platform on the TPM with a fixture root.
-func (e *tpmEnv) platform(t testing.TB, root string) host.Platform {
+func (e *tpmEnv) platform(t testing.TB, root string) capability.Platform {
 	return host.NewTPMPlatform(e.tpm, host.TPMPlatformOptions{Root: root, EventLogPath: e.logPath,
 		Logger: testLogger(t, "platform")})
 }
@@ -422,12 +423,12 @@ func trapIMC(where string) host.IMCConfig {
 
 // newHost loads the IMCs in a host on the platform and closes it in
 // t.Cleanup.
-func newHost(t testing.TB, p host.Platform, imcs []host.IMCConfig) *host.Host {
+func newHost(t testing.TB, p capability.Platform, imcs []host.IMCConfig) *host.Host {
 	t.Helper()
 	return newHostConfig(t, p, &host.Config{IMCs: imcs})
 }
 
-func newHostConfig(t testing.TB, p host.Platform, cfg *host.Config) *host.Host {
+func newHostConfig(t testing.TB, p capability.Platform, cfg *host.Config) *host.Host {
 	t.Helper()
 	h, err := host.New(cfg, host.Options{Logger: testLogger(t, ""), Platform: p, CompilationCache: compCache})
 	if err != nil {

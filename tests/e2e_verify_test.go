@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/imchost/imchost/abi"
-	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
@@ -177,13 +177,13 @@ func testUnknownAK(t *testing.T, env *tpmEnv) {
 // earlier run, signed by the right AK over the right PCRs, with that run's
 // nonce.
 type replayTPM struct {
-	host.TPM
+	capability.TPM
 	mu    sync.Mutex
 	armed bool
 	first *abi.Quote
 }
 
-// Quote implements host.TPM.
+// Quote implements capability.TPM.
 func (r *replayTPM) Quote(ctx context.Context, req abi.QuoteRequest) (abi.Quote, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

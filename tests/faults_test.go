@@ -20,6 +20,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
@@ -54,7 +55,7 @@ func (s *logSink) logger(name string) hclog.Logger {
 
 // faultHost is a host of the shipped IMCs whose logs are kept; cacheDir ""
 // shares the test binary's compilation cache.
-func faultHost(t *testing.T, p host.Platform, logPath, cacheDir string) (*host.Host, *logSink, error) {
+func faultHost(t *testing.T, p capability.Platform, logPath, cacheDir string) (*host.Host, *logSink, error) {
 	t.Helper()
 	sink := &logSink{t: t}
 	cfg := &host.Config{IMCs: imcConfigs(t, logPath)}

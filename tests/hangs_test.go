@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -101,7 +102,7 @@ func TestHangTPMKilledAIK(t *testing.T) {
 	e := newCLIEnv(t)
 	e.tpm.open(t)
 	sink := &logSink{t: t}
-	sess := host.NewSession(host.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
+	sess := capability.NewSession(capability.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
 		Settings: host.Settings{"aik_handle": "0x81010003"}, Platform: e.tpm.platform(t, fixtureRoot(t, false))})
 	if _, st := sess.Call(abi.FnTPMAIK, []byte{0, 0, 0, 0}); st != abi.StatusOK {
 		t.Fatalf("tpm_aik on the live swtpm: status %d", st)
@@ -121,7 +122,7 @@ func TestHangTPMKilledAIK(t *testing.T) {
 	}
 	defer tpm.Close()
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: fixtureRoot(t, false)})
-	sess = host.NewSession(host.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
+	sess = capability.NewSession(capability.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
 		Settings: host.Settings{"aik_handle": "0x81010003"}, Platform: plat})
 	if _, st := sess.Call(abi.FnTPMAIK, []byte{0, 0, 0, 0}); st != abi.StatusFailed {
 		t.Errorf("tpm_aik on a killed swtpm: status %d, want %d (failed)", st, abi.StatusFailed)

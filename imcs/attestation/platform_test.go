@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -28,9 +29,9 @@ type tpmEnv struct {
 	locality uint8
 }
 
-// platform is the production host.Platform on this TPM (host.NewTPMPlatform)
+// platform is the production capability.Platform on this TPM (host.NewTPMPlatform)
 // with a fixture root for the symlinks.
-func (e *tpmEnv) platform(t testing.TB) host.Platform {
+func (e *tpmEnv) platform(t testing.TB) capability.Platform {
 	return host.NewTPMPlatform(e.tpm, host.TPMPlatformOptions{Root: fixtureRoot(t), EventLogPath: e.logPath})
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
-	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -70,7 +70,7 @@ type env struct {
 	m        machine
 	arch     string
 	settings map[string]string
-	tpm      host.TPM
+	tpm      capability.TPM
 	maxMsg   uint32
 	errors   bool // the IMC is expected to fail
 }
@@ -83,7 +83,7 @@ func (e env) options(t testing.TB, logs *logBuffer) imctest.Options {
 	return imctest.Options{
 		Name:           imcName,
 		Settings:       e.settings,
-		Platform:       host.Platform{System: e.m.system(t, arch), TPM: e.tpm},
+		Platform:       capability.Platform{System: e.m.system(t, arch), TPM: e.tpm},
 		MaxMessageSize: e.maxMsg,
 		Logger:         hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace, DisableTime: true}),
 		ExpectErrors:   e.errors,
@@ -647,7 +647,7 @@ func FuzzReceive(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		o := New()
 		h := imctest.New(t, o, imctest.Options{Name: imcName, Settings: e.settings,
-			Platform: host.Platform{System: sys, TPM: e.tpm},
+			Platform: capability.Platform{System: sys, TPM: e.tpm},
 			Logger:   hclog.NewNullLogger()})
 		h.Start()
 		// a contract first, so that segmentation paths are reached

@@ -8,14 +8,16 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/pem"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/internal/testutil"
+
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 )
 
@@ -69,7 +71,7 @@ func (m machine) system(t testing.TB, arch string) *host.FSSystem {
 	return &host.FSSystem{Root: dir, Arch: arch}
 }
 
-// recordedTPM is a host.TPM that holds just the recorded run's Attestation
+// recordedTPM is a capability.TPM that holds just the recorded run's Attestation
 // Key (the shared testdata/ak/ak-0x81010003.pem; its private half is not available, so it
 // cannot live in a simulator). Everything else is unavailable.
 type recordedTPM struct{ aik abi.AIK }
@@ -98,20 +100,20 @@ func newRecordedTPM(t testing.TB) recordedTPM {
 }
 
 func (r recordedTPM) VersionInfo(context.Context) (abi.TPMVersionInfo, error) {
-	return abi.TPMVersionInfo{}, host.ErrUnavailable
+	return abi.TPMVersionInfo{}, capability.ErrUnavailable
 }
-func (r recordedTPM) Banks(context.Context) ([]uint16, error) { return nil, host.ErrUnavailable }
+func (r recordedTPM) Banks(context.Context) ([]uint16, error) { return nil, capability.ErrUnavailable }
 func (r recordedTPM) AIK(_ context.Context, h uint32) (abi.AIK, error) {
 	if h != r.aik.Handle {
-		return abi.AIK{}, host.ErrNotFound
+		return abi.AIK{}, capability.ErrNotFound
 	}
 	return r.aik, nil
 }
 func (r recordedTPM) Quote(context.Context, abi.QuoteRequest) (abi.Quote, error) {
-	return abi.Quote{}, host.ErrUnavailable
+	return abi.Quote{}, capability.ErrUnavailable
 }
 func (r recordedTPM) EventLog(context.Context, string, uint16) (abi.EventLog, error) {
-	return abi.EventLog{}, host.ErrUnavailable
+	return abi.EventLog{}, capability.ErrUnavailable
 }
 
 // dpkgInstalled reads a dpkg status file as dpkg-query does for strongSwan:

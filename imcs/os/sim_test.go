@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/imchost/imchost/abi"
-	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
 	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
-// simTPM is a host.TPM on tpmhost with the in-process TPM simulator: only
+// simTPM is a capability.TPM on tpmhost with the in-process TPM simulator: only
 // tpm_aik, which is all the OS IMC uses.
 type simTPM struct {
 	recordedTPM
@@ -44,7 +44,7 @@ func newSimTPM(t testing.TB, handle uint32) (*simTPM, *tpmhost.AK) {
 func (s *simTPM) AIK(_ context.Context, h uint32) (abi.AIK, error) {
 	ak, err := s.tpm.LoadAK(h)
 	if err != nil {
-		return abi.AIK{}, host.ErrNotFound
+		return abi.AIK{}, capability.ErrNotFound
 	}
 	return abi.AIK{Handle: ak.Handle, PublicDER: ak.SPKI, KeyID: ak.KeyID,
 		SigAlg: abi.AlgECDSA, HashAlg: abi.AlgSHA256}, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -201,7 +202,7 @@ func TestWasmNeedsItsGrants(t *testing.T) {
 	cache := compilationCache(t)
 	loads := func(g []string) (bool, error) {
 		hst, err := host.New(&host.Config{IMCs: []host.IMCConfig{{Name: imcName, Path: path, Grants: g}}},
-			host.Options{Logger: hclog.NewNullLogger(), Platform: host.Platform{System: sys}, CompilationCache: cache})
+			host.Options{Logger: hclog.NewNullLogger(), Platform: capability.Platform{System: sys}, CompilationCache: cache})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/tnccs/pttls"
@@ -187,7 +188,7 @@ func needsTPM(cfg *config.Config) bool {
 // checkModules loads every configured module as the host would (pin,
 // ABI, imports against grants, imc_initialize with its settings), one
 // finding each.
-func checkModules(ctx context.Context, cfg *config.Config, plat host.Platform, log hclog.Logger) []finding {
+func checkModules(ctx context.Context, cfg *config.Config, plat capability.Platform, log hclog.Logger) []finding {
 	var out []finding
 	for _, m := range cfg.IMCs {
 		fd := finding{what: fmt.Sprintf("IMC %q %s", m.Name, m.Path)}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host"

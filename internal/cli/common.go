@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/logfmt"
@@ -118,7 +119,7 @@ func openTPM(spec string, log hclog.Logger) (*tpmhost.TPM, error) {
 // Otherwise it fails only when no IMC could be loaded.
 // onChange, when set, is what the host's file watcher calls (see
 // host.Options.OnChange).
-func startHost(ctx context.Context, cfg *host.Config, plat host.Platform, log hclog.Logger, onChange func(), strict bool) (*host.Host, error) {
+func startHost(ctx context.Context, cfg *host.Config, plat capability.Platform, log hclog.Logger, onChange func(), strict bool) (*host.Host, error) {
 	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnChange: onChange})
 	if err != nil {
 		return nil, err

@@ -1,11 +1,12 @@
 package cli
 
 import (
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/internal/imagen"
 	"github.com/imchost/imchost/tpmhost"

@@ -7,7 +7,7 @@ import (
 // Transport is the host as a native (non-wasm) Host sees it: one call per
 // ABI data function with the encoded input and result, exactly the bytes a
 // wasm module would exchange. sdk/imctest implements it with the real host
-// capability code (host.Session), so native tests run the same codecs and
+// capability code (capability.Session), so native tests run the same codecs and
 // the same host logic as a module does.
 type Transport interface {
 	// Call runs the host function fn (an abi.Fn* name) with the encoded

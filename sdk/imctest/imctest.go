@@ -2,8 +2,8 @@
 // scripted server messages, and collects what it sends and reports.
 //
 // New runs an IMC natively (in-process, in the test binary) against a Host
-// backed by the real host capability code (host.Session on a
-// host.Platform: a fixture root for os-release and friends, tpmhost on a
+// backed by the real host capability code (capability.Session on a
+// capability.Platform: a fixture root for os-release and friends, tpmhost on a
 // simulator for the TPM), encoding every call with the abi codecs exactly as
 // a wasm module does. NewWasm runs a built .wasm module through the real
 // host (wazero, grants, deadlines, memory cap). Both return a *Harness with
@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/tnccs"
@@ -41,7 +42,7 @@ type Options struct {
 	Files []string
 	// Platform backs the host functions. When Platform.System is nil and
 	// Root is set, the System is host.NewSystem(Root).
-	Platform host.Platform
+	Platform capability.Platform
 	Root     string
 	// MaxMessageSize bounds sent PA messages (0: abi.MaxMessageLen).
 	MaxMessageSize uint32
@@ -72,7 +73,7 @@ type Harness struct {
 
 	// native
 	imc  imc.IMC
-	sess *host.Session
+	sess *capability.Session
 
 	// wasm
 	h *host.Host
@@ -138,8 +139,8 @@ func (x *Harness) collect(m tnccs.PAMessage) error {
 	return nil
 }
 
-// transport is the imc.Transport over a host.Session.
-type transport struct{ s *host.Session }
+// transport is the imc.Transport over a capability.Session.
+type transport struct{ s *capability.Session }
 
 func (tr transport) Call(fn string, in []byte) ([]byte, abi.Status) { return tr.s.Call(fn, in) }
 func (tr transport) Log(level abi.LogLevel, msg []byte) abi.Status  { return tr.s.Log(level, msg) }
@@ -151,7 +152,7 @@ func New(t testing.TB, m imc.IMC, o Options) *Harness {
 	t.Helper()
 	o.defaults(t)
 	x := &Harness{t: t, o: o, conn: tnccs.ConnID(o.Conn), imc: m}
-	x.sess = host.NewSession(host.SessionConfig{
+	x.sess = capability.NewSession(capability.SessionConfig{
 		IMCID:          o.ID,
 		Name:           o.Name,
 		Conn:           x.conn,

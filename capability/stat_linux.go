@@ -1,6 +1,6 @@
 //go:build linux
 
-package host
+package capability
 
 import (
 	"io/fs"
@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// fileTimes returns a file's access and status-change times, where the
+// FileTimes returns a file's access and status-change times, where the
 // file system keeps them.
-func fileTimes(fi fs.FileInfo) (atime, ctime time.Time, ok bool) {
+func FileTimes(fi fs.FileInfo) (atime, ctime time.Time, ok bool) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return time.Time{}, time.Time{}, false

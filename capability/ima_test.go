@@ -1,15 +1,16 @@
-package host
+package capability
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/internal/imagen"
@@ -17,7 +18,7 @@ import (
 )
 
 func imaSession(path string) *Session {
-	return NewSession(SessionConfig{IMCID: 1, Settings: Settings{SettingIMALog: path}})
+	return NewSession(SessionConfig{IMCID: 1, Settings: map[string]string{SettingIMALog: path}})
 }
 
 func imaPage(t *testing.T, s *Session, req abi.IMARequest) (abi.IMAEvents, abi.Status) {

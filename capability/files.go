@@ -1,4 +1,7 @@
-package host
+package capability
+
+// The files family: file_measure and file_metadata, inside the IMC's files
+// allowlist only.
 
 import (
 	"context"
@@ -23,8 +26,8 @@ const maxFileBytes = 1 << 30
 // missing file, so that the allowlist does not tell what exists.
 var errOutside = fmt.Errorf("%w: outside the IMC's files allowlist", ErrNotFound)
 
-// checkFilesAllowlist validates a `files` allowlist: absolute, clean paths.
-func checkFilesAllowlist(files []string) error {
+// CheckFilesAllowlist validates a `files` allowlist: absolute, clean paths.
+func CheckFilesAllowlist(files []string) error {
 	for _, f := range files {
 		if !filepath.IsAbs(f) || filepath.Clean(f) != f {
 			return fmt.Errorf("files entry %q is not an absolute, clean path", f)
@@ -141,7 +144,7 @@ func (s *Session) fileMeasure(ctx context.Context, in []byte) ([]byte, error) {
 
 // fileMetadata implements file_metadata: lstat() of the path, or of every
 // non-hidden entry of a directory.
-func (s *Session) fileMetadata(in []byte) ([]byte, error) {
+func (s *Session) fileMetadata(_ context.Context, in []byte) ([]byte, error) {
 	req, err := abi.ParseFileRequest(in)
 	if err != nil {
 		return nil, err
@@ -219,7 +222,7 @@ func fileMeta(name string, st fs.FileInfo) abi.FileMeta {
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		m.Type = uint8((uint32(sys.Mode) & syscall.S_IFMT) >> 12)
 		m.UID, m.GID = uint64(sys.Uid), uint64(sys.Gid)
-		if at, ct, ok := fileTimes(st); ok {
+		if at, ct, ok := FileTimes(st); ok {
 			m.ATime, m.CTime = at.Unix(), ct.Unix()
 		}
 	}

@@ -1,7 +1,11 @@
-package host
+package capability
+
+// The IMA family: ima_events, the Linux IMA measurement list page by page
+// with its PCR 10 replay.
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -50,7 +54,7 @@ func (s *Session) imaPath() string {
 
 // imaEvents implements ima_events: a page of the list from req.Start,
 // continuing the session's open pass, or a new pass from entry 0.
-func (s *Session) imaEvents(in []byte) ([]byte, error) {
+func (s *Session) imaEvents(_ context.Context, in []byte) ([]byte, error) {
 	req, err := abi.ParseIMARequest(in)
 	if err != nil {
 		return nil, err
@@ -151,7 +155,7 @@ func (s *Session) openIMA(bank tpmhost.Alg) (*imaCursor, error) {
 	c := &imaCursor{path: path, f: f, rd: rd, bank: bank}
 	if st, err := f.Stat(); err == nil {
 		c.ctime = st.ModTime().Unix()
-		if _, ct, ok := fileTimes(st); ok {
+		if _, ct, ok := FileTimes(st); ok {
 			c.ctime = ct.Unix()
 		}
 	}
