@@ -32,7 +32,7 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	env := &imvEnv{store: s.store, policy: s.policy.Load(), maxMsg: s.cfg.MaxMessageSize,
 		osLog: s.cfg.Logger.Named("imv.os"), attLog: s.cfg.Logger.Named("imv.attestation"),
-		log: s.log, now: time.Now}
+		log: s.log, now: time.Now, retry: func(id tnccs.ConnID) bool { return s.RequestReassessment(uint32(id)) }}
 	set := &imvSet{env: env, policy: &s.policy, conns: map[tnccs.ConnID]*conn{}}
 	s.mu.Lock()
 	s.set = set
@@ -51,7 +51,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	scfg := tnccs.ServerConfig{PTTLS: pcfg, IMVs: set, MaxConns: s.cfg.MaxConns,
 		HandshakeTimeout: s.cfg.HandshakeTimeout, MaxConnsPerSource: s.cfg.MaxConnsPerSource,
-		OnRefused: s.cfg.OnRefused, Options: tnccs.Options{Logger: s.cfg.Logger}}
+		OnRefused: s.cfg.OnRefused, Options: tnccs.Options{Logger: s.cfg.Logger},
+		RetryIdle: s.cfg.RetryIdle, RetryAfter: s.cfg.RetryAfter, MaxRetries: s.cfg.MaxRetries}
 	if r := s.cfg.Referral; r != nil {
 		scfg.PDPReferral = &pb.MsgPDPReferral{Vendor: pb.VendorTCG, IDType: pb.PDPIDFQDN,
 			Protocol: pb.PDPProtocolPTTLS, Port: r.Port, FQDN: r.Host}
@@ -89,6 +90,22 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("pdp: %w", err)
 	}
 	return nil
+}
+
+// RequestReassessment asks the client of the running PB-TNC connection
+// connID for a new assessment within its session (RFC 5793 Section 3.2):
+// an SRETRY batch at the PDP's next turn, or at once when the connection
+// waits after its decision (Config.RetryIdle). The IMVs start over with
+// the client's answer and decide anew; each decision is recorded in the
+// store. It reports whether such a connection is running. An IMV asks for
+// its own connection through conn.requestReassessment. Clients that close
+// right after the RESULT (strongSwan's pt-tls-client, imchost run without
+// keep_session) only see an SRETRY requested during an assessment.
+func (s *Server) RequestReassessment(connID uint32) bool {
+	s.mu.Lock()
+	srv := s.tnc
+	s.mu.Unlock()
+	return srv != nil && srv.RequestRetry(tnccs.ConnID(connID))
 }
 
 // mergeDone returns a context done when either a or b is.

@@ -66,6 +66,17 @@ type Config struct {
 	// IdleTimeout closes a connection whose client sends nothing for this
 	// long (default 60 s).
 	IdleTimeout time.Duration
+	// RetryIdle keeps a connection open this long after its decision for
+	// a re-assessment within the session: the client's CRETRY, or our
+	// SRETRY (RetryAfter, RequestReassessment); then the PDP closes it.
+	// 0: the PDP waits IdleTimeout for the client's CLOSE, as before.
+	RetryIdle time.Duration
+	// RetryAfter, when set below RetryIdle, asks a client still connected
+	// this long after a decision for a re-assessment (SRETRY).
+	RetryAfter time.Duration
+	// MaxRetries bounds the re-assessments of one connection (16 when 0;
+	// < 0: none); a CRETRY beyond is refused with a CLOSE batch.
+	MaxRetries int
 	// HandshakeTimeout bounds the TLS handshake and PT-TLS negotiation
 	// (SASL included) of a connection (default 5 s).
 	HandshakeTimeout time.Duration

@@ -38,6 +38,9 @@ type imvEnv struct {
 	attLog hclog.Logger
 	log    hclog.Logger
 	now    func() time.Time
+	// retry asks a running connection for a re-assessment
+	// (Server.RequestReassessment); nil outside Serve.
+	retry func(tnccs.ConnID) bool
 }
 
 // facts are what the OS IMC reported, shared by both IMVs of a connection
@@ -286,6 +289,37 @@ func (c *conn) record(ctx context.Context, v Verdict) {
 	if err != nil {
 		c.log.Error("recording the session failed", "err", err)
 	}
+}
+
+// Restart implements tnccs.IMVRestarter: a re-assessment within the
+// connection (the client's CRETRY, or its answer to our SRETRY; RFC 5793
+// Section 3.2) starts every IMV over, as strongSwan's IMVs do when the
+// connection goes back to Handshake: new IMV states, new device facts, the
+// last decision forgotten (its verdict stays recorded in the store). An
+// IMV added to conn must be created anew here too.
+func (c *conn) Restart(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log.Debug(fmt.Sprintf("IMV %d \"OS\" changed state of Connection ID %d to 'Handshake'", OSIMVID, c.id))
+	c.log.Debug(fmt.Sprintf("IMV %d \"Attestation\" changed state of Connection ID %d to 'Handshake'", AttestationIMVID, c.id))
+	c.facts = facts{}
+	c.os = newOSIMV(c)
+	c.att = newAttIMV(c)
+	c.batches, c.received, c.held = 0, 0, nil
+	c.verdict, c.decision = nil, nil
+	c.start = c.env.now()
+}
+
+// requestReassessment asks the client of this connection for a new
+// assessment within its session (an SRETRY batch): the hook for an IMV
+// that learns something the last verdict did not see (e.g. a software
+// event of a SWIMA subscription). It reports whether the request was
+// passed on; it may be called from any goroutine, holding c.mu or not.
+func (c *conn) requestReassessment() bool {
+	if c.env.retry == nil {
+		return false
+	}
+	return c.env.retry(c.id)
 }
 
 // Close implements tnccs.IMVConn.

@@ -43,6 +43,9 @@ func cmdPDPServe(e *env, args []string) int {
 	maxMsg := fs.Int("max-message-size", 0, "largest PA-TNC message the IMVs send (default 2097104)")
 	maxConns := fs.Int("max-conns", 0, "concurrent client connections (default 64)")
 	idle := fs.Duration("idle-timeout", 0, "close a silent client after this long (default 60s)")
+	retryIdle := fs.Duration("retry-idle", 0, "keep a decided connection open this long for a re-assessment in the session (the client's CRETRY, our SRETRY); 0: close after the decision as before")
+	retryAfter := fs.Duration("retry-after", 0, "with --retry-idle: ask a client still connected this long after its decision to re-assess (SRETRY)")
+	maxRetries := fs.Int("max-retries", 0, "re-assessments one connection may have, CRETRY and SRETRY together (default 16; -1: none)")
 	handshake := fs.Duration("handshake-timeout", 0, "bound of the TLS handshake and PT-TLS negotiation, SASL included (default 5s)")
 	perSource := fs.Int("max-conns-per-source", 0, "connections from one IP address (default 16; -1: no limit, for a load balancer that hides client addresses)")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long running attestations may take to finish")
@@ -64,7 +67,11 @@ func cmdPDPServe(e *env, args []string) int {
 	}
 	cfg := pdp.Config{Addr: *listen, DBPath: *db, Policy: strictDefaultPolicy(), Logger: log,
 		MaxMessageSize: *maxMsg, MaxConns: *maxConns, IdleTimeout: *idle,
-		HandshakeTimeout: *handshake, MaxConnsPerSource: *perSource}
+		HandshakeTimeout: *handshake, MaxConnsPerSource: *perSource,
+		RetryIdle: *retryIdle, RetryAfter: *retryAfter, MaxRetries: *maxRetries}
+	if *retryAfter > 0 && *retryAfter >= *retryIdle {
+		return usageErr(e, "pdp serve", fmt.Sprintf("--retry-after %s needs a longer --retry-idle (now %s): the connection must still be open", *retryAfter, *retryIdle))
+	}
 	switch {
 	case *selfSigned != "" && *certFile != "":
 		return usageErr(e, "pdp serve", "--self-signed and --cert exclude each other")
