@@ -155,6 +155,17 @@ func (a *agentHost) idle(ctx context.Context) time.Duration {
 	return took
 }
 
+// loaded is idle for an agent whose host stays loaded (a kept PB-TNC
+// session's IMC instances live on): it only reports and resets how long
+// the last load took.
+func (a *agentHost) loaded() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	took := a.loadTime
+	a.loadTime = 0
+	return took
+}
+
 // apply hands the host a new configuration (a reload): a loaded, kept
 // host reloads now (host.Reload: the new modules off to the side, the old
 // ones until their last instance ends); a released one loads it next time.

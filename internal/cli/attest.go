@@ -83,6 +83,13 @@ func printVerdict(w io.Writer, v *verdict, names map[uint32]string) {
 		fmt.Fprintln(w, "overall: no decision from the PDP")
 		return
 	}
+	if res.Reassessment > 0 {
+		by := "the PDP's SRETRY"
+		if res.RetryBy == "client" {
+			by = "our CRETRY"
+		}
+		fmt.Fprintf(w, "session: re-assessment %d of PB-TNC connection %d (%s)\n", res.Reassessment, res.ConnID, by)
+	}
 	fmt.Fprintf(w, "overall: %s, %s\n", res.AssessmentResult, res.Recommendation)
 	if v.allowed() && res.AssessmentResult != pb.ResultCompliant {
 		// The exit code follows the recommendation; the words must not

@@ -37,6 +37,7 @@ type runFlags struct {
 	port                            int
 	interval, timeout               time.Duration
 	insecure, noReferral, stats     bool
+	keepSession                     bool         // --keep-session (or [pdp] keep_session)
 	ops                             opsFlags     // --output, --metrics, --keep-loaded
 	prof                            profileFlags // --cpuprofile, --trace
 }
@@ -83,6 +84,7 @@ func (f *runFlags) register(fs interface {
 	fs.DurationVar(&f.timeout, "timeout", 2*time.Minute, "bound of one attestation")
 	fs.BoolVar(&f.insecure, "insecure", false, "do not verify the PDP certificate (testing only)")
 	fs.BoolVar(&f.noReferral, "no-referral", false, "with --interval: ignore PB-PDP-Referral and keep the configured PDP")
+	fs.BoolVar(&f.keepSession, "keep-session", false, "with --interval: keep the PB-TNC session open, answer the PDP's SRETRY and re-assess with CRETRY ([pdp] keep_session)")
 	fs.BoolVar(&f.stats, "stats", false, "at exit, print the process's CPU time and peak RSS to stderr")
 	f.prof.register(fs)
 }
@@ -314,6 +316,9 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, live *liveConfig, h *a
 	// A released agent has no watcher: with [wasm] watch, the files are
 	// read again before each attestation.
 	reread := h.release && cfg.Wasm.Watch
+	ks := &keptSession{log: tlog}
+	defer ks.close()
+	var due time.Time // with a kept session: when our next assessment is due
 	for n := 0; ; n++ {
 		if n > 0 && reread {
 			live.reload(ctx)
@@ -322,22 +327,40 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, live *liveConfig, h *a
 			cfg, gen = c, g
 			ccfg, configured = cc, cc
 			client = tnccs.NewClient(ccfg, h)
+			ks.close()
 		}
+		ks.keep = f.interval > 0 && (f.keepSession || cfg.PDP.KeepSession)
 		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, f.timeout)
 		watchdog := time.AfterFunc(f.timeout+exitGrace, func() {
 			hardExit(e, fmt.Sprintf("the attestation still runs %s after --timeout %s", exitGrace, f.timeout))
 		})
-		v, err := attest(actx, client, h)
+		var v *verdict
+		var err error
+		if ks.keep {
+			v, err = ks.attest(actx, client, h)
+		} else {
+			ks.close()
+			v, err = attest(actx, client, h)
+		}
 		watchdog.Stop()
 		cancel()
 		took, names := time.Since(start), h.Names()
-		load := h.idle(ctx) // a released agent gives its modules back here
+		var load time.Duration
+		if ks.open() {
+			load = h.loaded() // the session's IMC instances live on
+		} else {
+			load = h.idle(ctx) // a released agent gives its modules back here
+		}
 		var wait time.Duration
 		switch {
 		case err != nil && ctx.Err() != nil:
 			fmt.Fprintln(e.stderr, "imchost: interrupted")
 			return exitError
+		case errors.Is(err, errSessionClosed):
+			// The PDP closed the kept session while it was idle: no
+			// assessment was due; the next one, on time, opens a new session.
+			wait = time.Until(due)
 		case err != nil:
 			code = exitError
 			f.ops.failure(e.stdout, e.stderr, start, took, load, ccfg.Addr, pdpSilent(ctx, err, f.timeout))
@@ -347,11 +370,15 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, live *liveConfig, h *a
 				tlog.Info(fmt.Sprintf("falling back to the configured PDP %s", configured.Addr))
 				ccfg = configured
 				client = tnccs.NewClient(ccfg, h)
+				ks.close()
 			}
 		default:
 			f.ops.verdict(e.stdout, start, took, load, ccfg.Addr, v, names)
 			code = v.exitCode()
 			backoff, wait = 2*time.Second, f.interval
+			if v.res.RetryBy == "server" && !due.IsZero() {
+				wait = time.Until(due) // the PDP's re-assessment leaves our timer as it was
+			}
 			to := referralAddr(v.res.PDPReferral)
 			if to != "" && f.interval > 0 && !f.noReferral && to != ccfg.Addr && !cfg.PDP.Referrals.Allows(v.res.PDPReferral.Host(), v.res.PDPReferral.Port) {
 				tlog.Warn(fmt.Sprintf("not following the PDP referral to %s: [pdp] referrals does not allow it", logfmt.Escape(to)))
@@ -364,10 +391,20 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, live *liveConfig, h *a
 				}
 				ccfg.Addr = to
 				client = tnccs.NewClient(ccfg, h)
+				ks.close()
 			}
 		}
 		if f.interval <= 0 {
 			return code
+		}
+		due = time.Now().Add(wait)
+		if ks.open() {
+			// Between assessments the PDP may ask for one (SRETRY) or end
+			// the session; else ours is due, with a CRETRY.
+			if _, err := ks.sess.Wait(ctx, due); err != nil {
+				return code
+			}
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -375,6 +412,63 @@ func attestLoop(ctx context.Context, e *env, f *runFlags, live *liveConfig, h *a
 		case <-time.After(wait):
 		}
 	}
+}
+
+// errSessionClosed: the PDP ended a kept session while it was idle.
+var errSessionClosed = errors.New("the PDP closed the PB-TNC session")
+
+// keptSession is imchost run's PB-TNC session kept open between
+// assessments (--keep-session): re-assessments with CRETRY on the
+// interval, the PDP's SRETRY answered, a new PT-TLS session when the PDP
+// ends it.
+type keptSession struct {
+	keep bool
+	sess *tnccs.Session
+	log  hclog.Logger
+}
+
+func (k *keptSession) open() bool { return k.sess != nil }
+
+// close ends the session, if one is open.
+func (k *keptSession) close() {
+	if k.sess == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	k.sess.Close(ctx)
+	k.sess = nil
+}
+
+// attest runs the next assessment: on the open session (CRETRY, or the
+// PDP's SRETRY that Wait saw), else on a new one.
+func (k *keptSession) attest(ctx context.Context, c *tnccs.Client, h interface {
+	Reports(tnccs.ConnID) []host.IMCReport
+}) (*verdict, error) {
+	if se := k.sess; se != nil {
+		id := se.ConnID()
+		n0 := len(h.Reports(id))
+		res, err := se.Reassess(ctx)
+		if err == nil {
+			return &verdict{res: res, reports: h.Reports(id)[n0:]}, nil
+		}
+		k.sess = nil
+		se.Close(ctx)
+		if !errors.Is(err, tnccs.ErrSessionEnded) {
+			return nil, err
+		}
+		if res != nil && res.RetryBy == "server" {
+			k.log.Info(fmt.Sprintf("PDP closed the PB-TNC session of Connection ID %d, the next assessment opens a new PT-TLS session", id))
+			return nil, errSessionClosed
+		}
+		k.log.Info(fmt.Sprintf("PDP refused the re-assessment of Connection ID %d (%v), falling back to a new PT-TLS session", id, err))
+	}
+	se, res, err := c.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k.sess = se
+	return &verdict{res: res, reports: h.Reports(res.ConnID)}, nil
 }
 
 // exitGrace is how long `imchost run` may take to stop after --timeout or

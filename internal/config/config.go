@@ -88,6 +88,11 @@ type PDP struct {
 	// Referrals restricts or disables following PB-PDP-Referrals (unset:
 	// any is followed).
 	Referrals *Referrals `toml:"referrals"`
+	// KeepSession makes `imchost run --interval` keep its PB-TNC session
+	// open between assessments: it answers the PDP's SRETRY and re-assesses
+	// with CRETRY on its timer instead of a new PT-TLS session (RFC 5793
+	// Section 3.2), with a new session when the PDP ends the old one.
+	KeepSession bool `toml:"keep_session"`
 }
 
 // TNCCS is [tnccs].
