@@ -39,24 +39,10 @@ const (
 	measTypeHash = 0x80
 	// reqFlagPCR is the PCR flag of Request Functional Component Evidence.
 	reqFlagPCR = 0x10
-	// sefTPM2 is the Simple Evidence Final flag for a TPM 2.0 TPMS_ATTEST.
-	sefTPM2 = 0x10
 	// maxEvidence bounds how many Simple Component Evidence attributes one
 	// connection may send.
 	maxEvidence = 16384
 )
-
-// evidenceFinal is the received Simple Evidence Final (TPM 2.0 form).
-type evidenceFinal struct {
-	flags           uint8
-	compositeHash   patnc.HashAlgs
-	pcrDigest       []byte
-	qualifiedSigner []byte
-	clockInfo       []byte
-	firmwareVersion []byte
-	pcrSelect       []byte
-	signature       []byte
-}
 
 // attIMV is the Attestation IMV's state for one connection (strongSwan
 // imv_attestation with a TPM attestation work item for BIOS evidence).
@@ -94,7 +80,7 @@ type attIMV struct {
 	files       []fileResult
 	fileMissing []string
 	shadow      *shadowPCRs
-	final       *evidenceFinal
+	final       *patnc.SimpleEvidFinal
 	contract    *patnc.Contract // TCG segmentation contract with the IMC
 	// segRequested: a Next Segment request went out in this batch, so the
 	// IMV waits for the rest instead of judging what it has.
@@ -293,11 +279,7 @@ func (a *attIMV) processEvidence(x *patnc.SimpleCompEvid) {
 		Digest: append([]byte(nil), x.Measurement...)})
 }
 
-func (a *attIMV) processFinal(x *patnc.SimpleEvidFinal) {
-	a.final = &evidenceFinal{flags: uint8(x.QuoteMode), compositeHash: x.CompositeHashAlg, pcrDigest: x.PCRComposite,
-		qualifiedSigner: x.QualifiedSigner, clockInfo: x.ClockInfo, firmwareVersion: x.VersionInfo,
-		pcrSelect: x.PCRSelect, signature: x.QuoteSig}
-}
+func (a *attIMV) processFinal(x *patnc.SimpleEvidFinal) { a.final = x }
 
 // batchEnding sends the next round of requests, or verifies the evidence.
 func (a *attIMV) batchEnding(ctx context.Context) {
@@ -573,14 +555,14 @@ func (a *attIMV) verify(ctx context.Context) {
 // and the own secret.
 func (a *attIMV) verifyQuote() error {
 	f := a.final
-	if f.flags&0xd0 != sefTPM2 {
-		return fmt.Errorf("no TPM 2.0 quote in Simple Evidence Final (flags 0x%02x)", f.flags)
+	if f.QuoteMode != patnc.QuoteTPM2 {
+		return fmt.Errorf("no TPM 2.0 quote in Simple Evidence Final (flags 0x%02x)", uint8(f.QuoteMode))
 	}
-	sigHash := tpmhost.Alg(f.compositeHash.TPMAlg()).Hash()
-	if sigHash == 0 || !f.compositeHash.Single() {
-		return fmt.Errorf("unsupported composite hash algorithm %s", f.compositeHash)
+	sigHash := tpmhost.Alg(f.CompositeHashAlg.TPMAlg()).Hash()
+	if sigHash == 0 || !f.CompositeHashAlg.Single() {
+		return fmt.Errorf("unsupported composite hash algorithm %s", f.CompositeHashAlg)
 	}
-	sels, err := tpmhost.ParsePCRSelection(f.pcrSelect)
+	sels, err := tpmhost.ParsePCRSelection(f.PCRSelect)
 	if err != nil {
 		return fmt.Errorf("quote PCR selection invalid: %w", err)
 	}
@@ -607,16 +589,18 @@ func (a *attIMV) verifyQuote() error {
 			values = append(values, a.shadow.pcr[i])
 		}
 	}
-	if constructed := tpmhost.PCRDigest(sigHash, values); !equalBytes(constructed, f.pcrDigest) {
+	constructed := tpmhost.PCRDigest(sigHash, values)
+	if !equalBytes(constructed, f.PCRComposite) {
 		return errors.New("received PCR Composite digest does not match constructed one")
 	}
-	att := &tpmhost.Attest{QualifiedSigner: f.qualifiedSigner, ExtraData: a.secret, ClockInfo: f.clockInfo,
-		FirmwareVersion: f.firmwareVersion, PCRSelect: f.pcrSelect, PCRDigest: f.pcrDigest}
-	raw, err := att.Marshal()
+	// The TPMS_ATTEST the TPM must have signed: the received pieces, the own
+	// secret as extraData and the own digest. A valid signature over it
+	// proves the nonce and the PCR values at once.
+	raw, err := f.TPMSAttest(a.secret, constructed)
 	if err != nil {
 		return fmt.Errorf("quote info invalid: %w", err)
 	}
-	if _, err := tpmhost.VerifyQuote(a.akPub, raw, f.signature, sigHash, a.secret, values); err != nil {
+	if err := tpmhost.VerifySignature(a.akPub, raw, f.QuoteSig, sigHash); err != nil {
 		if errors.Is(err, tpmhost.ErrQuoteSignature) {
 			return errors.New("quote signature invalid")
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -39,16 +40,22 @@ func (a *attIMV) checkModules() []string {
 	if h == 0 || !h.Available() || sigHash == 0 || !sigHash.Available() {
 		return []string{fmt.Sprintf("module report: unsupported bank %s or hash %s", bank, tpmhost.Alg(r.HashAlg))}
 	}
-	att, err := tpmhost.ParseTPMSAttest(r.Attest)
-	if err != nil {
+	var q patnc.SimpleEvidFinal
+	if _, err := q.FromTPMSAttest(r.Attest); err != nil {
 		return []string{"module report quote invalid: " + err.Error()}
 	}
-	sels, err := tpmhost.ParsePCRSelection(att.PCRSelect)
+	sels, err := tpmhost.ParsePCRSelection(q.PCRSelect)
 	if err != nil || len(sels) != 1 || sels[0].Bank != bank || !slices.Equal(sels[0].PCRs, []int{int(r.PCR)}) {
 		return []string{fmt.Sprintf("module report quote does not cover exactly PCR %d of bank %s", r.PCR, bank)}
 	}
 	replay := abi.ReplayModuleLog(ml, int(r.PCR), h)
-	if _, err := tpmhost.VerifyQuote(a.akPub, r.Attest, r.Signature, sigHash, a.secret, [][]byte{replay}); err != nil {
+	// As for the evidence: rebuild what the TPM must have signed with the
+	// own secret and the replayed PCR, and check the signature over it.
+	raw, err := q.TPMSAttest(a.secret, tpmhost.PCRDigest(sigHash, [][]byte{replay}))
+	if err == nil {
+		err = tpmhost.VerifySignature(a.akPub, raw, r.Signature, sigHash)
+	}
+	if err != nil {
 		return []string{fmt.Sprintf("module measurements do not replay to the quoted PCR %d: %v", r.PCR, err)}
 	}
 	a.log.Info(fmt.Sprintf("module report: %d module measurements replay to the quoted PCR %d", len(ml), r.PCR))

@@ -14,9 +14,11 @@
 //   - TPM access: Open, OpenReadWriter, New, (*TPM).VersionInfo, Banks, AllocatedBanks,
 //     ReadPCRs, ExtendPCR, ExtendFromLog, StartupLocality.
 //   - Attestation key: (*TPM).LoadAK, ProvisionAK, (*AK).AttachCertificate.
-//   - Quote: (*TPM).Quote → QuoteResult; ParseTPMSAttest / (*Attest).Marshal
-//     (the pieces of strongSwan's Simple Evidence Final); VerifyQuote,
-//     PCRDigest, ParsePCRSelection, MarshalPCRSelection.
+//   - Quote: (*TPM).Quote → QuoteResult (the raw TPMS_ATTEST and signature);
+//     VerifySignature, PCRDigest, ParsePCRSelection, MarshalPCRSelection.
+//     The TPMS_ATTEST has one codec, sdk/patnc's SimpleEvidFinal
+//     (FromTPMSAttest splits it into strongSwan's Simple Evidence Final,
+//     TPMSAttest rebuilds it with the verifier's nonce and PCR digest).
 //   - Event log: ReadEventLog, ParseEventLog, (*EventLog).Replay,
 //     ReplayLocality, ReplayAll, Compare, CompareWithQuirks, DetectLocality;
 //     WriteEvents and WritePCRs print them.
@@ -28,9 +30,8 @@
 // TPM failures are *TPMError values that wrap a sentinel (ErrNoDevice,
 // ErrPermission, ErrLockout, ErrBusy, ErrUnknownHandle, ErrWrongKeyType, ...)
 // and go-tpm's TPMRC, with a hint a person can act on. Decoders return
-// *EventLogError and *AttestError with the offset and field name. Quote
-// verification failures wrap ErrQuoteSignature, ErrQuoteExtraData,
-// ErrQuotePCRDigest, ErrQuoteMalformed or ErrQuoteKey.
+// *EventLogError with the offset and field name. Quote signature failures
+// wrap ErrQuoteSignature or ErrQuoteKey.
 //
 // # Trust
 //

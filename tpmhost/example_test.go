@@ -4,8 +4,9 @@ import (
 	"crypto"
 	"encoding/hex"
 	"fmt"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/tpmhost"
 )

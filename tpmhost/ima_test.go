@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"github.com/imchost/imchost/internal/testutil"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/internal/imagen"
 	"github.com/imchost/imchost/tpmhost"

@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"crypto"
 	"errors"
-	"github.com/imchost/imchost/internal/testutil"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/imchost/imchost/internal/swtpm"
@@ -157,7 +158,7 @@ func TestQuoteRealLog(t *testing.T) {
 					vals = append(vals, r.Value(p))
 				}
 				h := q.HashAlg.Hash()
-				a, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, h, nonce, vals)
+				a, err := checkQuote(ak.Public, q.Attest, q.Signature, h, nonce, vals)
 				if err != nil {
 					t.Fatalf("verify: %v", err)
 				}
@@ -165,24 +166,24 @@ func TestQuoteRealLog(t *testing.T) {
 					t.Errorf("qualifiedSigner %x, AK qualified name %x", a.QualifiedSigner, ak.QualifiedName)
 				}
 				// Rebuild from the pieces, as the PDP does.
-				re, err := a.Marshal()
+				re, err := a.TPMSAttest(nonce, a.PCRComposite)
 				if err != nil || !bytes.Equal(re, q.Attest) {
 					t.Fatalf("rebuilt TPMS_ATTEST differs (%v)", err)
 				}
 				// Failures.
 				bad := append([][]byte(nil), vals...)
 				bad[3] = bytes.Repeat([]byte{1}, 32)
-				if _, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, h, nonce, bad); !errors.Is(err, tpmhost.ErrQuotePCRDigest) {
+				if _, err := checkQuote(ak.Public, q.Attest, q.Signature, h, nonce, bad); !errors.Is(err, tpmhost.ErrQuoteSignature) {
 					t.Errorf("tampered PCR: %v", err)
 				}
-				if _, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, h, bytes.Repeat([]byte{0x5b}, 32), vals); !errors.Is(err, tpmhost.ErrQuoteExtraData) {
+				if _, err := checkQuote(ak.Public, q.Attest, q.Signature, h, bytes.Repeat([]byte{0x5b}, 32), vals); !errors.Is(err, tpmhost.ErrQuoteSignature) {
 					t.Errorf("wrong nonce: %v", err)
 				}
 				other, err := tpm.ProvisionAK(akHandle+1, kind, true)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, err := tpmhost.VerifyQuote(other.Public, q.Attest, q.Signature, h, nonce, vals); !errors.Is(err, tpmhost.ErrQuoteSignature) {
+				if _, err := checkQuote(other.Public, q.Attest, q.Signature, h, nonce, vals); !errors.Is(err, tpmhost.ErrQuoteSignature) {
 					t.Errorf("foreign key: %v", err)
 				}
 				if h != crypto.SHA256 {
@@ -262,12 +263,12 @@ func TestQuoteSHA384Bank(t *testing.T) {
 	for _, p := range r.Indices() {
 		vals = append(vals, r.Value(p))
 	}
-	a, err := tpmhost.VerifyQuote(ak.Public, q.Attest, q.Signature, crypto.SHA256, nonce, vals)
+	a, err := checkQuote(ak.Public, q.Attest, q.Signature, crypto.SHA256, nonce, vals)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sel, _ := a.Selections()
-	if len(a.PCRDigest) != 32 || len(sel) != 1 || sel[0].Bank != tpmhost.AlgSHA384 || len(a.PCRSelect) != 10 {
-		t.Errorf("digest %d bytes, selection %+v (%x)", len(a.PCRDigest), sel, a.PCRSelect)
+	sel, _ := tpmhost.ParsePCRSelection(a.PCRSelect)
+	if len(a.PCRComposite) != 32 || len(sel) != 1 || sel[0].Bank != tpmhost.AlgSHA384 || len(a.PCRSelect) != 10 {
+		t.Errorf("digest %d bytes, selection %+v (%x)", len(a.PCRComposite), sel, a.PCRSelect)
 	}
 }

@@ -6,15 +6,16 @@ import (
 	"crypto"
 	"crypto/sha1"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
+	"github.com/imchost/imchost/sdk/patnc"
 
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -54,37 +55,20 @@ func readVectors(t testing.TB) map[string][]byte {
 	return out
 }
 
-// sefPieces splits a Simple Evidence Final value (TPM 2.0 flags 0x10) as
-// PTS IF-M Binding §3.15.2 and strongSwan's TPM 2.0 extension lay it out. The real codec lives in sdk/patnc; this is just
-// enough to reach the quote.
-func sefPieces(t *testing.T, v []byte) (a tpmhost.Attest, sig []byte) {
-	t.Helper()
-	if v[0] != 0x10 {
-		t.Fatalf("flags %02x", v[0])
+// checkQuote verifies a TPM2_Quote the way the PDP does: the project's one
+// TPMS_ATTEST codec (sdk/patnc) splits it into Simple Evidence Final pieces,
+// the verifier rebuilds it with its own nonce and the PCR digest of the
+// values it expects, and the signature must hold over the rebuild.
+func checkQuote(pub crypto.PublicKey, attest, sig []byte, h crypto.Hash, nonce []byte, vals [][]byte) (*patnc.SimpleEvidFinal, error) {
+	var sef patnc.SimpleEvidFinal
+	if _, err := sef.FromTPMSAttest(attest); err != nil {
+		return nil, err
 	}
-	p := v[4:]
-	u32 := func() []byte {
-		n := binary.BigEndian.Uint32(p)
-		b := p[4 : 4+n]
-		p = p[4+n:]
-		return b
+	raw, err := sef.TPMSAttest(nonce, tpmhost.PCRDigest(h, vals))
+	if err != nil {
+		return nil, err
 	}
-	u16 := func() []byte {
-		n := binary.BigEndian.Uint16(p)
-		b := p[2 : 2+n]
-		p = p[2+n:]
-		return b
-	}
-	a.PCRDigest = u32()
-	a.QualifiedSigner = u16()
-	a.ClockInfo = u16()
-	a.FirmwareVersion = u16()
-	a.PCRSelect = u16()
-	sig = u32()
-	if len(p) != 0 {
-		t.Fatalf("%d bytes left", len(p))
-	}
-	return a, sig
+	return &sef, tpmhost.VerifySignature(pub, raw, sig, h)
 }
 
 // TestStrongSwanVectors checks tpmhost against every relation of the recorded
@@ -134,29 +118,25 @@ func TestStrongSwanVectors(t *testing.T) {
 	}
 
 	// Simple Evidence Final → TPMS_ATTEST with our secret.
-	a, sig := sefPieces(t, v["simple_evidence_final"])
-	a.ExtraData = secret
-	rebuilt, err := a.Marshal()
+	var sef patnc.SimpleEvidFinal
+	if err := sef.UnmarshalValue(v["simple_evidence_final"]); err != nil {
+		t.Fatal(err)
+	}
+	sig := sef.QuoteSig
+	rebuilt, err := sef.TPMSAttest(secret, sef.PCRComposite)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(rebuilt, v["tpms_attest"]) {
 		t.Fatalf("rebuilt TPMS_ATTEST\n%x\nwant\n%x", rebuilt, v["tpms_attest"])
 	}
-	parsed, err := tpmhost.ParseTPMSAttest(v["tpms_attest"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprintf("%x", *parsed) != fmt.Sprintf("%x", a) {
-		t.Errorf("parsed %x\nwant   %x", *parsed, a)
-	}
-	sels, err := parsed.Selections()
+	sels, err := tpmhost.ParsePCRSelection(sef.PCRSelect)
 	if err != nil || len(sels) != 1 || sels[0].Bank != tpmhost.AlgSHA256 ||
 		fmt.Sprint(sels[0].PCRs) != "[0 1 2 3 4 5 6 7 8 9 14]" {
 		t.Errorf("selection %+v %v", sels, err)
 	}
-	if sel, _ := tpmhost.MarshalPCRSelection(tpmhost.AlgSHA256, sels[0].PCRs); !bytes.Equal(sel, a.PCRSelect) {
-		t.Errorf("MarshalPCRSelection %x, want %x", sel, a.PCRSelect)
+	if sel, _ := tpmhost.MarshalPCRSelection(tpmhost.AlgSHA256, sels[0].PCRs); !bytes.Equal(sel, sef.PCRSelect) {
+		t.Errorf("MarshalPCRSelection %x, want %x", sel, sef.PCRSelect)
 	}
 
 	// PCR values: replay of the real log with the detected locality.
@@ -180,63 +160,61 @@ func TestStrongSwanVectors(t *testing.T) {
 		}
 		vals = append(vals, r.Value(p))
 	}
-	if _, err := tpmhost.VerifyQuote(pub, v["tpms_attest"], sig, crypto.SHA256, secret, vals); err != nil {
-		t.Fatalf("VerifyQuote of the recorded quote: %v", err)
+	if _, err := checkQuote(pub, v["tpms_attest"], sig, crypto.SHA256, secret, vals); err != nil {
+		t.Fatalf("the recorded quote does not verify: %v", err)
 	}
 	// The rule of the PDP: a wrong locality gives a wrong PCR 0 and fails.
 	r0, _ := l.ReplayLocality(tpmhost.AlgSHA256, 0)
 	vals0 := append([][]byte{r0.Value(0)}, vals[1:]...)
-	if _, err := tpmhost.VerifyQuote(pub, v["tpms_attest"], sig, crypto.SHA256, secret, vals0); !errors.Is(err, tpmhost.ErrQuotePCRDigest) {
+	if _, err := checkQuote(pub, v["tpms_attest"], sig, crypto.SHA256, secret, vals0); !errors.Is(err, tpmhost.ErrQuoteSignature) {
 		t.Errorf("locality 0: %v", err)
 	}
 	// A signature with a DER encoding instead of R‖S is rejected.
-	if _, err := tpmhost.VerifyQuote(pub, v["tpms_attest"], sig[:63], crypto.SHA256, secret, vals); !errors.Is(err, tpmhost.ErrQuoteSignature) {
+	if _, err := checkQuote(pub, v["tpms_attest"], sig[:63], crypto.SHA256, secret, vals); !errors.Is(err, tpmhost.ErrQuoteSignature) {
 		t.Errorf("short signature: %v", err)
 	}
-	if _, err := tpmhost.VerifyQuote(pub, v["tpms_attest"], sig, crypto.SHA384, secret, vals); !errors.Is(err, tpmhost.ErrQuoteKey) {
+	if _, err := checkQuote(pub, v["tpms_attest"], sig, crypto.SHA384, secret, vals); !errors.Is(err, tpmhost.ErrQuoteKey) {
 		t.Errorf("P-256 with SHA-384: %v", err)
 	}
 }
 
-// TestAttestPrefixes: no strict prefix of the recorded TPMS_ATTEST parses.
-func TestAttestPrefixes(t *testing.T) {
-	full := readVectors(t)["tpms_attest"]
+// TestPCRSelectionPrefixes: no strict prefix of the recorded PCR
+// selection decodes, nor one with a trailing byte.
+func TestPCRSelectionPrefixes(t *testing.T) {
+	var sef patnc.SimpleEvidFinal
+	if err := sef.UnmarshalValue(readVectors(t)["simple_evidence_final"]); err != nil {
+		t.Fatal(err)
+	}
+	full := sef.PCRSelect
 	for n := 0; n < len(full); n++ {
-		a, err := tpmhost.ParseTPMSAttest(full[:n])
-		var ae *tpmhost.AttestError
-		if a != nil || !errors.As(err, &ae) {
-			t.Fatalf("prefix %d: %v %v", n, a, err)
+		if s, err := tpmhost.ParsePCRSelection(full[:n]); err == nil {
+			t.Fatalf("prefix %d decoded: %+v", n, s)
 		}
 	}
-	bad := bytes.Clone(full)
-	bad[5] = 0x17 // TPM_ST_ATTEST_CERTIFY
-	if _, err := tpmhost.ParseTPMSAttest(bad); err == nil || !strings.Contains(err.Error(), "type") {
-		t.Errorf("certify type accepted: %v", err)
-	}
-	if _, err := tpmhost.ParseTPMSAttest(append(bytes.Clone(full), 0)); err == nil {
+	if _, err := tpmhost.ParsePCRSelection(append(bytes.Clone(full), 0)); err == nil {
 		t.Error("trailing byte accepted")
 	}
 }
 
-func FuzzParseTPMSAttest(f *testing.F) {
-	f.Add(readVectors(f)["tpms_attest"])
+// FuzzParsePCRSelection: a decoded selection re-encodes to the input when
+// it is the one-bank, 3-byte form strongSwan sends.
+func FuzzParsePCRSelection(f *testing.F) {
+	var sef patnc.SimpleEvidFinal
+	if err := sef.UnmarshalValue(readVectors(f)["simple_evidence_final"]); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sef.PCRSelect)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		a, err := tpmhost.ParseTPMSAttest(in)
-		if (a == nil) == (err == nil) {
-			t.Fatalf("want exactly one of attest/err")
-		}
+		sels, err := tpmhost.ParsePCRSelection(in)
 		if err != nil {
 			return
 		}
-		out, err := a.Marshal()
-		if err != nil {
-			// Only clockInfo/firmwareVersion sizes can fail, and the parser fixes those.
-			t.Fatalf("marshal of a parsed attest: %v", err)
+		if len(sels) == 1 && len(in) == 10 {
+			out, err := tpmhost.MarshalPCRSelection(sels[0].Bank, sels[0].PCRs)
+			if err != nil || !bytes.Equal(out, in) {
+				t.Fatalf("round trip: %x -> %+v -> %x (%v)", in, sels, out, err)
+			}
 		}
-		if !bytes.Equal(out, in) {
-			t.Fatalf("round trip differs:\n%x\n%x", in, out)
-		}
-		_, _ = a.Selections()
 	})
 }
 

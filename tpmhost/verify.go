@@ -5,51 +5,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"math/big"
 )
 
-// Quote verification failures, for errors.Is.
+// Quote signature failures, for errors.Is.
 var (
 	ErrQuoteSignature = errors.New("tpmhost: quote signature invalid")
-	ErrQuoteMalformed = errors.New("tpmhost: quote malformed")
-	ErrQuoteExtraData = errors.New("tpmhost: quote extraData (nonce) mismatch")
-	ErrQuotePCRDigest = errors.New("tpmhost: quote PCR digest mismatch")
 	ErrQuoteKey       = errors.New("tpmhost: quote key unsupported")
 )
-
-// VerifyQuote checks a TPM2_Quote as the PTS verifier does (PTS IF-M Binding
-// §3.15.2, TPM 2.0 Part 3 §18.4):
-//
-//   - sig over attest with pub: RSA PKCS#1 v1.5 with sigHash, or ECDSA with
-//     the curve's fixed hash (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512;
-//     sigHash must equal it) and sig = R‖S, each half the curve size;
-//   - attest is a TPMS_ATTEST with TPM_GENERATED magic and type QUOTE;
-//   - its extraData equals wantExtraData;
-//   - its pcrDigest equals sigHash(concatenation of pcrValues), the selected
-//     PCR values in ascending index order.
-//
-// It returns the parsed structure on success. Errors wrap one of the
-// ErrQuote* sentinels.
-func VerifyQuote(pub crypto.PublicKey, attest, sig []byte, sigHash crypto.Hash, wantExtraData []byte, pcrValues [][]byte) (*Attest, error) {
-	if err := VerifySignature(pub, attest, sig, sigHash); err != nil {
-		return nil, err
-	}
-	a, err := ParseTPMSAttest(attest)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrQuoteMalformed, err)
-	}
-	if subtle.ConstantTimeCompare(a.ExtraData, wantExtraData) != 1 {
-		return nil, fmt.Errorf("%w: quoted %x, expected %x", ErrQuoteExtraData, a.ExtraData, wantExtraData)
-	}
-	want := PCRDigest(sigHash, pcrValues)
-	if subtle.ConstantTimeCompare(a.PCRDigest, want) != 1 {
-		return nil, fmt.Errorf("%w: quoted %x, constructed %x", ErrQuotePCRDigest, a.PCRDigest, want)
-	}
-	return a, nil
-}
 
 // PCRDigest is the TPMS_QUOTE_INFO pcrDigest of PCR values: h(v0 ‖ v1 ‖ …).
 func PCRDigest(h crypto.Hash, pcrValues [][]byte) []byte {
@@ -60,8 +25,13 @@ func PCRDigest(h crypto.Hash, pcrValues [][]byte) []byte {
 	return d.Sum(nil)
 }
 
-// VerifySignature checks a quote signature over data as VerifyQuote does,
-// without looking inside data.
+// VerifySignature checks a quote signature over data (TPM 2.0 Part 3 §18.4):
+// RSA PKCS#1 v1.5 with sigHash, or ECDSA with the curve's fixed hash
+// (P-256/SHA-256, P-384/SHA-384, P-521/SHA-512; sigHash must equal it) and
+// sig = R‖S, each half the curve size. A verifier passes the TPMS_ATTEST it
+// rebuilt with its own nonce and PCR digest (patnc.SimpleEvidFinal.TPMSAttest),
+// so that a valid signature proves both. Errors wrap ErrQuoteSignature or
+// ErrQuoteKey.
 func VerifySignature(pub crypto.PublicKey, data, sig []byte, sigHash crypto.Hash) error {
 	if sigHash == 0 || !sigHash.Available() {
 		return fmt.Errorf("%w: hash %v not available", ErrQuoteKey, sigHash)

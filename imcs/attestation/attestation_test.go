@@ -487,7 +487,9 @@ func verifyFinal(t *testing.T, env *tpmEnv, sef *patnc.SimpleEvidFinal, secret [
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tpmhost.VerifyQuote(env.ak.Public, attest, sef.QuoteSig, crypto.SHA256, secret, values); err != nil {
+	// The rebuild carries the own secret and the replayed digest: a valid
+	// signature over it proves both (the PDP's check).
+	if err := tpmhost.VerifySignature(env.ak.Public, attest, sef.QuoteSig, crypto.SHA256); err != nil {
 		t.Fatalf("quote does not verify: %v", err)
 	}
 }

@@ -262,7 +262,12 @@ func (c *endpointConn) evidence() []patnc.Attr {
 			MeasType: patnc.MeasTypeHash, PCR: ev.pcr, HashAlg: patnc.HashSHA256,
 			Transform: patnc.TransformMatch, Time: now, Measurement: ev.digest})
 	}
-	attest, err := c.quote()
+	sef, err := c.quote()
+	if err != nil {
+		c.fail(err)
+		return nil
+	}
+	attest, err := sef.TPMSAttest(c.secret, sef.PCRComposite)
 	if err != nil {
 		c.fail(err)
 		return nil
@@ -276,17 +281,14 @@ func (c *endpointConn) evidence() []patnc.Attr {
 	sig := make([]byte, 64)
 	r.FillBytes(sig[:32])
 	s.FillBytes(sig[32:])
-	sef := &patnc.SimpleEvidFinal{CompositeHashAlg: patnc.HashSHA256, QuoteSig: sig}
-	if _, err := sef.FromTPMSAttest(attest); err != nil {
-		c.fail(err)
-		return nil
-	}
+	sef.QuoteSig = sig
 	return append(out, sef)
 }
 
-// quote builds the TPMS_ATTEST a TPM would: the AK's name, the qualifying
-// data, a clock that advances per quote, and the PCR selection and digest.
-func (c *endpointConn) quote() ([]byte, error) {
+// quote builds the Simple Evidence Final pieces of the TPMS_ATTEST a TPM
+// would sign: the AK's name, a clock that advances per quote, and the PCR
+// selection and digest; the caller encodes it with the qualifying data.
+func (c *endpointConn) quote() (*patnc.SimpleEvidFinal, error) {
 	e := c.e
 	sel, err := tpmhost.MarshalPCRSelection(tpmhost.AlgSHA256, e.sel)
 	if err != nil {
@@ -299,10 +301,9 @@ func (c *endpointConn) quote() ([]byte, error) {
 	clock := make([]byte, 17)
 	binary.BigEndian.PutUint64(clock, e.clock.Add(1000))
 	clock[16] = 1 // safe
-	a := tpmhost.Attest{QualifiedSigner: e.name, ExtraData: c.secret, ClockInfo: clock,
-		FirmwareVersion: []byte{0, 0, 0, 0, 0x20, 0x19, 0x12, 0x06}, PCRSelect: sel,
-		PCRDigest: tpmhost.PCRDigest(crypto.SHA256, values)}
-	return a.Marshal()
+	return &patnc.SimpleEvidFinal{QuoteMode: patnc.QuoteTPM2, CompositeHashAlg: patnc.HashSHA256,
+		QualifiedSigner: e.name, ClockInfo: clock, VersionInfo: []byte{0, 0, 0, 0, 0x20, 0x19, 0x12, 0x06},
+		PCRSelect: sel, PCRComposite: tpmhost.PCRDigest(crypto.SHA256, values)}, nil
 }
 
 func randomID() uint32 {

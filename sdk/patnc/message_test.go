@@ -240,11 +240,7 @@ func TestSimpleEvidFinalTPMSAttest(t *testing.T) {
 		"94e14b59dbf917a903e849a9873c6e9593829e685c187cc64aa790ea0b39e4f2"+
 		"ae667edf370cf2081688590289782b9ebec9ac83fd9bd629cd")
 	secret := mustHex(t, "12fc32b380b49533c87f47a463940b28037b1257d67722b80ef1e5eb96f25c72")
-	want := mustHex(t, "ff54434780180022000b63bcb6d0bfc9bbd558c9c22d73a8e67c65ff47f61ad0"+
-		"8b3234aaf030e8b92b83002012fc32b380b49533c87f47a463940b28037b1257"+
-		"d67722b80ef1e5eb96f25c720000000000029cf8000000050000000001201910"+
-		"230016363600000001000b03ff43000020ae59abee4cd55315eb17deeda2cfab"+
-		"b9790ccf6cdc4595ba425f1ab8a5e92467")
+	want := mustHex(t, recordedTPMSAttest)
 	var a SimpleEvidFinal
 	if err := a.UnmarshalValue(sef); err != nil {
 		t.Fatal(err)

@@ -149,47 +149,75 @@ func (a *SimpleEvidFinal) UnmarshalValue(v []byte) error {
 	return r.end()
 }
 
-// TPMS_ATTEST constants.
+// TPMS_ATTEST constants (TPM 2.0 Part 2: TPM_GENERATED_VALUE,
+// TPM_ST_ATTEST_QUOTE, sizeof TPMS_CLOCK_INFO and firmwareVersion).
 const (
-	tpmGeneratedValue = 0xff544347 // TPM_GENERATED_VALUE
-	tpmSTAttestQuote  = 0x8018     // TPM_ST_ATTEST_QUOTE
+	tpmGeneratedValue = 0xff544347
+	tpmSTAttestQuote  = 0x8018
+	clockInfoSize     = 17 // clock u64, resetCount u32, restartCount u32, safe u8
+	firmwareSize      = 8
+	maxPCRSelections  = 16 // HASH_COUNT is at most 16 on any TPM
+	maxSizeofSelect   = 32
 )
 
-// FromTPMSAttest fills the TPM 2.0 fields of a (QuoteMode QuoteTPM2,
-// PCRComposite = pcrDigest, QualifiedSigner, ClockInfo, VersionInfo,
-// PCRSelect) from a TPMS_ATTEST returned by TPM2_Quote, and returns its
-// extraData (the qualifying data) for the caller to check. The signature and
-// CompositeHashAlg are the caller's.
+// AttestError says where a TPMS_ATTEST did not decode or encode.
+type AttestError struct {
+	Offset int
+	Field  string
+	Msg    string
+}
+
+// Error implements error.
+func (e *AttestError) Error() string {
+	return fmt.Sprintf("patnc: TPMS_ATTEST: offset %d: %s: %s", e.Offset, e.Field, e.Msg)
+}
+
+// FromTPMSAttest is the TPMS_ATTEST decoder of the project: it fills the
+// TPM 2.0 fields of a (QuoteMode QuoteTPM2, PCRComposite = pcrDigest,
+// QualifiedSigner, ClockInfo, VersionInfo, PCRSelect) from the TPMS_ATTEST
+// of a TPM2_Quote and returns its extraData (the qualifying data) for the
+// caller to check. The signature and CompositeHashAlg are the caller's. The
+// whole input must be one quote's TPMS_ATTEST; errors are *AttestError.
 //
 //	magic (4) | type (2) | TPM2B qualifiedSigner | TPM2B extraData |
 //	clockInfo (17) | firmwareVersion (8) | TPML_PCR_SELECTION | TPM2B pcrDigest
 func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err error) {
 	s := str(attest)
+	off := func() int { return len(attest) - len(s) }
+	fail := func(field, msg string) ([]byte, error) {
+		return nil, &AttestError{Offset: off(), Field: field, Msg: msg}
+	}
 	var magic uint32
 	var typ uint16
 	var signer, extra, clock, fw, digest str
-	if !s.ReadUint32(&magic) || !s.ReadUint16(&typ) || magic != tpmGeneratedValue || typ != tpmSTAttestQuote {
-		return nil, errors.New("patnc: not a TPMS_ATTEST of a quote")
+	switch {
+	case !s.ReadUint32(&magic):
+		return fail("magic", "truncated")
+	case magic != tpmGeneratedValue:
+		return fail("magic", fmt.Sprintf("0x%08x is not TPM_GENERATED_VALUE", magic))
+	case !s.ReadUint16(&typ):
+		return fail("type", "truncated")
+	case typ != tpmSTAttestQuote:
+		return fail("type", fmt.Sprintf("0x%04x is not TPM_ST_ATTEST_QUOTE", typ))
+	case !s.ReadUint16LengthPrefixed(&signer):
+		return fail("qualifiedSigner", "truncated")
+	case !s.ReadUint16LengthPrefixed(&extra):
+		return fail("extraData", "truncated")
+	case !s.ReadBytes((*[]byte)(&clock), clockInfoSize):
+		return fail("clockInfo", "truncated")
+	case !s.ReadBytes((*[]byte)(&fw), firmwareSize):
+		return fail("firmwareVersion", "truncated")
 	}
-	if !s.ReadUint16LengthPrefixed(&signer) || !s.ReadUint16LengthPrefixed(&extra) ||
-		!s.ReadBytes((*[]byte)(&clock), 17) || !s.ReadBytes((*[]byte)(&fw), 8) {
-		return nil, errors.New("patnc: truncated TPMS_ATTEST")
+	start := off()
+	if msg := skipPCRSelection(&s); msg != "" {
+		return fail("pcrSelect", msg)
 	}
-	sel := s
-	var count uint32
-	if !s.ReadUint32(&count) || count > 16 {
-		return nil, errors.New("patnc: bad TPML_PCR_SELECTION in TPMS_ATTEST")
+	sel := attest[start:off():off()]
+	if !s.ReadUint16LengthPrefixed(&digest) {
+		return fail("pcrDigest", "truncated")
 	}
-	for i := uint32(0); i < count; i++ {
-		var hash uint16
-		var bitmap str
-		if !s.ReadUint16(&hash) || !s.ReadUint8LengthPrefixed(&bitmap) {
-			return nil, errors.New("patnc: truncated TPML_PCR_SELECTION in TPMS_ATTEST")
-		}
-	}
-	sel = sel[:len(sel)-len(s)]
-	if !s.ReadUint16LengthPrefixed(&digest) || !s.Empty() {
-		return nil, errors.New("patnc: bad pcrDigest in TPMS_ATTEST")
+	if !s.Empty() {
+		return fail("pcrDigest", fmt.Sprintf("%d bytes after the structure", len(s)))
 	}
 	a.QuoteMode = QuoteTPM2
 	a.QualifiedSigner, a.ClockInfo, a.VersionInfo = signer, clock, fw
@@ -197,13 +225,54 @@ func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err e
 	return extra, nil
 }
 
-// TPMSAttest rebuilds the TPMS_ATTEST the TPM signed from the TPM 2.0
-// fields and the verifier's own copy of the qualifying data (TPM 2.0
-// Part 3 §18.4); pcrDigest is normally the verifier's recomputed digest, or
-// a.PCRComposite.
+// skipPCRSelection reads one TPML_PCR_SELECTION and says what is wrong with
+// it ("" if nothing):
+//
+//	count u32 | count × { hash u16 | sizeofSelect u8 | pcrSelect [sizeofSelect] }
+func skipPCRSelection(s *str) string {
+	var n uint32
+	if !s.ReadUint32(&n) {
+		return "truncated count"
+	}
+	if n > maxPCRSelections {
+		return fmt.Sprintf("count %d (at most %d)", n, maxPCRSelections)
+	}
+	for i := uint32(0); i < n; i++ {
+		var hash uint16
+		var bm str
+		if !s.ReadUint16(&hash) || !s.ReadUint8LengthPrefixed(&bm) {
+			return "truncated selection"
+		}
+		if len(bm) > maxSizeofSelect {
+			return fmt.Sprintf("sizeofSelect %d", len(bm))
+		}
+	}
+	return ""
+}
+
+// TPMSAttest is the TPMS_ATTEST encoder of the project: it rebuilds the
+// TPMS_ATTEST the TPM signed from the TPM 2.0 fields and the verifier's own
+// copy of the qualifying data (TPM 2.0 Part 3 §18.4). pcrDigest is normally
+// the verifier's recomputed digest, so that a valid signature over the
+// result proves both the nonce and the PCR values. Fields of the wrong size
+// (clock info, version info, not one TPML_PCR_SELECTION) are an
+// *AttestError.
 func (a *SimpleEvidFinal) TPMSAttest(extraData, pcrDigest []byte) ([]byte, error) {
 	if a.QuoteMode != QuoteTPM2 {
 		return nil, errors.New("patnc: Simple Evidence Final carries no TPM 2.0 quote")
+	}
+	if len(a.ClockInfo) != clockInfoSize {
+		return nil, &AttestError{Field: "clockInfo", Msg: fmt.Sprintf("%d bytes, want %d", len(a.ClockInfo), clockInfoSize)}
+	}
+	if len(a.VersionInfo) != firmwareSize {
+		return nil, &AttestError{Field: "firmwareVersion", Msg: fmt.Sprintf("%d bytes, want %d", len(a.VersionInfo), firmwareSize)}
+	}
+	sel := str(a.PCRSelect)
+	if msg := skipPCRSelection(&sel); msg != "" || !sel.Empty() {
+		if msg == "" {
+			msg = "bytes after the selection"
+		}
+		return nil, &AttestError{Field: "pcrSelect", Msg: "not one TPML_PCR_SELECTION: " + msg}
 	}
 	b := NewBuilder(make([]byte, 0, 64+len(a.QualifiedSigner)+len(extraData)+len(pcrDigest)+len(a.PCRSelect)))
 	b.AddUint32(tpmGeneratedValue)
