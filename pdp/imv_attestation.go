@@ -17,17 +17,55 @@ import (
 	"github.com/imchost/imchost/tpmhost"
 )
 
-// attPhase is where the Attestation IMV is in the PTS exchange.
-type attPhase int
+// attPhase is where the Attestation IMV is in the PTS exchange (PTS IF-M
+// Binding §3.7–§3.15): it has sent the requests of the phase and waits for
+// their answers. The only transitions are in (*attIMV).advance, at the end
+// of an IMC batch, and in finish (to phaseDone); which answers belong to
+// which phase is answerPhase.
+type attPhase uint8
 
 const (
-	attInit     attPhase = iota // nothing sent yet
-	attCaps                     // capabilities and algorithm requested
-	attDH                       // D-H nonce parameters requested
-	attTPM                      // D-H finished, TPM version and AIK requested
-	attEvidence                 // evidence requested
-	attDone                     // verdict reached
+	phaseStart    attPhase = iota // nothing sent yet
+	phaseCaps                     // PTS protocol capabilities and measurement algorithm requested
+	phaseDH                       // D-H nonce parameters requested
+	phaseTPM                      // D-H finished; TPM version information and AIK requested
+	phaseEvidence                 // component evidence (and file measurements) requested
+	phaseDone                     // verdict reached
 )
+
+var attPhaseNames = [...]string{
+	phaseStart:    "start",
+	phaseCaps:     "capabilities",
+	phaseDH:       "D-H nonce",
+	phaseTPM:      "TPM",
+	phaseEvidence: "evidence",
+	phaseDone:     "done",
+}
+
+// String names the phase in reasons ("the TPM phase").
+func (p attPhase) String() string {
+	if int(p) < len(attPhaseNames) {
+		return attPhaseNames[p]
+	}
+	return fmt.Sprintf("phase %d", uint8(p))
+}
+
+// answerPhase is the phase whose requests an attribute answers; ok is false
+// for attributes that may come in any phase (segmentation, PA-TNC errors,
+// the host's module report, attributes the IMV ignores).
+func answerPhase(at patnc.Attr) (p attPhase, ok bool) {
+	switch at.(type) {
+	case *patnc.ProtoCaps, *patnc.MeasAlgoSelection:
+		return phaseCaps, true
+	case *patnc.DHNonceParamsResp:
+		return phaseDH, true
+	case *patnc.TPMVersionInfo, *patnc.AIK:
+		return phaseTPM, true
+	case *patnc.ITASymlinks, *patnc.SimpleCompEvid, *patnc.SimpleEvidFinal, *patnc.FileMeas:
+		return phaseEvidence, true
+	}
+	return 0, false
+}
 
 // The component strongSwan's IMV requests for BIOS evidence: ITA-HSR
 // "Linux IMA" with qualifier K + trusted platform (PTS IF-M Binding §5.1).
@@ -50,29 +88,33 @@ type attIMV struct {
 	c   *conn
 	log hclog.Logger
 
-	phase   attPhase
-	gotPTS  bool // a PTS message arrived in this batch
-	askedOS bool
+	phase attPhase
+	// batchPTS: a PTS message arrived in this batch; segRequested: a Next
+	// Segment request went out in it, so the IMV waits for the rest
+	// instead of judging what it has.
+	batchPTS     bool
+	segRequested bool
+	askedOS      bool
 
-	caps      patnc.Caps
-	gotCaps   bool
-	algo      patnc.HashAlgs
-	gotAlgo   bool
-	respNonce []byte
-	respPub   []byte
-	group     patnc.DHGroups
-	dhHashes  patnc.HashAlgs
-	gotDH     bool
-	secret    []byte
-	locality  uint8
-	gotVer    bool
-	akPub     crypto.PublicKey
-	akKeyID   string
-	akCert    *x509.Certificate
-	gotAK     bool
-	akLearn   bool // trusted on first use: record when the attestation succeeds
-	evidence  []Measurement
-	imaEvid   []imaEvidence // IMA entries (policy IMA), in list order
+	// The IMC's answers, nil until they arrive (each only in its phase).
+	caps    *patnc.ProtoCaps         // phaseCaps
+	algoSel *patnc.MeasAlgoSelection // phaseCaps
+	dh      *patnc.DHNonceParamsResp // phaseDH
+	final   *patnc.SimpleEvidFinal   // phaseEvidence
+	// locality (TPM Version Information) and the AIK arrive in phaseTPM.
+	locality uint8
+	akPub    crypto.PublicKey
+	akKeyID  string // "" until an AIK arrived
+	akCert   *x509.Certificate
+
+	// Set by the transitions: the measurement algorithm once the
+	// capabilities phase accepted it, the secret once the D-H phase
+	// finished, the shadow PCRs once evidence is requested.
+	algo     patnc.HashAlgs
+	secret   []byte
+	akLearn  bool // trusted on first use: record when the attestation succeeds
+	evidence []Measurement
+	imaEvid  []imaEvidence // IMA entries (policy IMA), in list order
 	// fileReqs are the outstanding Request File Measurements (policy
 	// file_measurements), files what they returned, fileMissing the paths
 	// the endpoint answered with File Not Found.
@@ -80,21 +122,19 @@ type attIMV struct {
 	files       []fileResult
 	fileMissing []string
 	shadow      *shadowPCRs
-	final       *patnc.SimpleEvidFinal
 	contract    *patnc.Contract // TCG segmentation contract with the IMC
-	// segRequested: a Next Segment request went out in this batch, so the
-	// IMV waits for the rest instead of judging what it has.
-	segRequested bool
 
 	// modReport is the host's module report (abi.ModuleReport), modErr
 	// why the last one did not decode.
 	modReport *abi.ModuleReport
 	modErr    error
 
-	decided bool
-	sent    bool
-	v       IMVVerdict
+	sent bool // the Assessment Result went out
+	v    IMVVerdict
 }
+
+// decided reports whether the verdict is reached.
+func (a *attIMV) decided() bool { return a.phase == phaseDone }
 
 func newAttIMV(c *conn) *attIMV {
 	return &attIMV{c: c, log: c.env.attLog.With("conn_id", uint32(c.id)),
@@ -107,17 +147,24 @@ func (a *attIMV) receiveOS(msg *patnc.Message) {}
 
 // receive processes a PTS message from the Attestation IMC.
 func (a *attIMV) receive(ctx context.Context, msg *patnc.Message) {
-	a.gotPTS = true
+	a.batchPTS = true
 	for _, at := range msg.Attrs {
-		if a.decided {
+		if a.decided() {
 			return
 		}
 		a.process(at)
 	}
 }
 
-// process handles one attribute (reassembled ones included).
+// process handles one attribute (reassembled ones included). An answer
+// that does not belong to the current phase ends the work item: a PTS
+// answer counts only for the requests the IMV has made (an AIK sent again
+// with the evidence must not replace the one whose trust was checked).
 func (a *attIMV) process(at patnc.Attr) {
+	if p, ok := answerPhase(at); ok && p != a.phase {
+		a.unexpected(at, p)
+		return
+	}
 	switch x := at.(type) {
 	case *patnc.SegContractResponse:
 		if a.contract != nil {
@@ -128,13 +175,13 @@ func (a *attIMV) process(at patnc.Attr) {
 	case *patnc.SegEnvelope:
 		a.reassemble(x)
 	case *patnc.ProtoCaps:
-		a.caps, a.gotCaps = x.Caps, true
+		a.caps = x
 		a.log.Info("supported PTS protocol capabilities: " + x.Caps.String())
 	case *patnc.MeasAlgoSelection:
-		a.algo, a.gotAlgo = x.Alg, true
+		a.algoSel = x
 		a.log.Info("selected PTS measurement algorithm is " + x.Alg.String())
 	case *patnc.DHNonceParamsResp:
-		a.group, a.dhHashes, a.respNonce, a.respPub, a.gotDH = x.Group, x.HashAlgs, x.Nonce, x.Public, true
+		a.dh = x
 		a.log.Info("selected PTS DH group is "+x.Group.String(), "nonce_len", len(x.Nonce))
 	case *patnc.TPMVersionInfo:
 		a.processVersion(x)
@@ -208,7 +255,7 @@ func (a *attIMV) processVersion(x *patnc.TPMVersionInfo) {
 		a.log.Info("TPM version information is not TPM 2.0", "tag", hex.EncodeToString(v[:2]))
 		return
 	}
-	a.locality, a.gotVer = v[3], true
+	a.locality = v[3]
 	a.log.Info(fmt.Sprintf("TPM 2.0 - startup locality: %d", a.locality))
 }
 
@@ -230,7 +277,7 @@ func (a *attIMV) processAIK(x *patnc.AIK) {
 		a.akPub, a.akCert, spki = cert.PublicKey, cert, cert.RawSubjectPublicKeyInfo
 	}
 	sum := sha1.Sum(spki)
-	a.akKeyID, a.gotAK = hex.EncodeToString(sum[:]), true
+	a.akKeyID = hex.EncodeToString(sum[:])
 	a.log.Info("verifying AIK with keyid " + colonHex(a.akKeyID))
 	if dev := a.c.facts.deviceID; dev != "" && dev != a.akKeyID {
 		a.log.Info("device ID does not match AIK keyid", "device_id", dev, "keyid", a.akKeyID)
@@ -242,9 +289,6 @@ func (a *attIMV) processEvidence(x *patnc.SimpleCompEvid) {
 	switch {
 	case len(a.evidence) >= maxEvidence:
 		a.fail(ResultError, NoAccess, "too many evidence measurements")
-		return
-	case a.shadow == nil:
-		a.fail(ResultError, NoAccess, "evidence received before it was requested")
 		return
 	case x.Name.Vendor == biosCompVendor && uint8(x.Name.Qualifier) == imaCompQualifier && x.Name.Name == biosCompName &&
 		x.MeasType == measTypeHash && x.HashAlg == a.algo && len(x.Measurement) == a.algo.Size():
@@ -281,17 +325,36 @@ func (a *attIMV) processEvidence(x *patnc.SimpleCompEvid) {
 
 func (a *attIMV) processFinal(x *patnc.SimpleEvidFinal) { a.final = x }
 
+// unexpected ends the work item for an answer outside its phase p.
+func (a *attIMV) unexpected(at patnc.Attr, p attPhase) {
+	if p == phaseEvidence && a.phase < phaseEvidence {
+		a.fail(ResultError, NoAccess, "evidence received before it was requested")
+		return
+	}
+	a.fail(ResultError, NoAccess, fmt.Sprintf("%s received in the %s phase (it answers the %s phase)",
+		at.Type().Name(), a.phase, p))
+}
+
 // batchEnding sends the next round of requests, or verifies the evidence.
 func (a *attIMV) batchEnding(ctx context.Context) {
-	got := a.gotPTS && !a.segRequested
-	a.gotPTS, a.segRequested = false, false
-	if a.decided {
+	answered := a.batchPTS && !a.segRequested
+	a.batchPTS, a.segRequested = false, false
+	if a.decided() {
 		a.sendAssessment()
 		return
 	}
+	a.advance(ctx, answered)
+}
+
+// advance is the phase machine's one place of transitions: with the
+// answers of the current phase complete it checks them, sends the next
+// phase's requests and enters it (or verifies, in the evidence phase). An
+// IMC that answered without what the phase needs fails the work item
+// (stalled); with no answer at all the IMV keeps waiting.
+func (a *attIMV) advance(ctx context.Context, answered bool) {
 	p := a.c.env.policy
 	switch a.phase {
-	case attInit:
+	case phaseStart:
 		if (a.c.facts.product == "" || a.c.facts.deviceID == "") && !a.askedOS {
 			a.askedOS = true
 			a.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: AttestationIMVID,
@@ -303,17 +366,18 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 		a.sendPTS(req,
 			patnc.WithNoSkip(&patnc.ReqProtoCaps{Caps: patnc.CapV | patnc.CapD | patnc.CapT}),
 			patnc.WithNoSkip(&patnc.MeasAlgoRequest{Algs: patnc.HashAlgs(p.measAlgos())}))
-		a.phase = attCaps
-	case attCaps:
-		if !a.gotCaps || !a.gotAlgo {
-			a.stalled(got, "PTS protocol capabilities or measurement algorithm missing")
+		a.phase = phaseCaps
+	case phaseCaps:
+		if a.caps == nil || a.algoSel == nil {
+			a.stalled(answered, "PTS protocol capabilities or measurement algorithm missing")
 			return
 		}
+		a.algo = a.algoSel.Alg
 		switch {
-		case a.caps&patnc.CapT == 0:
+		case a.caps.Caps&patnc.CapT == 0:
 			a.fail(ResultError, NoAccess, "no TPM available")
 			return
-		case a.caps&patnc.CapD == 0:
+		case a.caps.Caps&patnc.CapD == 0:
 			a.fail(ResultError, NoAccess, "no DH nonce negotiation")
 			return
 		case !a.algo.Single() || a.algo&patnc.HashAlgs(p.measAlgos()) == 0 || tpmhost.Alg(a.algo.TPMAlg()).Hash() == 0:
@@ -322,10 +386,10 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 		}
 		a.sendPTS(patnc.WithNoSkip(&patnc.DHNonceParamsReq{MinNonceLen: uint8(p.MinNonceLen),
 			Groups: patnc.DHGroups(p.dhGroups())}))
-		a.phase = attDH
-	case attDH:
-		if !a.gotDH {
-			a.stalled(got, "D-H nonce parameters missing")
+		a.phase = phaseDH
+	case phaseDH:
+		if a.dh == nil {
+			a.stalled(answered, "D-H nonce parameters missing")
 			return
 		}
 		finish, err := a.finishDH()
@@ -335,10 +399,10 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 		}
 		a.sendPTS(patnc.WithNoSkip(finish), patnc.WithNoSkip(&patnc.GetTPMVersionInfo{}),
 			patnc.WithNoSkip(&patnc.GetAIK{}))
-		a.phase = attTPM
-	case attTPM:
-		if !a.gotAK {
-			a.stalled(got, "no AIK received")
+		a.phase = phaseTPM
+	case phaseTPM:
+		if a.akKeyID == "" {
+			a.stalled(answered, "no AIK received")
 			return
 		}
 		if !a.trustAK(ctx) {
@@ -354,10 +418,10 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 		attrs := []patnc.Attr{&patnc.ITAGetSymlinks{Dir: "/"}, patnc.WithNoSkip(&patnc.ReqFuncCompEvid{Requests: reqs})}
 		attrs = append(attrs, a.fileRequests()...)
 		a.sendPTS(append(attrs, patnc.WithNoSkip(&patnc.GenAttestEvid{}))...)
-		a.phase = attEvidence
-	case attEvidence:
+		a.phase = phaseEvidence
+	case phaseEvidence:
 		if a.final == nil {
-			a.stalled(got, "no Simple Evidence Final received")
+			a.stalled(answered, "no Simple Evidence Final received")
 			return
 		}
 		a.verify(ctx)
@@ -366,8 +430,8 @@ func (a *attIMV) batchEnding(ctx context.Context) {
 
 // stalled fails the work item when the IMC answered without what the IMV
 // needs; with no answer at all the IMV keeps waiting.
-func (a *attIMV) stalled(got bool, why string) {
-	if got {
+func (a *attIMV) stalled(answered bool, why string) {
+	if answered {
 		a.fail(ResultError, NoAccess, why)
 	}
 }
@@ -380,27 +444,27 @@ func (a *attIMV) sendPTS(attrs ...patnc.Attr) {
 // initiator: own key pair, own nonce of the responder nonce's length, hash =
 // strongest common algorithm, secret assessment value.
 func (a *attIMV) finishDH() (*patnc.DHNonceFinish, error) {
-	p := a.c.env.policy
+	p, r := a.c.env.policy, a.dh
 	min := p.MinNonceLen
 	if min < minNonceLen {
 		min = minNonceLen
 	}
 	switch {
-	case !a.group.Single() || a.group&patnc.DHGroups(p.dhGroups()) == 0:
-		return nil, fmt.Errorf("DH group %s was not offered", a.group)
-	case len(a.respNonce) < min:
-		return nil, fmt.Errorf("responder nonce has %d bytes, at least %d required", len(a.respNonce), min)
+	case !r.Group.Single() || r.Group&patnc.DHGroups(p.dhGroups()) == 0:
+		return nil, fmt.Errorf("DH group %s was not offered", r.Group)
+	case len(r.Nonce) < min:
+		return nil, fmt.Errorf("responder nonce has %d bytes, at least %d required", len(r.Nonce), min)
 	}
-	hashAlg := (a.dhHashes & patnc.HashAlgs(p.measAlgos())).Best()
+	hashAlg := (r.HashAlgs & patnc.HashAlgs(p.measAlgos())).Best()
 	h := tpmhost.Alg(hashAlg.TPMAlg()).Hash()
 	if h == 0 {
-		return nil, fmt.Errorf("no common DH hash algorithm in %s", a.dhHashes)
+		return nil, fmt.Errorf("no common DH hash algorithm in %s", r.HashAlgs)
 	}
-	dh, err := tpmhost.NewDHSession(tpmhost.DHInitiator, tpmhost.DHGroup(a.group.IKEGroup()), len(a.respNonce), nil)
+	dh, err := tpmhost.NewDHSession(tpmhost.DHInitiator, tpmhost.DHGroup(r.Group.IKEGroup()), len(r.Nonce), nil)
 	if err != nil {
-		return nil, fmt.Errorf("DH group %s: %w", a.group, err)
+		return nil, fmt.Errorf("DH group %s: %w", r.Group, err)
 	}
-	secret, _, err := dh.Finish(h, a.respPub, a.respNonce)
+	secret, _, err := dh.Finish(h, r.Public, r.Nonce)
 	if err != nil {
 		return nil, fmt.Errorf("invalid DH public value: %w", err)
 	}
@@ -643,10 +707,10 @@ func (a *attIMV) fail(res Result, rec Recommendation, reasons ...string) {
 }
 
 func (a *attIMV) finish(res Result, rec Recommendation, reasons ...string) {
-	if a.decided {
+	if a.decided() {
 		return
 	}
-	a.decided, a.phase = true, attDone
+	a.phase = phaseDone
 	a.v.Result, a.v.Recommendation, a.v.Reasons = res, rec, reasons
 	a.log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", AttestationIMVID, rec, res))
 }
@@ -654,7 +718,7 @@ func (a *attIMV) finish(res Result, rec Recommendation, reasons ...string) {
 // sendAssessment queues the IETF Assessment Result for the Attestation IMC
 // once (vector 10_01: a PTS-subtype message).
 func (a *attIMV) sendAssessment() {
-	if a.sent || !a.decided {
+	if a.sent || !a.decided() {
 		return
 	}
 	a.sent = true
@@ -666,7 +730,7 @@ func (a *attIMV) sendAssessment() {
 // no recommendation as in strongSwan (the other IMVs then decide), unless
 // the policy requires attestation.
 func (a *attIMV) solicit() {
-	if !a.decided {
+	if !a.decided() {
 		if a.c.env.policy.AllowMissingAttestation {
 			a.v.Result, a.v.Recommendation = DontKnow, NoRecommendation
 			a.log.Info("IMV 2 has no recommendation: attestation not finished")

@@ -4,14 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -201,7 +208,7 @@ func replayRun(t *testing.T, st Store, p Policy, inject bool, mutate func([]byte
 	}
 	c.Receive(ctx, loadVector(t, "07_01_c2s_*").pa)
 	c.BatchEnding(ctx)
-	if c.att.decided {
+	if c.att.decided() {
 		// Refused before the evidence: the assessment waits for RESULT.
 		if len(rec.msgs) != 0 {
 			t.Fatalf("%d PA messages sent after a refused AIK", len(rec.msgs))
@@ -520,5 +527,74 @@ func checkPCRs(t testing.TB, s *shadowPCRs) {
 	}
 	if n != 11 || s.selected != 0x43ff {
 		t.Fatalf("compared %d PCRs, selection %06x", n, s.selected)
+	}
+}
+
+// TestAIKSwapRefused: an IMC whose AK passed the trust check in the TPM
+// phase sends another AIK with the evidence and signs the quote with that
+// key. The old IMV took the second AIK (and, learning AKs, trusted it) and
+// judged the forged quote compliant; an answer outside its phase now ends
+// the work item.
+func TestAIKSwapRefused(t *testing.T) {
+	st, err := OpenStore(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	forger, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(&forger.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := recordedSecret(t)
+	c, _ := replayRun(t, st, DefaultPolicy(), true, func(body []byte) []byte {
+		m, err := patnc.ParseMessage(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range m.Attrs {
+			sef, ok := at.(*patnc.SimpleEvidFinal)
+			if !ok {
+				continue
+			}
+			raw, err := sef.TPMSAttest(secret, sef.PCRComposite)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := sha256.Sum256(raw)
+			r, s, err := ecdsa.Sign(rand.Reader, forger, d[:])
+			if err != nil {
+				t.Fatal(err)
+			}
+			sef.QuoteSig = make([]byte, 64)
+			r.FillBytes(sef.QuoteSig[:32])
+			s.FillBytes(sef.QuoteSig[32:])
+		}
+		m.Attrs = append([]patnc.Attr{&patnc.AIK{Naked: true, DER: spki}}, m.Attrs...)
+		out, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	})
+	v := c.result()
+	if v.Result != ResultError || v.Access != AccessDenied ||
+		!contains(v.Reasons, "Attestation Identity Key received in the evidence phase (it answers the TPM phase)") {
+		t.Fatalf("swapped AIK: %v / %v %q", v.Result, v.Access, v.Reasons)
+	}
+	sum := sha1.Sum(spki)
+	if ok, _ := st.AKTrusted(context.Background(), hex.EncodeToString(sum[:])); ok {
+		t.Fatal("the forger's AK was learned")
+	}
+}
+
+func TestAttPhaseString(t *testing.T) {
+	for p, want := range map[attPhase]string{phaseStart: "start", phaseTPM: "TPM", phaseDone: "done", attPhase(9): "phase 9"} {
+		if got := p.String(); got != want {
+			t.Errorf("%d: %q, want %q", p, got, want)
+		}
 	}
 }

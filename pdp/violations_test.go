@@ -57,6 +57,12 @@ func TestAttestationProtocolViolations(t *testing.T) {
 			ResultError, "evidence received before it was requested"},
 		{"IMC error", [][]patnc.Attr{{patnc.NewTCGError(patnc.TCGErrorCode(1), []byte{0, 0, 0xc0, 0})}},
 			ResultError, "PA-TNC error 1 received from the IMC"},
+		// Answers outside their phase (the old IMV took them whenever
+		// they came and went on asking).
+		{"capabilities again in the D-H phase", [][]patnc.Attr{{okCaps, okAlgo}, {okCaps}},
+			ResultError, "PTS Protocol Capabilities received in the D-H nonce phase (it answers the capabilities phase)"},
+		{"TPM version before it was asked", [][]patnc.Attr{{okCaps, okAlgo, &patnc.TPMVersionInfo{Info: []byte{2, 0, 0, 3}}}},
+			ResultError, "TPM Version Information received in the capabilities phase (it answers the TPM phase)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, _ := OpenStore(":memory:")
