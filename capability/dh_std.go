@@ -1,44 +1,45 @@
 package capability
 
 import (
-	"crypto/ecdh"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/imchost/imchost/tpmhost"
 )
 
-// StdDH is the standard-library DH: the ECP groups 19 (P-256) and 20
-// (P-384). MODP groups need tpmhost's DH (NewTPMPlatform wires it).
+// StdDH is the PTS D-H of tpmhost, the project's one Diffie-Hellman
+// implementation (the PDP's IMV uses it too): MODP groups 2, 5, 14 and ECP
+// groups 19 (P-256) and 20 (P-384), public values and shared secrets in
+// strongSwan's encoding (PTS IF-M Binding §3.8). A Platform with a nil DH
+// uses it.
 type StdDH struct{}
 
 // NewKey implements DH.
 func (StdDH) NewKey(group uint16) (DHKey, error) {
-	var c ecdh.Curve
-	switch group {
-	case 19:
-		c = ecdh.P256()
-	case 20:
-		c = ecdh.P384()
-	default:
+	if !slices.Contains(tpmhost.DHGroups(), tpmhost.DHGroup(group)) {
 		return nil, fmt.Errorf("%w: DH group %d", ErrUnsupported, group)
 	}
-	k, err := c.GenerateKey(rand.Reader)
+	k, err := tpmhost.GenerateDH(tpmhost.DHGroup(group), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	return ecpKey{k}, nil
+	return stdKey{k}, nil
 }
 
-type ecpKey struct{ k *ecdh.PrivateKey }
+type stdKey struct{ k *tpmhost.DHKey }
 
-// Public is X||Y: the uncompressed point without its 0x04 prefix.
-func (e ecpKey) Public() []byte { return e.k.PublicKey().Bytes()[1:] }
+// Public is the public value (MODP: big-endian padded to the modulus size;
+// ECP: X||Y).
+func (k stdKey) Public() []byte { return k.k.PublicValue() }
 
-// Shared is the X coordinate of the shared point (what crypto/ecdh returns
-// for the NIST curves).
-func (e ecpKey) Shared(peer []byte) ([]byte, error) {
-	pub, err := e.k.Curve().NewPublicKey(append([]byte{4}, peer...))
+// Shared validates the peer's public value and derives the shared secret
+// (ECP: the X coordinate).
+func (k stdKey) Shared(peer []byte) ([]byte, error) {
+	s, err := k.k.SharedSecret(peer)
 	if err != nil {
-		return nil, fmt.Errorf("%w: peer public value: %v", ErrInvalid, err)
+		return nil, errors.Join(ErrInvalid, err)
 	}
-	return e.k.ECDH(pub)
+	return s, nil
 }

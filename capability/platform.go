@@ -16,7 +16,7 @@ import (
 type Platform struct {
 	System System // os_release, system_facts, packages, symlinks
 	TPM    TPM    // tpm_version_info, tpm_banks, tpm_aik, tpm_quote, eventlog_events
-	DH     DH     // dh_create, dh_finish; nil: the standard-library ECP groups (StdDH)
+	DH     DH     // dh_create, dh_finish; nil: StdDH (tpmhost's D-H, all PTS groups)
 	// EventLogPath is the boot event log read when the IMC has no
 	// "eventlog" setting; "" means DefaultEventLogPath.
 	EventLogPath string

@@ -2,7 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -27,14 +26,14 @@ type TPMPlatformOptions struct {
 }
 
 // NewTPMPlatform returns the production Platform: the System read from
-// Root, the TPM and DH of tpmhost (t may be nil: no TPM, the tpm_*
+// Root and the TPM of tpmhost (t may be nil: no TPM, the tpm_*
 // functions answer StatusUnavailable).
 func NewTPMPlatform(t *tpmhost.TPM, o TPMPlatformOptions) capability.Platform {
 	log := o.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p := capability.Platform{System: NewSystem(o.Root), DH: TPMHostDH{}, EventLogPath: o.EventLogPath}
+	p := capability.Platform{System: NewSystem(o.Root), EventLogPath: o.EventLogPath} // DH nil: capability.StdDH, tpmhost's
 	if t != nil {
 		p.TPM = &tpmPlatform{t: t, defaultLog: o.EventLogPath, log: log, aks: map[uint32]*tpmhost.AK{}}
 	}
@@ -195,30 +194,4 @@ func ReadEventLog(path string, bank uint16) (abi.EventLog, error) {
 		out.Events = append(out.Events, abi.Event{Seq: uint32(e.Seq), PCR: e.PCR, Type: uint32(e.Type), Digest: d})
 	}
 	return out, nil
-}
-
-// TPMHostDH is the DH of tpmhost: MODP groups 2, 5, 14 and ECP 19, 20.
-type TPMHostDH struct{}
-
-// NewKey implements capability.DH.
-func (TPMHostDH) NewKey(group uint16) (capability.DHKey, error) {
-	if !slices.Contains(tpmhost.DHGroups(), tpmhost.DHGroup(group)) {
-		return nil, fmt.Errorf("%w: DH group %d", capability.ErrUnsupported, group)
-	}
-	k, err := tpmhost.GenerateDH(tpmhost.DHGroup(group), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	return tpmKey{k}, nil
-}
-
-type tpmKey struct{ k *tpmhost.DHKey }
-
-func (k tpmKey) Public() []byte { return k.k.PublicValue() }
-func (k tpmKey) Shared(peer []byte) ([]byte, error) {
-	s, err := k.k.SharedSecret(peer)
-	if err != nil {
-		return nil, errors.Join(capability.ErrInvalid, err)
-	}
-	return s, nil
 }
