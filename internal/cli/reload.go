@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
+	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/tnccs"
 )
@@ -32,6 +34,22 @@ type liveConfig struct {
 	cfg    *config.Config
 	client tnccs.ClientConfig
 	gen    uint64 // counts the reloads that took
+}
+
+// newAgent wires imchost run's IMC side for cfg (loaded with f's
+// overrides; ccfg built from it): the agentHost on plat, loaded now, and
+// the liveConfig a reload goes through. The host's watcher reloads through
+// it too.
+func newAgent(ctx context.Context, f *runFlags, cfg *config.Config, creds *ptlsCreds, ccfg tnccs.ClientConfig, plat capability.Platform, log hclog.Logger) (*liveConfig, error) {
+	var live *liveConfig
+	ah := &agentHost{cfg: cfg.Host(), ilog: log.Named("imc"), m: f.ops.m,
+		release: f.interval > 0 && !f.ops.keepLoaded,
+		load: func(ctx context.Context, hc *host.Config) (*host.Host, error) {
+			return startHost(ctx, hc, plat, log, func() { live.reload(context.Background()) }, true)
+		},
+	}
+	live = newLiveConfig(cfg, f, creds, ccfg, log, ah)
+	return live, ah.start(ctx)
 }
 
 // newLiveConfig starts from cfg, already loaded with f's overrides, and

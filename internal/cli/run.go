@@ -258,17 +258,11 @@ func cmdRun(e *env, args []string) int {
 		return fail(e, err)
 	}
 	defer f.ops.stop()
-	var live *liveConfig
-	ah := &agentHost{cfg: cfg.Host(), ilog: log.Named("imc"), m: f.ops.m,
-		release: f.interval > 0 && !f.ops.keepLoaded,
-		load: func(ctx context.Context, hc *host.Config) (*host.Host, error) {
-			return startHost(ctx, hc, plat, log, func() { live.reload(context.Background()) }, true)
-		},
-	}
-	live = newLiveConfig(cfg, &f, creds, ccfg, log, ah)
-	if err := ah.start(ctx); err != nil {
+	live, err := newAgent(ctx, &f, cfg, creds, ccfg, plat, log)
+	if err != nil {
 		return fail(e, err)
 	}
+	ah := live.host
 	defer ah.Close(context.Background())
 	if bad := preflight(ctx, cfg, tpm); len(bad) > 0 {
 		for _, fd := range bad {
