@@ -24,6 +24,16 @@ const (
 
 // msSim is a TPM reached through the reference simulator protocol. Responses
 // are read in full: u32 length, the response, then a u32 acknowledgement.
+//
+// go-tpm (v0.9.8) has the same protocol in tpm2/transport/tcp (command and
+// platform ports, POWER_ON + NV_ON, locality 0), but it is not used: it
+// reads a response with one Read, so a response arriving in two TCP
+// segments fails ("could not read full TPM response: only got 22 out of 44
+// bytes" against serveMSSim); it has no deadline or cancellation (a hung
+// simulator hangs the caller; TestMSSimFrozen); it ignores the value of the
+// acknowledgement; and a broken command connection cannot be re-dialled
+// without powering the TPM on again. Its connections are unexported, so a
+// wrapper cannot fix any of this.
 type msSim struct {
 	addr string     // the command port
 	mu   sync.Mutex // one command at a time
