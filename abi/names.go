@@ -47,22 +47,29 @@ var penNames = map[uint32]string{
 // "Debian", ...), or "" if it has none.
 func PENName(pen uint32) string { return penNames[pen] }
 
+// PA message subtypes of the shipped IMCs and the PDP's IMVs
+// (MsgType{PENIETF, SubtypeOS}, MsgType{PENTCG, SubtypePTS}).
+const (
+	SubtypeOS  uint32 = 1 // IETF "Operating System" (IANA PA Subtypes, RFC 5792)
+	SubtypePTS uint32 = 1 // TCG "PTS" (the PTS IF-M Binding)
+)
+
 // paSubtypeNames are the names of PA message subtypes per vendor: the IETF
-// ones of the IANA "PA Subtypes" registry (RFC 5792 §7.2) and the TCG ones
+// ones of the IANA "PA Subtypes" registry (RFC 5792) and the TCG ones
 // strongSwan knows.
 var paSubtypeNames = map[MsgType]string{
-	{PENIETF, 0}: "Testing",
-	{PENIETF, 1}: "Operating System",
-	{PENIETF, 2}: "Anti-Virus",
-	{PENIETF, 3}: "Anti-Spyware",
-	{PENIETF, 4}: "Anti-Malware Suite",
-	{PENIETF, 5}: "Firewall",
-	{PENIETF, 6}: "IDPS",
-	{PENIETF, 7}: "VPN",
-	{PENIETF, 8}: "NEA Client",
-	{PENTCG, 1}:  "PTS",
-	{PENTCG, 2}:  "SCAP",
-	{PENTCG, 3}:  "SWID",
+	{PENIETF, 0}:         "Testing",
+	{PENIETF, SubtypeOS}: "Operating System",
+	{PENIETF, 2}:         "Anti-Virus",
+	{PENIETF, 3}:         "Anti-Spyware",
+	{PENIETF, 4}:         "Anti-Malware Suite",
+	{PENIETF, 5}:         "Firewall",
+	{PENIETF, 6}:         "IDPS",
+	{PENIETF, 7}:         "VPN",
+	{PENIETF, 8}:         "NEA Client",
+	{PENTCG, SubtypePTS}: "PTS",
+	{PENTCG, 2}:          "SCAP",
+	{PENTCG, 3}:          "SWID",
 }
 
 // SubtypeName returns the name of the message type's subtype ("Operating

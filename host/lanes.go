@@ -13,8 +13,8 @@ import (
 var paVendorNames = map[string]uint32{"ietf": abi.PENIETF, "tcg": abi.PENTCG, "ita": abi.PENITAHSR}
 
 var paSubtypeNames = map[string]abi.MsgType{
-	"ietf/os": {Vendor: abi.PENIETF, Subtype: 1}, "ietf/operating-system": {Vendor: abi.PENIETF, Subtype: 1},
-	"tcg/pts": {Vendor: abi.PENTCG, Subtype: 1},
+	"ietf/os": {Vendor: abi.PENIETF, Subtype: abi.SubtypeOS}, "ietf/operating-system": {Vendor: abi.PENIETF, Subtype: abi.SubtypeOS},
+	"tcg/pts": {Vendor: abi.PENTCG, Subtype: abi.SubtypePTS},
 }
 
 // ParsePAType reads one pa_send/pa_receive entry: "ietf/os", "tcg/pts",

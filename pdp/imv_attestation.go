@@ -357,7 +357,7 @@ func (a *attIMV) advance(ctx context.Context, answered bool) {
 	case phaseStart:
 		if (a.c.facts.product == "" || a.c.facts.deviceID == "") && !a.askedOS {
 			a.askedOS = true
-			a.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: AttestationIMVID,
+			a.c.queue(outMsg{vendor: abi.PENIETF, subtype: abi.SubtypeOS, validator: AttestationIMVID,
 				attrs: []patnc.Attr{&patnc.AttrRequest{Types: []patnc.Type{
 					patnc.TypeProductInfo, patnc.TypeStringVersion, patnc.TypeITADeviceID}}}})
 		}
@@ -437,7 +437,7 @@ func (a *attIMV) stalled(answered bool, why string) {
 }
 
 func (a *attIMV) sendPTS(attrs ...patnc.Attr) {
-	a.c.queue(outMsg{vendor: abi.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, attrs: attrs})
+	a.c.queue(outMsg{vendor: abi.PENTCG, subtype: abi.SubtypePTS, validator: AttestationIMVID, attrs: attrs})
 }
 
 // finishDH checks the IMC's D-H parameters and completes the exchange as the
@@ -722,7 +722,7 @@ func (a *attIMV) sendAssessment() {
 		return
 	}
 	a.sent = true
-	a.c.queue(outMsg{vendor: abi.PENTCG, subtype: subtypePTS, validator: AttestationIMVID, final: true,
+	a.c.queue(outMsg{vendor: abi.PENTCG, subtype: abi.SubtypePTS, validator: AttestationIMVID, final: true,
 		attrs: []patnc.Attr{&patnc.AssessmentResult{Result: patnc.AssessmentResultCode(a.v.Result)}}})
 }
 

@@ -116,7 +116,7 @@ func (o *osIMV) batchEnding(ctx context.Context) {
 		}
 		o.requested = true
 		o.log.Info(fmt.Sprintf("requesting %d missing OS attributes", len(miss)))
-		o.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: []patnc.Attr{
+		o.c.queue(outMsg{vendor: abi.PENIETF, subtype: abi.SubtypeOS, validator: OSIMVID, attrs: []patnc.Attr{
 			contractRequest(o.c.env.maxMsg), &patnc.AttrRequest{Types: miss}}})
 		return
 	}
@@ -246,7 +246,7 @@ func (o *osIMV) sendAssessment() {
 	for _, r := range o.v.Remediation {
 		attrs = append(attrs, remediationAttr(r))
 	}
-	o.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeOS, validator: OSIMVID, attrs: attrs, final: true})
+	o.c.queue(outMsg{vendor: abi.PENIETF, subtype: abi.SubtypeOS, validator: OSIMVID, attrs: attrs, final: true})
 }
 
 // remediationAttr builds an IETF Remediation Instructions attribute: the

@@ -18,12 +18,6 @@ import (
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
-// PA subtypes the IMVs subscribe to.
-const (
-	subtypeOS  uint32 = 1 // IETF Operating System
-	subtypePTS uint32 = 1 // TCG PTS
-)
-
 // anyIMC is the Posture Collector Identifier "any" (TNC_IMCID_ANY). Every
 // PB-PA strongSwan's PDP sends carries it, with EXCL clear.
 const anyIMC uint16 = 0xffff
@@ -100,7 +94,7 @@ func (c *conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 	forOS := !m.Exclusive || m.Validator == OSIMVID
 	forAtt := !m.Exclusive || m.Validator == AttestationIMVID
 	switch {
-	case m.Vendor == abi.PENIETF && m.Subtype == subtypeOS:
+	case m.Vendor == abi.PENIETF && m.Subtype == abi.SubtypeOS:
 		msg, ok := c.parse(m, c.os.log, OSIMVID)
 		if !ok {
 			c.os.fail("invalid PA-TNC message received")
@@ -113,7 +107,7 @@ func (c *conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 		if forAtt {
 			c.att.receiveOS(msg)
 		}
-	case m.Vendor == abi.PENTCG && m.Subtype == subtypePTS:
+	case m.Vendor == abi.PENTCG && m.Subtype == abi.SubtypePTS:
 		if !forAtt {
 			return
 		}

@@ -9,7 +9,7 @@ import (
 
 // msgTypePTS is the PA message type the IMC subscribes to: TCG / PTS. The
 // ITA-HSR Get Symlinks request arrives inside these messages.
-var msgTypePTS = abi.MsgType{Vendor: abi.PENTCG, Subtype: 1}
+var msgTypePTS = abi.MsgType{Vendor: abi.PENTCG, Subtype: abi.SubtypePTS}
 
 // attestation is the TCG PTS Attestation IMC. It answers the Attestation
 // IMV's requests, from the capabilities to the signed quote over the boot

@@ -195,5 +195,5 @@ func attrValue(a patnc.Attr) []byte {
 
 // msgTypeOf is the PB-PA message type of every reply.
 func replyMessage(validator uint32, body []byte) imc.Message {
-	return imc.Message{Type: abi.MsgType{Vendor: abi.PENTCG, Subtype: 1}, Validator: validator, Exclusive: true, Body: body}
+	return imc.Message{Type: msgTypePTS, Validator: validator, Exclusive: true, Body: body}
 }

@@ -18,7 +18,7 @@ const imcName = "OS"
 
 // msgTypeOS is the PA message type the OS IMC sends and subscribes to:
 // IETF / Operating System.
-var msgTypeOS = abi.MsgType{Vendor: abi.PENIETF, Subtype: 1}
+var msgTypeOS = abi.MsgType{Vendor: abi.PENIETF, Subtype: abi.SubtypeOS}
 
 // OSIMC is strongSwan's imc-os as an imc.IMC: it pushes the operating
 // system's facts in the first message of a handshake, answers Attribute
