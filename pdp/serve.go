@@ -50,7 +50,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		pcfg.AllowAnonymous = true
 	}
 	scfg := tnccs.ServerConfig{PTTLS: pcfg, IMVs: set, MaxConns: s.cfg.MaxConns,
-		HandshakeTimeout: s.cfg.HandshakeTimeout, MaxConnsPerSource: s.cfg.MaxConnsPerSource,
+		HandshakeTimeout: s.cfg.HandshakeTimeout, MaxConnsPerSource: s.cfg.MaxConnsPerSource, ProxyFrom: s.cfg.ProxyFrom,
 		OnRefused: s.cfg.OnRefused, Options: tnccs.Options{Logger: s.cfg.Logger},
 		RetryIdle: s.cfg.RetryIdle, RetryAfter: s.cfg.RetryAfter, MaxRetries: s.cfg.MaxRetries}
 	if r := s.cfg.Referral; r != nil {

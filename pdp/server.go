@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,9 @@ type Config struct {
 	// (default 16, < 0 for none: behind a load balancer that hides client
 	// addresses).
 	MaxConnsPerSource int
+	// ProxyFrom lists load balancers that speak the PROXY protocol
+	// (tnccs.ServerConfig.ProxyFrom).
+	ProxyFrom []netip.Prefix
 	// OnRefused, when set, is called for each connection refused or closed
 	// to admit another (tnccs.Refused* reasons).
 	OnRefused func(remote, reason string)

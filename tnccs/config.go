@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -103,6 +104,13 @@ type ServerConfig struct {
 	// bound when < 0). Behind a load balancer that does not keep client
 	// addresses every connection comes from the balancer: disable it.
 	MaxConnsPerSource int
+	// ProxyFrom lists the addresses of TCP load balancers that speak the
+	// PROXY protocol (HAProxy's, version 1 or 2): a connection from one of
+	// them must start with a PROXY header within HandshakeTimeout, and is
+	// then treated as from the client the header names (per-source
+	// admission, logs, Peer.RemoteAddr). Connections from other addresses
+	// are served as they are.
+	ProxyFrom []netip.Prefix
 	// OnRefused, when set, is called for each connection refused (reason
 	// RefusedPerSource, RefusedShutdown) or closed to admit another
 	// (RefusedEvicted), with its remote address.

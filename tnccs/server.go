@@ -132,17 +132,27 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			cancel()
 			return fmt.Errorf("tnccs: accept: %w", err)
 		}
-		t, ok := adm.source(nc)
-		if !ok {
-			log.Info("connection refused: too many from its address", "remote", nc.RemoteAddr().String())
-			nc.Close()
-			<-sem
-			continue
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if s.fromProxy(nc) {
+				stop := context.AfterFunc(waitCtx, func() { nc.SetReadDeadline(time.Now()) })
+				pc, err := unproxy(nc, s.handshakeTimeout())
+				stop()
+				if err != nil {
+					log.Info("connection refused: a PROXY protocol peer sent no valid header", "remote", nc.RemoteAddr().String(), "error", err)
+					nc.Close()
+					return
+				}
+				nc = pc
+			}
+			t, ok := adm.source(nc)
+			if !ok {
+				log.Info("connection refused: too many from its address", "remote", nc.RemoteAddr().String())
+				nc.Close()
+				return
+			}
 			cctx, ccancel := context.WithCancel(ctx)
 			defer ccancel()
 			if !adm.admit(waitCtx, t, ccancel) {
@@ -161,6 +171,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 		}()
 	}
+}
+
+func (s *Server) handshakeTimeout() time.Duration {
+	if s.Config.HandshakeTimeout > 0 {
+		return s.Config.HandshakeTimeout
+	}
+	return DefaultHandshakeTimeout
 }
 
 func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
@@ -183,10 +200,7 @@ func (s *Server) serveConn(ctx context.Context, t *tracked) (*Result, error) {
 	if pcfg.Logger == nil {
 		pcfg.Logger = s.Config.logger("tls")
 	}
-	hs := s.Config.HandshakeTimeout
-	if hs <= 0 {
-		hs = DefaultHandshakeTimeout
-	}
+	hs := s.handshakeTimeout()
 	hctx, hcancel := context.WithTimeout(ctx, hs)
 	conn, err := pttls.Server(hctx, nc, pcfg)
 	hcancel()

@@ -70,6 +70,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--log-format", "yaml"}, exitUsage, "want text or json"},
 		{[]string{"pdp", "serve", "--listen", "127.0.0.1:0"}, exitUsage, "a certificate is needed"},
 		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--user", "nopass"}, exitUsage, "NAME:PASSWORD"},
+		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--proxy-protocol", "10.0.0.1,lb.example"}, exitUsage, `--proxy-protocol: "lb.example" is neither an IP address nor a CIDR prefix`},
 		{[]string{"tpm"}, exitUsage, "info|provision-ak"},
 		{[]string{"tpm", "provision-ak", "--handle", "0x01000000"}, exitUsage, "persistent handle"},
 		{[]string{"tpm", "extend", "--tpm", "/dev/tpmrm0", "log"}, exitUsage, "real TPM"},

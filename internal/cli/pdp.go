@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,6 +49,7 @@ func cmdPDPServe(e *env, args []string) int {
 	maxRetries := fs.Int("max-retries", 0, "re-assessments one connection may have, CRETRY and SRETRY together (default 16; -1: none)")
 	handshake := fs.Duration("handshake-timeout", 0, "bound of the TLS handshake and PT-TLS negotiation, SASL included (default 5s)")
 	perSource := fs.Int("max-conns-per-source", 0, "connections from one IP address (default 16; -1: no limit, for a load balancer that hides client addresses)")
+	proxyFrom := fs.String("proxy-protocol", "", "addresses or CIDR prefixes of load balancers that send a PROXY protocol header (v1 or v2) naming the client, comma separated")
 	grace := fs.Duration("shutdown-grace", 30*time.Second, "on SIGTERM, how long running attestations may take to finish")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9272) at /metrics")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run into FILE (go tool pprof)")
@@ -61,13 +63,17 @@ func cmdPDPServe(e *env, args []string) int {
 	if err := checkFormat(lf.format); err != nil {
 		return usageErr(e, "pdp serve", err.Error())
 	}
+	proxies, err := parsePrefixes(*proxyFrom)
+	if err != nil {
+		return usageErr(e, "pdp serve", "--proxy-protocol: "+err.Error())
+	}
 	log, err := lf.logger(e.stderr, nil)
 	if err != nil {
 		return fail(e, err)
 	}
 	cfg := pdp.Config{Addr: *listen, DBPath: *db, Policy: strictDefaultPolicy(), Logger: log,
 		MaxMessageSize: *maxMsg, MaxConns: *maxConns, IdleTimeout: *idle,
-		HandshakeTimeout: *handshake, MaxConnsPerSource: *perSource,
+		HandshakeTimeout: *handshake, MaxConnsPerSource: *perSource, ProxyFrom: proxies,
 		RetryIdle: *retryIdle, RetryAfter: *retryAfter, MaxRetries: *maxRetries}
 	if *retryAfter > 0 && *retryAfter >= *retryIdle {
 		return usageErr(e, "pdp serve", fmt.Sprintf("--retry-after %s needs a longer --retry-idle (now %s): the connection must still be open", *retryAfter, *retryIdle))
@@ -267,4 +273,25 @@ func strictDefaultPolicy() pdp.Policy {
 	p := pdp.DefaultPolicy()
 	p.AllowMissingAttestation = false
 	return p
+}
+
+// parsePrefixes parses a comma-separated list of IP addresses and CIDR
+// prefixes (an address is its own /32 or /128).
+func parsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
