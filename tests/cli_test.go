@@ -666,6 +666,58 @@ func TestCLISIGHUP(t *testing.T) {
 	}
 }
 
+// TestCLISIGHUPLimits: a SIGHUP that lifts the [tnccs] limits reaches the
+// PB-TNC client as well as the IMCs. Started with 6000-byte PA-TNC
+// messages, the Attestation IMC splits its evidence; once the file drops
+// the limits and SIGHUP reloads it, the IMCs are told PT-TLS's size and
+// send larger messages, which the client must take too. (Before, the host
+// took the new size and the client kept 6000: every attestation after the
+// reload failed.)
+func TestCLISIGHUPLimits(t *testing.T) {
+	e := newCLIEnv(t)
+	imcs := imcConfigs(t, e.logs)
+	write := func(limits string) {
+		if err := os.WriteFile(e.cfg, []byte(limits+configTOML(imcs, cacheDir)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("[tnccs]\nmax_message_size = 6000\nmax_batch_size = 2097136\n\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := startCLI(ctx, t, e.runArgs(e.pdp.addr, e.pdp.caPEM, e.tpm.inst.Spec, fixtureRoot(t, false),
+		"--interval", "1s")...)
+	verdicts := func() int { return len(verdictBlocks(p.stdout.String())) }
+	failures := func() int { return strings.Count(p.stderr.String(), "imchost: attestation with ") }
+	p.await("the first verdict", func() bool { return verdicts() >= 1 })
+	if n := failures(); n > 0 {
+		t.Fatalf("attestations failed under the first limits:\n%s", p.stderr.String())
+	}
+
+	write("")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// The first verdict after the signal may come from an attestation that
+	// began before the reload; the second began after.
+	after := verdicts()
+	p.await("two attestations after the reload", func() bool { return verdicts() >= after+2 || failures() > 0 })
+	code := p.stop(syscall.SIGTERM)
+	if failures() > 0 {
+		t.Fatalf("attestations failed after the reload lifted the limits:\n%s", p.stderr.String())
+	}
+	blocks := verdictBlocks(p.stdout.String())
+	// The environment's PDP allows an attestation that did not finish:
+	// the Attestation IMC's own assessment says whether it did.
+	last := blocks[len(blocks)-1]
+	if !regexp.MustCompile(`(?m)^IMC 2 "Attestation"( from IMV 2)?: compliant$`).MatchString(last) ||
+		!strings.Contains(last, "overall: compliant, Access Allowed") || code != 0 {
+		t.Errorf("after the reload: exit %d, last verdict\n%s", code, last)
+	}
+	if strings.Contains(p.stderr.String(), "exceeds the limit") {
+		t.Errorf("a PA message was refused after the reload:\n%s", p.stderr.String())
+	}
+}
+
 // verdictBlocks splits `imchost run` output into its verdicts: the lines
 // up to and including each "overall: " line.
 // stamp is the time --interval puts before every result line.
