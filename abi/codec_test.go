@@ -75,6 +75,19 @@ func samples() []codec {
 		{"DHFinishRequest", DHFinishRequest{Handle: 1, HashAlg: AlgSHA256, PeerPublic: []byte{1}, InitiatorNonce: []byte{2}, ResponderNonce: []byte{3}},
 			func(b []byte, v any) []byte { return AppendDHFinishRequest(b, v.(DHFinishRequest)) },
 			func(in []byte) (any, error) { return ParseDHFinishRequest(in) }},
+		{"SWRequest", SWRequest{Start: 4096, Max: 512},
+			func(b []byte, v any) []byte { return AppendSWRequest(b, v.(SWRequest)) },
+			func(in []byte) (any, error) { return ParseSWRequest(in) }},
+		{"SWInventory", SWInventory{Epoch: 0x5c3f9a01, LastEID: 7, Next: 2, End: true, Items: []SWItem{
+			{Source: "dpkg", Name: "libc6", Version: "2.36-9+deb12u14", Arch: "amd64"},
+			{Source: "swidtag", Name: "strongSwan", Version: "5.9.8", TagID: "strongSwan-5-9-8", RegID: "strongswan.org", Tag: []byte("<SoftwareIdentity/>")}}},
+			func(b []byte, v any) []byte { return AppendSWInventory(b, v.(SWInventory)) },
+			func(in []byte) (any, error) { return ParseSWInventory(in) }},
+		{"SWEvents", SWEvents{Epoch: 0x5c3f9a01, LastEID: 7, FirstEID: 1, Next: 8, End: true, Events: []SWEvent{
+			{EID: 6, Time: 1765112400, Action: SWDeletion, Item: SWItem{Source: "rpm", Name: "hello", Version: "2.12.1-3.fc40", Arch: "x86_64"}},
+			{EID: 7, Time: 1765112401, Action: SWAlteration, Item: SWItem{Source: "apk", Name: "musl", Version: "1.2.5-r1", Arch: "x86_64"}}}},
+			func(b []byte, v any) []byte { return AppendSWEvents(b, v.(SWEvents)) },
+			func(in []byte) (any, error) { return ParseSWEvents(in) }},
 		{"MsgTypes", []MsgType{{Vendor: PENIETF, Subtype: 1}, {Vendor: VendorAny, Subtype: SubtypeAny}},
 			func(b []byte, v any) []byte { return AppendMsgTypes(b, v.([]MsgType)) },
 			func(in []byte) (any, error) { return ParseMsgTypes(in) }},
@@ -118,6 +131,12 @@ func TestLayouts(t *testing.T) {
 			[]byte{0x97, 0x55, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}},
 		{"Banks", AppendBanks(nil, []uint16{AlgSHA256}), []byte{1, 0, 0, 0, 0x0b, 0}},
 		{"DHCreateResult", AppendDHCreateResult(nil, DHCreateResult{Handle: 5, Public: []byte{0xaa}}), []byte{5, 0, 0, 0, 1, 0, 0, 0, 0xaa}},
+		{"SWRequest", AppendSWRequest(nil, SWRequest{Start: 1, Max: 0x100}), []byte{1, 0, 0, 0, 0, 1, 0, 0}},
+		{"SWEvents", AppendSWEvents(nil, SWEvents{Epoch: 0x01020304, LastEID: 2, FirstEID: 1, Next: 3, End: true, Events: []SWEvent{
+			{EID: 2, Time: 0x10, Action: SWCreation, Item: SWItem{Source: "apk", Name: "a"}}}}),
+			[]byte{4, 3, 2, 1, 2, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 1, 1, 0, 0, 0,
+				2, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 1,
+				3, 0, 0, 0, 'a', 'p', 'k', 1, 0, 0, 0, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"HashRequest", AppendHashRequest(nil, HashRequest{Alg: AlgSHA1, Data: []byte("x")}), []byte{4, 0, 'x'}},
 	}
 	for _, tc := range tests {

@@ -50,6 +50,9 @@ func FuzzParseDHCreateRequest(f *testing.F) { fuzzCodec(f, "DHCreateRequest") }
 func FuzzParseDHCreateResult(f *testing.F)  { fuzzCodec(f, "DHCreateResult") }
 func FuzzParseDHFinishRequest(f *testing.F) { fuzzCodec(f, "DHFinishRequest") }
 func FuzzParseMsgTypes(f *testing.F)        { fuzzCodec(f, "MsgTypes") }
+func FuzzParseSWRequest(f *testing.F)       { fuzzCodec(f, "SWRequest") }
+func FuzzParseSWInventory(f *testing.F)     { fuzzCodec(f, "SWInventory") }
+func FuzzParseSWEvents(f *testing.F)        { fuzzCodec(f, "SWEvents") }
 
 func FuzzParseMessage(f *testing.F) {
 	f.Add(append(AppendMessageHeader(nil, MessageHeader{Type: MsgType{Vendor: PENTCG, Subtype: 1}, Collector: 2, Validator: 1, Flags: FlagExclusive}), 1, 0, 0, 0, 0, 0, 0, 1))

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/internal/inventory"
 	"github.com/imchost/imchost/internal/logfmt"
 	"github.com/imchost/imchost/tnccs"
 )
@@ -65,6 +66,8 @@ type Session struct {
 	eventLogs    map[uint16][]byte // encoded results, per bank, for this connection
 	ima          *imaCursor        // the open pass over the IMA list (ima_events)
 	packageList  []byte            // the encoded packages result, for this connection
+	sw           *swPass           // the open pass over the software inventory (sw_inventory)
+	swRec        *inventory.Record // the event record as sw_events last read it
 	roundSent    int               // PA bytes sent since the client's last batch
 	connSent     int               // PA bytes sent on this connection
 	refused      map[string]int    // refused sends, by reason
@@ -153,6 +156,7 @@ func (s *Session) Close() {
 	s.ima.close()
 	s.ima = nil
 	s.stash, s.stashed, s.packageList = nil, false, nil
+	s.sw, s.swRec = nil, nil
 	suppressed, refused := s.logLim.suppressed, s.refused
 	s.refused = nil
 	s.mu.Unlock()

@@ -86,6 +86,8 @@ var funcs = []*Func{
 	data(abi.FnOSRelease, (*Session).osRelease, abi.MaxInputLen, true),
 	data(abi.FnSystemFacts, (*Session).systemFacts, abi.MaxInputLen, true),
 	data(abi.FnPackages, (*Session).packages, abi.MaxInputLen, true),
+	data(abi.FnSWInventory, (*Session).swInventory, abi.MaxInputLen, false),
+	data(abi.FnSWEvents, (*Session).swEvents, abi.MaxInputLen, false),
 	data(abi.FnReport, (*Session).report, abi.MaxInputLen, false),
 	data(abi.FnTPMVersionInfo, (*Session).tpmVersionInfo, abi.MaxInputLen, true),
 	data(abi.FnTPMBanks, (*Session).tpmBanks, abi.MaxInputLen, true),

@@ -28,6 +28,10 @@ type FSSystem struct {
 	Arch string
 }
 
+// InventoryRoot implements capability.InventoryRoot: the package databases
+// of the software inventory are read under Root.
+func (s *FSSystem) InventoryRoot() string { return s.Root }
+
 // NewSystem returns the System rooted at root ("" means "/").
 func NewSystem(root string) *FSSystem {
 	if root == "" {

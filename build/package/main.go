@@ -33,7 +33,7 @@ import (
 const ModuleDir = "/usr/lib/imchost/imcs/"
 
 // modules are the shipped IMC files, by name in -wasm-dir.
-var modules = []string{"imc-os.wasm", "imc-attestation.wasm"}
+var modules = []string{"imc-os.wasm", "imc-attestation.wasm", "imc-swima.wasm"}
 
 func main() {
 	if err := run(); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/pdp"
@@ -40,7 +41,7 @@ func cmdDemo(e *env, args []string, openSim func(hclog.Logger) (*tpmhost.TPM, er
 			"the bundled boot log, the project's PDP listens on loopback, and imchost attests to it.\n\nflags:\n")
 		printDefaults(e.stdout, fs)
 	}
-	wasmDir := fs.String("wasm-dir", "out/wasm", "directory with imc-os.wasm and imc-attestation.wasm (make wasm)")
+	wasmDir := fs.String("wasm-dir", "out/wasm", "directory with imc-os.wasm, imc-attestation.wasm and imc-swima.wasm (make wasm)")
 	runs := fs.Int("runs", 2, "attestations to run: the first registers the machine, the next ones are checked against it")
 	root := fs.String("root", "", "file-system root of the system facts (default: a demo root with this machine's os-release and IP forwarding off)")
 	pdpDebug := fs.Bool("pdp-log", false, "also print the PDP's and its IMVs' log lines")
@@ -133,6 +134,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 	cfg.Apply(config.Overrides{WasmDir: d.wasmDir, TPM: tpmhost.SimulatorSpec, EventLog: logPath,
 		Connect: "127.0.0.1", Port: srv.Addr().(*net.TCPAddr).Port, CA: caPath, ServerName: "localhost"})
 	cfg.Wasm.Watch = false
+	demoSWState(cfg)
 	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
 	h, err := startHost(ctx, cfg.Host(), plat, d.log, nil, false)
 	if err != nil {
@@ -255,6 +257,12 @@ func demoRoot(root string) (string, error) {
 	if err := copyFirst("etc/machine-id", "/etc/machine-id"); err != nil {
 		return "", err
 	}
+	// This machine's package databases, for the OS and SWIMA IMCs.
+	for _, db := range []string{"var/lib/dpkg/status", "var/lib/rpm/rpmdb.sqlite", "lib/apk/db/installed"} {
+		if err := copyFirst(db, "/"+db); err != nil {
+			return "", err
+		}
+	}
 	for _, f := range []string{"proc/sys/net/ipv4/ip_forward", "proc/sys/net/ipv6/conf/all/forwarding"} {
 		if err := write(filepath.Join(root, f), []byte("0\n")); err != nil {
 			return "", err
@@ -264,6 +272,21 @@ func demoRoot(root string) (string, error) {
 		return "", errors.New("demo: this machine has no /etc/os-release")
 	}
 	return root, nil
+}
+
+// demoSWState keeps the SWIMA IMC's record of software changes in the
+// user's cache directory instead of /var/lib/imchost, so that the next
+// `make run` reports the changes since this one.
+func demoSWState(cfg *config.Config) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	for i := range cfg.IMCs {
+		if _, ok := cfg.IMCs[i].Settings[capability.SettingSWState]; ok {
+			cfg.IMCs[i].Settings[capability.SettingSWState] = filepath.Join(dir, "imchost", "demo-state")
+		}
+	}
 }
 
 func write(path string, b []byte) error {

@@ -69,6 +69,12 @@ func (h *nativeHost) EventLog(bank uint16) (abi.EventLog, error) {
 func (h *nativeHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
 	return imaEvents(h.call(abi.FnIMAEvents), req)
 }
+func (h *nativeHost) SWInventory(req abi.SWRequest) (abi.SWInventory, error) {
+	return swInventory(h.call(abi.FnSWInventory), req)
+}
+func (h *nativeHost) SWEvents(req abi.SWRequest) (abi.SWEvents, error) {
+	return swEvents(h.call(abi.FnSWEvents), req)
+}
 func (h *nativeHost) FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error) {
 	return fileMeasure(h.call(abi.FnFileMeasure), req)
 }
@@ -218,6 +224,30 @@ func imaEvents(call rawCall, req abi.IMARequest) (abi.IMAEvents, error) {
 	v, err := abi.ParseIMAEvents(out)
 	if err != nil {
 		return abi.IMAEvents{}, decodeErr(abi.FnIMAEvents)
+	}
+	return v, nil
+}
+
+func swInventory(call rawCall, req abi.SWRequest) (abi.SWInventory, error) {
+	out, err := call(abi.AppendSWRequest(nil, req))
+	if err != nil {
+		return abi.SWInventory{}, err
+	}
+	v, err := abi.ParseSWInventory(out)
+	if err != nil {
+		return abi.SWInventory{}, decodeErr(abi.FnSWInventory)
+	}
+	return v, nil
+}
+
+func swEvents(call rawCall, req abi.SWRequest) (abi.SWEvents, error) {
+	out, err := call(abi.AppendSWRequest(nil, req))
+	if err != nil {
+		return abi.SWEvents{}, err
+	}
+	v, err := abi.ParseSWEvents(out)
+	if err != nil {
+		return abi.SWEvents{}, decodeErr(abi.FnSWEvents)
 	}
 	return v, nil
 }

@@ -61,6 +61,12 @@ func hostEventLog(inPtr, inLen, outPtr, outCap uint32) int32
 //go:wasmimport imchost ima_events
 func hostIMAEvents(inPtr, inLen, outPtr, outCap uint32) int32
 
+//go:wasmimport imchost sw_inventory
+func hostSWInventory(inPtr, inLen, outPtr, outCap uint32) int32
+
+//go:wasmimport imchost sw_events
+func hostSWEvents(inPtr, inLen, outPtr, outCap uint32) int32
+
 //go:wasmimport imchost file_measure
 func hostFileMeasure(inPtr, inLen, outPtr, outCap uint32) int32
 
@@ -180,6 +186,12 @@ func (wasmHost) EventLog(bank uint16) (abi.EventLog, error) {
 }
 func (wasmHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
 	return imaEvents(wasmCall(abi.FnIMAEvents, hostIMAEvents), req)
+}
+func (wasmHost) SWInventory(req abi.SWRequest) (abi.SWInventory, error) {
+	return swInventory(wasmCall(abi.FnSWInventory, hostSWInventory), req)
+}
+func (wasmHost) SWEvents(req abi.SWRequest) (abi.SWEvents, error) {
+	return swEvents(wasmCall(abi.FnSWEvents, hostSWEvents), req)
 }
 func (wasmHost) FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error) {
 	return fileMeasure(wasmCall(abi.FnFileMeasure, hostFileMeasure), req)

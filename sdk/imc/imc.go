@@ -72,6 +72,10 @@ type Host interface {
 	EventLog(bank uint16) (abi.EventLog, error)
 	// IMAEvents returns one page of the IMA measurement list (ima_events).
 	IMAEvents(req abi.IMARequest) (abi.IMAEvents, error)
+	// SWInventory returns one page of the installed software (sw_inventory).
+	SWInventory(req abi.SWRequest) (abi.SWInventory, error)
+	// SWEvents returns one page of the recorded software changes (sw_events).
+	SWEvents(req abi.SWRequest) (abi.SWEvents, error)
 	// FileMeasure hashes a file, or a directory's files, in the IMC's
 	// allowlist (file_measure).
 	FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error)

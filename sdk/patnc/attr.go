@@ -119,6 +119,16 @@ func newAttr(t Type) Attr {
 			return &ForwardingEnabled{}
 		case 12:
 			return &FactoryDefaultPwdEnabled{}
+		case 13:
+			return &SWRequest{}
+		case 14:
+			return &SWInventory{IDsOnly: true}
+		case 15:
+			return &SWEvents{IDsOnly: true}
+		case 16:
+			return &SWInventory{}
+		case 17:
+			return &SWEvents{}
 		}
 	case abi.PENITAHSR:
 		switch t.Type {

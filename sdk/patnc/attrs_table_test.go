@@ -73,6 +73,20 @@ var attrCases = []attrCase{
 	bad("pa-tnc error short", TypePATNCError, "00 000000 000000", 0),
 	bad("pa-tnc error attr type short info", TypePATNCError, "00 000000 00000003 01000000a1b2c3d4 80005597", 8),
 	bad("pa-tnc error invalid parameter long info", TypePATNCError, "00 000000 00000001 01000000a1b2c3d4 0000000c 00", 20),
+	ok("sw request", TypeSWRequest, "60 000001 00000007 00000000 0003 616263"),
+	ok("sw request events, reserved ignored", TypeSWRequest, "1f 000000 00000001 00000005"),
+	bad("sw request short", TypeSWRequest, "60 000001 00000007 000000", 0),
+	bad("sw request count too high", TypeSWRequest, "00 000002 00000001 00000000 0001 61", 15),
+	bad("sw request trailing", TypeSWRequest, "00 000000 00000001 00000000 00", 12),
+	ok("sw id inventory", TypeSWIdentifierInventory, "00 000001 00000007 a1b2c3d4 00000002 00000000 000000 00 01 00 0005 6162636465 0000"),
+	bad("sw id inventory truncated record", TypeSWIdentifierInventory, "00 000001 00000007 a1b2c3d4 00000002 00000000 0000", 16),
+	bad("sw id inventory truncated id", TypeSWIdentifierInventory, "00 000001 00000007 a1b2c3d4 00000002 00000000 000000 00 01 00 0005 61", 26),
+	ok("sw inventory", TypeSWInventory, "00 000001 00000007 a1b2c3d4 00000002 00000001 000000 00 01 00 0001 61 0000 00000002 3c2f"),
+	bad("sw inventory truncated record", TypeSWInventory, "00 000001 00000007 a1b2c3d4 00000002 00000001 000000 00 01 00 0001 61 0000 00000009 3c2f", 31),
+	ok("sw id events", TypeSWIdentifierEvents, "00 000001 00000007 a1b2c3d4 00000002 00000002 00000002 "+time20+" 00000000 000000 00 01 02 0001 61 0000"),
+	bad("sw id events action 4", TypeSWIdentifierEvents, "00 000001 00000007 a1b2c3d4 00000002 00000002 00000002 "+time20+" 00000000 000000 00 01 04 0001 61 0000", 53),
+	bad("sw id events short timestamp", TypeSWIdentifierEvents, "00 000001 00000007 a1b2c3d4 00000002 00000002 00000002 3230", 20),
+	ok("sw events", TypeSWEvents, "00 000001 00000007 a1b2c3d4 00000002 00000002 00000002 "+time20+" 00000000 000000 00 01 03 0001 61 0000 00000002 3c2f"),
 	ok("assessment result", TypeAssessmentResult, "00000001"),
 	ok("assessment result unknown value kept", TypeAssessmentResult, "00000007"),
 	bad("assessment result short", TypeAssessmentResult, "000000", 0),
@@ -279,7 +293,7 @@ func allKnownTypes() []Type {
 	var out []Type
 	for _, v := range []uint32{abi.PENIETF, abi.PENITAHSR, abi.PENTCG} {
 		for _, base := range []uint32{0, 0x20, 0x00100000, 0x01000000} {
-			for i := uint32(0); i < 16; i++ {
+			for i := uint32(0); i < 24; i++ {
 				t := Type{v, base + i}
 				if base == 0x00100000 {
 					t.Type = i << 20
@@ -306,8 +320,8 @@ func contains(ts []Type, t Type) bool {
 }
 
 func TestAllKnownTypesCount(t *testing.T) {
-	// 12 IETF + 9 ITA (Echo has no parser) + 4 segmentation + 19 PTS
-	if n := len(allKnownTypes()); n != 12+9+4+19 {
+	// 12 IETF + 5 SWIMA + 9 ITA (Echo has no parser) + 4 segmentation + 19 PTS
+	if n := len(allKnownTypes()); n != 12+5+9+4+19 {
 		t.Errorf("%d known types", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/imchost/imchost/abi"
@@ -71,6 +72,24 @@ func (g gen) attr(t Type) Attr {
 		x := &InstalledPackages{Packages: make([]Package, g.n(5))}
 		for i := range x.Packages {
 			x.Packages[i] = Package{Name: g.str(20), Version: g.str(20)}
+		}
+		a = x
+	case TypeSWRequest:
+		x := &SWRequest{Flags: g.u8() & swReqFlags, RequestID: g.u32(), EarliestEID: g.u32(), SoftwareIDs: make([]string, g.n(4))}
+		for i := range x.SoftwareIDs {
+			x.SoftwareIDs[i] = g.str(30)
+		}
+		a = x
+	case TypeSWIdentifierInventory, TypeSWInventory:
+		x := &SWInventory{IDsOnly: t == TypeSWIdentifierInventory, Flags: g.u8(), RequestID: g.u32(), EIDEpoch: g.u32(), LastEID: g.u32(), Records: make([]SWRecord, g.n(4))}
+		for i := range x.Records {
+			x.Records[i] = g.swRecord(!x.IDsOnly)
+		}
+		a = x
+	case TypeSWIdentifierEvents, TypeSWEvents:
+		x := &SWEvents{IDsOnly: t == TypeSWIdentifierEvents, Flags: g.u8(), RequestID: g.u32(), EIDEpoch: g.u32(), LastEID: g.u32(), LastConsultedEID: g.u32(), Events: make([]SWEvent, g.n(4))}
+		for i := range x.Events {
+			x.Events[i] = SWEvent{EID: g.u32(), Timestamp: string(g.bytes(0)) + strings.Repeat("x", SWTimestampLen), Action: 1 + g.u8()%3, Record: g.swRecord(!x.IDsOnly)}
 		}
 		a = x
 	case TypePATNCError:
@@ -236,6 +255,14 @@ func (g gen) attr(t Type) Attr {
 	return a
 }
 
+func (g gen) swRecord(withRecord bool) SWRecord {
+	r := SWRecord{RecordID: g.u32(), DataModelPEN: g.u24(), DataModelType: g.u8(), SourceID: g.u8(), SoftwareID: g.str(40), Locator: g.str(10)}
+	if withRecord {
+		r.Record = g.bytes(60)
+	}
+	return r
+}
+
 // randomMessage makes a message with n random attributes of random types,
 // including unknown ones (without NOSKIP).
 func (g gen) message(n int) *Message {
@@ -294,6 +321,7 @@ func TestRoundTripRandom(t *testing.T) {
 func selfDelimiting(a Attr) bool {
 	switch x := a.(type) {
 	case *NumericVersion, *StringVersion, *OpStatus, *InstalledPackages, *AssessmentResult,
+		*SWRequest, *SWInventory, *SWEvents,
 		*ForwardingEnabled, *FactoryDefaultPwdEnabled, *ITAGetSettings, *ITASettings, *ITASymlinks,
 		*SegContractRequest, *SegContractResponse, *NextSegment, *ReqProtoCaps, *ProtoCaps,
 		*DHNonceParamsReq, *MeasAlgoRequest, *MeasAlgoSelection, *GetTPMVersionInfo, *GetAIK,
