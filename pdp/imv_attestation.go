@@ -103,16 +103,13 @@ type attIMV struct {
 	final   *patnc.SimpleEvidFinal   // phaseEvidence
 	// locality (TPM Version Information) and the AIK arrive in phaseTPM.
 	locality uint8
-	akPub    crypto.PublicKey
-	akKeyID  string // "" until an AIK arrived
-	akCert   *x509.Certificate
+	ak       *attAK
 
 	// Set by the transitions: the measurement algorithm once the
 	// capabilities phase accepted it, the secret once the D-H phase
 	// finished, the shadow PCRs once evidence is requested.
 	algo     patnc.HashAlgs
 	secret   []byte
-	akLearn  bool // trusted on first use: record when the attestation succeeds
 	evidence []Measurement
 	imaEvid  []imaEvidence // IMA entries (policy IMA), in list order
 	// fileReqs are the outstanding Request File Measurements (policy
@@ -135,6 +132,14 @@ type attIMV struct {
 
 // decided reports whether the verdict is reached.
 func (a *attIMV) decided() bool { return a.phase == phaseDone }
+
+// attAK is the AIK the IMC sent in the TPM phase.
+type attAK struct {
+	pub   crypto.PublicKey
+	keyID string            // hex SHA-1 of the SubjectPublicKeyInfo
+	cert  *x509.Certificate // nil for a naked key
+	learn bool              // trusted on first use: record when the attestation succeeds
+}
 
 func newAttIMV(c *conn) *attIMV {
 	return &attIMV{c: c, log: c.env.attLog.With("conn_id", uint32(c.id)),
@@ -260,6 +265,7 @@ func (a *attIMV) processVersion(x *patnc.TPMVersionInfo) {
 }
 
 func (a *attIMV) processAIK(x *patnc.AIK) {
+	var ak attAK
 	var spki []byte
 	if x.Naked {
 		pub, err := x509.ParsePKIXPublicKey(x.DER)
@@ -267,20 +273,21 @@ func (a *attIMV) processAIK(x *patnc.AIK) {
 			a.fail(NonCompliantMinor, Isolate, "AIK public key invalid")
 			return
 		}
-		a.akPub, spki = pub, x.DER
+		ak.pub, spki = pub, x.DER
 	} else {
 		cert, err := x509.ParseCertificate(x.DER)
 		if err != nil {
 			a.fail(NonCompliantMinor, Isolate, "AIK certificate invalid")
 			return
 		}
-		a.akPub, a.akCert, spki = cert.PublicKey, cert, cert.RawSubjectPublicKeyInfo
+		ak.pub, ak.cert, spki = cert.PublicKey, cert, cert.RawSubjectPublicKeyInfo
 	}
 	sum := sha1.Sum(spki)
-	a.akKeyID = hex.EncodeToString(sum[:])
-	a.log.Info("verifying AIK with keyid " + colonHex(a.akKeyID))
-	if dev := a.c.facts.deviceID; dev != "" && dev != a.akKeyID {
-		a.log.Info("device ID does not match AIK keyid", "device_id", dev, "keyid", a.akKeyID)
+	ak.keyID = hex.EncodeToString(sum[:])
+	a.ak = &ak
+	a.log.Info("verifying AIK with keyid " + colonHex(ak.keyID))
+	if dev := a.c.facts.deviceID; dev != "" && dev != ak.keyID {
+		a.log.Info("device ID does not match AIK keyid", "device_id", dev, "keyid", ak.keyID)
 	}
 }
 
@@ -401,7 +408,7 @@ func (a *attIMV) advance(ctx context.Context, answered bool) {
 			patnc.WithNoSkip(&patnc.GetAIK{}))
 		a.phase = phaseTPM
 	case phaseTPM:
-		if a.akKeyID == "" {
+		if a.ak == nil {
 			a.stalled(answered, "no AIK received")
 			return
 		}
@@ -477,7 +484,7 @@ func (a *attIMV) finishDH() (*patnc.DHNonceFinish, error) {
 // certificate chaining to a configured CA, or first contact under LearnAKs.
 func (a *attIMV) trustAK(ctx context.Context) bool {
 	p := a.c.env.policy
-	ok, err := a.c.env.store.AKTrusted(ctx, a.akKeyID)
+	ok, err := a.c.env.store.AKTrusted(ctx, a.ak.keyID)
 	if err != nil {
 		a.log.Error("database error", "err", err)
 		a.fail(ResultError, NoAccess, "policy database error")
@@ -487,20 +494,20 @@ func (a *attIMV) trustAK(ctx context.Context) bool {
 	case ok:
 		a.log.Info("AIK public key is trusted")
 		return true
-	case a.akCert != nil && p.AKCAs != nil:
-		if _, err := a.akCert.Verify(x509.VerifyOptions{Roots: p.AKCAs,
+	case a.ak.cert != nil && p.AKCAs != nil:
+		if _, err := a.ak.cert.Verify(x509.VerifyOptions{Roots: p.AKCAs,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err == nil {
 			a.log.Info("AIK certificate is trusted")
 			return true
 		}
 		a.log.Info("AIK certificate is not trusted")
 	case p.LearnAKs:
-		a.akLearn = true
+		a.ak.learn = true
 		a.log.Info("AIK public key is not known, trusted on first contact")
 		return true
 	}
 	a.log.Info("AIK public key is not trusted")
-	a.fail(NonCompliantMinor, Isolate, "unknown AK "+a.akKeyID)
+	a.fail(NonCompliantMinor, Isolate, "unknown AK "+a.ak.keyID)
 	return false
 }
 
@@ -527,7 +534,7 @@ func (a *attIMV) verify(ctx context.Context) {
 	// quote, a client cannot borrow another device's references by
 	// claiming its Device ID.
 	st := a.c.env.store
-	devKey := a.akKeyID
+	devKey := a.ak.keyID
 	dev, err := st.AddDevice(ctx, devKey, a.c.facts.product, false)
 	if err != nil {
 		a.log.Error("database error", "err", err)
@@ -606,8 +613,8 @@ func (a *attIMV) verify(ctx context.Context) {
 		a.fail(NonCompliantMinor, Isolate, reasons...)
 		return
 	}
-	if a.akLearn {
-		if err := st.TrustAK(ctx, a.akKeyID); err != nil {
+	if a.ak.learn {
+		if err := st.TrustAK(ctx, a.ak.keyID); err != nil {
 			a.log.Error("database error", "err", err)
 		}
 	}
@@ -664,7 +671,7 @@ func (a *attIMV) verifyQuote() error {
 	if err != nil {
 		return fmt.Errorf("quote info invalid: %w", err)
 	}
-	if err := tpmhost.VerifySignature(a.akPub, raw, f.QuoteSig, sigHash); err != nil {
+	if err := tpmhost.VerifySignature(a.ak.pub, raw, f.QuoteSig, sigHash); err != nil {
 		if errors.Is(err, tpmhost.ErrQuoteSignature) {
 			return errors.New("quote signature invalid")
 		}

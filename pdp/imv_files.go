@@ -138,7 +138,7 @@ func (a *attIMV) checkFiles(ctx context.Context, learn bool) ([]string, error) {
 		default:
 			unknown++
 			if learn {
-				learned = append(learned, FileRef{Path: f.path, Algo: algo, Digest: f.digest, Source: "learned:" + a.akKeyID})
+				learned = append(learned, FileRef{Path: f.path, Algo: algo, Digest: f.digest, Source: "learned:" + a.ak.keyID})
 			}
 		}
 	}

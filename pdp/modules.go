@@ -53,7 +53,7 @@ func (a *attIMV) checkModules() []string {
 	// own secret and the replayed PCR, and check the signature over it.
 	raw, err := q.TPMSAttest(a.secret, tpmhost.PCRDigest(sigHash, [][]byte{replay}))
 	if err == nil {
-		err = tpmhost.VerifySignature(a.akPub, raw, r.Signature, sigHash)
+		err = tpmhost.VerifySignature(a.ak.pub, raw, r.Signature, sigHash)
 	}
 	if err != nil {
 		return []string{fmt.Sprintf("module measurements do not replay to the quoted PCR %d: %v", r.PCR, err)}
