@@ -3,14 +3,13 @@ package host
 import (
 	"context"
 	"fmt"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -95,12 +94,8 @@ func buildModules(dir string) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, src)
-			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-			if b, err := cmd.CombinedOutput(); err != nil {
-				errs <- fmt.Errorf("building %s: %v\n%s", src, err, b)
+			if err := testutil.BuildWasm(out, src); err != nil {
+				errs <- err
 			}
 		}()
 	}

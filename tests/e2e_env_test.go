@@ -11,12 +11,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"fmt"
 	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/internal/tpmtest"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -84,18 +82,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// goBuildWasm builds a wasip1 reactor module.
-func goBuildWasm(out, pkg string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return nil
-}
-
 // prepare finds or builds the modules once per test binary: the OS and
 // Attestation IMCs from $IMCHOST_WASM_DIR (`make test` builds them there),
 // else built here (skipping the tests when that fails); the trapping vendor
@@ -116,14 +102,14 @@ func prepare() {
 	if modDir == "" {
 		modDir = dir
 		for n, pkg := range map[string]string{osWasm: "../imcs/os", attWasm: "../imcs/attestation"} {
-			if err := goBuildWasm(filepath.Join(dir, n), pkg); err != nil {
+			if err := testutil.BuildWasm(filepath.Join(dir, n), pkg); err != nil {
 				skipWhy = "the IMC modules are not in $IMCHOST_WASM_DIR (`make wasm` puts them in out/wasm) and cannot be built: " + err.Error()
 				return
 			}
 		}
 	}
 	trapPath = filepath.Join(dir, trapWasm)
-	if err := goBuildWasm(trapPath, "./testdata/trapimc"); err != nil {
+	if err := testutil.BuildWasm(trapPath, "./testdata/trapimc"); err != nil {
 		skipWhy = "the trapping test IMC cannot be built: " + err.Error()
 		return
 	}

@@ -36,7 +36,7 @@ func lanesIMC(t *testing.T, mode string) host.IMCConfig {
 	t.Helper()
 	lanesOnce.Do(func() {
 		lanesPath = filepath.Join(buildDir, "lanes.wasm")
-		lanesErr = goBuildWasm(lanesPath, "../host/testdata/hostile/lanes")
+		lanesErr = testutil.BuildWasm(lanesPath, "../host/testdata/hostile/lanes")
 	})
 	if lanesErr != nil {
 		t.Fatal(lanesErr)

@@ -5,8 +5,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"os"
-	"os/exec"
+	"github.com/imchost/imchost/internal/testutil"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,24 +19,7 @@ import (
 
 // osModule returns the OS IMC module: $IMCHOST_WASM_DIR/imc-os.wasm, else a
 // fresh build of ../os into this test's directory.
-func osModule(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
-		p := filepath.Join(dir, "imc-os.wasm")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	p := filepath.Join(t.TempDir(), "imc-os.wasm")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", p, "../os")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the OS module: %v\n%s", err, out)
-	}
-	return p
-}
+func osModule(t *testing.T) string { return testutil.Module(t, "imc-os.wasm", "../os") }
 
 // TestInteropPDP runs both built IMC modules in the real host against the
 // project's PDP (strongSwan's OS and Attestation IMVs) over PT-TLS on

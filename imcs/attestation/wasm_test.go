@@ -3,14 +3,10 @@
 package main
 
 import (
-	"context"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -23,53 +19,15 @@ var readmeGrants = []string{"send", "subscribe", "log", "log_level", "config_get
 	"tpm_version_info", "tpm_banks", "tpm_aik", "tpm_quote",
 	"eventlog_events", "symlinks", "dh_create", "dh_finish", "hash", "random", "ima_events", "file_measure", "file_metadata"}
 
-var (
-	wasmOnce sync.Once
-	wasmDir  string // our build directory, removed by TestMain
-	wasmPath string
-	wasmErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if wasmDir != "" {
-		os.RemoveAll(wasmDir)
-	}
+	testutil.RemoveBuilt()
 	os.Exit(code)
 }
 
-// builtModule returns the module: $IMCHOST_WASM_DIR/imc-attestation.wasm
-// when `make test` built it, else a fresh build of this package (once per
-// test binary, the module is too big to check in).
-func builtModule(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
-		p := filepath.Join(dir, "imc-attestation.wasm")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	wasmOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "imc-attestation-")
-		if err != nil {
-			wasmErr = err
-			return
-		}
-		wasmDir, wasmPath = dir, filepath.Join(dir, "imc-attestation.wasm")
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", wasmPath, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = err
-			wasmPath = string(out)
-		}
-	})
-	if wasmErr != nil {
-		t.Fatalf("building the module: %v\n%s", wasmErr, wasmPath)
-	}
-	return wasmPath
-}
+// builtModule returns imc-attestation.wasm: the one `make test` built, else
+// a build of this package (once per test binary).
+func builtModule(t *testing.T) string { return testutil.Module(t, "imc-attestation.wasm", ".") }
 
 // wasmHarness runs the built module through the real host with README's
 // grants.

@@ -6,15 +6,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"github.com/imchost/imchost/internal/testutil"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
@@ -32,66 +29,15 @@ var grants = []string{
 	abi.FnSystemFacts, abi.FnPackages, abi.FnReport, abi.FnTPMAIK,
 }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	builtPath string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testutil.RemoveBuilt()
 	os.Exit(code)
 }
 
 // wasmModule returns imc-os.wasm: the one `make` built into
-// $IMCHOST_WASM_DIR, else a fresh build of this package (GOOS=wasip1
-// GOARCH=wasm -buildmode=c-shared, as build/wasm.mk does).
-func wasmModule(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
-		p := filepath.Join(dir, "imc-os.wasm")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if testing.Short() {
-		t.Skip("-short: not building imc-os.wasm")
-	}
-	buildOnce.Do(func() {
-		if buildDir, buildErr = os.MkdirTemp("", "imc-os-wasm-"); buildErr != nil {
-			return
-		}
-		builtPath = filepath.Join(buildDir, "imc-os.wasm")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", builtPath, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			buildErr = &buildError{err: err, out: out.String()}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building imc-os.wasm: %v", buildErr)
-	}
-	return builtPath
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+// $IMCHOST_WASM_DIR, else a build of this package (once per test binary).
+func wasmModule(t *testing.T) string { return testutil.Module(t, "imc-os.wasm", ".") }
 
 // startWasm loads the module into the real host with the README's grants.
 func (e env) startWasm(t *testing.T) (*imctest.Harness, *logBuffer) {
