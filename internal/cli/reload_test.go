@@ -627,3 +627,31 @@ func TestReloadRestartKeys(t *testing.T) {
 		t.Errorf("the log format changed without a restart:\n%s", rr.logs)
 	}
 }
+
+// TestReloadWatch: with [wasm] watch, an edited config.toml is reloaded
+// without a signal through the same path as SIGHUP: the host serves the
+// new settings and the PB-TNC client takes the new [pdp] values.
+func TestReloadWatch(t *testing.T) {
+	r := newReloadEnv(t)
+	k := r.base()
+	k["wasm.watch"] = "true"
+	rr := r.start(t, k)
+	if err := rr.live.host.watch(); err != nil {
+		t.Fatal(err)
+	}
+	k["imc.Attestation.settings.nonce_len"] = `"32"`
+	k["pdp.client"] = `"bob"`
+	rr.write(k)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ccfg, gen := rr.live.current(); gen > 0 && rr.module("Attestation").Version == 2 {
+			if ccfg.PTTLS.Username != "bob" {
+				t.Fatalf("the client's user after the watcher's reload: %q", ccfg.PTTLS.Username)
+			}
+			rr.compliant()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the edited file was not reloaded:\n%s", tail(rr.logs.String(), 20))
+}
