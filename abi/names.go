@@ -156,3 +156,30 @@ func (s ConnState) String() string {
 	}
 	return strconv.FormatUint(uint64(s), 10)
 }
+
+// assessmentNames are strongSwan's words for the assessment results (RFC
+// 5792 §4.2.9 Assessment Result, RFC 5793 §4.6 PB-Assessment-Result, TNC
+// IF-IMV evaluation results; one numbering).
+var assessmentNames = [...]string{"compliant", "non-compliant minor", "non-compliant major", "error", "don't know"}
+
+// AssessmentResultName returns strongSwan's wording of an assessment result
+// ("non-compliant minor"), or "" for a value without one.
+func AssessmentResultName(r uint32) string {
+	if r < uint32(len(assessmentNames)) {
+		return assessmentNames[r]
+	}
+	return ""
+}
+
+// accessNames are strongSwan's words for the PB-Access-Recommendation values
+// (RFC 5793 §4.7).
+var accessNames = [...]string{1: "Access Allowed", 2: "Access Denied", 3: "Quarantined"}
+
+// AccessRecommendationName returns strongSwan's wording of a
+// PB-Access-Recommendation ("Access Allowed"), or "" for a value without one.
+func AccessRecommendationName(r uint16) string {
+	if r < uint16(len(accessNames)) {
+		return accessNames[r]
+	}
+	return ""
+}

@@ -49,3 +49,20 @@ func TestStatusAndStateString(t *testing.T) {
 		t.Errorf("ConnState(9): %q", s)
 	}
 }
+
+func TestAssessmentAndAccessNames(t *testing.T) {
+	if n := AssessmentResultName(1); n != "non-compliant minor" {
+		t.Errorf("1: %q", n)
+	}
+	if n := AssessmentResultName(5); n != "" {
+		t.Errorf("5: %q", n)
+	}
+	if n := AccessRecommendationName(3); n != "Quarantined" {
+		t.Errorf("3: %q", n)
+	}
+	for _, r := range []uint16{0, 4} {
+		if n := AccessRecommendationName(r); n != "" {
+			t.Errorf("%d: %q", r, n)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 package pdp
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/imchost/imchost/abi"
+)
 
 // Result is an IMV evaluation result, numbered as the IETF Assessment Result
 // attribute (RFC 5792 §4.2.10) and PB-Assessment-Result (RFC 5793 §4.6).
@@ -15,12 +19,10 @@ const (
 	DontKnow          Result = 4
 )
 
-var resultNames = [...]string{"compliant", "non-compliant minor", "non-compliant major", "error", "don't know"}
-
 // String gives strongSwan's wording.
 func (r Result) String() string {
-	if int(r) < len(resultNames) {
-		return resultNames[r]
+	if n := abi.AssessmentResultName(uint32(r)); n != "" {
+		return n
 	}
 	return fmt.Sprintf("result(%d)", uint32(r))
 }
@@ -58,13 +60,8 @@ const (
 
 // String gives strongSwan's wording.
 func (a Access) String() string {
-	switch a {
-	case AccessAllowed:
-		return "Access Allowed"
-	case AccessDenied:
-		return "Access Denied"
-	case Quarantined:
-		return "Quarantined"
+	if n := abi.AccessRecommendationName(uint16(a)); n != "" {
+		return n
 	}
 	return fmt.Sprintf("access(%d)", uint16(a))
 }

@@ -2,6 +2,8 @@ package patnc
 
 import (
 	"fmt"
+
+	"github.com/imchost/imchost/abi"
 )
 
 // AssessmentResultCode is the value of Assessment Result.
@@ -16,12 +18,10 @@ const (
 	ResultDontKnow          AssessmentResultCode = 4
 )
 
-var resultNames = [...]string{"compliant", "non-compliant minor", "non-compliant major", "error", "don't know"}
-
 // String returns strongSwan's wording, e.g. "non-compliant minor".
 func (r AssessmentResultCode) String() string {
-	if int(r) < len(resultNames) {
-		return resultNames[r]
+	if n := abi.AssessmentResultName(uint32(r)); n != "" {
+		return n
 	}
 	return fmt.Sprintf("assessment result %d", uint32(r))
 }

@@ -11,7 +11,11 @@
 // See https://www.rfc-editor.org/rfc/rfc5793.
 package pb
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/imchost/imchost/abi"
+)
 
 // Version is the only PB-TNC version (RFC 5793 Section 4.1).
 const Version = 2
@@ -160,12 +164,10 @@ const (
 	maxAssessmentResultValue                  = ResultDontKnow
 )
 
-var assessmentNames = [...]string{"compliant", "non-compliant minor", "non-compliant major", "error", "don't know"}
-
 // String returns strongSwan's name ("compliant").
 func (r AssessmentResult) String() string {
-	if int(r) < len(assessmentNames) {
-		return assessmentNames[r]
+	if n := abi.AssessmentResultName(uint32(r)); n != "" {
+		return n
 	}
 	return fmt.Sprintf("result(%d)", uint32(r))
 }
@@ -182,12 +184,14 @@ const (
 	RecommendationQuarantined Recommendation = 3
 )
 
-var recommendationNames = [...]string{"none", "Access Allowed", "Access Denied", "Quarantined"}
-
-// String returns strongSwan's name ("Access Allowed").
+// String returns strongSwan's name ("Access Allowed"), "none" for
+// RecommendationNone.
 func (r Recommendation) String() string {
-	if int(r) < len(recommendationNames) {
-		return recommendationNames[r]
+	if r == RecommendationNone {
+		return "none"
+	}
+	if n := abi.AccessRecommendationName(uint16(r)); n != "" {
+		return n
 	}
 	return fmt.Sprintf("recommendation(%d)", uint16(r))
 }
