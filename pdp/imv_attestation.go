@@ -111,7 +111,8 @@ type attIMV struct {
 	algo     patnc.HashAlgs
 	secret   []byte
 	evidence []Measurement
-	imaEvid  []imaEvidence // IMA entries (policy IMA), in list order
+	imaEvid  []imaEvidence               // IMA entries (policy IMA), in list order
+	imaSigs  map[uint32]abi.IMASignature // signed IMA entries by position (IMA signatures attributes)
 	// fileReqs are the outstanding Request File Measurements (policy
 	// file_measurements), files what they returned, fileMissing the paths
 	// the endpoint answered with File Not Found.
@@ -214,6 +215,10 @@ func (a *attIMV) process(at patnc.Attr) {
 				a.modReport = nil
 			}
 			a.log.Debug("received the host's module report", "bytes", len(x.Value))
+			return
+		}
+		if x.T.Vendor == abi.IMASignaturesVendor && x.T.Type == abi.IMASignaturesType {
+			a.processIMASignatures(x.Value)
 			return
 		}
 		a.log.Debug("ignored attribute", "attr", at.Type().String())

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -96,6 +97,30 @@ func (a *attIMV) processIMAEvidence(x *patnc.SimpleCompEvid) {
 		measurement: append([]byte(nil), x.Measurement...)})
 }
 
+// processIMASignatures takes an IMA signatures attribute: the file digests
+// and signatures of signed entries, checked with the evidence (checkIMA).
+func (a *attIMV) processIMASignatures(v []byte) {
+	if !a.c.env.policy.IMA {
+		return
+	}
+	sigs, err := abi.ParseIMASignatures(v)
+	if err != nil {
+		a.fail(NonCompliantMinor, Isolate, "IMA signatures attribute: "+err.Error())
+		return
+	}
+	if a.imaSigs == nil {
+		a.imaSigs = map[uint32]abi.IMASignature{}
+	}
+	for _, s := range sigs {
+		if len(a.imaSigs) >= maxIMAEvidence {
+			a.fail(ResultError, NoAccess, "too many IMA signatures")
+			return
+		}
+		a.imaSigs[s.Seq] = abi.IMASignature{Seq: s.Seq, Algo: s.Algo, Digest: bytes.Clone(s.Digest), Signature: bytes.Clone(s.Signature)}
+	}
+	a.log.Debug("received IMA signatures", "entries", len(sigs))
+}
+
 // checkIMA judges the IMA evidence (after the quote covered it): the
 // boot_aggregate against the replayed boot PCRs, each file against the
 // reference digests (imported or learned) or, failing those, against the
@@ -163,12 +188,22 @@ func (a *attIMV) checkIMA(ctx context.Context, dev int64, learn bool) ([]string,
 	if err != nil {
 		return nil, err
 	}
-	var ok, unknown, violations int
+	var ok, unknown, violations, signed int
 	var newRefs []IMARef
+	keys := a.c.env.policy.imaKeys
 	for _, e := range ev[1:] {
 		if bytes.Count(e.measurement, []byte{0xff}) == len(e.measurement) {
 			violations++
 			add(fmt.Sprintf("IMA entry %d %s: measurement violation (the file was open for writing when measured)", e.seq, e.path))
+			continue
+		}
+		if rec, has := a.imaSigs[uint32(e.seq)]; has && len(keys) > 0 {
+			if r := verifyIMASignature(h, e, rec, keys); r != "" {
+				add(r)
+				continue
+			}
+			ok++
+			signed++
 			continue
 		}
 		if rs := refs[e.path]; len(rs) > 0 {
@@ -215,7 +250,10 @@ func (a *attIMV) checkIMA(ctx context.Context, dev int64, learn bool) ([]string,
 	if more > 0 {
 		reasons = append(reasons, fmt.Sprintf("and %d more IMA entries", more))
 	}
-	a.log.Info(fmt.Sprintf("IMA: %d entries, %d match a reference or a learned measurement, %d without either, %d violations", len(ev), ok, unknown, violations))
+	if len(keys) > 0 {
+		a.log.Info(fmt.Sprintf("IMA: %d entries with a signature by one of the %d ima_keys", signed, len(keys)))
+	}
+	a.log.Info(fmt.Sprintf("IMA: %d entries, %d match a reference or a learned measurement or are signed, %d without either, %d violations", len(ev), ok, unknown, violations))
 	if len(reasons) == 0 && len(newRefs) > 0 {
 		if err := st.AddIMARefs(ctx, dev, bank, newRefs); err != nil {
 			return nil, err

@@ -97,6 +97,16 @@ type Policy struct {
 	// whose learned one differs, as after a package update; without it
 	// such a file fails.
 	IMALearnChanges bool `toml:"ima_learn_changes"`
+	// IMAKeys are files of the keys ima-sig signatures are verified against
+	// (PEM certificates or public keys, or a DER certificate: what the
+	// kernel's .ima keyring is loaded with). With keys, every IMA entry
+	// that comes with its file digest and signature (imchost's IMC sends
+	// them; strongSwan's does not) must be signed by one of them and give
+	// its measurement, whatever the references say; entries without a
+	// signature are checked as before.
+	IMAKeys []string `toml:"ima_keys"`
+	// imaKeys are the keys read from IMAKeys (by validate).
+	imaKeys []IMAKey
 
 	// FileMeasurements are files (and directories, with a trailing "/":
 	// their regular files) the IMV asks the endpoint to measure (PTS
@@ -157,6 +167,14 @@ func (p *Policy) validate() error {
 	}
 	if len(p.FileMeasurements) > 0xffff {
 		return fmt.Errorf("pdp: policy: %d file measurements (at most 65535)", len(p.FileMeasurements))
+	}
+	p.imaKeys = nil
+	for _, f := range p.IMAKeys {
+		keys, err := ReadIMAKeys(f)
+		if err != nil {
+			return err
+		}
+		p.imaKeys = append(p.imaKeys, keys...)
 	}
 	for _, k := range p.TrustedAKs {
 		if len(k) != 40 {

@@ -76,14 +76,17 @@ func (s *session) bindIMA(q abi.Quote, sef *patnc.SimpleEvidFinal, pcrs uint32) 
 // per entry extended into PCR 10, as strongSwan's ita_comp_ima does:
 // ITA-HSR Linux IMA with qualifier 0x22, validation passed with the policy
 // URI "<algo>:<name>" ("<name>" for the legacy ima template), PCR 10,
-// transform match, the list's ctime. Each page is flushed before the next is
-// read. The host ends the list at the entry that completes the quoted PCR 10.
+// transform match, the list's ctime; the page's signed (ima-sig) entries
+// follow in an IMA signatures attribute. Each page is flushed before the
+// next is read. The host ends the list at the entry that completes the quoted PCR 10.
 func (s *session) sendIMA(out *batch) {
 	b := s.ima
 	s.ima = nil
 	bank, _ := measTPMAlg(s.measAlgo)
 	size := measSize(s.measAlgo)
 	n, skipped := 0, 0
+	var sigs []abi.IMASignature
+	sigLen, nSigs := 0, 0
 	for next := uint32(0); ; {
 		page, err := s.h.IMAEvents(abi.IMARequest{Bank: bank, Start: next, Max: imaPageLen,
 			QuoteHash: b.hash, Before: b.before, After: b.after, QuoteDigest: b.digest})
@@ -111,7 +114,20 @@ func (s *session) sendIMA(out *batch) {
 				PolicyURI: uri, Measurement: e.Measurement,
 			})
 			n++
+			if e.Template == "ima-sig" && len(e.Signature) > 0 && len(e.Signature) <= abi.MaxIMASignatureLen &&
+				len(e.FileDigest) > 0 && len(e.FileDigest) <= 64 && len(e.Algo) > 0 && len(e.Algo) <= 16 {
+				sig := abi.IMASignature{Seq: uint32(n - 1), Algo: e.Algo, Digest: e.FileDigest, Signature: e.Signature}
+				if sigLen+abi.IMASignatureLen(sig) > imaSigAttrMax {
+					addIMASignatures(out, sigs)
+					sigs, sigLen = nil, 0
+				}
+				sigs = append(sigs, sig)
+				sigLen += abi.IMASignatureLen(sig)
+				nSigs++
+			}
 		}
+		addIMASignatures(out, sigs)
+		sigs, sigLen = nil, 0
 		out.flush()
 		next = page.Next
 		if page.End {
@@ -126,6 +142,25 @@ func (s *session) sendIMA(out *batch) {
 		s.log.err("%d ima measurements not extended into PCR %d (or of another size) were left out", skipped, imaPCR)
 	}
 	s.log.info("sent %d ima measurements", n)
+	if nSigs > 0 {
+		s.log.info("sent the file digests and signatures of %d signed ima measurements", nSigs)
+	}
+}
+
+// imaSigAttrMax bounds the value of one IMA signatures attribute: a page
+// of signed entries goes in as many as it needs.
+const imaSigAttrMax = 60000
+
+// addIMASignatures adds an IMA signatures attribute (abi.IMASignatures*)
+// for the signed entries of a page, after their Simple Component Evidence:
+// without NOSKIP, so that strongSwan's IMV skips it and imchost's PDP can
+// verify the ima-sig signatures the evidence alone does not carry.
+func addIMASignatures(out *batch, sigs []abi.IMASignature) {
+	if len(sigs) == 0 {
+		return
+	}
+	out.add(&patnc.Unknown{T: patnc.Type{Vendor: abi.IMASignaturesVendor, Type: abi.IMASignaturesType},
+		Value: abi.AppendIMASignatures(nil, sigs)})
 }
 
 // checkBootAggregate compares boot_aggregate with the shadow PCRs of the

@@ -231,36 +231,7 @@ func TestIMAPDP(t *testing.T) {
 	h := imaHost(t, env, attMod, path)
 	run := func(pol pdp.Policy, dbPath string) pdp.IMVVerdict {
 		t.Helper()
-		cert, pool, err := pdp.SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
-			DBPath: dbPath, Policy: pol, Logger: testLogger(t).Named("pdp")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(context.Background()) }()
-		defer func() { srv.Close(); <-done }()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}
-		ccfg.PTTLS.RootCAs, ccfg.PTTLS.ServerName = pool, "pdp.test"
-		if _, err := tnccs.Dial(ctx, ccfg, h); err != nil {
-			t.Fatal(err)
-		}
-		outs, err := srv.WaitOutcomes(context.Background(), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range outs[0].Verdict.IMVs {
-			if v.IMV == "Attestation" {
-				return v
-			}
-		}
-		t.Fatal("no Attestation verdict")
-		return pdp.IMVVerdict{}
+		return pdpVerdict(t, h, pol, dbPath)
 	}
 	for round := 1; round <= 2; round++ {
 		if v := run(policy, db); v.Result != pdp.Compliant {
@@ -358,36 +329,7 @@ func TestFilesPDP(t *testing.T) {
 	policy.FileMeasurements = []string{conf, bin + "/"}
 	run := func(pol pdp.Policy) pdp.IMVVerdict {
 		t.Helper()
-		cert, pool, err := pdp.SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
-			DBPath: db, Policy: pol, Logger: testLogger(t).Named("pdp")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(context.Background()) }()
-		defer func() { srv.Close(); <-done }()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}
-		ccfg.PTTLS.RootCAs, ccfg.PTTLS.ServerName = pool, "pdp.test"
-		if _, err := tnccs.Dial(ctx, ccfg, h); err != nil {
-			t.Fatal(err)
-		}
-		outs, err := srv.WaitOutcomes(context.Background(), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range outs[0].Verdict.IMVs {
-			if v.IMV == "Attestation" {
-				return v
-			}
-		}
-		t.Fatal("no Attestation verdict")
-		return pdp.IMVVerdict{}
+		return pdpVerdict(t, h, pol, db)
 	}
 	for round := 1; round <= 2; round++ {
 		if v := run(policy); v.Result != pdp.Compliant {
@@ -404,4 +346,41 @@ func TestFilesPDP(t *testing.T) {
 	if v := run(outside); v.Result == pdp.Compliant || !strings.Contains(strings.Join(v.Reasons, "\n"), "file "+filepath.Join(dir, "secret")+": not found") {
 		t.Fatalf("outside the allowlist: %v %v", v.Result, v.Reasons)
 	}
+}
+
+// pdpVerdict runs one attestation of host h against a fresh PDP with
+// policy pol and database dbPath over PT-TLS on loopback, and returns the
+// Attestation IMV's verdict.
+func pdpVerdict(t *testing.T, h *host.Host, pol pdp.Policy, dbPath string) pdp.IMVVerdict {
+	t.Helper()
+	cert, pool, err := pdp.SelfSignedCertificate(time.Hour, "pdp.test", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := pdp.New(pdp.Config{Addr: "127.0.0.1:0", Certificates: []tls.Certificate{cert},
+		DBPath: dbPath, Policy: pol, Logger: testLogger(t).Named("pdp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+	defer func() { srv.Close(); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}
+	ccfg.PTTLS.RootCAs, ccfg.PTTLS.ServerName = pool, "pdp.test"
+	if _, err := tnccs.Dial(ctx, ccfg, h); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := srv.WaitOutcomes(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range outs[0].Verdict.IMVs {
+		if v.IMV == "Attestation" {
+			return v
+		}
+	}
+	t.Fatal("no Attestation verdict")
+	return pdp.IMVVerdict{}
 }
