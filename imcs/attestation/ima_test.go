@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/imagen"
 	"github.com/imchost/imchost/pdp"
@@ -119,8 +120,23 @@ func TestIMAEvidence(t *testing.T) {
 				t.Fatalf("types %v", types(r))
 			}
 			shadow := map[int][]byte{}
-			nBIOS, nIMA := 0, 0
+			nBIOS, nIMA, nSigs := 0, 0, 0
 			for _, a := range r[:len(r)-1] {
+				if u, ok := a.(*patnc.Unknown); ok && u.T.Vendor == abi.IMASignaturesVendor && u.T.Type == abi.IMASignaturesType {
+					sigs, err := abi.ParseIMASignatures(u.Value)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, s := range sigs {
+						// every third generated entry is an ima-sig one, and it
+						// follows its evidence
+						if s.Seq%3 != 0 || int(s.Seq) >= nIMA || !bytes.Equal(s.Digest, imagen.FileDigest(9, int(s.Seq))) {
+							t.Fatalf("IMA signature record %d (after %d entries)", s.Seq, nIMA)
+						}
+						nSigs++
+					}
+					continue
+				}
 				sce := a.(*patnc.SimpleCompEvid)
 				p := int(sce.PCR)
 				if shadow[p] == nil {
@@ -151,8 +167,8 @@ func TestIMAEvidence(t *testing.T) {
 			if len(tc.comps) == 2 {
 				wantBIOS = 105
 			}
-			if nBIOS != wantBIOS || nIMA != quoted+1 {
-				t.Fatalf("%d BIOS and %d IMA evidence attributes, want %d and %d", nBIOS, nIMA, wantBIOS, quoted+1)
+			if nBIOS != wantBIOS || nIMA != quoted+1 || nSigs != quoted/3 {
+				t.Fatalf("%d BIOS and %d IMA evidence attributes, %d signature records, want %d, %d and %d", nBIOS, nIMA, nSigs, wantBIOS, quoted+1, quoted/3)
 			}
 			verifyFinal(t, env, r[len(r)-1].(*patnc.SimpleEvidFinal), secret, tpmhost.AlgSHA256, shadow)
 			if wantBIOS > 0 && !strings.Contains(log.String(), "boot aggregate computed over PCR0..PCR9 is correct") {
