@@ -30,6 +30,7 @@ type endpoint struct {
 	tpm     *swtpm.Instance
 	ak      *tpmhost.AK
 	logPath string // the boot log the PCRs were extended from
+	imaPath string // the IMA list PCR 10 was extended from ("" none: newIMAEndpoint)
 	dir     string
 	// relayPort is where strongSwan's TCTI reaches the swtpm (tctiPort).
 	relayPort int

@@ -20,6 +20,10 @@ type pdpOpts struct {
 	akCA     string
 	imPolicy string // imchost pdp serve --policy (TOML)
 	imMaxMsg int    // imchost pdp serve --max-message-size
+	// ima: request and verify the Linux IMA runtime evidence besides the
+	// boot evidence (strongSwan: a 'BI' TPM attestation policy; imchost:
+	// ima = true).
+	ima bool
 }
 
 // anyPDP is a running PDP of either side.
@@ -52,8 +56,11 @@ func startPDP(t *testing.T, pr peer, s side, o pdpOpts) anyPDP {
 		o.users = defaultUser
 	}
 	if s == strongSwanSide {
-		ss := startStrongSwanPDP(t, pr, ssPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA})
+		ss := startStrongSwanPDP(t, pr, ssPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA, ima: o.ima})
 		return anyPDP{side: s, port: ss.port, ca: ss.pki.ca.file, ss: ss}
+	}
+	if o.ima {
+		o.imPolicy = "ima = true\n" + o.imPolicy
 	}
 	im := startImchostPDP(t, imPDPOptions{keys: o.keys, users: o.users, clientCA: o.clientCA, akCA: o.akCA, policy: o.imPolicy, maxMsg: o.imMaxMsg})
 	return anyPDP{side: s, port: im.port, ca: im.pki.ca.file, im: im}
@@ -64,6 +71,7 @@ type clientOpts struct {
 	forwarding bool
 	logPath    string            // the boot log the client sends (default the endpoint's)
 	ssHash     string            // strongSwan imc-attestation hash_algorithm (default sha256)
+	imaPath    string            // the IMA list the client reads (default the endpoint's, if any)
 	aikCert    string            // send the AK as this certificate (PEM)
 	imArgs     []string          // added to imchost run's command line
 	ssArgs     []string          // added to pt-tls-client's
@@ -82,16 +90,22 @@ func attest(t *testing.T, pr peer, e *endpoint, c side, pdp anyPDP, o clientOpts
 		o.imArgs = append(append([]string(nil), saslArgs...), o.imArgs...)
 		o.ssArgs = append(append([]string(nil), saslArgs...), o.ssArgs...)
 	}
+	if o.imaPath == "" {
+		o.imaPath = e.imaPath
+	}
 	if c == strongSwanSide {
 		return ssOutcome(ssClient(t, pr, e, pdp.port, pdp.ca, ssClientOptions{
-			forwarding: o.forwarding, logPath: o.logPath, hashAlg: o.ssHash, aikCert: o.aikCert, args: o.ssArgs}))
+			forwarding: o.forwarding, logPath: o.logPath, hashAlg: o.ssHash, aikCert: o.aikCert, imaPath: o.imaPath, args: o.ssArgs}))
 	}
-	settings := o.imSettings
+	settings := map[string]string{}
 	if o.aikCert != "" {
-		settings = map[string]string{"aik_cert": o.aikCert}
-		for k, v := range o.imSettings {
-			settings[k] = v
-		}
+		settings["aik_cert"] = o.aikCert
+	}
+	if o.imaPath != "" {
+		settings["ima_log"] = o.imaPath
+	}
+	for k, v := range o.imSettings {
+		settings[k] = v
 	}
 	return imchostRun(t, e, pdp.port, pdp.ca, imRunOptions{forwarding: o.forwarding, logPath: o.logPath,
 		attSettings: settings, tnccs: o.imTNCCS, args: o.imArgs}).outcome()

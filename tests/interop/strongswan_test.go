@@ -22,6 +22,7 @@ type ssPDPOptions struct {
 	users    map[string]string // SASL PLAIN users and passwords
 	clientCA string            // a CA certificate (PEM) for TLS client certificates
 	akCA     string            // a CA certificate (PEM) AK certificates may chain to
+	ima      bool              // request the BIOS and IMA measurements ('BI') instead of the BIOS ones
 }
 
 // ssPDP is strongSwan's PDP: charon with tnc-pdp serving PT-TLS on a
@@ -33,6 +34,7 @@ type ssPDP struct {
 	port   int
 	pki    pdpPKI
 	db     string
+	ima    bool
 	charon *proc
 }
 
@@ -66,7 +68,7 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 		o.keys = rsaKeys
 	}
 	dir := t.TempDir()
-	s := &ssPDP{peer: p, dir: dir, port: freePort(t), db: filepath.Join(memDir(t), "imv.db")}
+	s := &ssPDP{peer: p, dir: dir, port: freePort(t), db: filepath.Join(memDir(t), "imv.db"), ima: o.ima}
 	sw := filepath.Join(dir, "swanctl")
 	run := filepath.Join(dir, "run")
 	akca := filepath.Join(dir, "akca")
@@ -196,6 +198,11 @@ func (s *ssPDP) createDB(t *testing.T) {
 	if _, err := db.Exec(imvPolicy); err != nil {
 		t.Fatal(err)
 	}
+	if s.ima {
+		if _, err := db.Exec(imaPolicy); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // exec runs SQL statements on the IMV database (between attestations).
@@ -220,6 +227,7 @@ type ssClientOptions struct {
 	forwarding bool
 	logPath    string // boot log bound at /sys/kernel/security/tpm0/...; default the endpoint's
 	hashAlg    string // imc-attestation hash_algorithm (default sha256)
+	imaPath    string // IMA list bound at /sys/kernel/security/ima/binary_runtime_measurements
 	aikCert    string // send the AK as this X.509 certificate (PEM)
 	args       []string
 	// wrap goes before pt-tls-client's own command line, inside the
@@ -242,6 +250,10 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 	sec := filepath.Join(dir, "security")
 	mkdirs(t, filepath.Join(sec, "tpm0"))
 	copyFile(t, o.logPath, filepath.Join(sec, "tpm0", "binary_bios_measurements"))
+	if o.imaPath != "" {
+		mkdirs(t, filepath.Join(sec, "ima"))
+		copyFile(t, o.imaPath, filepath.Join(sec, "ima", "binary_runtime_measurements"))
+	}
 	fwd := writeFile(t, filepath.Join(dir, "ip_forward"), onOff(o.forwarding))
 	tpmPort := e.tctiPort()
 	aik := fmt.Sprintf("aik_handle = 0x%08x", akHandle)
