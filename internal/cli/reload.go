@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -33,7 +35,7 @@ type liveConfig struct {
 	mu     sync.Mutex
 	cfg    *config.Config
 	client tnccs.ClientConfig
-	gen    uint64 // counts the reloads that took
+	gen    uint64 // counts the reloads that changed something
 }
 
 // newAgent wires imchost run's IMC side for cfg (loaded with f's
@@ -59,8 +61,10 @@ func newLiveConfig(cfg *config.Config, f *runFlags, creds *ptlsCreds, ccfg tnccs
 }
 
 // current returns the configuration in force, the client configuration
-// built from it, and the count of reloads that took (a changed count: a
-// new client).
+// built from it, and the count of reloads that changed either (a changed
+// count: a new client; a reload of an unchanged file, as a released agent
+// with [wasm] watch makes before each attestation, keeps the count and so
+// a kept PB-TNC session).
 func (l *liveConfig) current() (*config.Config, tnccs.ClientConfig, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -93,12 +97,24 @@ func (l *liveConfig) reload(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	old := l.cfg
-	l.cfg, l.client = nc, ccfg
-	l.gen++
+	if !reflect.DeepEqual(old, nc) || !sameClient(l.client, ccfg) {
+		l.cfg, l.client = nc, ccfg
+		l.gen++ // a new client for the next attestation (a kept PB-TNC session ends)
+	}
 	l.mu.Unlock()
 	l.log.SetLevel(level)
 	if keys := config.Restart(old, nc); len(keys) > 0 {
 		l.clog.Warn(fmt.Sprintf("'%s': %s changed, which takes effect when imchost restarts", l.path, strings.Join(keys, ", ")))
 	}
 	return l.host.apply(ctx, nc.Host())
+}
+
+// sameClient reports whether a and b dial the same PDP the same way: the
+// address, the limits, and the TLS and SASL material (the files' contents,
+// read again at each reload).
+func sameClient(a, b tnccs.ClientConfig) bool {
+	p, q := a.PTTLS, b.PTTLS
+	return a.Addr == b.Addr && a.Limits == b.Limits && p.ServerName == q.ServerName &&
+		p.InsecureSkipVerify == q.InsecureSkipVerify && p.Username == q.Username && p.Password == q.Password &&
+		bytes.Equal(p.CAPEM, q.CAPEM) && bytes.Equal(p.CertPEM, q.CertPEM) && bytes.Equal(p.KeyPEM, q.KeyPEM)
 }

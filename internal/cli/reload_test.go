@@ -655,3 +655,36 @@ func TestReloadWatch(t *testing.T) {
 	}
 	t.Fatalf("the edited file was not reloaded:\n%s", tail(rr.logs.String(), 20))
 }
+
+// TestReloadUnchanged: reading an unchanged file again (a released agent
+// with [wasm] watch does before every attestation) keeps the client, and
+// with it a kept PB-TNC session; a changed secret file's contents, under
+// the same config.toml, make a new one.
+func TestReloadUnchanged(t *testing.T) {
+	r := newReloadEnv(t)
+	k := r.base()
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k["pdp.secret"], k["pdp.secret_file"] = "", strconv.Quote(secret)
+	rr := r.start(t, k)
+	ctx := context.Background()
+	for range 2 {
+		if err := rr.live.reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, gen := rr.live.current(); gen != 0 {
+		t.Fatalf("an unchanged file made %d new clients", gen)
+	}
+	if err := os.WriteFile(secret, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := rr.live.reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ccfg, gen := rr.live.current(); gen != 1 || ccfg.PTTLS.Password != "wrong" {
+		t.Fatalf("after the secret file changed: %d new clients, password %q", gen, ccfg.PTTLS.Password)
+	}
+}
