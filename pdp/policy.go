@@ -114,6 +114,15 @@ type Policy struct {
 	// (IMAReferences, or learned on first contact with LearnMeasurements).
 	FileMeasurements []string `toml:"file_measurements"`
 
+	// SWIMA makes the SWIMA IMV (RFC 8412, IMV 3) ask the endpoint's SWIMA
+	// IMC for its software inventory on the device's first contact and for
+	// the software events since the last EID stored afterwards, keep them
+	// in the store (`imchost pdp software`), and check SWDeny.
+	SWIMA bool `toml:"swima"`
+	// SWDeny lists software that makes an endpoint non-compliant (major),
+	// with the remediation text sent with the verdict.
+	SWDeny []SWDenyRule `toml:"sw_deny"`
+
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).
 	MeasurementAlgorithms uint16 `toml:"measurement_algorithms"`

@@ -32,7 +32,8 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	env := &imvEnv{store: s.store, policy: s.policy.Load(), maxMsg: s.cfg.MaxMessageSize,
 		osLog: s.cfg.Logger.Named("imv.os"), attLog: s.cfg.Logger.Named("imv.attestation"),
-		log: s.log, now: time.Now, retry: func(id tnccs.ConnID) bool { return s.RequestReassessment(uint32(id)) }}
+		swLog: s.cfg.Logger.Named("imv.swima"),
+		log:   s.log, now: time.Now, retry: func(id tnccs.ConnID) bool { return s.RequestReassessment(uint32(id)) }}
 	set := &imvSet{env: env, policy: &s.policy, conns: map[tnccs.ConnID]*conn{}}
 	s.mu.Lock()
 	s.set = set

@@ -30,6 +30,7 @@ type imvEnv struct {
 	maxMsg int // maximum PA-TNC message size
 	osLog  hclog.Logger
 	attLog hclog.Logger
+	swLog  hclog.Logger
 	log    hclog.Logger
 	now    func() time.Time
 	// retry asks a running connection for a re-assessment
@@ -66,8 +67,9 @@ type conn struct {
 	facts    facts
 	os       *osIMV
 	att      *attIMV
-	batches  int // client batches seen
-	received int // PB-PA messages in the current batch
+	sw       *swIMV // nil unless the policy asks for SWIMA
+	batches  int    // client batches seen
+	received int    // PB-PA messages in the current batch
 	held     []outMsg
 	verdict  *Verdict
 	decision *tnccs.Decision
@@ -79,6 +81,9 @@ func newConn(env *imvEnv, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc)
 		log: env.log.With("conn_id", uint32(id))}
 	c.os = newOSIMV(c)
 	c.att = newAttIMV(c)
+	if env.policy.SWIMA {
+		c.sw = newSWIMV(c)
+	}
 	c.log.Debug(fmt.Sprintf("IMV %d \"OS\" created a state for Connection ID %d", OSIMVID, id))
 	c.log.Debug(fmt.Sprintf("IMV %d \"Attestation\" created a state for Connection ID %d", AttestationIMVID, id))
 	return c
@@ -117,6 +122,13 @@ func (c *conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 			return
 		}
 		c.att.receive(ctx, msg)
+	case m.Vendor == abi.PENIETF && m.Subtype == subtypeSWIMA && c.sw != nil:
+		if m.Exclusive && m.Validator != SWIMAIMVID {
+			return
+		}
+		if msg, ok := c.parse(m, c.sw.log, SWIMAIMVID); ok {
+			c.sw.receive(ctx, msg)
+		}
 	default:
 		c.log.Debug("no IMV subscribed to PA message type", "vendor", m.Vendor, "subtype", m.Subtype)
 	}
@@ -187,6 +199,9 @@ func (c *conn) BatchEnding(ctx context.Context) {
 	}
 	c.os.batchEnding(ctx)
 	c.att.batchEnding(ctx)
+	if c.sw != nil {
+		c.sw.batchEnding(ctx)
+	}
 	working := false
 	for _, m := range c.held {
 		if !m.final {
@@ -260,8 +275,13 @@ func (c *conn) Decide(ctx context.Context) tnccs.Decision {
 	}
 	c.os.solicit()
 	c.att.solicit()
+	verdicts := []IMVVerdict{c.os.verdict(), c.att.verdict()}
+	if c.sw != nil {
+		c.sw.solicit(ctx)
+		verdicts = append(verdicts, c.sw.verdict())
+	}
 	c.flush()
-	v := Combine([]IMVVerdict{c.os.verdict(), c.att.verdict()})
+	v := Combine(verdicts)
 	v.Device, v.Product = c.facts.deviceID, c.facts.product
 	c.verdict = &v
 	c.log.Info(fmt.Sprintf("final recommendation is '%s' and evaluation is '%s'", v.Recommendation, v.Result))
@@ -299,6 +319,9 @@ func (c *conn) Restart(ctx context.Context) {
 	c.facts = facts{}
 	c.os = newOSIMV(c)
 	c.att = newAttIMV(c)
+	if c.env.policy.SWIMA {
+		c.sw = newSWIMV(c) // asks for the events since the last EID stored
+	}
 	c.batches, c.received, c.held = 0, 0, nil
 	c.verdict, c.decision = nil, nil
 	c.start = c.env.now()

@@ -72,6 +72,23 @@ type Store interface {
 	// one is kept).
 	AddIMARefs(ctx context.Context, device int64, bank uint16, refs []IMARef) error
 
+	// SWState returns the EID epoch and last EID stored for a device's
+	// software inventory; ok is false when none is stored.
+	SWState(ctx context.Context, device int64) (epoch, lastEID uint32, ok bool, err error)
+	// SetSWInventory replaces a device's software with pkgs and stores its
+	// epoch and last EID, in one transaction.
+	SetSWInventory(ctx context.Context, device int64, epoch, lastEID uint32, pkgs []SWPackage) error
+	// AddSWEvents applies software events to a device's software (a
+	// creation adds, a deletion removes, an alteration replaces) and
+	// stores them with the new last EID, in one transaction.
+	AddSWEvents(ctx context.Context, device int64, epoch, lastEID uint32, evs []SWEventRecord) error
+	// SWPackages lists a device's software, by software identifier.
+	SWPackages(ctx context.Context, device int64) ([]SWPackage, error)
+	// SWEvents lists the newest software events of a device, oldest first
+	// (at most limit); an event keeps the software identifier, not the
+	// name and version.
+	SWEvents(ctx context.Context, device int64, limit int) ([]SWEventRecord, error)
+
 	// AddSession records the verdict of a finished connection.
 	AddSession(ctx context.Context, r SessionRecord) error
 	// Sessions returns the recorded sessions, oldest first (at most limit).
@@ -342,6 +359,34 @@ var migrations = []migration{
 			path        TEXT NOT NULL,
 			measurement {{blob}} NOT NULL,
 			PRIMARY KEY (device, bank, path, measurement)
+		)`,
+	}},
+	{4, "software inventories (SWIMA)", []string{
+		// Per device: the EID epoch and last EID of the endpoint's
+		// inventory as last received (RFC 8412 §3.7).
+		`CREATE TABLE IF NOT EXISTS sw_state (
+			device   BIGINT PRIMARY KEY REFERENCES devices(id),
+			epoch    BIGINT NOT NULL,
+			last_eid BIGINT NOT NULL,
+			updated  BIGINT NOT NULL
+		)`,
+		// The software installed on a device, by software identifier.
+		`CREATE TABLE IF NOT EXISTS sw_packages (
+			device  BIGINT NOT NULL REFERENCES devices(id),
+			sw_id   TEXT NOT NULL,
+			name    TEXT NOT NULL,
+			version TEXT NOT NULL,
+			PRIMARY KEY (device, sw_id)
+		)`,
+		// The software events received, newest kept.
+		`CREATE TABLE IF NOT EXISTS sw_events (
+			device BIGINT NOT NULL REFERENCES devices(id),
+			epoch  BIGINT NOT NULL,
+			eid    BIGINT NOT NULL,
+			time   TEXT NOT NULL,
+			action BIGINT NOT NULL,
+			sw_id  TEXT NOT NULL,
+			PRIMARY KEY (device, epoch, eid)
 		)`,
 	}},
 }

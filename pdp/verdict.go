@@ -96,6 +96,9 @@ type IMVVerdict struct {
 	Result         Result
 	Reasons        []string // reason strings, in English
 	Remediation    []Remediation
+	// Info is a line for the operator beyond the verdict, e.g. the SWIMA
+	// IMV's "738 software records, 2 events since last time".
+	Info string
 }
 
 // Verdict is the combined decision for one PB-TNC connection.

@@ -170,6 +170,11 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 			for _, r := range outs[i-1].Verdict.Reasons {
 				fmt.Fprintf(d.e.stdout, "PDP: %s\n", r)
 			}
+			for _, v := range outs[i-1].Verdict.IMVs {
+				if v.Info != "" {
+					fmt.Fprintf(d.e.stdout, "PDP: %s: %s\n", v.IMV, v.Info)
+				}
+			}
 		}
 		cancel()
 		code = v.exitCode()
@@ -226,7 +231,7 @@ func (d *demo) pdp() (*pdp.Server, string, error) {
 		return nil, "", err
 	}
 	srv, err := pdp.New(pdp.Config{Listener: ln, Certificates: []tls.Certificate{cert},
-		DBPath: filepath.Join(d.dir, "pdp.db"), Policy: strictDefaultPolicy(), Logger: plog,
+		DBPath: filepath.Join(d.dir, "pdp.db"), Policy: demoPolicy(), Logger: plog,
 		Referral: &pdp.Referral{Host: "localhost", Port: uint16(ln.Addr().(*net.TCPAddr).Port)}})
 	if err != nil {
 		ln.Close()
@@ -272,6 +277,14 @@ func demoRoot(root string) (string, error) {
 		return "", errors.New("demo: this machine has no /etc/os-release")
 	}
 	return root, nil
+}
+
+// demoPolicy is pdp serve's default policy with the SWIMA IMV on: the
+// demo's PDP also asks for the software inventory.
+func demoPolicy() pdp.Policy {
+	p := strictDefaultPolicy()
+	p.SWIMA = true
+	return p
 }
 
 // demoSWState keeps the SWIMA IMC's record of software changes in the

@@ -23,7 +23,7 @@ import (
 )
 
 func cmdPDP(e *env, args []string) int {
-	return dispatch(e, "pdp", args, []command{{"serve", "", cmdPDPServe}, {"bench", "", cmdPDPBench}})
+	return dispatch(e, "pdp", args, []command{{"serve", "", cmdPDPServe}, {"bench", "", cmdPDPBench}, {"software", "", cmdPDPSoftware}})
 }
 
 func cmdPDPServe(e *env, args []string) int {

@@ -1,0 +1,70 @@
+package pdp
+
+import (
+	"context"
+	"reflect"
+	"testing"
+)
+
+func TestStoreSoftware(t *testing.T) { engines(t, testStoreSoftware) }
+
+// testStoreSoftware: an inventory replaces a device's software, events
+// add and remove, the state follows, and a reopened store (a restarted PDP
+// or a replica) sees the same.
+func testStoreSoftware(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	s := open()
+	d, err := s.AddDevice(ctx, "device-1", "Debian 12 x86_64", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, err := s.SWState(ctx, d.ID); ok || err != nil {
+		t.Fatalf("state of a new device: %v %v", ok, err)
+	}
+	inv := []SWPackage{
+		{SWID: "strongswan.org__Debian_12-x86_64-bash-5.2.15-2~b8", Name: "bash", Version: "5.2.15-2+b8"},
+		{SWID: "strongswan.org__Debian_12-x86_64-libc6-2.36-9~deb12u14", Name: "libc6", Version: "2.36-9+deb12u14"},
+	}
+	if err := s.SetSWInventory(ctx, d.ID, 0xabcd, 0, inv); err != nil {
+		t.Fatal(err)
+	}
+	// A second inventory replaces the first.
+	if err := s.SetSWInventory(ctx, d.ID, 0xabcd, 0, inv); err != nil {
+		t.Fatal(err)
+	}
+	evs := []SWEventRecord{
+		{Epoch: 0xabcd, EID: 1, Time: "2026-12-07T13:00:00Z", Action: 2, SWPackage: inv[0]},
+		{Epoch: 0xabcd, EID: 2, Time: "2026-12-07T13:00:00Z", Action: 1,
+			SWPackage: SWPackage{SWID: "strongswan.org__Debian_12-x86_64-bash-5.2.15-3", Name: "bash", Version: "5.2.15-3"}},
+	}
+	if err := s.AddSWEvents(ctx, d.ID, 0xabcd, 2, evs); err != nil {
+		t.Fatal(err)
+	}
+	s = open()
+	epoch, last, ok, err := s.SWState(ctx, d.ID)
+	if err != nil || !ok || epoch != 0xabcd || last != 2 {
+		t.Fatalf("state %x %d %v %v", epoch, last, ok, err)
+	}
+	got, err := s.SWPackages(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []SWPackage{evs[1].SWPackage, inv[1]}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("software\n got %+v\nwant %+v", got, want)
+	}
+	gotEv, err := s.SWEvents(ctx, d.ID, 1)
+	if err != nil || len(gotEv) != 1 || gotEv[0].EID != 2 || gotEv[0].Action != 1 || gotEv[0].SWID != evs[1].SWID {
+		t.Fatalf("newest event %+v %v", gotEv, err)
+	}
+	if all, _ := s.SWEvents(ctx, d.ID, 10); len(all) != 2 || all[0].EID != 1 {
+		t.Fatalf("events %+v", all)
+	}
+	// Replaying the same events (a lost answer sent again) changes nothing.
+	if err := s.AddSWEvents(ctx, d.ID, 0xabcd, 2, evs); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.SWPackages(ctx, d.ID); !reflect.DeepEqual(again, want) {
+		t.Fatalf("after a replay %+v", again)
+	}
+}
