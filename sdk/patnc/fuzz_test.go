@@ -105,3 +105,20 @@ func FuzzReassemble(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseSWIMAErrorInfo: the SWIMA error information decoder never
+// panics, and what it returns re-encodes to its input.
+func FuzzParseSWIMAErrorInfo(f *testing.F) {
+	f.Add(uint8(6), NewSWIMAError(ErrSWIMAResponseTooLarge, 7, 65536, "response too large").Info)
+	f.Add(uint8(4), NewSWIMAError(ErrSWIMA, 1, 0, "failed to collect SW inventory").Info)
+	f.Fuzz(func(t *testing.T, code uint8, in []byte) {
+		c := ErrorCode(code)
+		v, err := ParseSWIMAErrorInfo(c, in)
+		if err != nil {
+			return
+		}
+		if out := NewSWIMAError(c, v.RequestID, v.MaxSize, v.Description).Info; !bytes.Equal(out, in) {
+			t.Fatalf("re-encoding differs: %x, in %x", out, in)
+		}
+	})
+}
