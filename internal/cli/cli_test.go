@@ -69,6 +69,8 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"run", "--output", "yaml"}, exitUsage, "--output yaml: want text or json"},
 		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--log-format", "yaml"}, exitUsage, "want text or json"},
 		{[]string{"pdp", "serve", "--listen", "127.0.0.1:0"}, exitUsage, "a certificate is needed"},
+		{[]string{"pdp", "serve", "--listen", "127.0.0.1:0", "--retry-after", "1m"}, exitUsage, "--retry-after 1m0s needs a longer --retry-idle"},
+		{[]string{"run", "--help"}, exitOK, "--keep-session"},
 		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--user", "nopass"}, exitUsage, "NAME:PASSWORD"},
 		{[]string{"pdp", "serve", "--self-signed", t.TempDir(), "--proxy-protocol", "10.0.0.1,lb.example"}, exitUsage, `--proxy-protocol: "lb.example" is neither an IP address nor a CIDR prefix`},
 		{[]string{"tpm"}, exitUsage, "info|provision-ak"},
