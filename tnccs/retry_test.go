@@ -252,3 +252,29 @@ func TestSRETRYDuringHandshake(t *testing.T) {
 		t.Errorf("IMV restarts %d, want 1: %v", n, imvEv.list())
 	}
 }
+
+// TestSRETRYDeclined: a client that answers our SRETRY with CLOSE (it
+// declines, or its CLOSE crossed the SRETRY, as strongSwan's pt-tls-client's
+// does) ends the connection normally, with the decision made before.
+func TestSRETRYDeclined(t *testing.T) {
+	results := make(chan *Result, 1)
+	errs := make(chan error, 1)
+	c, srv, _, _, _ := retryPair(t, func(s *ServerConfig) {
+		s.OnResult = func(r *Result, err error) { results <- r; errs <- err }
+	})
+	ctx := context.Background()
+	se, _, err := c.Open(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !srv.RequestRetry(se.ConnID()) {
+		t.Fatal("RequestRetry: connection unknown")
+	}
+	if spoke, err := se.Wait(ctx, time.Now().Add(5*time.Second)); !spoke || err != nil {
+		t.Fatalf("Wait: %v %v", spoke, err)
+	}
+	se.Close(ctx) // CLOSE in state Decided, the SRETRY unread
+	if r, err := <-results, <-errs; err != nil || !r.Decided || r.Recommendation != pb.RecommendationAllowed {
+		t.Errorf("server: %v %+v, want the first decision and no error", err, r)
+	}
+}

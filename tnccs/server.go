@@ -257,6 +257,7 @@ func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Optio
 	maxRetries := s.Config.maxRetries()
 	retries := 0      // re-assessments started, CRETRY and SRETRY
 	retrying := false // SRETRY sent: the client's answer restarts the IMVs
+	reopened := false // ... and it was sent after a decision
 	first := true
 	for {
 		if ss.state == stateDecided && s.Config.RetryIdle > 0 && aw != nil {
@@ -274,12 +275,14 @@ func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Optio
 			case idleRetry:
 				retries++
 				sc.requested.Store(false)
-				ss.res = &Result{ConnID: id, Peer: ss.res.Peer, Reassessment: retries, RetryBy: "server"}
 				ss.log.Info(fmt.Sprintf("requesting a re-assessment of Connection ID %d, sending an SRETRY batch", id))
 				if err := ss.sendBatch(actx, pb.BatchSRETRY); err != nil {
 					return ss.res, err
 				}
-				retrying = true
+				// The decision stands until the client answers: a CLOSE
+				// (it declines, or it closed as our SRETRY crossed its
+				// CLOSE) ends the connection with it.
+				retrying, reopened = true, true
 			}
 		}
 		prev := ss.state
@@ -298,6 +301,10 @@ func (s *Server) run(ctx context.Context, conn BatchConn, peer Peer, opts *Optio
 		case retrying && (b.Type == pb.BatchCRETRY || b.Type == pb.BatchCDATA):
 			// the client's answer to our SRETRY
 			restart, retrying = true, false
+			if reopened {
+				ss.res = &Result{ConnID: id, Peer: ss.res.Peer, Reassessment: retries, RetryBy: "server", BatchesReceived: 1}
+				reopened = false
+			}
 		case b.Type == pb.BatchCRETRY:
 			if retries >= maxRetries {
 				ss.log.Error(fmt.Sprintf("refusing a re-assessment of Connection ID %d: %d re-assessments are the most one connection may have", id, retries))
