@@ -180,3 +180,23 @@ func TestSWStateRefused(t *testing.T) {
 		})
 	}
 }
+
+// SWID tag files come after the packages, with their tagId, tag creator
+// and the file itself; they make no events.
+func TestSWInventorySWIDTags(t *testing.T) {
+	root, state := swFixture(t)
+	tag, err := os.ReadFile("../internal/inventory/testdata/swidtag/usr/share/swidtag/invalid.unavailable/bash-4.4.23-4.fc30.x86_64.swidtag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(root, "usr/share/swidtag/invalid.unavailable"), 0o755)
+	os.WriteFile(filepath.Join(root, "usr/share/swidtag/invalid.unavailable/bash.swidtag"), tag, 0o644)
+	s := swSession(root, state)
+	defer s.Close()
+	inv, _ := swInventoryAll(t, s, 100)
+	last := inv.Items[len(inv.Items)-1]
+	if len(inv.Items) != 8 || last.Source != "swidtag" || last.TagID != "unavailable.invalid.bash-4.4.23-4.fc30.x86_64" ||
+		last.RegID != "invalid.unavailable" || last.Name != "bash" || string(last.Tag) != string(tag) {
+		t.Fatalf("%d items, last %+v", len(inv.Items), last.Source)
+	}
+}
