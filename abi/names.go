@@ -48,28 +48,31 @@ var penNames = map[uint32]string{
 func PENName(pen uint32) string { return penNames[pen] }
 
 // PA message subtypes of the shipped IMCs and the PDP's IMVs
-// (MsgType{PENIETF, SubtypeOS}, MsgType{PENTCG, SubtypePTS}).
+// (MsgType{PENIETF, SubtypeOS}, MsgType{PENIETF, SubtypeSWIMA},
+// MsgType{PENTCG, SubtypePTS}).
 const (
-	SubtypeOS  uint32 = 1 // IETF "Operating System" (IANA PA Subtypes, RFC 5792)
-	SubtypePTS uint32 = 1 // TCG "PTS" (the PTS IF-M Binding)
+	SubtypeOS    uint32 = 1 // IETF "Operating System" (IANA PA Subtypes, RFC 5792)
+	SubtypeSWIMA uint32 = 9 // IETF "SWIMA" (RFC 8412 §5.3)
+	SubtypePTS   uint32 = 1 // TCG "PTS" (the PTS IF-M Binding)
 )
 
 // paSubtypeNames are the names of PA message subtypes per vendor: the IETF
 // ones of the IANA "PA Subtypes" registry (RFC 5792) and the TCG ones
 // strongSwan knows.
 var paSubtypeNames = map[MsgType]string{
-	{PENIETF, 0}:         "Testing",
-	{PENIETF, SubtypeOS}: "Operating System",
-	{PENIETF, 2}:         "Anti-Virus",
-	{PENIETF, 3}:         "Anti-Spyware",
-	{PENIETF, 4}:         "Anti-Malware Suite",
-	{PENIETF, 5}:         "Firewall",
-	{PENIETF, 6}:         "IDPS",
-	{PENIETF, 7}:         "VPN",
-	{PENIETF, 8}:         "NEA Client",
-	{PENTCG, SubtypePTS}: "PTS",
-	{PENTCG, 2}:          "SCAP",
-	{PENTCG, 3}:          "SWID",
+	{PENIETF, 0}:            "Testing",
+	{PENIETF, SubtypeOS}:    "Operating System",
+	{PENIETF, 2}:            "Anti-Virus",
+	{PENIETF, 3}:            "Anti-Spyware",
+	{PENIETF, 4}:            "Anti-Malware Suite",
+	{PENIETF, 5}:            "Firewall",
+	{PENIETF, 6}:            "IDPS",
+	{PENIETF, 7}:            "VPN",
+	{PENIETF, 8}:            "NEA Client",
+	{PENIETF, SubtypeSWIMA}: "SWIMA",
+	{PENTCG, SubtypePTS}:    "PTS",
+	{PENTCG, 2}:             "SCAP",
+	{PENTCG, 3}:             "SWID",
 }
 
 // SubtypeName returns the name of the message type's subtype ("Operating

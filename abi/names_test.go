@@ -9,6 +9,7 @@ func TestMsgTypeString(t *testing.T) {
 	}{
 		{MsgType{PENIETF, 1}, "'IETF/Operating System' 0x000000/0x00000001"},
 		{MsgType{PENTCG, 1}, "'TCG/PTS' 0x005597/0x00000001"},
+		{MsgType{PENIETF, SubtypeSWIMA}, "'IETF/SWIMA' 0x000000/0x00000009"},
 		{MsgType{VendorAny, SubtypeAny}, "'ANY/ANY' 0xffffff/0x000000ff"},
 		{MsgType{32473, 7}, "'32473/7' 0x007ed9/0x00000007"},
 		{MsgType{PENITAHSR, 1}, "'ITA-HSR/1' 0x00902a/0x00000001"},

@@ -17,7 +17,7 @@ import (
 const imcName = "SWIMA"
 
 // msgTypeSWIMA is IETF / SWIMA (RFC 8412 §5.3: PA Subtype 9).
-var msgTypeSWIMA = abi.MsgType{Vendor: abi.PENIETF, Subtype: 9}
+var msgTypeSWIMA = abi.MsgType{Vendor: abi.PENIETF, Subtype: abi.SubtypeSWIMA}
 
 // Settings (config.toml [imc.settings]); the names follow strongSwan's
 // libimcv options.
