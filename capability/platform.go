@@ -11,8 +11,8 @@ import (
 
 // Platform is what the host functions report about the machine. Each part
 // may be nil: the host functions it backs then answer StatusUnavailable.
-// host.NewTPMPlatform builds the production Platform on tpmhost; tests use
-// host.NewSystem with a fixture root.
+// NewTPMPlatform builds the production Platform on tpmhost; tests use
+// NewSystem with a fixture root.
 type Platform struct {
 	System System // os_release, system_facts, packages, symlinks
 	TPM    TPM    // tpm_version_info, tpm_banks, tpm_aik, tpm_quote, eventlog_events

@@ -22,7 +22,7 @@ const SettingSWState = "state_dir"
 const DefaultSWStateDir = "/var/lib/imchost"
 
 // InventoryRoot is implemented by a System whose files live under a
-// directory (host.FSSystem: "/" in production, a fixture in tests); the
+// directory (FSSystem: "/" in production, a fixture in tests); the
 // package databases of any other System are read at "/".
 type InventoryRoot interface{ InventoryRoot() string }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
 )
 
 // swFixture is a machine root with the real dpkg status of
@@ -30,7 +29,7 @@ func swFixture(t *testing.T) (root, state string) {
 }
 
 func swSession(root, state string) *capability.Session {
-	return capability.NewSession(capability.SessionConfig{IMCID: 3, Platform: capability.Platform{System: host.NewSystem(root)}, Settings: map[string]string{capability.SettingSWState: state}})
+	return capability.NewSession(capability.SessionConfig{IMCID: 3, Platform: capability.Platform{System: capability.NewSystem(root)}, Settings: map[string]string{capability.SettingSWState: state}})
 }
 
 func swInventoryAll(t *testing.T, s *capability.Session, max uint32) (abi.SWInventory, int) {

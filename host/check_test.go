@@ -15,6 +15,7 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -152,7 +153,7 @@ func TestSessionHostFunctions(t *testing.T) {
 	var sent []string
 	s := capability.NewSession(capability.SessionConfig{
 		IMCID: 3, Conn: 1, Settings: Settings{"k": "v"}, MaxMessageSize: 8, SendTypes: []abi.MsgType{helloType},
-		Platform: capability.Platform{System: NewSystem("testdata/root")},
+		Platform: capability.Platform{System: capability.NewSystem(testutil.Data("root"))},
 		Send:     func(m tnccs.PAMessage) error { sent = append(sent, string(m.Body)); return nil },
 	})
 	msg := func(body string) []byte {

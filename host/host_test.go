@@ -33,7 +33,7 @@ func newTestHost(t testing.TB, imcs ...IMCConfig) (*Host, *logBuf) {
 	log, buf := testLogger(t)
 	cfg := &Config{IMCs: imcs}
 	cfg.Wasm.CallTimeout = 5 * time.Second
-	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, Platform: capability.Platform{System: NewSystem("testdata/root")}})
+	h, err := New(cfg, Options{Logger: log, CompilationCache: testCache, Platform: capability.Platform{System: capability.NewSystem(testutil.Data("root"))}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,12 @@ package host
 
 import (
 	"context"
-	"crypto"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"syscall"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 )
 
 // Module measurements. With [tpm] module_pcr set, the host extends every
@@ -37,59 +34,6 @@ import (
 // (the log format is abi's: ParseModuleLog, ReplayModuleLog).
 type ModuleMeasurement = abi.ModuleMeasurement
 
-// moduleMeasurer is what a Platform's TPM offers to measure modules.
-type moduleMeasurer interface {
-	measureModule(pcr int, logPath string, event string) error
-}
-
-// measureModule appends the event to the log and extends it into pcr in
-// every allocated bank, under an exclusive lock on the log. An extend that
-// fails takes the line back out, so the log keeps matching the PCR.
-func (p *tpmPlatform) measureModule(pcr int, logPath string, event string) error {
-	banks, err := p.t.AllocatedBanks()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(logPath, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return err
-	}
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	sum := crypto.SHA256.New()
-	sum.Write([]byte(event))
-	if _, err := fmt.Fprintf(f, "%d %x %s\n", pcr, sum.Sum(nil), event); err != nil {
-		_ = f.Truncate(end)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Truncate(end)
-		return err
-	}
-	for _, b := range banks {
-		h := b.Hash()
-		if h == 0 || !h.Available() {
-			continue // a bank Go has no hash for stays as it is
-		}
-		d := h.New()
-		d.Write([]byte(event))
-		if err := p.t.ExtendPCR(b, pcr, d.Sum(nil)); err != nil {
-			_ = f.Truncate(end)
-			return err
-		}
-	}
-	return nil
-}
-
 // measure extends a version about to serve into the module PCR, when one
 // is configured. Without a TPM that can do it, the version is refused: a
 // verifier would otherwise see modules that are not in the PCR.
@@ -98,13 +42,13 @@ func (h *Host) measure(ctx context.Context, v *version) error {
 	if pcr == 0 {
 		return nil
 	}
-	mm, ok := h.opts.Platform.TPM.(moduleMeasurer)
+	mm, ok := h.opts.Platform.TPM.(capability.ModuleMeasurer)
 	if !ok {
 		return fmt.Errorf("[tpm] module_pcr %d is set, but there is no TPM to measure the module into", pcr)
 	}
 	m := ModuleMeasurement{PCR: pcr, IMCID: v.m.id, Name: v.m.name, SHA256: v.sha, Signer: v.signer,
 		ABI: abi.Version, Grants: slices.Sorted(slices.Values(v.cfg.Grants))}
-	if err := mm.measureModule(pcr, v.full.moduleLog(), m.Event()); err != nil {
+	if err := mm.MeasureModule(pcr, v.full.moduleLog(), m.Event()); err != nil {
 		return fmt.Errorf("measuring the module into PCR %d: %w", pcr, err)
 	}
 	h.wlog.Info(fmt.Sprintf("IMC %d \"%s\" measured into PCR %d (sha256 %s)", v.m.id, v.m.name, pcr, v.sha[:16]))
@@ -145,10 +89,8 @@ func checkModulePCR(pcr int) error {
 	return nil
 }
 
-// moduleReport returns the ModuleReport function of a version's sessions:
-// nil without a module PCR. It reads the measurement log and quotes the
-// module PCR with the key, bank and nonce of the module's own quote, under
-// a shared lock on the log, so that no other host extends in between.
+// moduleReport returns the ModuleReport function of a version's sessions
+// (capability.ModuleReport): nil without a module PCR or a TPM.
 func (h *Host) moduleReport(v *version) func(context.Context, abi.QuoteRequest) ([]byte, error) {
 	pcr := v.full.ModulePCR
 	t := h.opts.Platform.TPM
@@ -156,27 +98,5 @@ func (h *Host) moduleReport(v *version) func(context.Context, abi.QuoteRequest) 
 		return nil
 	}
 	logPath := v.full.moduleLog()
-	return func(ctx context.Context, q abi.QuoteRequest) ([]byte, error) {
-		f, err := os.Open(logPath)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
-			return nil, err
-		}
-		log, err := io.ReadAll(io.LimitReader(f, abi.MaxModuleLogLen+1))
-		if err != nil {
-			return nil, err
-		}
-		if len(log) > abi.MaxModuleLogLen {
-			return nil, fmt.Errorf("the module log '%s' is larger than %d bytes", logPath, abi.MaxModuleLogLen)
-		}
-		quote, err := t.Quote(ctx, abi.QuoteRequest{Handle: q.Handle, Bank: q.Bank, PCRs: 1 << pcr, Qualifying: q.Qualifying})
-		if err != nil {
-			return nil, err
-		}
-		return abi.AppendModuleReportAttr(nil, abi.ModuleReport{PCR: uint8(pcr), Bank: q.Bank,
-			SigAlg: quote.SigAlg, HashAlg: quote.HashAlg, Log: log, Attest: quote.Attest, Signature: quote.Signature}), nil
-	}
+	return capability.ModuleReport(t, pcr, logPath)
 }

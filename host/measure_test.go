@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
+	"github.com/imchost/imchost/internal/tpmtest"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -20,7 +23,7 @@ import (
 // grants; an edited log no longer replays to the PCR; without a TPM the
 // module is refused rather than run unmeasured.
 func TestModuleMeasurements(t *testing.T) {
-	tpm := openSimulator(t)
+	tpm := tpmtest.Open(t, tpmtest.Simulator, hclog.NewNullLogger())
 	const pcr = 13
 	dir := t.TempDir()
 	vendor, vendorPub := signingKey(t, dir, "vendor")
@@ -35,7 +38,7 @@ func TestModuleMeasurements(t *testing.T) {
 	cfg.ModulePCR = pcr
 	cfg.ModuleLog = filepath.Join(dir, "run", "module-measurements")
 	log, logs := testLogger(t)
-	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, Platform: NewTPMPlatform(tpm, TPMPlatformOptions{})})
+	h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, Platform: capability.NewTPMPlatform(tpm, capability.TPMPlatformOptions{})})
 
 	replays := func(want int) []ModuleMeasurement {
 		t.Helper()

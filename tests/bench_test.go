@@ -8,7 +8,6 @@ package tests
 import (
 	"context"
 	"encoding/hex"
-	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/capability"
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -58,7 +60,7 @@ func BenchmarkAttestation(b *testing.B) {
 	needModules(b)
 	env := newTPMEnv(b, bundledLog)
 	h, err := host.New(&host.Config{IMCs: imcConfigs(b, env.logPath)}, host.Options{Logger: hclog.NewNullLogger(),
-		Platform: host.NewTPMPlatform(env.tpm, host.TPMPlatformOptions{Root: fixtureRoot(b, false),
+		Platform: capability.NewTPMPlatform(env.tpm, capability.TPMPlatformOptions{Root: fixtureRoot(b, false),
 			EventLogPath: env.logPath, Logger: hclog.NewNullLogger()}), CompilationCache: compCache})
 	if err != nil {
 		b.Fatal(err)

@@ -2,12 +2,13 @@ package tests
 
 import (
 	"fmt"
-	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/host"
 )

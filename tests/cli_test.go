@@ -16,7 +16,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/imchost/imchost/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -29,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/swtpm"

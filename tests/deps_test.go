@@ -38,7 +38,10 @@ var rules = []layerRule{
 	// The host is handed its part of config.toml as plain structs
 	// (internal/config reads the file): no TOML decoder in it.
 	{pkg: "host", forbidden: []string{module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd", module + "/internal/cli",
-		module + "/internal/config", "github.com/BurntSushi/toml"}},
+		module + "/internal/config", "github.com/BurntSushi/toml"},
+		// The wasm runtime only: the machine (TPM, files, /proc, package
+		// databases) is reached through capability.
+		forbiddenDirect: []string{module + "/tpmhost", module + "/internal/inventory"}},
 	{pkg: "internal/config", forbidden: []string{module + "/pdp", module + "/cmd", module + "/internal/cli"}},
 	{pkg: "sdk/patnc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi"},
 		forbidden: []string{"runtime/cgo"}, forbiddenDirect: []string{"os", "net", "syscall", "unsafe"}},

@@ -11,8 +11,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
-	"github.com/imchost/imchost/internal/testutil"
-	"github.com/imchost/imchost/internal/tpmtest"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +19,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
+	"github.com/imchost/imchost/internal/tpmtest"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
@@ -239,7 +240,7 @@ func (e *tpmEnv) reboot(t testing.TB) {
 
 // platform is the production platform on the TPM with a fixture root.
 func (e *tpmEnv) platform(t testing.TB, root string) capability.Platform {
-	return host.NewTPMPlatform(e.tpm, host.TPMPlatformOptions{Root: root, EventLogPath: e.logPath,
+	return capability.NewTPMPlatform(e.tpm, capability.TPMPlatformOptions{Root: root, EventLogPath: e.logPath,
 		Logger: testLogger(t, "platform")})
 }
 

@@ -7,7 +7,6 @@ package tests
 import (
 	"bytes"
 	"fmt"
-	"github.com/imchost/imchost/internal/testutil"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/pdp"

@@ -121,7 +121,7 @@ func TestHangTPMKilledAIK(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tpm.Close()
-	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: fixtureRoot(t, false)})
+	plat := capability.NewTPMPlatform(tpm, capability.TPMPlatformOptions{Root: fixtureRoot(t, false)})
 	sess = capability.NewSession(capability.SessionConfig{IMCID: 1, Name: "OS", Logger: sink.logger("imc"),
 		Settings: host.Settings{"aik_handle": "0x81010003"}, Platform: plat})
 	if _, st := sess.Call(abi.FnTPMAIK, []byte{0, 0, 0, 0}); st != abi.StatusFailed {

@@ -6,13 +6,14 @@ package tests
 
 import (
 	"context"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/hashicorp/go-hclog"
 

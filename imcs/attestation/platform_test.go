@@ -5,14 +5,14 @@ package main
 import (
 	"crypto/x509"
 	"errors"
+	"testing"
+
 	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/internal/tpmtest"
-	"testing"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -29,10 +29,10 @@ type tpmEnv struct {
 	locality uint8
 }
 
-// platform is the production capability.Platform on this TPM (host.NewTPMPlatform)
+// platform is the production capability.Platform on this TPM (capability.NewTPMPlatform)
 // with a fixture root for the symlinks.
 func (e *tpmEnv) platform(t testing.TB) capability.Platform {
-	return host.NewTPMPlatform(e.tpm, host.TPMPlatformOptions{Root: fixtureRoot(t), EventLogPath: e.logPath})
+	return capability.NewTPMPlatform(e.tpm, capability.TPMPlatformOptions{Root: fixtureRoot(t), EventLogPath: e.logPath})
 }
 
 func testLogger(t testing.TB) hclog.Logger {

@@ -18,10 +18,9 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
 )
 
-// machine describes a fixture root for host.FSSystem.
+// machine describes a fixture root for capability.FSSystem.
 type machine struct {
 	osRelease  []byte // nil: no os-release file
 	btime      int64  // 0: no proc/stat (system_facts fails)
@@ -32,7 +31,7 @@ type machine struct {
 
 // root writes m under a temporary directory and returns the System of that
 // machine, with a fixed uname -m.
-func (m machine) system(t testing.TB, arch string) *host.FSSystem {
+func (m machine) system(t testing.TB, arch string) *capability.FSSystem {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name string, data []byte) {
@@ -68,7 +67,7 @@ func (m machine) system(t testing.TB, arch string) *host.FSSystem {
 		}
 		write("var/lib/dpkg/status", b)
 	}
-	return &host.FSSystem{Root: dir, Arch: arch}
+	return &capability.FSSystem{Root: dir, Arch: arch}
 }
 
 // recordedTPM is a capability.TPM that holds just the recorded run's Attestation

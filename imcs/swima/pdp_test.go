@@ -74,7 +74,7 @@ func attest(t *testing.T, m machine, db string, policy pdp.Policy) pdp.IMVVerdic
 		{Name: imcName, Path: wasmModule(t), Grants: grants, Settings: host.Settings{capability.SettingSWState: m.state}},
 	}}
 	h, err := host.New(cfg, host.Options{Logger: hclog.NewNullLogger(),
-		Platform: capability.Platform{System: &host.FSSystem{Root: m.root, Arch: "x86_64"}}})
+		Platform: capability.Platform{System: &capability.FSSystem{Root: m.root, Arch: "x86_64"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

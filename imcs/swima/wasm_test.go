@@ -124,7 +124,7 @@ func (m machine) start(t *testing.T, settings map[string]string) (*imctest.Harne
 	}
 	h := imctest.NewWasm(t, wasmModule(t), imctest.Options{
 		ID: 3, Name: imcName, Settings: s, Grants: grants,
-		Platform: capability.Platform{System: &host.FSSystem{Root: m.root, Arch: "x86_64"}},
+		Platform: capability.Platform{System: &capability.FSSystem{Root: m.root, Arch: "x86_64"}},
 		Logger:   hclog.New(&hclog.LoggerOptions{Output: lockedWriter{&mu, &logs}, Level: hclog.Trace, DisableTime: true}),
 	})
 	return h, &logs
@@ -312,7 +312,7 @@ func TestWasmNeedsItsGrants(t *testing.T) {
 	m := newMachine(t)
 	loads := func(g []string) (bool, error) {
 		hst, err := host.New(&host.Config{IMCs: []host.IMCConfig{{Name: imcName, Path: path, Grants: g}}},
-			host.Options{Logger: hclog.NewNullLogger(), Platform: capability.Platform{System: host.NewSystem(m.root)}})
+			host.Options{Logger: hclog.NewNullLogger(), Platform: capability.Platform{System: capability.NewSystem(m.root)}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -94,7 +94,7 @@ func cmdCheck(e *env, args []string) int {
 	if tpm != nil {
 		defer tpm.Close()
 	}
-	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
+	plat := capability.NewTPMPlatform(tpm, capability.TPMPlatformOptions{EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
 	for _, fd := range checkModules(ctx, cfg, plat, log) {
 		report(fd)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
@@ -135,7 +134,7 @@ func (d *demo) run(ctx context.Context, runs int) (int, error) {
 		Connect: "127.0.0.1", Port: srv.Addr().(*net.TCPAddr).Port, CA: caPath, ServerName: "localhost"})
 	cfg.Wasm.Watch = false
 	demoSWState(cfg)
-	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
+	plat := capability.NewTPMPlatform(tpm, capability.TPMPlatformOptions{Root: d.root, EventLogPath: logPath, Logger: d.log.Named("pts")})
 	h, err := startHost(ctx, cfg.Host(), plat, d.log, nil, false)
 	if err != nil {
 		return 0, err

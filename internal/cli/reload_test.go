@@ -17,6 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/testutil"
@@ -223,7 +224,7 @@ func (r *reloadEnv) start(t *testing.T, k keys) *reloadRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plat := host.NewTPMPlatform(r.tpm, host.TPMPlatformOptions{Root: r.root, EventLogPath: cfg.TPM.EventLog, Logger: rr.log.Named("pts")})
+	plat := capability.NewTPMPlatform(r.tpm, capability.TPMPlatformOptions{Root: r.root, EventLogPath: cfg.TPM.EventLog, Logger: rr.log.Named("pts")})
 	ctx := context.Background()
 	if rr.live, err = newAgent(ctx, rr.f, cfg, creds, ccfg, plat, rr.log); err != nil {
 		t.Fatalf("%v\n%s", err, rr.logs)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/internal/logfmt"
@@ -252,7 +253,7 @@ func cmdRun(e *env, args []string) int {
 	if tpm != nil {
 		defer tpm.Close()
 	}
-	plat := host.NewTPMPlatform(tpm, host.TPMPlatformOptions{
+	plat := capability.NewTPMPlatform(tpm, capability.TPMPlatformOptions{
 		Root: f.root, EventLogPath: cfg.TPM.EventLog, Logger: log.Named("pts")})
 	if err := f.ops.start(log); err != nil {
 		return fail(e, err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
 	"github.com/imchost/imchost/tpmhost"
@@ -191,7 +192,7 @@ func cmdIMCList(e *env, args []string) int {
 		return fail(e, err)
 	}
 	ctx := context.Background()
-	h, err := host.New(cfg, host.Options{Logger: log, Platform: host.NewTPMPlatform(nil, host.TPMPlatformOptions{})})
+	h, err := host.New(cfg, host.Options{Logger: log, Platform: capability.NewTPMPlatform(nil, capability.TPMPlatformOptions{})})
 	if err != nil {
 		return fail(e, err)
 	}
@@ -225,7 +226,7 @@ func cmdIMCCheck(e *env, args []string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	o := host.CheckOptions{SHA256: *sum, Logger: log, Platform: host.NewTPMPlatform(nil, host.TPMPlatformOptions{})}
+	o := host.CheckOptions{SHA256: *sum, Logger: log, Platform: capability.NewTPMPlatform(nil, capability.TPMPlatformOptions{})}
 	if *grants != "" {
 		o.Grants = strings.Split(*grants, ",")
 	}

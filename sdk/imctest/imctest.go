@@ -41,7 +41,7 @@ type Options struct {
 	// Files is the IMC's file allowlist (config.toml [[imc]] files).
 	Files []string
 	// Platform backs the host functions. When Platform.System is nil and
-	// Root is set, the System is host.NewSystem(Root).
+	// Root is set, the System is capability.NewSystem(Root).
 	Platform capability.Platform
 	Root     string
 	// MaxMessageSize bounds sent PA messages (0: abi.MaxMessageLen).
@@ -93,7 +93,7 @@ func (o *Options) defaults(t testing.TB) {
 		o.Conn = 1
 	}
 	if o.Platform.System == nil && o.Root != "" {
-		o.Platform.System = host.NewSystem(o.Root)
+		o.Platform.System = capability.NewSystem(o.Root)
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.New(&hclog.LoggerOptions{

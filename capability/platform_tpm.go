@@ -1,4 +1,4 @@
-package host
+package capability
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
-	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -28,12 +27,12 @@ type TPMPlatformOptions struct {
 // NewTPMPlatform returns the production Platform: the System read from
 // Root and the TPM of tpmhost (t may be nil: no TPM, the tpm_*
 // functions answer StatusUnavailable).
-func NewTPMPlatform(t *tpmhost.TPM, o TPMPlatformOptions) capability.Platform {
+func NewTPMPlatform(t *tpmhost.TPM, o TPMPlatformOptions) Platform {
 	log := o.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	p := capability.Platform{System: NewSystem(o.Root), EventLogPath: o.EventLogPath} // DH nil: capability.StdDH, tpmhost's
+	p := Platform{System: NewSystem(o.Root), EventLogPath: o.EventLogPath} // DH nil: StdDH, tpmhost's
 	if t != nil {
 		p.TPM = &tpmPlatform{t: t, defaultLog: o.EventLogPath, log: log, aks: map[uint32]*tpmhost.AK{}}
 	}
@@ -124,7 +123,7 @@ func (p *tpmPlatform) ak(ctx context.Context, handle uint32) (*tpmhost.AK, error
 	}
 	ak, err := p.t.WithContext(ctx).LoadAK(handle)
 	if errors.Is(err, tpmhost.ErrUnknownHandle) {
-		return nil, fmt.Errorf("%w: AK 0x%08x: %v", capability.ErrNotFound, handle, err)
+		return nil, fmt.Errorf("%w: AK 0x%08x: %v", ErrNotFound, handle, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("AK 0x%08x: %w", handle, err)
@@ -156,7 +155,7 @@ func (p *tpmPlatform) Quote(ctx context.Context, req abi.QuoteRequest) (abi.Quot
 		}
 	}
 	if len(pcrs) == 0 {
-		return abi.Quote{}, fmt.Errorf("%w: no PCR selected", capability.ErrInvalid)
+		return abi.Quote{}, fmt.Errorf("%w: no PCR selected", ErrInvalid)
 	}
 	q, err := p.t.WithContext(ctx).Quote(ak, tpmhost.Alg(req.Bank), pcrs, req.Qualifying)
 	if err != nil {
@@ -182,11 +181,11 @@ func ReadEventLog(path string, bank uint16) (abi.EventLog, error) {
 		return abi.EventLog{}, err
 	}
 	if !slices.Contains(l.Banks, tpmhost.Alg(bank)) {
-		return abi.EventLog{}, fmt.Errorf("%w: the event log has no digests for bank 0x%04x", capability.ErrUnsupported, bank)
+		return abi.EventLog{}, fmt.Errorf("%w: the event log has no digests for bank 0x%04x", ErrUnsupported, bank)
 	}
 	out := abi.EventLog{Path: path, CTime: st.ModTime().Unix(), SpecIDLog: l.SpecID != nil,
 		Events: make([]abi.Event, 0, len(l.Events))}
-	if _, ct, ok := capability.FileTimes(st); ok {
+	if _, ct, ok := FileTimes(st); ok {
 		out.CTime = ct.Unix()
 	}
 	for _, e := range l.Events {

@@ -1,34 +1,32 @@
-package host
+package capability
 
 import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"errors"
 	"math/big"
 	"testing"
 
 	"github.com/imchost/imchost/internal/testutil"
+	"github.com/imchost/imchost/internal/tpmtest"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
-	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/tpmhost"
-	"github.com/imchost/imchost/tpmhost/tpmsim"
 )
 
-// TestTPMPlatform runs the TPM host functions through a capability.Session against
+// TestTPMPlatform runs the TPM host functions through a Session against
 // the in-process TPM simulator, with an ECC AK provisioned there: the
 // quote's signature verifies with the key tpm_aik returns.
 func TestTPMPlatform(t *testing.T) {
-	tpm := openSimulator(t)
+	tpm := tpmtest.Open(t, tpmtest.Simulator, hclog.NewNullLogger())
 	const handle = 0x81010003
 	if _, err := tpm.ProvisionAK(handle, tpmhost.AKECCP256, true); err != nil {
 		t.Fatal(err)
 	}
-	p := NewTPMPlatform(tpm, TPMPlatformOptions{Root: "testdata/root", EventLogPath: testutil.Data("eventlogs", "crypto_agile_eventlog")})
-	s := capability.NewSession(capability.SessionConfig{IMCID: 2, Platform: p, Settings: Settings{"aik_handle": "0x81010003"}})
+	p := NewTPMPlatform(tpm, TPMPlatformOptions{Root: testutil.Data("root"), EventLogPath: testutil.Data("eventlogs", "crypto_agile_eventlog")})
+	s := NewSession(SessionConfig{IMCID: 2, Platform: p, Settings: map[string]string{"aik_handle": "0x81010003"}})
 	call := func(fn string, in []byte) []byte {
 		t.Helper()
 		out, st := s.Call(fn, in)
@@ -75,19 +73,4 @@ func TestTPMPlatform(t *testing.T) {
 	if res, err := abi.ParseDHCreateResult(out); err != nil || len(res.Public) != 256 {
 		t.Fatalf("MODP-2048 public: %v %d", err, len(res.Public))
 	}
-}
-
-// openSimulator starts the in-process TPM simulator for one test and
-// closes it at the end; without cgo the test is skipped.
-func openSimulator(t *testing.T) *tpmhost.TPM {
-	t.Helper()
-	tpm, err := tpmsim.Open(hclog.NewNullLogger())
-	if errors.Is(err, tpmhost.ErrNotSupported) {
-		t.Skip("the simulator needs cgo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tpm.Close() })
-	return tpm
 }

@@ -1,4 +1,4 @@
-package host
+package capability
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ type FSSystem struct {
 	Arch string
 }
 
-// InventoryRoot implements capability.InventoryRoot: the package databases
+// InventoryRoot implements InventoryRoot: the package databases
 // of the software inventory are read under Root.
 func (s *FSSystem) InventoryRoot() string { return s.Root }
 
