@@ -153,7 +153,7 @@ var (
 	toolsOnce sync.Once
 	tmpDir    string // removed by TestMain
 	imchost   string // the imchost binary
-	wasmDir   string // imc-os.wasm, imc-attestation.wasm
+	wasmDir   string // imc-os.wasm, imc-attestation.wasm, imc-swima.wasm
 	toolsErr  error
 )
 
@@ -182,7 +182,7 @@ func tools(t *testing.T) (bin, wasm string) {
 		}
 		if wasmDir == "" {
 			wasmDir = tmpDir
-			for name, pkg := range map[string]string{"imc-os.wasm": "./imcs/os", "imc-attestation.wasm": "./imcs/attestation"} {
+			for name, pkg := range map[string]string{"imc-os.wasm": "./imcs/os", "imc-attestation.wasm": "./imcs/attestation", "imc-swima.wasm": "./imcs/swima"} {
 				cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-o", filepath.Join(tmpDir, name), pkg)
 				cmd.Dir = "../.."
 				cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
