@@ -3,13 +3,15 @@
 package main
 
 import (
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/internal/testutil"
+
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/sdk/wasmtest"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -32,7 +34,7 @@ func builtModule(t *testing.T) string { return testutil.Module(t, "imc-attestati
 // wasmHarness runs the built module through the real host with README's
 // grants.
 func wasmHarness(t *testing.T, env *tpmEnv, settings map[string]string) *imctest.Harness {
-	return imctest.NewWasm(t, builtModule(t), imctest.Options{
+	return wasmtest.New(t, builtModule(t), imctest.Options{
 		ID: imcID, Name: "Attestation", Settings: settings, Grants: readmeGrants,
 		Platform: env.platform(t),
 		Logger:   testLogger(t),

@@ -6,12 +6,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"github.com/imchost/imchost/internal/testutil"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/tetratelabs/wazero"
@@ -21,6 +22,7 @@ import (
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/sdk/wasmtest"
 )
 
 // grants is the grant list README.md documents.
@@ -47,7 +49,7 @@ func (e env) startWasm(t *testing.T) (*imctest.Harness, *logBuffer) {
 	o.Grants = grants
 	// the host names the IMC logger after the config name
 	o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace, DisableTime: true})
-	return imctest.NewWasm(t, wasmModule(t), o), logs
+	return wasmtest.New(t, wasmModule(t), o), logs
 }
 
 // TestWasmFirstMessage: the built module, loaded by the real host with the

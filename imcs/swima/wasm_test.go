@@ -22,6 +22,7 @@ import (
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
+	"github.com/imchost/imchost/sdk/wasmtest"
 )
 
 // grants is the grant list README.md documents.
@@ -122,7 +123,7 @@ func (m machine) start(t *testing.T, settings map[string]string) (*imctest.Harne
 	for k, v := range settings {
 		s[k] = v
 	}
-	h := imctest.NewWasm(t, wasmModule(t), imctest.Options{
+	h := wasmtest.New(t, wasmModule(t), imctest.Options{
 		ID: 3, Name: imcName, Settings: s, Grants: grants,
 		Platform: capability.Platform{System: &capability.FSSystem{Root: m.root, Arch: "x86_64"}},
 		Logger:   hclog.New(&hclog.LoggerOptions{Output: lockedWriter{&mu, &logs}, Level: hclog.Trace, DisableTime: true}),

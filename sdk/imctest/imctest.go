@@ -5,9 +5,10 @@
 // backed by the real host capability code (capability.Session on a
 // capability.Platform: a fixture root for os-release and friends, tpmhost on a
 // simulator for the TPM), encoding every call with the abi codecs exactly as
-// a wasm module does. NewWasm runs a built .wasm module through the real
-// host (wazero, grants, deadlines, memory cap). Both return a *Harness with
-// the same methods, so one test body can run both ways.
+// a wasm module does; it needs package capability only, not the wasm
+// runtime. Package sdk/wasmtest runs a built .wasm module through the real
+// host (wazero, grants, deadlines, memory cap) behind the same *Harness
+// (NewDriven), so one test body can run both ways.
 //
 //	h := imctest.New(t, &osIMC{}, imctest.Options{Root: "testdata/root"})
 //	first := h.Start()                 // CREATE, HANDSHAKE, BeginHandshake
@@ -15,7 +16,6 @@
 package imctest
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,7 +27,6 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/tnccs"
 )
@@ -53,8 +52,8 @@ type Options struct {
 	// failing the test.
 	ExpectErrors bool
 
-	// Wasm only: grants (default: every host function), memory cap and
-	// call deadline (defaults of the host).
+	// Wasm only (sdk/wasmtest): grants (default: every host function),
+	// memory cap and call deadline (defaults of the host).
 	Grants      []string
 	MemoryPages uint32
 	CallTimeout time.Duration
@@ -75,9 +74,8 @@ type Harness struct {
 	imc  imc.IMC
 	sess *capability.Session
 
-	// wasm
-	h *host.Host
-	c *host.Conn
+	// another runner (NewDriven)
+	d Driver
 
 	closed bool
 }
@@ -121,17 +119,6 @@ func toIMC(m tnccs.PAMessage) imc.Message {
 	}
 }
 
-func toPA(m imc.Message) tnccs.PAMessage {
-	return tnccs.PAMessage{
-		Vendor:    m.Type.Vendor,
-		Subtype:   m.Type.Subtype,
-		Collector: uint16(m.Collector),
-		Validator: uint16(m.Validator),
-		Exclusive: m.Exclusive,
-		Body:      slices.Clone(m.Body),
-	}
-}
-
 func (x *Harness) collect(m tnccs.PAMessage) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -156,7 +143,7 @@ func New(t testing.TB, m imc.IMC, o Options) *Harness {
 		IMCID:          o.ID,
 		Name:           o.Name,
 		Conn:           x.conn,
-		Settings:       host.Settings(o.Settings),
+		Settings:       o.Settings,
 		Files:          o.Files,
 		Platform:       o.Platform,
 		Logger:         o.Logger.Named("imc").Named(strings.ToLower(o.Name)),
@@ -176,46 +163,41 @@ func New(t testing.TB, m imc.IMC, o Options) *Harness {
 	return x
 }
 
-// NewWasm loads the module at path into a real host (it must pass the
-// load checks) and opens the connection.
-func NewWasm(t testing.TB, path string, o Options) *Harness {
+// Driver runs an IMC for a Harness other than natively: sdk/wasmtest's
+// runs a built module in the real host. Each method is the Harness method
+// of the same name.
+type Driver interface {
+	ChangeState(s abi.ConnState)
+	BeginHandshake()
+	Receive(m imc.Message)
+	BatchEnding()
+	Subscriptions() []abi.MsgType
+	Reports() []abi.Report
+	// Alive reports whether the IMC still serves the connection.
+	Alive() bool
+	Close()
+}
+
+// NewDriven returns a Harness whose IMC open starts: open gets the options
+// with their defaults and the function that collects what the IMC sends
+// (the Harness's Sent), and fails the test by returning an error. The
+// harness closes itself at the end of the test.
+func NewDriven(t testing.TB, o Options, open func(o Options, send tnccs.SendFunc) (Driver, error)) *Harness {
 	t.Helper()
 	o.defaults(t)
-	grants := o.Grants
-	if grants == nil {
-		grants = AllGrants()
-	}
-	cfg := &host.Config{IMCs: []host.IMCConfig{{
-		Name: o.Name, ID: o.ID, Path: path, Grants: grants, Settings: host.Settings(o.Settings),
-		Files: o.Files, MemoryPages: o.MemoryPages, CallTimeout: o.CallTimeout,
-	}}}
-	cfg.Limits.MaxMessageSize = o.MaxMessageSize
-	h, err := host.New(cfg, host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
+	x := &Harness{t: t, o: o, conn: tnccs.ConnID(o.Conn)}
+	d, err := open(o, x.collect)
 	if err != nil {
 		t.Fatalf("imctest: %v", err)
 	}
-	x := &Harness{t: t, o: o, conn: tnccs.ConnID(o.Conn), h: h}
+	x.d = d
 	t.Cleanup(x.Close)
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatalf("imctest: %v", err)
-	}
-	c, err := h.OpenConn(context.Background(), x.conn, x.collect)
-	if err != nil {
-		t.Fatalf("imctest: %v", err)
-	}
-	x.c = c
 	return x
 }
 
-// AllGrants returns every host function name a grant may list.
-func AllGrants() []string {
-	return []string{
-		abi.FnSend, abi.FnSubscribe, abi.FnLog, abi.FnLogLevel, abi.FnConfigGet, abi.FnOSRelease,
-		abi.FnSystemFacts, abi.FnPackages, abi.FnReport, abi.FnTPMVersionInfo, abi.FnTPMBanks,
-		abi.FnTPMAIK, abi.FnTPMQuote, abi.FnEventLog, abi.FnSymlinks, abi.FnDHCreate,
-		abi.FnDHFinish, abi.FnHash, abi.FnRandom, abi.FnIMAEvents, abi.FnFileMeasure, abi.FnFileMetadata,
-	}
-}
+// AllGrants returns every host function name a grant may list
+// (capability.GrantNames).
+func AllGrants() []string { return capability.GrantNames() }
 
 func (x *Harness) check(what string, err error) {
 	if err == nil {
@@ -242,10 +224,7 @@ func (x *Harness) Subscriptions() []abi.MsgType {
 	if x.sess != nil {
 		return x.sess.Subscriptions()
 	}
-	if l := x.h.List(); len(l) > 0 {
-		return l[len(l)-1].Subscriptions
-	}
-	return nil
+	return x.d.Subscriptions()
 }
 
 // ChangeState tells the IMC about a connection state change.
@@ -255,7 +234,7 @@ func (x *Harness) ChangeState(s abi.ConnState) {
 		x.check("ConnectionChange", x.imc.ConnectionChange(imc.ConnID(x.conn), s))
 		return
 	}
-	x.c.ChangeState(context.Background(), s)
+	x.d.ChangeState(s)
 }
 
 // BeginHandshake calls BeginHandshake and returns what the IMC sent.
@@ -264,7 +243,7 @@ func (x *Harness) BeginHandshake() []imc.Message {
 	if x.imc != nil {
 		x.check("BeginHandshake", x.imc.BeginHandshake(imc.ConnID(x.conn)))
 	} else {
-		x.c.BeginHandshake(context.Background())
+		x.d.BeginHandshake()
 	}
 	return x.Sent()
 }
@@ -292,7 +271,7 @@ func (x *Harness) Receive(m imc.Message) {
 		x.check("Receive", x.imc.Receive(imc.ConnID(x.conn), m))
 		return
 	}
-	x.c.Receive(context.Background(), toPA(m))
+	x.d.Receive(m)
 }
 
 func (x *Harness) accepts(m imc.Message) bool {
@@ -310,7 +289,7 @@ func (x *Harness) BatchEnding() {
 		x.sess.EndRound()
 		return
 	}
-	x.c.BatchEnding(context.Background())
+	x.d.BatchEnding()
 }
 
 // Batch delivers a server batch (each message, then BatchEnding) and
@@ -335,12 +314,8 @@ func (x *Harness) Sent() []imc.Message {
 
 // Reports returns the reports the IMC made so far.
 func (x *Harness) Reports() []abi.Report {
-	if x.h != nil {
-		var out []abi.Report
-		for _, r := range x.h.Reports(x.conn) {
-			out = append(out, r.Report)
-		}
-		return out
+	if x.d != nil {
+		return x.d.Reports()
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -350,14 +325,11 @@ func (x *Harness) Reports() []abi.Report {
 // Alive reports whether the IMC still serves the connection (wasm: it did
 // not trap, time out or run out of memory; native: always).
 func (x *Harness) Alive() bool {
-	if x.c == nil {
+	if x.d == nil {
 		return !x.closed
 	}
-	return len(x.c.IMCs()) > 0
+	return x.d.Alive()
 }
-
-// Host returns the real host of a NewWasm harness (nil for New).
-func (x *Harness) Host() *host.Host { return x.h }
 
 // Close calls Terminate and releases everything; it runs at test cleanup
 // and may be called earlier.
@@ -371,8 +343,7 @@ func (x *Harness) Close() {
 		x.sess.Close()
 		return
 	}
-	if x.c != nil {
-		x.c.Close(context.Background())
+	if x.d != nil {
+		x.d.Close()
 	}
-	x.h.Close(context.Background())
 }

@@ -1,4 +1,4 @@
-package imctest
+package wasmtest
 
 import (
 	"os"
