@@ -84,6 +84,15 @@ func NewSession(c SessionConfig) *Session {
 	return &Session{c: c, log: l, dh: map[uint32]DHKey{}, eventLogs: map[uint16][]byte{}}
 }
 
+// Attach binds a session made without a connection (a load's probe
+// instance kept for the first connection: host.Options.ReuseProbe) to a
+// connection: from now on send queues on it and reports name it.
+func (s *Session) Attach(conn tnccs.ConnID, send tnccs.SendFunc, onReport func(abi.Report)) {
+	s.mu.Lock()
+	s.c.Conn, s.c.Send, s.c.OnReport = conn, send, onReport
+	s.mu.Unlock()
+}
+
 // BeginInitialize opens the window in which subscribe is allowed (the
 // module's imc_initialize); EndInitialize closes it.
 func (s *Session) BeginInitialize() { s.mu.Lock(); s.initializing = true; s.mu.Unlock() }

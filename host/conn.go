@@ -280,6 +280,20 @@ func (h *Host) newInstance(ctx context.Context, v *version, c *Conn) (*instance,
 	return in, nil
 }
 
+// adopt gives a kept probe instance to connection c (see
+// Options.ReuseProbe): it initialized without a connection and has made no
+// call since.
+func (in *instance) adopt(c *Conn) *instance {
+	in.mu.Lock()
+	in.conn = c
+	in.mu.Unlock()
+	v, h := in.v, in.h
+	in.sess.Attach(c.id, c.send, func(r abi.Report) {
+		h.addReport(IMCReport{Conn: c.id, IMCID: v.m.id, IMC: v.m.name, Report: r})
+	})
+	return in
+}
+
 func (in *instance) alive() bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()

@@ -45,6 +45,12 @@ type Options struct {
 	CompilationCache wazero.CompilationCache
 	// OnReport, when set, is called for every report a module makes.
 	OnReport func(IMCReport)
+	// ReuseProbe keeps the instance each load starts to check a module
+	// (imc_initialize, subscriptions) and gives it to the next connection
+	// instead of starting another: a one-shot `imchost run` starts each
+	// module once instead of twice. The kept instance has served no
+	// connection; until one takes it, it counts in Instances.
+	ReuseProbe bool
 	// OnChange, when set, is what the watcher (Watch) calls when a
 	// watched file changed: the owner of the configuration reads it again
 	// and hands the host its part with Reload. Unset, the watcher calls
@@ -390,6 +396,7 @@ func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
 	}
 	if err == nil {
 		if err = h.measure(ctx, v); err != nil {
+			v.dropSpare(h)
 			v.compiled.Close(ctx)
 			v.src.close()
 		}
@@ -528,10 +535,13 @@ func (h *Host) OpenConn(ctx context.Context, id tnccs.ConnID, send tnccs.SendFun
 	h.opening.Add(1)
 	defer h.opening.Done()
 	var vs []*version
+	var spares []*instance // a load's probe instance, kept (ReuseProbe)
 	for _, m := range h.modules {
 		if m.cur != nil {
 			m.cur.refs++
 			vs = append(vs, m.cur)
+			spares = append(spares, m.cur.spare)
+			m.cur.spare = nil
 		}
 	}
 	c := &Conn{h: h, id: id, send: send}
@@ -543,12 +553,27 @@ func (h *Host) OpenConn(ctx context.Context, id tnccs.ConnID, send tnccs.SendFun
 	// milliseconds to start), up to one per CPU; they serve in ID order.
 	insts := make([]*instance, len(vs))
 	errs := make([]error, len(vs))
-	if len(vs) == 1 {
-		insts[0], errs[0] = h.newInstance(ctx, vs[0], c)
-	} else {
+	fresh := 0
+	for i, sp := range spares {
+		if sp != nil {
+			insts[i] = sp.adopt(c)
+		} else {
+			fresh++
+		}
+	}
+	if fresh == 1 {
+		for i, v := range vs {
+			if insts[i] == nil {
+				insts[i], errs[i] = h.newInstance(ctx, v, c)
+			}
+		}
+	} else if fresh > 1 {
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 		for i, v := range vs {
+			if insts[i] != nil {
+				continue
+			}
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()

@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -142,5 +143,64 @@ func TestHelloExchange(t *testing.T) {
 	}
 	if n := h.Instances(); n != 0 {
 		t.Errorf("%d instances alive after Close", n)
+	}
+}
+
+// TestReuseProbe: with Options.ReuseProbe the instance a load starts to
+// check each module serves the first connection (no second instance
+// starts), and it serves it fully: the greeting is sent on that connection
+// and the exchange is the same as on a fresh instance. The next connection
+// starts a fresh instance; nothing is left alive at the end. Without the
+// option no instance outlives the load.
+func TestReuseProbe(t *testing.T) {
+	ctx := context.Background()
+	imcs := []IMCConfig{
+		{Name: "One", Path: modPath("hello"), Grants: helloGrants},
+		{Name: "Two", Path: modPath("hello"), Grants: helloGrants},
+	}
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) {
+			log, logs := testLogger(t)
+			cfg := &Config{IMCs: imcs}
+			cfg.Wasm.CallTimeout = 5 * time.Second
+			h := loadedHost(t, cfg, Options{Logger: log, CompilationCache: testCache, ReuseProbe: reuse,
+				Platform: capability.Platform{System: capability.NewSystem(testutil.Data("root"))}})
+			want := 0
+			if reuse {
+				want = 2 // the two probes, kept
+			}
+			if n := h.Instances(); n != want {
+				t.Fatalf("after the load: %d instances alive, want %d", n, want)
+			}
+			for id := tnccs.ConnID(1); id <= 2; id++ {
+				var s sink
+				c, err := h.Open(ctx, id, s.send)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := h.Instances(); n != 2 {
+					t.Errorf("connection %d: %d instances alive, want 2 (one per module)", id, n)
+				}
+				c.ChangeState(ctx, abi.ConnCreate)
+				c.ChangeState(ctx, abi.ConnHandshake)
+				c.BeginHandshake(ctx)
+				first := s.take()
+				if len(first) != 2 || !isGreeting(first[0], 1) || !isGreeting(first[1], 2) {
+					t.Errorf("connection %d: first batch %+v, want the greetings of IMCs 1 and 2", id, first)
+				}
+				c.Receive(ctx, helloMsg(7))
+				c.BatchEnding(ctx)
+				if second := s.take(); len(second) != 2 || second[0].Validator != 7 || second[1].Validator != 7 {
+					t.Errorf("connection %d: second batch %+v", id, second)
+				}
+				c.Close(ctx)
+				if n := h.Instances(); n != 0 {
+					t.Errorf("after connection %d: %d instances alive, want 0", id, n)
+				}
+			}
+			if t.Failed() {
+				t.Log(logs.String())
+			}
+		})
 	}
 }

@@ -70,6 +70,10 @@ type version struct {
 
 	refs      int // guarded by Host.mu
 	instances int // guarded by Host.mu
+	// spare is the probe instance kept for the first connection
+	// (Options.ReuseProbe; guarded by Host.mu once the version is in
+	// service).
+	spare *instance
 }
 
 func (v *version) release(h *Host) {
@@ -78,9 +82,21 @@ func (v *version) release(h *Host) {
 	last := v.refs == 0
 	h.mu.Unlock()
 	if last {
+		v.dropSpare(h)
 		v.compiled.Close(context.Background())
 		v.src.close()
 		h.wlog.Debug(fmt.Sprintf("IMC %d \"%s\" version %d closed", v.m.id, v.m.name, v.seq))
+	}
+}
+
+// dropSpare ends the kept probe instance, if no connection took it.
+func (v *version) dropSpare(h *Host) {
+	h.mu.Lock()
+	sp := v.spare
+	v.spare = nil
+	h.mu.Unlock()
+	if sp != nil {
+		sp.terminate(context.Background())
 	}
 }
 
@@ -467,7 +483,11 @@ func (h *Host) probe(ctx context.Context, v *version) ([]abi.MsgType, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInit, err)
 	}
 	subs := inst.sess.Subscriptions()
-	inst.terminate(ctx)
+	if len(subs) == 0 || !h.opts.ReuseProbe {
+		inst.terminate(ctx)
+	} else {
+		v.spare = inst // not in service yet: no other goroutine sees v
+	}
 	if len(subs) == 0 {
 		return nil, fmt.Errorf("%w: the module subscribed to no message type in imc_initialize", ErrInit)
 	}

@@ -120,7 +120,9 @@ func openTPM(spec string, log hclog.Logger) (*tpmhost.TPM, error) {
 // onChange, when set, is what the host's file watcher calls (see
 // host.Options.OnChange).
 func startHost(ctx context.Context, cfg *host.Config, plat capability.Platform, log hclog.Logger, onChange func(), strict bool) (*host.Host, error) {
-	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnChange: onChange})
+	// ReuseProbe: the instance that checks each module at load serves the
+	// first attestation, which then starts no module of its own.
+	h, err := host.New(cfg, host.Options{Logger: log, Platform: plat, OnChange: onChange, ReuseProbe: true})
 	if err != nil {
 		return nil, err
 	}
