@@ -6,7 +6,7 @@ FUZZTIME ?= 1m
 # Root is not required: apt-get runs through sudo when we are not root.
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build run test test-deps interop bench bench-strongswan fuzz vet clean
+.PHONY: all build demo run test test-deps interop bench bench-strongswan fuzz vet clean
 
 all: build
 
@@ -15,8 +15,11 @@ include build/wasm.mk
 ## build: every wasm module, the imchost client (static: no cgo, so no
 ## libc or OpenSSL to load, and 9 MB less resident) and imchost-demo (cgo:
 ## the in-process TPM simulator)
-build: wasm
+build: wasm demo
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X github.com/imchost/imchost/internal/cli.version=$(VERSION)" -o $(OUT)/imchost ./cmd/imchost
+
+## demo: imchost-demo alone (cgo: the in-process TPM simulator)
+demo:
 	$(GO) build -trimpath -o $(OUT)/imchost-demo ./cmd/imchost-demo
 
 ## package: the .deb and .rpm of an endpoint (nFPM as a Go library, no
@@ -25,9 +28,11 @@ VERSION  ?= 0.1.0
 package: build
 	$(GO) run ./build/package -bin $(OUT)/imchost -wasm-dir $(WASM_DIR) -out $(OUT)/package -version $(VERSION)
 
-## run: build everything, then the demo on embedded defaults (simulated TPM,
-## bundled event log, a PDP on loopback)
-run: build
+## run: build the modules and imchost-demo, then the demo on embedded
+## defaults (simulated TPM, bundled event log, a PDP on loopback). Not the
+## static client: the demo does not run it, and on an empty Go build cache
+## building it compiles every dependency a second time (without cgo).
+run: wasm demo
 	$(OUT)/imchost-demo --wasm-dir $(WASM_DIR)
 
 ## test-deps: what the tests need on a fresh Debian machine (swtpm;
