@@ -31,6 +31,7 @@ type imPDPOptions struct {
 	policy   string // TOML
 	db       string // keep the database here (default: the test's directory)
 	debug    string // --debug (default: the configuration's level)
+	args     []string
 }
 
 // startImchostPDP starts `imchost pdp serve` with a certificate for
@@ -65,6 +66,7 @@ func startImchostPDP(t *testing.T, o imPDPOptions) *imPDP {
 	if o.policy != "" {
 		args = append(args, "--policy", writeFile(t, filepath.Join(dir, "policy.toml"), o.policy))
 	}
+	args = append(args, o.args...)
 	s.proc = start(t, "imchost pdp serve", nil, args...)
 	listening := regexp.MustCompile(`listening on (127\.0\.0\.1:(\d+))`)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
