@@ -131,7 +131,7 @@ func (r *reloadEnv) base() keys {
 		"tpm.device": `"none"`, "tpm.eventlog": strconv.Quote(r.logPath),
 		"pdp.host": `"127.0.0.1"`, "pdp.port": port(r.a), "pdp.ca": strconv.Quote(r.caPath),
 		"pdp.server_name": `"localhost"`, "pdp.client": `"alice"`, "pdp.secret": `"pw"`,
-		"wasm.cache_dir": strconv.Quote(filepath.Join(r.dir, "cache")), "wasm.watch": "false",
+		"wasm.cache_dir": strconv.Quote(testCacheDir(r.dir)), "wasm.watch": "false",
 	}
 	for _, m := range shipped.IMCs {
 		p := "imc." + m.Name + "."
@@ -143,6 +143,16 @@ func (r *reloadEnv) base() keys {
 		}
 	}
 	return k
+}
+
+// testCacheDir is the compilation cache the reload tests share: kept under
+// the user's cache directory (as host's tests keep theirs), so that the
+// modules are compiled once, not once per test; dir's when there is none.
+func testCacheDir(dir string) string {
+	if ucd, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(ucd, "imchost", "cli-reload-test")
+	}
+	return filepath.Join(dir, "cache")
 }
 
 func tomlList(l []string) string {
