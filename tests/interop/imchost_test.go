@@ -89,6 +89,7 @@ type imRunOptions struct {
 	attSettings map[string]string // added to the Attestation IMC's settings
 	tnccs       map[string]any    // [tnccs] values
 	tpm         map[string]any    // [tpm] values
+	attFiles    []string          // the Attestation IMC's [[imc]] files allowlist
 	args        []string
 }
 
@@ -110,6 +111,9 @@ func imchostRun(t *testing.T, e *endpoint, port int, caFile string, o imRunOptio
 	cfg := imchostConfig(t, dir, o.attSettings, o.tnccs)
 	if len(o.tpm) > 0 {
 		setTOML(t, cfg, "tpm", o.tpm)
+	}
+	if len(o.attFiles) > 0 {
+		setAttestationFiles(t, cfg, o.attFiles)
 	}
 	args := append([]string{bin, "run", "--config", cfg, "-c", "127.0.0.1", "-p", strconv.Itoa(port), "--ca", caFile,
 		"--tpm", e.tpm.Spec, "--eventlog", o.logPath, "--root", fixtureRoot(t, o.forwarding), "--wasm-dir", wasm,

@@ -72,6 +72,7 @@ type clientOpts struct {
 	logPath    string            // the boot log the client sends (default the endpoint's)
 	ssHash     string            // strongSwan imc-attestation hash_algorithm (default sha256)
 	imaPath    string            // the IMA list the client reads (default the endpoint's, if any)
+	imFiles    []string          // imchost's Attestation IMC [[imc]] files allowlist
 	aikCert    string            // send the AK as this certificate (PEM)
 	imArgs     []string          // added to imchost run's command line
 	ssArgs     []string          // added to pt-tls-client's
@@ -108,7 +109,7 @@ func attest(t *testing.T, pr peer, e *endpoint, c side, pdp anyPDP, o clientOpts
 		settings[k] = v
 	}
 	return imchostRun(t, e, pdp.port, pdp.ca, imRunOptions{forwarding: o.forwarding, logPath: o.logPath,
-		attSettings: settings, tnccs: o.imTNCCS, args: o.imArgs}).outcome()
+		attSettings: settings, tnccs: o.imTNCCS, attFiles: o.imFiles, args: o.imArgs}).outcome()
 }
 
 // pair is a client and a PDP.
