@@ -196,7 +196,7 @@ func TestServeProxyProtocol(t *testing.T) {
 			results <- r
 		}
 	}
-	addr, _, _ := startServer(t, scfg)
+	addr, srv, _ := startServer(t, scfg)
 	sources := make(chan netip.AddrPort, 4)
 	lb := balancer(t, addr, sources)
 
@@ -208,6 +208,24 @@ func TestServeProxyProtocol(t *testing.T) {
 	defer held.Close()
 	if _, err := held.Write(AppendProxyV2(nil, netip.MustParseAddrPort("192.0.2.10:1111"), netip.MustParseAddrPort(addr))); err != nil {
 		t.Fatal(err)
+	}
+	// The server reads the header in the connection's goroutine: wait until
+	// admission counts endpoint A before its second connection comes.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		srv.mu.Lock()
+		adm := srv.adm
+		srv.mu.Unlock()
+		if adm != nil {
+			adm.mu.Lock()
+			n := adm.sources["192.0.2.10"]
+			adm.mu.Unlock()
+			if n == 1 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never admitted endpoint A's first connection")
+		}
 	}
 	waitLog := func(want string) {
 		t.Helper()
