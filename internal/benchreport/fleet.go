@@ -60,7 +60,7 @@ func fleetSection(path, notesPath string) (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n## Fleet: the PDP under load (issue 24)\n\n", fleetBegin)
-	fmt.Fprintf(&b, "Measured %s on %s (%d cores; load average at the start: %s — the machine was shared).\n",
+	fmt.Fprintf(&b, "Measured %s on %s (%d cores; load average at the start: %s).\n",
 		r.When.Format("2006-01-02 15:04 UTC"), r.CPU, r.Cores, r.Load)
 	fmt.Fprintf(&b, "Reproduce: `make fleet-bench` (`%s`). `imchost pdp serve` processes (SQLite; PostgreSQL; two replicas on one\n", r.Command)
 	fmt.Fprintf(&b, "PostgreSQL, endpoints alternating between them), each fleet size on a fresh database, driven by\n")

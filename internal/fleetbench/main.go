@@ -81,7 +81,7 @@ func run(bin, sizesFlag, setups string, duration time.Duration, events int, out,
 	load, _ := os.ReadFile("/proc/loadavg")
 	res := &Results{When: time.Now().UTC(), CPU: cpuModel(), Cores: runtime.NumCPU(),
 		Load: strings.TrimSpace(string(load)), Duration: duration.String(), Events: events,
-		Command: "go run ./internal/fleetbench " + strings.Join(os.Args[1:], " ")}
+		Command: "go run ./internal/fleetbench " + strings.Join(relArgs(os.Args[1:]), " ")}
 	var pg *pgtest.Server
 	defer func() {
 		if pg != nil {
@@ -242,4 +242,18 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// relArgs writes the arguments that name files below the working directory
+// relative to it, so that the command in BENCHMARKS.md runs in any checkout.
+func relArgs(args []string) []string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return args
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = strings.TrimPrefix(a, wd+string(filepath.Separator))
+	}
+	return out
 }
