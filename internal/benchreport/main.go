@@ -295,12 +295,12 @@ func writeGoals(b *strings.Builder, rs []result) {
 	// Issue 23: IMA.
 	g = goal{what: "100,000-entry IMA list → evidence pages, host's native work (parse, sha256 bank, quote binding, encoding); live heap between pages at 10k and 100k entries",
 		target: "≤ 1 s; memory flat in the list's length",
-		how:    "`go test -run '^$' -bench 'IMAEvents' -benchmem ./host/`"}
-	if r, ok := find(rs, "host", "BenchmarkIMAEvents/100k"); ok {
+		how:    "`go test -run '^$' -bench 'IMAEvents' -benchmem ./capability/`"}
+	if r, ok := find(rs, "capability", "BenchmarkIMAEvents/100k"); ok {
 		v := r.vals["ns/op"] / 1e6
 		g.measured = fmt.Sprintf("%.0f ms; live heap %.2f MiB", v, r.vals["live-heap-MiB"])
 		flat := true
-		if s, ok := find(rs, "host", "BenchmarkIMAEvents/10k"); ok {
+		if s, ok := find(rs, "capability", "BenchmarkIMAEvents/10k"); ok {
 			g.measured += fmt.Sprintf(" (10k entries: %.2f MiB)", s.vals["live-heap-MiB"])
 			flat = r.vals["live-heap-MiB"] <= 1.5*s.vals["live-heap-MiB"]+0.25
 		}
