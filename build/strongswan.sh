@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build/strongswan.sh — build the strongSwan pieces `make interop` talks to
 # (charon with tnc-pdp and the OS/Attestation IMVs, pt-tls-client with the
-# OS/Attestation IMCs) from Debian 12's source package, into a cache outside
+# the OS/Attestation/SWIMA IMCs and sw-collector) from Debian 12's source package, into a cache outside
 # the clone keyed by the version:
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/imchost/strongswan-5.9.8-<recipe hash>
@@ -46,6 +46,7 @@ features=(
 	--enable-tnc-pdp --enable-tnc-imc --enable-tnc-imv --enable-tnccs-20
 	--enable-imc-os --enable-imv-os
 	--enable-imc-attestation --enable-imv-attestation
+	--enable-imc-swima --enable-imv-swima
 	--enable-tpm --enable-tss-tss2
 	--enable-vici --enable-swanctl
 	--enable-socket-default --enable-kernel-netlink
@@ -82,11 +83,12 @@ start=$(date +%s)
 say() { echo "strongswan.sh: $*" >&2; }
 
 # Build dependencies: libtss2 for the TPM (tss-tss2; it brings the swtpm
-# TCTI), OpenSSL, SQLite for the IMV database, dpkg-dev for apt-get source,
+# TCTI), OpenSSL, SQLite for the IMV database, json-c for the SWIMA IMC and
+# IMV (RFC 8412 inventories travel through them as JSON), dpkg-dev for apt-get source,
 # patch. The release tarball Debian ships has its parsers pre-generated, so
 # no bison, flex or gperf.
 need=()
-for p in build-essential dpkg-dev patch pkg-config libssl-dev libsqlite3-dev libtss2-dev; do
+for p in build-essential dpkg-dev patch pkg-config libssl-dev libsqlite3-dev libtss2-dev libjson-c-dev; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
