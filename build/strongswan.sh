@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # build/strongswan.sh — build the strongSwan pieces `make interop` talks to
-# (charon with tnc-pdp and the OS/Attestation IMVs, pt-tls-client with the
-# the OS/Attestation/SWIMA IMCs and sw-collector) from Debian 12's source package, into a cache outside
-# the clone keyed by the version:
+# (charon with tnc-pdp and the OS/Attestation/SWIMA IMVs, pt-tls-client with
+# the OS/Attestation/SWIMA IMCs, sw-collector) from Debian 12's source package,
+# into a cache outside the clone keyed by the version:
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/imchost/strongswan-5.9.8-<recipe hash>
 #
