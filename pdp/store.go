@@ -777,27 +777,46 @@ func (s *sqlStore) lockDevice(ctx context.Context, tx *sql.Tx, device int64) err
 	return nil
 }
 
-// insertRows is how many measurements one INSERT carries (5 parameters
-// each: well below both engines' parameter limits).
+// insertRows is how many rows one multi-row INSERT carries (at most 5
+// parameters each: well below both engines' parameter limits).
 const insertRows = 200
 
-func (s *sqlStore) insertMeasurements(ctx context.Context, tx *sql.Tx, device int64, algo uint16, ms []Measurement) error {
-	for len(ms) > 0 {
-		n := min(len(ms), insertRows)
+// insertChunked inserts rows into a table in tx with one multi-row INSERT
+// per insertRows rows: head is the statement up to VALUES ("INSERT INTO
+// t(a, b) VALUES"), conflict what follows the tuples ("" or an ON CONFLICT
+// clause), and args gives a row's values, one per column of head.
+func insertChunked[T any](ctx context.Context, s *sqlStore, tx *sql.Tx, head, conflict string, rows []T, args func(T) []any) error {
+	for len(rows) > 0 {
+		n := min(len(rows), insertRows)
 		var b strings.Builder
-		b.WriteString(`INSERT INTO measurements(device, algo, seq, pcr, digest) VALUES`)
-		args := make([]any, 0, 5*n)
-		for i, m := range ms[:n] {
-			if i > 0 {
+		b.WriteString(head)
+		var vals []any
+		for i, r := range rows[:n] {
+			a := args(r)
+			if i == 0 {
+				vals = make([]any, 0, n*len(a))
+			} else {
 				b.WriteByte(',')
 			}
-			b.WriteString("(?, ?, ?, ?, ?)")
-			args = append(args, device, int64(algo), m.Seq, m.PCR, m.Digest)
+			b.WriteString("(?" + strings.Repeat(", ?", len(a)-1) + ")")
+			vals = append(vals, a...)
 		}
-		if _, err := tx.ExecContext(ctx, s.d.q(b.String()), args...); err != nil {
-			return fmt.Errorf("pdp: store measurements %d..%d: %w", ms[0].Seq, ms[n-1].Seq, err)
+		if conflict != "" {
+			b.WriteString(" " + conflict)
 		}
-		ms = ms[n:]
+		if _, err := tx.ExecContext(ctx, s.d.q(b.String()), vals...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+func (s *sqlStore) insertMeasurements(ctx context.Context, tx *sql.Tx, device int64, algo uint16, ms []Measurement) error {
+	err := insertChunked(ctx, s, tx, `INSERT INTO measurements(device, algo, seq, pcr, digest) VALUES`, "", ms,
+		func(m Measurement) []any { return []any{device, int64(algo), m.Seq, m.PCR, m.Digest} })
+	if err != nil {
+		return fmt.Errorf("pdp: store measurements %d..%d: %w", ms[0].Seq, ms[len(ms)-1].Seq, err)
 	}
 	return nil
 }

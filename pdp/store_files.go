@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// refChunk bounds the parameters of one IN (...) or multi-row INSERT.
+// refChunk bounds the parameters of one IN (...) (multi-row INSERTs: insertChunked).
 const refChunk = 200
 
 func (s *sqlStore) FileRefs(ctx context.Context, paths []string) (map[string][]FileRef, error) {
@@ -55,23 +55,10 @@ func (s *sqlStore) AddFileRefs(ctx context.Context, refs []FileRef) error {
 		return fmt.Errorf("pdp: add file references: %w", err)
 	}
 	defer tx.Rollback()
-	for len(refs) > 0 {
-		n := min(len(refs), refChunk)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO file_refs(path, algo, digest, source) VALUES`)
-		args := make([]any, 0, 4*n)
-		for i, r := range refs[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, r.Path, r.Algo, r.Digest, r.Source)
-		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, s.d.q(b.String()), args...); err != nil {
-			return fmt.Errorf("pdp: add file references: %w", err)
-		}
-		refs = refs[n:]
+	err = insertChunked(ctx, s, tx, `INSERT INTO file_refs(path, algo, digest, source) VALUES`, `ON CONFLICT DO NOTHING`, refs,
+		func(r FileRef) []any { return []any{r.Path, r.Algo, r.Digest, r.Source} })
+	if err != nil {
+		return fmt.Errorf("pdp: add file references: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("pdp: add file references: %w", err)
@@ -107,23 +94,10 @@ func (s *sqlStore) AddIMARefs(ctx context.Context, device int64, bank uint16, re
 		return fmt.Errorf("pdp: add IMA references: %w", err)
 	}
 	defer tx.Rollback()
-	for len(refs) > 0 {
-		n := min(len(refs), refChunk)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO ima_refs(device, bank, path, measurement) VALUES`)
-		args := make([]any, 0, 4*n)
-		for i, r := range refs[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, device, int64(bank), r.Path, r.Measurement)
-		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, s.d.q(b.String()), args...); err != nil {
-			return fmt.Errorf("pdp: add IMA references: %w", err)
-		}
-		refs = refs[n:]
+	err = insertChunked(ctx, s, tx, `INSERT INTO ima_refs(device, bank, path, measurement) VALUES`, `ON CONFLICT DO NOTHING`, refs,
+		func(r IMARef) []any { return []any{device, int64(bank), r.Path, r.Measurement} })
+	if err != nil {
+		return fmt.Errorf("pdp: add IMA references: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("pdp: add IMA references: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -75,25 +74,9 @@ func (s *sqlStore) SetSWInventory(ctx context.Context, device int64, epoch, last
 // insertSW adds software rows in chunks (an identifier already stored is
 // updated).
 func (s *sqlStore) insertSW(ctx context.Context, tx *sql.Tx, device int64, pkgs []SWPackage) error {
-	for len(pkgs) > 0 {
-		n := min(len(pkgs), refChunk)
-		var b strings.Builder
-		b.WriteString(`INSERT INTO sw_packages(device, sw_id, name, version) VALUES`)
-		args := make([]any, 0, 4*n)
-		for i, p := range pkgs[:n] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, device, p.SWID, p.Name, p.Version)
-		}
-		b.WriteString(` ON CONFLICT (device, sw_id) DO UPDATE SET name = excluded.name, version = excluded.version`)
-		if _, err := tx.ExecContext(ctx, s.d.q(b.String()), args...); err != nil {
-			return err
-		}
-		pkgs = pkgs[n:]
-	}
-	return nil
+	return insertChunked(ctx, s, tx, `INSERT INTO sw_packages(device, sw_id, name, version) VALUES`,
+		`ON CONFLICT (device, sw_id) DO UPDATE SET name = excluded.name, version = excluded.version`, pkgs,
+		func(p SWPackage) []any { return []any{device, p.SWID, p.Name, p.Version} })
 }
 
 func (s *sqlStore) AddSWEvents(ctx context.Context, device int64, epoch, lastEID uint32, evs []SWEventRecord) error {
