@@ -72,10 +72,22 @@ func (s *sqlStore) SetSWInventory(ctx context.Context, device int64, epoch, last
 }
 
 // insertSW adds software rows in chunks (an identifier already stored is
-// updated).
+// updated). An identifier the list names twice keeps its last record: one
+// INSERT must not name it twice (PostgreSQL refuses an ON CONFLICT DO
+// UPDATE that would change a row twice; SQLite would take the last).
 func (s *sqlStore) insertSW(ctx context.Context, tx *sql.Tx, device int64, pkgs []SWPackage) error {
+	at := make(map[string]int, len(pkgs))
+	uniq := make([]SWPackage, 0, len(pkgs))
+	for _, p := range pkgs {
+		if i, ok := at[p.SWID]; ok {
+			uniq[i] = p
+			continue
+		}
+		at[p.SWID] = len(uniq)
+		uniq = append(uniq, p)
+	}
 	return insertChunked(ctx, s, tx, `INSERT INTO sw_packages(device, sw_id, name, version) VALUES`,
-		`ON CONFLICT (device, sw_id) DO UPDATE SET name = excluded.name, version = excluded.version`, pkgs,
+		`ON CONFLICT (device, sw_id) DO UPDATE SET name = excluded.name, version = excluded.version`, uniq,
 		func(p SWPackage) []any { return []any{device, p.SWID, p.Name, p.Version} })
 }
 

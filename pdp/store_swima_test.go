@@ -2,7 +2,9 @@ package pdp
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -66,5 +68,43 @@ func testStoreSoftware(t *testing.T, open func() Store) {
 	}
 	if again, _ := s.SWPackages(ctx, d.ID); !reflect.DeepEqual(again, want) {
 		t.Fatalf("after a replay %+v", again)
+	}
+}
+
+func TestStoreSoftwareChunks(t *testing.T) { engines(t, testStoreSoftwareChunks) }
+
+// testStoreSoftwareChunks: an inventory and learned IMA references larger
+// than one INSERT carries are stored whole, across the chunks; an
+// inventory naming one software identifier twice in one chunk (an endpoint
+// may send that) keeps the later record on both engines.
+func testStoreSoftwareChunks(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	s := open()
+	defer s.Close()
+	d, err := s.AddDevice(ctx, "device-chunks", "Debian 12 x86_64", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inv []SWPackage
+	for i := range 2*insertRows + 3 {
+		inv = append(inv, SWPackage{SWID: fmt.Sprintf("strongswan.org__Debian_12-x86_64-p%04d-1", i), Name: fmt.Sprintf("p%04d", i), Version: "1"})
+	}
+	inv = slices.Insert(inv, 5, SWPackage{SWID: inv[1].SWID, Name: inv[1].Name, Version: "2"})
+	if err := s.SetSWInventory(ctx, d.ID, 1, 0, inv); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SWPackages(ctx, d.ID)
+	if err != nil || len(got) != 2*insertRows+3 || got[1].Version != "2" || got[len(got)-1].SWID != inv[len(inv)-1].SWID {
+		t.Fatalf("%d packages stored of %d, the repeated one %+v: %v", len(got), 2*insertRows+3, got[1:2], err)
+	}
+	var refs []IMARef
+	for i := range 2*insertRows + 3 {
+		refs = append(refs, IMARef{Path: fmt.Sprintf("/usr/bin/f%04d", i), Measurement: []byte{byte(i)}})
+	}
+	if err := s.AddIMARefs(ctx, d.ID, MeasSHA256, refs); err != nil {
+		t.Fatal(err)
+	}
+	if ima, err := s.IMARefs(ctx, d.ID, MeasSHA256); err != nil || len(ima) != len(refs) {
+		t.Fatalf("%d IMA references stored of %d: %v", len(ima), len(refs), err)
 	}
 }
