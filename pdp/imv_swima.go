@@ -65,8 +65,12 @@ func newSWIMV(c *conn) *swIMV {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &swIMV{c: c, log: log.With("conn_id", uint32(c.id)), requestID: randomID(),
+	w := &swIMV{c: c, log: log.With("conn_id", uint32(c.id)), requestID: randomID(),
 		v: IMVVerdict{IMV: "SWIMA", ID: SWIMAIMVID, Recommendation: NoRecommendation, Result: DontKnow}}
+	if c.swSub != 0 {
+		w.requestID = c.swSub // the subscription stands: ask under its ID
+	}
+	return w
 }
 
 // deviceRow finds (or records) the device the OS IMC reported.
@@ -91,6 +95,12 @@ func (w *swIMV) deviceRow(ctx context.Context) int64 {
 // the whole inventory (with records: the SWID tags carry name and version).
 func (w *swIMV) request(ctx context.Context, inventory bool) {
 	req := &patnc.SWRequest{RequestID: w.requestID}
+	if w.c.env.policy.SWReassess && w.c.swSub == 0 {
+		// Subscribe once per connection (RFC 8412 §3.6): the IMC pushes
+		// the events of each later assessment of a kept session.
+		req.Flags |= patnc.SWReqSubscribe
+		w.c.swSub = w.requestID
+	}
 	if dev := w.deviceRow(ctx); dev != 0 && !inventory {
 		_, last, ok, err := w.c.env.store.SWState(ctx, dev)
 		if err != nil {
@@ -133,6 +143,9 @@ func (w *swIMV) receive(ctx context.Context, msg *patnc.Message) {
 			if a.Vendor == abi.PENIETF {
 				if info, err := patnc.ParseSWIMAErrorInfo(patnc.ErrorCode(a.Code), a.Info); err == nil {
 					w.log.Info(fmt.Sprintf("received SWIMA error '%s' for request %d: %s", patnc.ErrorCode(a.Code), info.RequestID, info.Description))
+					if patnc.ErrorCode(a.Code) == patnc.ErrSWIMASubscriptionDenied && info.RequestID == w.c.swSub {
+						w.c.swSub = 0 // no subscription: each assessment asks
+					}
 					continue
 				}
 			}
@@ -153,7 +166,7 @@ func (w *swIMV) receiveEvents(ctx context.Context, a *patnc.SWEvents) {
 		return
 	}
 	st := w.c.env.store
-	epoch, _, ok, err := st.SWState(ctx, dev)
+	epoch, stored, ok, err := st.SWState(ctx, dev)
 	if err != nil {
 		w.log.Error("database error", "err", err)
 		return
@@ -166,12 +179,51 @@ func (w *swIMV) receiveEvents(ctx context.Context, a *patnc.SWEvents) {
 		}
 		return
 	}
+	// Events already stored (another connection of the device, or a
+	// subscription's push of what a request fetched) are not applied
+	// again: a replayed deletion would undo a later creation.
 	evs := make([]SWEventRecord, 0, len(a.Events))
 	for _, e := range a.Events {
+		if e.EID <= stored {
+			continue
+		}
 		evs = append(evs, SWEventRecord{Epoch: a.EIDEpoch, EID: e.EID, Time: e.Timestamp, Action: e.Action, SWPackage: swPackage(e.Record)})
 	}
-	if err := st.AddSWEvents(ctx, dev, a.EIDEpoch, a.LastEID, evs); err != nil {
+	if len(evs) == 0 && a.LastEID <= stored {
+		return
+	}
+	if err := st.AddSWEvents(ctx, dev, a.EIDEpoch, max(a.LastEID, stored), evs); err != nil {
 		w.log.Error("database error", "err", err)
+		return
+	}
+	if w.c.env.policy.SWReassess {
+		w.reassessPeers(evs)
+	}
+}
+
+// reassessPeers asks the device's other connections that wait after a
+// decision for a re-assessment (SRETRY) when one of the events concerns
+// denied software: their verdict did not see it (SWReassess).
+func (w *swIMV) reassessPeers(evs []SWEventRecord) {
+	hit := ""
+	for _, e := range evs {
+		for _, r := range w.c.env.policy.SWDeny {
+			if r.matches(e.SWPackage) {
+				hit = e.SWID
+				break
+			}
+		}
+		if hit != "" {
+			break
+		}
+	}
+	if hit == "" || w.c.env.decidedPeers == nil || w.c.env.retry == nil {
+		return
+	}
+	for _, id := range w.c.env.decidedPeers(w.c.facts.deviceID, w.c.id) {
+		if w.c.env.retry(id) {
+			w.log.Info(fmt.Sprintf("software event of '%s' concerns the deny list: asking Connection ID %d of device '%s' for a re-assessment", hit, id, w.c.facts.deviceID))
+		}
 	}
 }
 

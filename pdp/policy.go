@@ -122,6 +122,15 @@ type Policy struct {
 	// SWDeny lists software that makes an endpoint non-compliant (major),
 	// with the remediation text sent with the verdict.
 	SWDeny []SWDenyRule `toml:"sw_deny"`
+	// SWReassess makes the SWIMA IMV subscribe to the endpoint's software
+	// events (RFC 8412 §3.6: a SWIMA Request with the S flag, once per
+	// PB-TNC connection), so that every later assessment of a kept session
+	// starts with the events pushed since the last one; and when software
+	// events stored for a device concern software of SWDeny (installed,
+	// changed or removed), the PDP asks the device's other decided
+	// connections for a re-assessment (SRETRY, RFC 5793 §3.2) so that
+	// their verdict changes within their session.
+	SWReassess bool `toml:"sw_reassess"`
 
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).

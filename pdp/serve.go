@@ -35,6 +35,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		swLog: s.cfg.Logger.Named("imv.swima"),
 		log:   s.log, now: time.Now, retry: func(id tnccs.ConnID) bool { return s.RequestReassessment(uint32(id)) }}
 	set := &imvSet{env: env, policy: &s.policy, conns: map[tnccs.ConnID]*conn{}}
+	env.decidedPeers = set.decidedPeers
 	s.mu.Lock()
 	s.set = set
 	s.mu.Unlock()
@@ -144,6 +145,20 @@ func (s *imvSet) take(id tnccs.ConnID) *conn {
 	c := s.conns[id]
 	delete(s.conns, id)
 	return c
+}
+
+// decidedPeers lists the connections other than except whose OS IMC
+// reported device and that wait after a decision (a kept session).
+func (s *imvSet) decidedPeers(device string, except tnccs.ConnID) []tnccs.ConnID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []tnccs.ConnID
+	for id, c := range s.conns {
+		if d := c.device.Load(); id != except && d != nil && *d == device && c.decided.Load() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // open is how many connections' IMV state is held (for tests).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -36,6 +37,9 @@ type imvEnv struct {
 	// retry asks a running connection for a re-assessment
 	// (Server.RequestReassessment); nil outside Serve.
 	retry func(tnccs.ConnID) bool
+	// decidedPeers lists the other connections of a device that wait
+	// after a decision (imvSet.decidedPeers); nil outside Serve.
+	decidedPeers func(device string, except tnccs.ConnID) []tnccs.ConnID
 }
 
 // facts are what the OS IMC reported, shared by both IMVs of a connection
@@ -74,6 +78,15 @@ type conn struct {
 	verdict  *Verdict
 	decision *tnccs.Decision
 	start    time.Time
+	// swSub is the Request ID of the SWIMA subscription the SWIMA IMV
+	// established on this connection (0: none); it outlives re-assessments
+	// as the subscription does in the IMC (RFC 8412 §3.6).
+	swSub uint32
+
+	// What other connections read without taking mu: the device the OS
+	// IMC reported and whether the connection waits after a decision.
+	device  atomic.Pointer[string]
+	decided atomic.Bool
 }
 
 func newConn(env *imvEnv, id tnccs.ConnID, peer tnccs.Peer, send tnccs.SendFunc) *conn {
@@ -170,6 +183,9 @@ func (c *conn) learnFacts(msg *patnc.Message) {
 	}
 	if c.facts.productName != "" && c.facts.stringVersion != "" {
 		c.facts.product = c.facts.productName + " " + c.facts.stringVersion
+	}
+	if id := c.facts.deviceID; id != "" {
+		c.device.Store(&id)
 	}
 }
 
@@ -292,6 +308,7 @@ func (c *conn) Decide(ctx context.Context) tnccs.Decision {
 	d.Remediation = remediationParams(v.Remediation)
 	c.record(ctx, v)
 	c.decision = &d
+	c.decided.Store(true)
 	return d
 }
 
@@ -324,6 +341,7 @@ func (c *conn) Restart(ctx context.Context) {
 	}
 	c.batches, c.received, c.held = 0, 0, nil
 	c.verdict, c.decision = nil, nil
+	c.decided.Store(false)
 	c.start = c.env.now()
 }
 
