@@ -77,7 +77,9 @@ type WasmConfig struct {
 type IMCConfig struct {
 	Name string
 	// ID is the IMC ID; 0 (the default) numbers the IMCs in config order
-	// from 1, skipping IDs given explicitly.
+	// from 1, skipping IDs given explicitly. An IMC keeps the ID of its
+	// first load across reloads: a changed ID takes effect at the next
+	// start of the host.
 	ID     uint32
 	Path   string   // the module file
 	SHA256 string   // optional pin, 64 hex digits

@@ -37,6 +37,7 @@ type reloadEnv struct {
 	a, b, c                     *pdp.Server
 	caPath, otherCAPath         string // the PDPs' CA, and one that issued nothing they present
 	clientCA, otherCA           *testutil.CA
+	cert                        tls.Certificate // the PDPs' (localhost, 127.0.0.1, 127.0.0.2)
 }
 
 func newReloadEnv(t *testing.T) *reloadEnv {
@@ -69,27 +70,36 @@ func newReloadEnv(t *testing.T) *reloadEnv {
 	r.otherCAPath = testutil.NewCA(t, "Other CA", testutil.ECDSA).WriteFile(t, dir, "other-ca")
 	r.clientCA = testutil.NewCA(t, "Client CA", testutil.ECDSA)
 	r.otherCA = testutil.NewCA(t, "Untrusted client CA", testutil.ECDSA)
-	cert := serverCA.Issue(t, "localhost", testutil.ECDSA, []string{"localhost", "127.0.0.1", "127.0.0.2"}, x509.ExtKeyUsageServerAuth).TLS()
+	r.cert = serverCA.Issue(t, "localhost", testutil.ECDSA, []string{"localhost", "127.0.0.1", "127.0.0.2"}, x509.ExtKeyUsageServerAuth).TLS()
 	lnC, lnA := listenPair(t)
-	lnB, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := func(name string, ln net.Listener) *pdp.Server {
-		srv, err := pdp.New(pdp.Config{Listener: ln, Certificates: []tls.Certificate{cert},
-			DBPath: filepath.Join(dir, name+".db"), Policy: strictDefaultPolicy(), Logger: hclog.NewNullLogger(),
-			Users: map[string]string{"alice": "pw", "bob": "pw"}, ClientCAs: r.clientCA.Pool()})
-		if err != nil {
-			ln.Close()
+	pol := strictDefaultPolicy()
+	r.a, r.c = r.startPDP(t, lnA, dir, "a", pol), r.startPDP(t, lnC, dir, "c", pol)
+	r.b = r.startPDP(t, nil, dir, "b", pol)
+	return r
+}
+
+// startPDP starts a PDP with policy pol on ln (nil: a new port on
+// 127.0.0.1), its database in dir, until t ends: it presents r.cert and
+// takes alice and bob (password "pw") or a certificate of r.clientCA.
+func (r *reloadEnv) startPDP(t *testing.T, ln net.Listener, dir, name string, pol pdp.Policy) *pdp.Server {
+	t.Helper()
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			t.Fatal(err)
 		}
-		served := make(chan error, 1)
-		go func() { served <- srv.Serve(context.Background()) }()
-		t.Cleanup(func() { srv.Close(); <-served })
-		return srv
 	}
-	r.a, r.b, r.c = start("a", lnA), start("b", lnB), start("c", lnC)
-	return r
+	srv, err := pdp.New(pdp.Config{Listener: ln, Certificates: []tls.Certificate{r.cert},
+		DBPath: filepath.Join(dir, name+".db"), Policy: pol, Logger: hclog.NewNullLogger(),
+		Users: map[string]string{"alice": "pw", "bob": "pw"}, ClientCAs: r.clientCA.Pool()})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background()) }()
+	t.Cleanup(func() { srv.Close(); <-served })
+	return srv
 }
 
 // listenPair listens on 127.0.0.2 and on 127.0.0.1 at the same port (a
@@ -283,6 +293,17 @@ func (rr *reloadRun) module(name string) host.ModuleInfo {
 	return host.ModuleInfo{}
 }
 
+// cfgWarnings are the [CFG] warning lines logged since the last Reset.
+func (rr *reloadRun) cfgWarnings() []string {
+	var warn []string
+	for _, l := range strings.Split(rr.logs.String(), "\n") {
+		if strings.HasPrefix(l, "[CFG] warning: ") {
+			warn = append(warn, l)
+		}
+	}
+	return warn
+}
+
 func tail(s string, n int) string {
 	l := strings.Split(s, "\n")
 	return strings.Join(l[max(0, len(l)-n):], "\n")
@@ -348,6 +369,7 @@ func TestReloadKeys(t *testing.T) {
 		}
 		return m[1]
 	}
+	var vendorID string // the key ID sign made last
 	for _, tc := range []struct {
 		key string
 		// old and new edit the base keys before the start and before the
@@ -586,6 +608,91 @@ func TestReloadKeys(t *testing.T) {
 					t.Errorf("OS IMC in service: call timeout %s", m.CallTimeout)
 				}
 			}},
+		// The PDP of this row asks for a file's measurement (PTS Request
+		// File Measurement); outside the Attestation IMC's allowlist it is
+		// answered File Not Found, which fails the attestation.
+		{key: "[[imc]] files",
+			old: func(t *testing.T, dir string, k keys) {
+				pol := strictDefaultPolicy()
+				pol.FileMeasurements = []string{filepath.Join(dir, "etc", "sshd_config")}
+				k["pdp.port"] = port(r.startPDP(t, nil, dir, "files", pol))
+			},
+			new: func(t *testing.T, dir string, k keys) {
+				etc := filepath.Join(dir, "etc")
+				if err := os.MkdirAll(etc, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(etc, "sshd_config"), []byte("PermitRootLogin no\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				k["imc.Attestation.files"] = tomlList([]string{etc})
+			},
+			applied: func(t *testing.T, rr *reloadRun) { rr.compliant() }},
+		// The OS IMC's lane, first without the type it sends (its messages
+		// are refused: the PDP's OS IMV hears nothing), then with it.
+		{key: "[[imc]] pa_send",
+			old: func(_ *testing.T, _ string, k keys) { k["imc.OS.pa_send"] = `["tcg/pts"]` },
+			new: func(_ *testing.T, _ string, k keys) { k["imc.OS.pa_send"] = `["ietf/os"]` },
+			applied: func(t *testing.T, rr *reloadRun) {
+				rr.logs.Reset()
+				rr.compliant()
+				if strings.Contains(rr.logs.String(), "is outside its lane") {
+					t.Errorf("a send was refused after the reload:\n%s", tail(rr.logs.String(), 30))
+				}
+			}},
+		// The Attestation IMC's receiving lane, first without PTS (the
+		// PDP's requests do not reach it), then with it.
+		{key: "[[imc]] pa_receive",
+			old:     func(_ *testing.T, _ string, k keys) { k["imc.Attestation.pa_receive"] = `["ietf/os"]` },
+			new:     func(_ *testing.T, _ string, k keys) { k["imc.Attestation.pa_receive"] = `["tcg/pts"]` },
+			applied: func(t *testing.T, rr *reloadRun) { rr.compliant() }},
+		// IMC IDs are kept across reloads (the PDP may hold state by IMC
+		// ID): a changed id waits for a restart and says so.
+		{key: "[[imc]] id",
+			new: func(_ *testing.T, _ string, k keys) { k["imc.OS.id"] = "7" },
+			applied: func(t *testing.T, rr *reloadRun) {
+				want := "[CFG] warning: '" + rr.path + "': [[imc]] \"OS\" id changed, which takes effect when imchost restarts"
+				if w := rr.cfgWarnings(); len(w) != 1 || w[0] != want {
+					t.Errorf("warnings %q, want one: %q", w, want)
+				}
+				if m := rr.module("OS"); m.ID != 1 {
+					t.Errorf("OS IMC in service with ID %d before a restart", m.ID)
+				}
+			}},
+		// Modules signed by a vendor key that nothing trusts load unsigned;
+		// the OS IMC's signers then name the key.
+		{key: "[[imc]] signers",
+			old: func(t *testing.T, dir string, k keys) { vendorID = sign(t, dir, k) },
+			new: func(_ *testing.T, dir string, k keys) {
+				k["imc.OS.signers"] = tomlList([]string{filepath.Join(dir, "vendor.pub")})
+			},
+			applied: func(t *testing.T, rr *reloadRun) {
+				if m := rr.module("OS"); m.Signer != vendorID || m.Version != 2 {
+					t.Errorf("OS IMC in service: signer %q (want %s), version %d", m.Signer, vendorID, m.Version)
+				}
+				if m := rr.module("Attestation"); m.Signer != "" {
+					t.Errorf("the Attestation IMC took the OS IMC's signers: signer %q", m.Signer)
+				}
+			}},
+		// The OS IMC's signature is moved away from its default place: it
+		// loads unsigned until signature names the new place.
+		{key: "[[imc]] signature",
+			old: func(t *testing.T, dir string, k keys) {
+				vendorID = sign(t, dir, k)
+				mod, _ := strconv.Unquote(k["imc.OS.path"])
+				if err := os.Rename(mod+host.SignatureSuffix, filepath.Join(dir, "os.sig")); err != nil {
+					t.Fatal(err)
+				}
+				k["wasm.trusted_keys"] = tomlList([]string{filepath.Join(dir, "vendor.pub")})
+			},
+			new: func(_ *testing.T, dir string, k keys) {
+				k["imc.OS.signature"] = strconv.Quote(filepath.Join(dir, "os.sig"))
+			},
+			applied: func(t *testing.T, rr *reloadRun) {
+				if m := rr.module("OS"); m.Signer != vendorID || m.Version != 2 {
+					t.Errorf("OS IMC in service: signer %q (want %s), version %d", m.Signer, vendorID, m.Version)
+				}
+			}},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			dir := t.TempDir()
@@ -621,12 +728,7 @@ func TestReloadRestartKeys(t *testing.T) {
 	if err := rr.live.reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var warn []string
-	for _, l := range strings.Split(rr.logs.String(), "\n") {
-		if strings.HasPrefix(l, "[CFG] warning: ") {
-			warn = append(warn, l)
-		}
-	}
+	warn := rr.cfgWarnings()
 	want := "[CFG] warning: '" + rr.path + "': [log] format, [tpm] device, [wasm] cache_dir, [wasm] watch changed, which takes effect when imchost restarts"
 	if len(warn) != 1 || warn[0] != want {
 		t.Errorf("warnings %q, want one: %q", warn, want)
