@@ -90,6 +90,8 @@ type imRunOptions struct {
 	tnccs       map[string]any    // [tnccs] values
 	tpm         map[string]any    // [tpm] values
 	attFiles    []string          // the Attestation IMC's [[imc]] files allowlist
+	root        string            // --root (default fixtureRoot's)
+	swima       map[string]string // added to the SWIMA IMC's settings
 	args        []string
 }
 
@@ -115,8 +117,14 @@ func imchostRun(t *testing.T, e *endpoint, port int, caFile string, o imRunOptio
 	if len(o.attFiles) > 0 {
 		setAttestationFiles(t, cfg, o.attFiles)
 	}
+	if len(o.swima) > 0 {
+		setIMCSettings(t, cfg, "SWIMA", o.swima)
+	}
+	if o.root == "" {
+		o.root = fixtureRoot(t, o.forwarding)
+	}
 	args := append([]string{bin, "run", "--config", cfg, "-c", "127.0.0.1", "-p", strconv.Itoa(port), "--ca", caFile,
-		"--tpm", e.tpm.Spec, "--eventlog", o.logPath, "--root", fixtureRoot(t, o.forwarding), "--wasm-dir", wasm,
+		"--tpm", e.tpm.Spec, "--eventlog", o.logPath, "--root", o.root, "--wasm-dir", wasm,
 		"--timeout", "2m", "--debug", "2"}, o.args...)
 	p := start(t, "imchost run", nil, args...)
 	code := p.wait(3 * time.Minute)

@@ -23,6 +23,13 @@ type ssPDPOptions struct {
 	clientCA string            // a CA certificate (PEM) for TLS client certificates
 	akCA     string            // a CA certificate (PEM) AK certificates may chain to
 	ima      bool              // request the BIOS and IMA measurements ('BI') instead of the BIOS ones
+	// swima names a SWIDT policy (workitem type 15) every device is held
+	// to, each time it connects, by strongSwan's SWIMA IMV (IMV 3, added to
+	// the IMVs): data.sql's 'SWID Tags' (argument ”: the software
+	// inventory with SWID tags) or 'SWID Tag IDs' ('R': software
+	// identifier events since the last EID the IMV database knows), or one
+	// swimaPolicy adds. Empty: no SWIMA IMV.
+	swima string
 }
 
 // ssPDP is strongSwan's PDP: charon with tnc-pdp serving PT-TLS on a
@@ -35,6 +42,7 @@ type ssPDP struct {
 	pki    pdpPKI
 	db     string
 	ima    bool
+	swima  string
 	charon *proc
 }
 
@@ -68,7 +76,7 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 		o.keys = rsaKeys
 	}
 	dir := t.TempDir()
-	s := &ssPDP{peer: p, dir: dir, port: freePort(t), db: filepath.Join(memDir(t), "imv.db"), ima: o.ima}
+	s := &ssPDP{peer: p, dir: dir, port: freePort(t), db: filepath.Join(memDir(t), "imv.db"), ima: o.ima, swima: o.swima}
 	sw := filepath.Join(dir, "swanctl")
 	run := filepath.Join(dir, "run")
 	akca := filepath.Join(dir, "akca")
@@ -88,8 +96,11 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 		fmt.Fprintf(&secrets, "\teap-%s {\n\t\tid = %s\n\t\tsecret = %q\n\t}\n", u, u, pw)
 	}
 	writeFile(t, filepath.Join(sw, "swanctl.conf"), "secrets {\n"+secrets.String()+"}\n")
-	writeFile(t, filepath.Join(dir, "tnc_config"), fmt.Sprintf("IMV \"OS\" %s\nIMV \"Attestation\" %s\n",
-		p.imcv("imv-os"), p.imcv("imv-attestation")))
+	imvs := fmt.Sprintf("IMV \"OS\" %s\nIMV \"Attestation\" %s\n", p.imcv("imv-os"), p.imcv("imv-attestation"))
+	if o.swima != "" {
+		imvs += fmt.Sprintf("IMV \"SWIMA\" %s\n", p.imcv("imv-swima"))
+	}
+	writeFile(t, filepath.Join(dir, "tnc_config"), imvs)
 	s.createDB(t)
 	conf := writeFile(t, filepath.Join(dir, "strongswan.conf"), fmt.Sprintf(`charon {
 	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac sqlite socket-default kernel-netlink vici tnc-pdp tnc-imv tnc-tnccs tnccs-20
@@ -203,6 +214,16 @@ func (s *ssPDP) createDB(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if s.swima != "" {
+		res, err := db.Exec(`INSERT INTO enforcements (policy, group_id, max_age)
+			SELECT id, 1, 0 FROM policies WHERE type = 15 AND name = ?`, s.swima)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			t.Fatalf("no SWIDT policy %q in the IMV database", s.swima)
+		}
+	}
 }
 
 // exec runs SQL statements on the IMV database (between attestations).
@@ -233,6 +254,17 @@ type ssClientOptions struct {
 	// wrap goes before pt-tls-client's own command line, inside the
 	// mount namespace (TestSideBySide: /usr/bin/time).
 	wrap []string
+	// swima adds strongSwan's SWIMA IMC (IMC 3) when not nil.
+	swima *ssSWIMA
+}
+
+// ssSWIMA configures strongSwan's imc-swima (libimcv.plugins.imc-swima).
+type ssSWIMA struct {
+	// swidDirectory is searched for SWID tag files in directories named
+	// swidtag (swid_directory; strongSwan's default is ${prefix}/share).
+	swidDirectory string
+	// database is a sw-collector database (swid_database), "" none.
+	database string
 }
 
 // ssClient runs strongSwan's pt-tls-client with its OS and Attestation IMCs
@@ -260,10 +292,23 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 	if o.aikCert != "" {
 		aik = "aik_cert = " + o.aikCert + "\n\t\t\taik_handle = " + fmt.Sprintf("0x%08x", akHandle)
 	}
-	writeFile(t, filepath.Join(dir, "tnc_config"), fmt.Sprintf("IMC \"OS\" %s\nIMC \"Attestation\" %s\n",
-		p.imcv("imc-os"), p.imcv("imc-attestation")))
+	imcs := fmt.Sprintf("IMC \"OS\" %s\nIMC \"Attestation\" %s\n", p.imcv("imc-os"), p.imcv("imc-attestation"))
+	swima, load := "", ""
+	if o.swima != nil {
+		imcs += fmt.Sprintf("IMC \"SWIMA\" %s\n", p.imcv("imc-swima"))
+		// No swid_generator (strongSwan's Python tool) is installed
+		// here: /bin/true stands in for it, so that the inventory is the
+		// tag files and the sw-collector database only.
+		swima = fmt.Sprintf("\t\timc-swima {\n\t\t\tswid_directory = %s\n", o.swima.swidDirectory)
+		if o.swima.database != "" {
+			swima += fmt.Sprintf("\t\t\tswid_database = sqlite://%s\n", o.swima.database)
+			load = " sqlite"
+		}
+		swima += "\t\t}\n\t}\n\tswid_gen {\n\t\tcommand = /bin/true\n"
+	}
+	writeFile(t, filepath.Join(dir, "tnc_config"), imcs)
 	conf := writeFile(t, filepath.Join(dir, "strongswan.conf"), fmt.Sprintf(`pt-tls-client {
-	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac tpm tnc-tnccs tnc-imc tnccs-20
+	load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey constraints sha1 sha2 md5 hmac tpm tnc-tnccs tnc-imc tnccs-20%[7]s
 	tnc {
 		tnc_config = %[1]s/tnc_config
 	}
@@ -288,9 +333,9 @@ libimcv {
 			%[4]s
 			hash_algorithm = %[5]s
 		}
-	}
+%[6]s	}
 }
-`, dir, tpmPort, akHandle, aik, o.hashAlg))
+`, dir, tpmPort, akHandle, aik, o.hashAlg, swima, load))
 	args := append(append(o.wrap[:len(o.wrap):len(o.wrap)], p.ptTLSClient(), "--connect", "127.0.0.1", "--port", fmt.Sprint(port), "--cert", caFile, "--debug", "2"), o.args...)
 	c := start(t, "pt-tls-client", []string{"STRONGSWAN_CONF=" + conf}, nsWrap([][2]string{
 		{sec, "/sys/kernel/security"},

@@ -1,0 +1,278 @@
+package interop
+
+// SWIMA (RFC 8412, software inventory) against strongSwan 5.9.8's imc-swima
+// and imv-swima, both ways:
+//
+//	imchost run (SWIMA IMC)        -> strongSwan's PDP with imv-swima and a SWIDT policy
+//	pt-tls-client with imc-swima   -> imchost pdp serve with swima = true
+//
+// strongSwan's imv-swima hands what it receives to strongTNC's REST API only
+// when libimcv.plugins.imv-swima.rest_api.uri is set; without it (here) it
+// counts what it received and finds the SWIDT workitem compliant with the
+// count in its text ("received 10 SWID tags", "received 4 SW ID events and
+// 0 SWID tags"), which its log and its results table show.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/imchost/imchost/internal/testutil"
+)
+
+// setIMCSettings adds settings to the named IMC's [imc.settings] in the
+// config.toml at path.
+func setIMCSettings(t *testing.T, path, name string, settings map[string]string) {
+	t.Helper()
+	var cfg map[string]any
+	if _, err := toml.DecodeFile(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, imc := range cfg["imc"].([]map[string]any) {
+		if imc["name"] != name {
+			continue
+		}
+		found = true
+		s, _ := imc["settings"].(map[string]any)
+		if s == nil {
+			s = map[string]any{}
+			imc["settings"] = s
+		}
+		for k, v := range settings {
+			s[k] = v
+		}
+	}
+	if !found {
+		t.Fatalf("no %s IMC in %s", name, path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// swimaMachine is an endpoint's software: a file-system root (this
+// machine's os-release, so that both clients form the same "Debian_12-x86_64"
+// part of software identifiers; testdata/swima's dpkg status; two SWID
+// tag files under usr/share/swidtag) and our SWIMA IMC's state directory.
+type swimaMachine struct {
+	root  string
+	state string
+}
+
+// swimaDpkgPackages is how many packages testdata/swima/dpkg/status has
+// installed (dpkg-query -W lists 8).
+const swimaDpkgPackages = 8
+
+// swimaTags are the SWID tag files of every swimaMachine: file name under
+// usr/share/swidtag/example.org, tagId, name, version.
+var swimaTags = [][4]string{
+	{"example.org-agent-1.2.0.swidtag", "example.org-agent-1.2.0", "agent", "1.2.0"},
+	{"example.org-monitor-0.9.swidtag", "example.org-monitor-0.9", "monitor", "0.9"},
+}
+
+// swimaTagIDs are the software identifiers of swimaTags (RFC 8412 §3.4:
+// the tag creator's regid, "__", the tagId).
+func swimaTagIDs() []string {
+	var ids []string
+	for _, tag := range swimaTags {
+		ids = append(ids, "example.org__"+tag[1])
+	}
+	return ids
+}
+
+func newSWIMAMachine(t *testing.T) *swimaMachine {
+	t.Helper()
+	m := &swimaMachine{root: fixtureRoot(t, false), state: filepath.Join(t.TempDir(), "state")}
+	status, err := os.ReadFile(testutil.Data("swima", "dpkg", "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(m.root, "var", "lib", "dpkg", "status"), string(status))
+	for _, tag := range swimaTags {
+		writeFile(t, filepath.Join(m.root, "usr", "share", "swidtag", "example.org", tag[0]), fmt.Sprintf(
+			`<?xml version="1.0" encoding="utf-8"?>
+<SoftwareIdentity xmlns="http://standards.iso.org/iso/19770/-2/2015/schema.xsd" name="%s" tagId="%s" version="%s" versionScheme="alphanumeric">
+  <Entity name="Example Org" regid="example.org" role="tagCreator softwareCreator"/>
+  <Meta product="%[1]s %[3]s"/>
+</SoftwareIdentity>
+`, tag[2], tag[1], tag[3]))
+	}
+	return m
+}
+
+// editStatus rewrites the machine's dpkg status file.
+func (m *swimaMachine) editStatus(t *testing.T, edit func(string) string) {
+	t.Helper()
+	p := filepath.Join(m.root, "var", "lib", "dpkg", "status")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := edit(string(b))
+	if s == string(b) {
+		t.Fatal("the dpkg status edit changed nothing")
+	}
+	writeFile(t, p, s)
+}
+
+// dropStanza removes a package's stanza from a dpkg status file.
+func dropStanza(status, pkg string) string {
+	var out []string
+	for _, st := range strings.Split(status, "\n\n") {
+		if !strings.HasPrefix(st, "Package: "+pkg+"\n") {
+			out = append(out, st)
+		}
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// helloStanza is a package installed by the tests' software changes.
+const helloStanza = "Package: hello\nStatus: install ok installed\nPriority: optional\nSection: devel\nArchitecture: amd64\nVersion: 2.10-3\nDescription: example package based on GNU hello\n"
+
+// run attests the machine with imchost run against a PDP.
+func (m *swimaMachine) run(t *testing.T, e *endpoint, port int, ca string) outcome {
+	t.Helper()
+	return imchostRun(t, e, port, ca, imRunOptions{root: m.root, swima: map[string]string{"state_dir": m.state},
+		args: saslArgs}).outcome()
+}
+
+// swimaCompliant: the three IMVs' verdicts when each is compliant.
+var swimaCompliant = []imvVerdict{{1, 1, "compliant"}, {2, 2, "compliant"}, {3, 3, "compliant"}}
+
+// ssSWIDTResults are the results strongSwan's SWIMA IMV gave its SWIDT
+// workitems, in order ("allow - received 10 SWID tags").
+var ssSWIDTResult = regexp.MustCompile(`IMV 3 handled SWIDT workitem \d+: (.*)`)
+
+func ssSWIDTResults(log string) []string {
+	var out []string
+	for _, m := range ssSWIDTResult.FindAllStringSubmatch(log, -1) {
+		out = append(out, strings.TrimSpace(m[1]))
+	}
+	return out
+}
+
+// TestSWIMAToStrongSwanPDP: imchost run's SWIMA IMC answers strongSwan's
+// imv-swima. With the 'SWID Tags' policy strongSwan asks for the software
+// inventory with SWID tags each time: it counts every dpkg package and tag
+// file (8 + 2), first contact and again. With 'SWID Tag IDs' ('R') it asks
+// for software identifier events since the EID after the last one its
+// database knows (none: EID 1): our record's first reading is its baseline
+// (no events); after an upgrade, an installation and a removal it receives
+// 4 events; once its database knows EID 4 (as strongTNC would record it)
+// it asks from EID 5 and receives only the removal made since.
+func TestSWIMAToStrongSwanPDP(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	t.Run("SWID Tags", func(t *testing.T) {
+		m := newSWIMAMachine(t)
+		ss := startStrongSwanPDP(t, p, ssPDPOptions{users: defaultUser, swima: "SWID Tags"})
+		want := fmt.Sprintf("allow - received %d SWID tags", swimaDpkgPackages+len(swimaTags))
+		for i := 1; i <= 2; i++ {
+			o := m.run(t, e, ss.port, ss.pki.ca.file)
+			checkVerdicts(t, "imchost run", o.verdicts, swimaCompliant)
+			if o.recommendation != "Access Allowed" {
+				t.Errorf("attestation %d: recommendation %q", i, o.recommendation)
+			}
+			if got := ssSWIDTResults(ss.log()); len(got) != i || got[i-1] != want {
+				t.Errorf("attestation %d: strongSwan's SWIDT results %q, want the last %q", i, got, want)
+			}
+			if t.Failed() {
+				t.Fatalf("attestation %d:\n%s\nPDP:\n%s", i, o.log, ss.log())
+			}
+		}
+	})
+	t.Run("SWID Tag IDs", func(t *testing.T) {
+		m := newSWIMAMachine(t)
+		ss := startStrongSwanPDP(t, p, ssPDPOptions{users: defaultUser, swima: "SWID Tag IDs"})
+		step := func(i int, earliest int, want string) {
+			t.Helper()
+			o := m.run(t, e, ss.port, ss.pki.ca.file)
+			checkVerdicts(t, "imchost run", o.verdicts, swimaCompliant)
+			log := ss.log()
+			if !regexp.MustCompile(fmt.Sprintf(`issues sw request \d+ with earliest eid %d\n`, earliest)).MatchString(log) {
+				t.Errorf("attestation %d: strongSwan did not ask for the events from EID %d", i, earliest)
+			}
+			if got := ssSWIDTResults(log); len(got) != i || got[i-1] != want {
+				t.Errorf("attestation %d: strongSwan's SWIDT results %q, want the last %q", i, got, want)
+			}
+			if t.Failed() {
+				t.Fatalf("attestation %d:\n%s\nPDP:\n%s", i, o.log, log)
+			}
+		}
+		step(1, 1, "allow - received 0 SW ID events and 0 SWID tags")
+		m.editStatus(t, func(s string) string {
+			s = strings.Replace(s, "Version: 2025b-0+deb12u2", "Version: 2025c-0+deb12u1", 1)
+			return dropStanza(s, "bash") + "\n" + helloStanza
+		})
+		step(2, 1, "allow - received 4 SW ID events and 0 SWID tags")
+		// strongTNC would record the events it was given; the policy
+		// manager then asks from the EID after the last one.
+		ss.exec(t, `INSERT INTO swid_events (device, epoch, eid, timestamp) SELECT id, 0, 4, '2026-01-01T00:00:00Z' FROM devices`)
+		m.editStatus(t, func(s string) string { return dropStanza(s, "diffutils") })
+		step(3, 5, "allow - received 1 SW ID event and 0 SWID tags")
+	})
+}
+
+// swimaSoftware runs `imchost pdp software` on an imchost PDP's database.
+func swimaSoftware(t *testing.T, db, device string) string {
+	t.Helper()
+	bin, _ := tools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "pdp", "software", "--db", db, "--events", "20", device).CombinedOutput()
+	if err != nil {
+		t.Fatalf("imchost pdp software: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// TestSWIMAFromStrongSwanClient: strongSwan's pt-tls-client with imc-swima
+// (its inventory: the SWID tag files under the machine's usr/share; no
+// swid_generator) against our PDP with swima = true. Our SWIMA IMV asks for
+// the inventory on first contact and stores the two tags' software
+// identifiers with the names and versions of their tags
+// (`imchost pdp software`); the next time it asks for the events since
+// the last EID, which strongSwan's IMC keeps only in a sw-collector
+// database and only as identifier events: it answers with a SWIMA error
+// and its inventory instead, which our PDP stores again, compliant.
+func TestSWIMAFromStrongSwanClient(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	m := newSWIMAMachine(t)
+	im := startImchostPDP(t, imPDPOptions{users: defaultUser, policy: "swima = true\n", debug: "2"})
+	for i := 1; i <= 2; i++ {
+		out := ssClient(t, p, e, im.port, im.pki.ca.file, ssClientOptions{args: saslArgs,
+			swima: &ssSWIMA{swidDirectory: filepath.Join(m.root, "usr", "share")}})
+		o := ssOutcome(out)
+		checkVerdicts(t, "pt-tls-client", o.verdicts, swimaCompliant)
+		sw := swimaSoftware(t, im.db, e.ak.KeyID)
+		if !strings.Contains(sw, fmt.Sprintf(": %d software records, EID epoch 0x11223344, last EID 1", len(swimaTags))) {
+			t.Errorf("attestation %d: our PDP stored:\n%s", i, sw)
+		}
+		for j, id := range swimaTagIDs() {
+			if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(swimaTags[j][2]) + `\s+` + regexp.QuoteMeta(swimaTags[j][3]) + `\s+` + regexp.QuoteMeta(id) + `$`).MatchString(sw) {
+				t.Errorf("attestation %d: our PDP did not store %s (%s %s):\n%s", i, id, swimaTags[j][2], swimaTags[j][3], sw)
+			}
+		}
+		if i == 2 && !strings.Contains(im.log(), "failed to collect SW events, fallback to SW inventory") {
+			t.Errorf("strongSwan's IMC answered the events request otherwise than expected")
+		}
+		if t.Failed() {
+			t.Fatalf("attestation %d:\n%s\nour PDP:\n%s", i, out, im.log())
+		}
+	}
+}
