@@ -112,7 +112,8 @@ type ServerConfig struct {
 	// are served as they are.
 	ProxyFrom []netip.Prefix
 	// OnRefused, when set, is called for each connection refused (reason
-	// RefusedPerSource, RefusedShutdown) or closed to admit another
+	// RefusedPerSource, RefusedShutdown), closed by its peer while it
+	// waited for a slot (RefusedGone) or closed to admit another
 	// (RefusedEvicted), with its remote address.
 	OnRefused func(remote, reason string)
 	// RetryIdle is how long a connection stays open after a decision

@@ -67,9 +67,10 @@ func (s *Server) Drain() {
 //
 // Admission (see ServerConfig): at most MaxConns connections run, at most
 // MaxConnsPerSource from one IP address are accepted, a connection beyond
-// MaxConns waits for a slot while the connection idle longest (waiting
-// for its peer) is closed for it, and TLS plus PT-TLS negotiation must
-// finish within HandshakeTimeout.
+// MaxConns waits for a slot in arrival order (first come, first served;
+// it leaves the queue if its peer closes) while the connection idle
+// longest (waiting for its peer) is closed for it, and TLS plus PT-TLS
+// negotiation must finish within HandshakeTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.Config.IMVs == nil {
 		return errors.New("tnccs: server has no IMVs")
@@ -155,9 +156,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			cctx, ccancel := context.WithCancel(ctx)
 			defer ccancel()
-			if !adm.admit(waitCtx, t, ccancel) {
+			if ok, reason := adm.admit(waitCtx, t, ccancel); !ok {
 				adm.release(t, false)
-				adm.refused(nc, RefusedShutdown)
+				adm.refused(nc, reason)
+				if reason == RefusedGone {
+					log.Debug("connection closed by its peer while waiting for a slot", "remote", nc.RemoteAddr().String())
+				}
 				nc.Close()
 				return
 			}
