@@ -1,11 +1,12 @@
 package inventory
 
 import (
+	"bytes"
 	"os"
 	"testing"
 )
 
-// None of the three parsers may panic or loop on any input, and a package
+// None of the parsers may panic or loop on any input, and a package
 // they return always has a name.
 
 func FuzzParseDpkgStatus(f *testing.F) {
@@ -45,5 +46,25 @@ func FuzzParseRPMHeader(f *testing.F) {
 		if err == nil && (p.Name == "" || p.Manager != RPM) {
 			t.Fatalf("parsed %+v", p)
 		}
+	})
+}
+
+// FuzzWalkRPMNDB: the ndb reader never panics, and what it returns lies
+// within its input (it allocates no more than the file holds).
+func FuzzWalkRPMNDB(f *testing.F) {
+	f.Add(ndbGolden(f))
+	if b, err := os.ReadFile("testdata/rpm-ndb/usr/lib/sysimage/rpm/Packages.db"); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		total := 0
+		walkRPMNDB(bytes.NewReader(in), int64(len(in)), func(blob []byte) error {
+			total += len(blob)
+			if total > len(in) {
+				t.Fatalf("%d bytes of blobs from %d bytes", total, len(in))
+			}
+			ParseRPMHeader(blob)
+			return nil
+		})
 	})
 }

@@ -22,9 +22,8 @@ var rpmDirs = []string{"usr/lib/sysimage/rpm", "var/lib/rpm"}
 
 // ReadRPM lists the packages of rpm's database under root: rpmdb.sqlite (rpm
 // 4.16 and later, Fedora 33+, RHEL 9), else the Berkeley DB hash file
-// Packages (RHEL/CentOS 5 to 8). The ndb format (Packages.db, openSUSE) is
-// recognised and refused with an error saying so. fs.ErrNotExist when there
-// is no rpm database.
+// Packages (RHEL/CentOS 5 to 8), else the ndb file Packages.db (openSUSE
+// and SLE 15: rpmndb.go). fs.ErrNotExist when there is no rpm database.
 func ReadRPM(root string) ([]Package, error) {
 	if root == "" {
 		root = "/"
@@ -38,7 +37,7 @@ func ReadRPM(root string) ([]Package, error) {
 			return readRPMBDB(p)
 		}
 		if p := filepath.Join(base, "Packages.db"); regular(p) {
-			return nil, fmt.Errorf("inventory: %s is an rpm ndb database, which is not read yet", p)
+			return readRPMNDB(p)
 		}
 	}
 	return nil, fmt.Errorf("inventory: no rpm database: %w", fs.ErrNotExist)
