@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
@@ -59,16 +60,9 @@ func benchPDP(b *testing.B) *pdpEnv {
 func BenchmarkAttestation(b *testing.B) {
 	needModules(b)
 	env := newTPMEnv(b, bundledLog)
-	h, err := host.New(&host.Config{IMCs: imcConfigs(b, env.logPath)}, host.Options{Logger: hclog.NewNullLogger(),
+	h := hosttest.Start(b, &host.Config{IMCs: imcConfigs(b, env.logPath)}, host.Options{Logger: hclog.NewNullLogger(),
 		Platform: capability.NewTPMPlatform(env.tpm, capability.TPMPlatformOptions{Root: fixtureRoot(b, false),
 			EventLogPath: env.logPath, Logger: hclog.NewNullLogger()}), CompilationCache: compCache})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		b.Fatal(err)
-	}
 	p := benchPDP(b)
 	cfg := tnccs.ClientConfig{Addr: p.addr}
 	cfg.PTTLS.RootCAs, cfg.PTTLS.ServerName = p.pool, pdpName

@@ -53,6 +53,14 @@ var rules = []layerRule{
 		"github.com/tetratelabs/wazero", "github.com/fsnotify/fsnotify", "github.com/BurntSushi/toml",
 		module + "/host", module + "/internal/config", module + "/imcs", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
 	{pkg: "sdk/wasmtest", forbidden: []string{module + "/imcs", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
+	// The shared test helpers every package's tests may use, host/'s too.
+	{pkg: "internal/testutil", forbidden: []string{module + "/host", module + "/capability", module + "/sdk", module + "/imcs",
+		module + "/tnccs", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
+	{pkg: "internal/tpmtest", forbidden: []string{module + "/host", module + "/capability", module + "/sdk", module + "/imcs",
+		module + "/tnccs", module + "/pdp", module + "/cmd", module + "/internal/cli"}},
+	// A real host for the tests of the packages above it: nothing of theirs.
+	{pkg: "internal/hosttest", forbidden: []string{module + "/sdk", module + "/imcs", module + "/pdp", module + "/cmd",
+		module + "/internal/cli", module + "/internal/config"}},
 	{pkg: "imcs", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}, goos: "wasip1"},
 	{pkg: "pdp", forbidden: []string{"github.com/tetratelabs/wazero", module + "/host", module + "/imcs", module + "/cmd", module + "/internal/cli"}},
 	// The client leaves the TPM simulator (C code) to imchost-demo and the

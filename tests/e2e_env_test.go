@@ -29,6 +29,7 @@ import (
 	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/internal/swtpm"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
@@ -417,15 +418,7 @@ func newHost(t testing.TB, p capability.Platform, imcs []host.IMCConfig) *host.H
 
 func newHostConfig(t testing.TB, p capability.Platform, cfg *host.Config) *host.Host {
 	t.Helper()
-	h, err := host.New(cfg, host.Options{Logger: testLogger(t, ""), Platform: p, CompilationCache: compCache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return hosttest.Start(t, cfg, host.Options{Logger: testLogger(t, ""), Platform: p, CompilationCache: compCache})
 }
 
 // attest runs one assessment of the host's IMCs against the PDP over

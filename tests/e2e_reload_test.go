@@ -16,6 +16,7 @@ import (
 
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/internal/config"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs/pb"
@@ -149,15 +150,8 @@ func testTrapIMC(t *testing.T, env *tpmEnv, where string) {
 	logs := &syncBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: io.MultiWriter(testutil.LogWriter(t), logs), DisableTime: true})
 	imcs := append(imcConfigs(t, env.logPath), trapIMC(where))
-	h, err := host.New(&host.Config{IMCs: imcs}, host.Options{Logger: log,
+	h := hosttest.Start(t, &host.Config{IMCs: imcs}, host.Options{Logger: log,
 		Platform: env.platform(t, fixtureRoot(t, false)), CompilationCache: compCache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	if l := h.List(); len(l) != 3 || l[2].Name != "Trap" || l[2].ID != 3 {
 		t.Fatalf("loaded %+v", l)
 	}

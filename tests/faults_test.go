@@ -22,6 +22,7 @@ import (
 
 	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
@@ -65,12 +66,8 @@ func faultHost(t *testing.T, p capability.Platform, logPath, cacheDir string) (*
 	} else {
 		cfg.Wasm.CacheDir = cacheDir
 	}
-	h, err := host.New(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	return h, sink, h.LoadIMCs(context.Background())
+	h, err := hosttest.Load(t, cfg, opts)
+	return h, sink, err
 }
 
 // notAllowed checks an attempt that must not end with access: an error of

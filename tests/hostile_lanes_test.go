@@ -5,7 +5,6 @@ package tests
 // IMC for its installed packages hundreds of times per batch.
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/tnccs"
@@ -98,16 +98,9 @@ func TestHostilePDPPackages(t *testing.T) {
 	cfg := &host.Config{IMCs: imcConfigs(t, env.logPath)}
 	cfg.Limits.MaxBatchSize, cfg.Limits.MaxMessageSize = 20000, 19968
 	cfg.Wasm.CallTimeout = 20 * time.Second
-	h, err := host.New(cfg, host.Options{
+	h := hosttest.Start(t, cfg, host.Options{
 		Logger:   hclog.New(&hclog.LoggerOptions{Output: &clientLog, Level: hclog.Debug}),
 		Platform: env.platform(t, root), CompilationCache: compCache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(context.Background())
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	var reqs []patnc.Attr
 	for range 30 {
 		reqs = append(reqs, &patnc.AttrRequest{Types: []patnc.Type{patnc.TypeInstalledPackages}})

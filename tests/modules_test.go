@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -34,15 +34,7 @@ func TestModuleReport(t *testing.T) {
 			cfg.ModulePCR = pcr
 			cfg.ModuleLog = filepath.Join(t.TempDir(), "module-measurements")
 		}
-		h, err := host.New(cfg, host.Options{Logger: testLogger(t, ""), Platform: plat, CompilationCache: compCache})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { h.Close(context.Background()) })
-		if err := h.LoadIMCs(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		return h
+		return hosttest.Start(t, cfg, host.Options{Logger: testLogger(t, ""), Platform: plat, CompilationCache: compCache})
 	}
 	digest := func(path string) string {
 		b, err := os.ReadFile(path)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/internal/imagen"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/sdk/imctest"
@@ -297,15 +298,7 @@ func imaHost(t *testing.T, env *tpmEnv, attMod, path string) *host.Host {
 		{Name: "Attestation", Path: attMod, Grants: readmeGrants, Settings: host.Settings{"aik_handle": "0x81010003",
 			"eventlog": recordedLog, "hash_algorithm": "sha256", "ima_log": path}},
 	}}
-	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return h
+	return hosttest.Start(t, cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
 }
 
 // TestFilesPDP: the PDP's policy asks for a file and a directory; the
@@ -332,14 +325,7 @@ func TestFilesPDP(t *testing.T) {
 		{Name: "Attestation", Path: attMod, Grants: readmeGrants, Files: []string{conf, bin},
 			Settings: host.Settings{"aik_handle": "0x81010003", "eventlog": recordedLog, "hash_algorithm": "sha256"}},
 	}}
-	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	h := hosttest.Start(t, cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
 	db := filepath.Join(dir, "pdp.db")
 	policy := pdp.DefaultPolicy()
 	policy.FileMeasurements = []string{conf, bin + "/"}

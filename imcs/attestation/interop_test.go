@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/tnccs"
@@ -74,14 +75,7 @@ func interop(t *testing.T, pdpMax int, extra map[string]string) {
 			Settings: host.Settings{"device_handle": "0x81010003"}},
 		{Name: "Attestation", Path: attMod, Grants: readmeGrants, Settings: settings},
 	}}
-	h, err := host.New(cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	h := hosttest.Start(t, cfg, host.Options{Logger: testLogger(t), Platform: env.platform(t)})
 	for round := 1; round <= 2; round++ {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		ccfg := tnccs.ClientConfig{Addr: srv.Addr().String()}

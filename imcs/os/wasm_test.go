@@ -4,22 +4,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
-	"github.com/imchost/imchost/internal/testutil"
-
 	"github.com/hashicorp/go-hclog"
-	"github.com/tetratelabs/wazero"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
 	"github.com/imchost/imchost/sdk/wasmtest"
@@ -145,44 +140,6 @@ func TestWasmExchange(t *testing.T) {
 // TestWasmNeedsItsGrants: the module loads with the documented grants and
 // is refused without any one of them, so the list is exact.
 func TestWasmNeedsItsGrants(t *testing.T) {
-	path := wasmModule(t)
-	sys := recordedMachine(t).system(t, "x86_64")
-	cache := compilationCache(t)
-	loads := func(g []string) (bool, error) {
-		hst, err := host.New(&host.Config{IMCs: []host.IMCConfig{{Name: imcName, Path: path, Grants: g}}},
-			host.Options{Logger: hclog.NewNullLogger(), Platform: capability.Platform{System: sys}, CompilationCache: cache})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer hst.Close(context.Background())
-		err = hst.LoadIMCs(context.Background())
-		return len(hst.List()) > 0 && err == nil, err
-	}
-	if ok, err := loads(grants); !ok {
-		t.Fatalf("refused with the documented grants: %v", err)
-	}
-	for i, g := range grants {
-		ok, err := loads(append(append([]string{}, grants[:i]...), grants[i+1:]...))
-		if ok || err == nil || !strings.Contains(err.Error(), "imports imchost."+g+",") {
-			t.Errorf("without the %s grant: loaded %v, %v", g, ok, err)
-		}
-	}
-}
-
-// compilationCache compiles the module once for all the hosts of a test:
-// on disk where sdk/imctest keeps its cache (so a module imctest compiled
-// is reused), else in memory.
-func compilationCache(t *testing.T) wazero.CompilationCache {
-	var c wazero.CompilationCache
-	if dir, err := os.UserCacheDir(); err == nil {
-		dir = filepath.Join(dir, "imchost", "imctest")
-		if os.MkdirAll(dir, 0o700) == nil {
-			c, _ = wazero.NewCompilationCacheWithDir(dir)
-		}
-	}
-	if c == nil {
-		c = wazero.NewCompilationCache()
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	wasmtest.ExactGrants(t, wasmModule(t), imctest.Options{Name: imcName, Grants: grants,
+		Platform: capability.Platform{System: recordedMachine(t).system(t, "x86_64")}})
 }

@@ -7,9 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,52 +17,17 @@ import (
 
 	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/hosttest"
 	"github.com/imchost/imchost/internal/pgtest"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs"
 	"github.com/imchost/imchost/tnccs/pb"
 )
 
-var (
-	osOnce sync.Once
-	osDir  string // removed by TestMain
-	osPath string
-	osErr  error
-)
-
 // osModule is imc-os.wasm (the OS IMC reports the Device ID the PDP files
-// the software under): $IMCHOST_WASM_DIR's, else a fresh build.
-func osModule(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
-		if p := filepath.Join(dir, "imc-os.wasm"); fileExists(p) {
-			return p
-		}
-	}
-	osOnce.Do(func() {
-		if osDir, osErr = os.MkdirTemp("", "imc-os-wasm-"); osErr != nil {
-			return
-		}
-		osPath = filepath.Join(osDir, "imc-os.wasm")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if !fileExists(goBin) {
-			goBin = "go"
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", osPath, "../os")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			osErr = &buildError{err, string(out)}
-		}
-	})
-	if osErr != nil {
-		t.Fatal(osErr)
-	}
-	return osPath
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+// the software under): $IMCHOST_WASM_DIR's, else a build of imcs/os.
+func osModule(t *testing.T) string { return testutil.Module(t, "imc-os.wasm", "../os") }
 
 // swHost is the real host with the OS and SWIMA IMCs (wasm) on machine m,
 // loaded; the OS IMC reports the Device ID "swima-test-device".
@@ -75,16 +38,8 @@ func swHost(t *testing.T, m machine, log hclog.Logger) *host.Host {
 			"os_release", "system_facts", "packages", "report", "tpm_aik"}, Settings: host.Settings{"device_id": "swima-test-device"}},
 		{Name: imcName, Path: wasmModule(t), Grants: grants, Settings: host.Settings{capability.SettingSWState: m.state}},
 	}}
-	h, err := host.New(cfg, host.Options{Logger: log,
+	return hosttest.Start(t, cfg, host.Options{Logger: log,
 		Platform: capability.Platform{System: &capability.FSSystem{Root: m.root, Arch: "x86_64"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	if err := h.LoadIMCs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return h
 }
 
 // startPDP runs our PDP over PT-TLS on loopback until stop (or the test's

@@ -4,21 +4,17 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
-	"github.com/imchost/imchost/host"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
 	"github.com/imchost/imchost/sdk/patnc"
@@ -31,63 +27,15 @@ var grants = []string{
 	abi.FnSystemFacts, abi.FnReport, abi.FnSWInventory, abi.FnSWEvents,
 }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	builtPath string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, d := range []string{buildDir, osDir} {
-		if d != "" {
-			os.RemoveAll(d)
-		}
-	}
+	testutil.RemoveBuilt()
 	os.Exit(code)
 }
 
 // wasmModule returns imc-swima.wasm: the one `make` built into
-// $IMCHOST_WASM_DIR, else a fresh build of this package.
-func wasmModule(t *testing.T) string {
-	t.Helper()
-	if dir := os.Getenv("IMCHOST_WASM_DIR"); dir != "" {
-		p := filepath.Join(dir, "imc-swima.wasm")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	buildOnce.Do(func() {
-		if buildDir, buildErr = os.MkdirTemp("", "imc-swima-wasm-"); buildErr != nil {
-			return
-		}
-		builtPath = filepath.Join(buildDir, "imc-swima.wasm")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", builtPath, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = &buildError{err, string(out)}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building imc-swima.wasm: %v", buildErr)
-	}
-	return builtPath
-}
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+// $IMCHOST_WASM_DIR, else a build of this package (once per test binary).
+func wasmModule(t *testing.T) string { return testutil.Module(t, "imc-swima.wasm", ".") }
 
 // machine is a Debian 12 root with the real dpkg status of
 // internal/inventory's test data, and the agent's state directory.
@@ -309,25 +257,5 @@ func TestWasmErrors(t *testing.T) {
 // TestWasmNeedsItsGrants: the module loads with the documented grants and
 // is refused without any one of them.
 func TestWasmNeedsItsGrants(t *testing.T) {
-	path := wasmModule(t)
-	m := newMachine(t)
-	loads := func(g []string) (bool, error) {
-		hst, err := host.New(&host.Config{IMCs: []host.IMCConfig{{Name: imcName, Path: path, Grants: g}}},
-			host.Options{Logger: hclog.NewNullLogger(), Platform: capability.Platform{System: capability.NewSystem(m.root)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer hst.Close(context.Background())
-		err = hst.LoadIMCs(context.Background())
-		return len(hst.List()) > 0 && err == nil, err
-	}
-	if ok, err := loads(grants); !ok {
-		t.Fatalf("refused with the documented grants: %v", err)
-	}
-	for i, g := range grants {
-		ok, err := loads(append(append([]string{}, grants[:i]...), grants[i+1:]...))
-		if ok || err == nil || !strings.Contains(err.Error(), "imports imchost."+g+",") {
-			t.Errorf("without the %s grant: loaded %v, %v", g, ok, err)
-		}
-	}
+	wasmtest.ExactGrants(t, wasmModule(t), imctest.Options{Name: imcName, Grants: grants, Root: newMachine(t).root})
 }

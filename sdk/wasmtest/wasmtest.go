@@ -13,10 +13,15 @@ package wasmtest
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/imctest"
@@ -33,12 +38,7 @@ func New(t testing.TB, path string, o imctest.Options) *imctest.Harness {
 		if grants == nil {
 			grants = imctest.AllGrants()
 		}
-		cfg := &host.Config{IMCs: []host.IMCConfig{{
-			Name: o.Name, ID: o.ID, Path: path, Grants: grants, Settings: o.Settings,
-			Files: o.Files, MemoryPages: o.MemoryPages, CallTimeout: o.CallTimeout,
-		}}}
-		cfg.Limits.MaxMessageSize = o.MaxMessageSize
-		h, err := host.New(cfg, host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
+		h, err := host.New(hostConfig(path, o, grants), host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
 		if err != nil {
 			return nil, err
 		}
@@ -53,6 +53,62 @@ func New(t testing.TB, path string, o imctest.Options) *imctest.Harness {
 		}
 		return d, nil
 	})
+}
+
+// hostConfig is the host's configuration of the one module at path.
+func hostConfig(path string, o imctest.Options, grants []string) *host.Config {
+	cfg := &host.Config{IMCs: []host.IMCConfig{{
+		Name: o.Name, ID: o.ID, Path: path, Grants: grants, Settings: o.Settings,
+		Files: o.Files, MemoryPages: o.MemoryPages, CallTimeout: o.CallTimeout,
+	}}}
+	cfg.Limits.MaxMessageSize = o.MaxMessageSize
+	return cfg
+}
+
+// ExactGrants checks a module's grant list (the one its README documents
+// and config.toml gives it): the module at path loads into the real host
+// with o.Grants, and is refused without any one of them for importing that
+// host function, so the list holds nothing the module does not import.
+// The other Options are New's (Name, Settings, Platform or Root, ...); the
+// host's log is discarded unless o.Logger is set.
+func ExactGrants(t testing.TB, path string, o imctest.Options) {
+	t.Helper()
+	if len(o.Grants) == 0 {
+		t.Fatal("wasmtest.ExactGrants: no grants to check")
+	}
+	if o.Name == "" {
+		o.Name = "test"
+	}
+	if o.Platform.System == nil && o.Root != "" {
+		o.Platform.System = capability.NewSystem(o.Root)
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	ctx := context.Background()
+	load := func(grants []string) error {
+		h, err := host.New(hostConfig(path, o, grants), host.Options{Logger: o.Logger, Platform: o.Platform, CompilationCache: sharedCache(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close(ctx)
+		if err := h.LoadIMCs(ctx); err != nil {
+			return err
+		}
+		if len(h.List()) == 0 {
+			return errors.New("no module loaded")
+		}
+		return nil
+	}
+	if err := load(o.Grants); err != nil {
+		t.Fatalf("refused with its grants %v: %v", o.Grants, err)
+	}
+	for i, g := range o.Grants {
+		err := load(slices.Delete(slices.Clone(o.Grants), i, i+1))
+		if err == nil || !strings.Contains(err.Error(), "imports imchost."+g+",") {
+			t.Errorf("without the %s grant: %v", g, err)
+		}
+	}
 }
 
 // driver is the imctest.Driver of one module in a real host.
