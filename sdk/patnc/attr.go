@@ -129,6 +129,10 @@ func newAttr(t Type) Attr {
 			return &SWInventory{}
 		case 17:
 			return &SWEvents{}
+		case 18:
+			return &SubscriptionStatusRequest{}
+		case 19:
+			return &SubscriptionStatusResponse{}
 		}
 	case abi.PENITAHSR:
 		switch t.Type {

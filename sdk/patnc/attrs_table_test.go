@@ -81,6 +81,18 @@ var attrCases = []attrCase{
 	ok("sw id inventory", TypeSWIdentifierInventory, "00 000001 00000007 a1b2c3d4 00000002 00000000 000000 00 01 00 0005 6162636465 0000"),
 	bad("sw id inventory truncated record", TypeSWIdentifierInventory, "00 000001 00000007 a1b2c3d4 00000002 00000000 0000", 16),
 	bad("sw id inventory truncated id", TypeSWIdentifierInventory, "00 000001 00000007 a1b2c3d4 00000002 00000000 000000 00 01 00 0005 61", 26),
+	// RFC 8412 §5.11, §5.12 (the record of the "sw request" case above:
+	// flags 0x60, Request ID 7, Earliest EID 0, one target "abc")
+	ok("subscription status request", TypeSubscriptionStatusRequest, ""),
+	bad("subscription status request with a field", TypeSubscriptionStatusRequest, "00000000", 0),
+	ok("subscription status response none", TypeSubscriptionStatusResponse, "00 000000"),
+	ok("subscription status response", TypeSubscriptionStatusResponse, "00 000002 60 000001 00000007 00000000 0003 616263 40 000000 0000002a 00000005"),
+	ok("subscription status response reserved ignored", TypeSubscriptionStatusResponse, "ff 000001 5f 000000 00000001 00000000"),
+	bad("subscription status response short", TypeSubscriptionStatusResponse, "00 0000", 0),
+	bad("subscription status response count too high", TypeSubscriptionStatusResponse, "00 000002 40 000000 0000002a 00000005", 16),
+	bad("subscription status response truncated record", TypeSubscriptionStatusResponse, "00 000001 40 000000 0000002a 000000", 4),
+	bad("subscription status response truncated target", TypeSubscriptionStatusResponse, "00 000001 60 000001 00000007 00000000 0003 6162", 16),
+	bad("subscription status response trailing", TypeSubscriptionStatusResponse, "00 000000 00", 4),
 	ok("sw inventory", TypeSWInventory, "00 000001 00000007 a1b2c3d4 00000002 00000001 000000 00 01 00 0001 61 0000 00000002 3c2f"),
 	bad("sw inventory truncated record", TypeSWInventory, "00 000001 00000007 a1b2c3d4 00000002 00000001 000000 00 01 00 0001 61 0000 00000009 3c2f", 31),
 	ok("sw id events", TypeSWIdentifierEvents, "00 000001 00000007 a1b2c3d4 00000002 00000002 00000002 "+time20+" 00000000 000000 00 01 02 0001 61 0000"),
@@ -320,8 +332,8 @@ func contains(ts []Type, t Type) bool {
 }
 
 func TestAllKnownTypesCount(t *testing.T) {
-	// 12 IETF + 5 SWIMA + 9 ITA (Echo has no parser) + 4 segmentation + 19 PTS
-	if n := len(allKnownTypes()); n != 12+5+9+4+19 {
+	// 12 IETF + 7 SWIMA + 9 ITA (Echo has no parser) + 4 segmentation + 19 PTS
+	if n := len(allKnownTypes()); n != 12+7+9+4+19 {
 		t.Errorf("%d known types", n)
 	}
 }

@@ -122,3 +122,29 @@ func FuzzParseSWIMAErrorInfo(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSubscriptionStatusResponse: the Subscription Status Response decoder
+// (RFC 8412 §5.12) never panics, and what it accepts re-encodes to its
+// input (the reserved Status Flags as zero).
+func FuzzSubscriptionStatusResponse(f *testing.F) {
+	for _, c := range attrCases {
+		if c.t == TypeSubscriptionStatusResponse {
+			f.Add(mustHex(f, c.value))
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var a SubscriptionStatusResponse
+		if a.UnmarshalValue(in) != nil {
+			return
+		}
+		enc, err := MarshalAttr(&a)
+		if err != nil {
+			t.Fatalf("MarshalAttr: %v", err)
+		}
+		want := bytes.Clone(in)
+		want[0] = 0
+		if !bytes.Equal(enc[12:], want) {
+			t.Fatalf("re-encoding %x, input %x", enc[12:], in)
+		}
+	})
+}

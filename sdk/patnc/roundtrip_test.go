@@ -80,6 +80,17 @@ func (g gen) attr(t Type) Attr {
 			x.SoftwareIDs[i] = g.str(30)
 		}
 		a = x
+	case TypeSubscriptionStatusRequest:
+		a = &SubscriptionStatusRequest{}
+	case TypeSubscriptionStatusResponse:
+		x := &SubscriptionStatusResponse{Subscriptions: make([]SubscriptionRecord, g.n(4))}
+		for i := range x.Subscriptions {
+			x.Subscriptions[i] = SubscriptionRecord{Flags: g.u8(), RequestID: g.u32(), EarliestEID: g.u32(), SoftwareIDs: make([]string, g.n(3))}
+			for j := range x.Subscriptions[i].SoftwareIDs {
+				x.Subscriptions[i].SoftwareIDs[j] = g.str(30)
+			}
+		}
+		a = x
 	case TypeSWIdentifierInventory, TypeSWInventory:
 		x := &SWInventory{IDsOnly: t == TypeSWIdentifierInventory, Flags: g.u8(), RequestID: g.u32(), EIDEpoch: g.u32(), LastEID: g.u32(), Records: make([]SWRecord, g.n(4))}
 		for i := range x.Records {
@@ -321,7 +332,7 @@ func TestRoundTripRandom(t *testing.T) {
 func selfDelimiting(a Attr) bool {
 	switch x := a.(type) {
 	case *NumericVersion, *StringVersion, *OpStatus, *InstalledPackages, *AssessmentResult,
-		*SWRequest, *SWInventory, *SWEvents,
+		*SWRequest, *SWInventory, *SWEvents, *SubscriptionStatusResponse,
 		*ForwardingEnabled, *FactoryDefaultPwdEnabled, *ITAGetSettings, *ITASettings, *ITASymlinks,
 		*SegContractRequest, *SegContractResponse, *NextSegment, *ReqProtoCaps, *ProtoCaps,
 		*DHNonceParamsReq, *MeasAlgoRequest, *MeasAlgoSelection, *GetTPMVersionInfo, *GetAIK,

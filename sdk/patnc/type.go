@@ -96,10 +96,11 @@ var ietfNames = [...]string{
 	"String Version", "Operational Status", "Port Filter", "Installed Packages",
 	"PA-TNC Error", "Assessment Result", "Remediation Instructions",
 	"Forwarding Enabled", "Factory Default Password Enabled",
-	// RFC 8412 (SWIMA), types 13..17
+	// RFC 8412 (SWIMA), types 13..21
 	"SW Request", "SW Identifier Inventory", "SW Identifier Events",
-	"SW Inventory", "SW Events", "Subscription Status Request",
-	"Subscription Status Response",
+	"SW Inventory", "SW Events", "SW Subscription Status Request",
+	"SW Subscription Status Response", "SW Source Metadata Request",
+	"SW Source Metadata Response",
 }
 
 var itaNames = [...]string{

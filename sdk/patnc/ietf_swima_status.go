@@ -1,0 +1,112 @@
+package patnc
+
+import "github.com/imchost/imchost/abi"
+
+// RFC 8412 Subscription Status attribute types (§5.11, §5.12).
+var (
+	TypeSubscriptionStatusRequest  = Type{abi.PENIETF, 18}
+	TypeSubscriptionStatusResponse = Type{abi.PENIETF, 19}
+)
+
+// SubscriptionStatusRequest is the IETF Subscription Status Request
+// attribute, RFC 8412 §5.11: a SWIMA-PV asks for the active subscriptions
+// it holds on the SWIMA-PC. It has no fields (and, §3.8.2, no Request ID);
+// a value that is not empty is refused.
+type SubscriptionStatusRequest struct {
+	AttrFlags
+}
+
+// Type implements Attr.
+func (a *SubscriptionStatusRequest) Type() Type { return TypeSubscriptionStatusRequest }
+
+// MarshalValue implements Attr.
+func (a *SubscriptionStatusRequest) MarshalValue(b *Builder) {}
+
+// UnmarshalValue implements Attr.
+func (a *SubscriptionStatusRequest) UnmarshalValue(v []byte) error {
+	return newReader(v).end()
+}
+
+// SubscriptionStatusResponse is the IETF Subscription Status Response
+// attribute, RFC 8412 §5.12: one record per active subscription of the
+// requesting SWIMA-PV, each an exact copy of the fields of the SWIMA
+// Request that established it (its Request ID is the Subscription ID).
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	| Status Flags  |          Subscription Record Count            |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	| Flags         |          Software Identifier Count            |  \
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  |
+//	|                          Request ID                           |  | per
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  | record
+//	|                         Earliest EID                          |  |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  |
+//	|   Software Identifier Length  | Software Identifier (Var Len) |  /
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// The Status Flags are reserved: sent as zero, ignored on receipt. A
+// record's Flags are kept as received (a copy of the establishing
+// request's, reserved bits included).
+type SubscriptionStatusResponse struct {
+	AttrFlags
+	Subscriptions []SubscriptionRecord
+}
+
+// SubscriptionRecord is one active subscription in a Subscription Status
+// Response: the fields of its establishing SWIMA Request.
+type SubscriptionRecord struct {
+	Flags       uint8  // the request's C, S, R and reserved bits
+	RequestID   uint32 // the Subscription ID
+	EarliestEID uint32
+	SoftwareIDs []string // the targets of a targeted subscription
+}
+
+// Type implements Attr.
+func (a *SubscriptionStatusResponse) Type() Type { return TypeSubscriptionStatusResponse }
+
+// MarshalValue implements Attr.
+func (a *SubscriptionStatusResponse) MarshalValue(b *Builder) {
+	t := TypeSubscriptionStatusResponse
+	b.AddUint8(0)
+	addUint24(b, t, "subscription record count", uint32(len(a.Subscriptions)))
+	for _, s := range a.Subscriptions {
+		b.AddUint8(s.Flags)
+		addUint24(b, t, "software identifier count", uint32(len(s.SoftwareIDs)))
+		b.AddUint32(s.RequestID)
+		b.AddUint32(s.EarliestEID)
+		for _, id := range s.SoftwareIDs {
+			add16(b, t, "software identifier", []byte(id))
+		}
+	}
+}
+
+// UnmarshalValue implements Attr.
+func (a *SubscriptionStatusResponse) UnmarshalValue(v []byte) error {
+	r := newReader(v)
+	var flags uint8
+	var count uint32
+	if !r.s.ReadUint8(&flags) || !r.s.ReadUint24(&count) {
+		return invalid(0, "value shorter than 4 bytes")
+	}
+	// Each record takes at least 12 bytes.
+	a.Subscriptions = make([]SubscriptionRecord, 0, capHint(uint64(count), len(r.s), 12))
+	for i := uint32(0); i < count; i++ {
+		at := r.off()
+		var s SubscriptionRecord
+		var ids uint32
+		if !r.s.ReadUint8(&s.Flags) || !r.s.ReadUint24(&ids) || !r.s.ReadUint32(&s.RequestID) || !r.s.ReadUint32(&s.EarliestEID) {
+			return short(at, "subscription record")
+		}
+		s.SoftwareIDs = make([]string, 0, capHint(uint64(ids), len(r.s), 2))
+		for j := uint32(0); j < ids; j++ {
+			var id string
+			if err := r.string16(&id, "software identifier"); err != nil {
+				return err
+			}
+			s.SoftwareIDs = append(s.SoftwareIDs, id)
+		}
+		a.Subscriptions = append(a.Subscriptions, s)
+	}
+	return r.end()
+}
