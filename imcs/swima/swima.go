@@ -43,14 +43,18 @@ const (
 // pageSize is how many entries one host call returns.
 const pageSize = 1024
 
-// subscription is an IMV's standing request (RFC 8412 §3.6).
+// subscription is an IMV's standing request (RFC 8412 §3.8): its
+// establishing SWIMA Request's fields (a Subscription Status Response
+// copies them) and how far it has been fulfilled.
 type subscription struct {
-	imv       uint32
-	requestID uint32
-	idsOnly   bool
-	targets   []string
-	nextEID   uint32 // the first EID not yet sent
-	epoch     uint32
+	imv         uint32
+	requestID   uint32
+	flags       uint8
+	earliestEID uint32
+	idsOnly     bool
+	targets     []string
+	nextEID     uint32 // the first EID not yet sent
+	epoch       uint32
 }
 
 // SWIMAIMC is the SWIMA IMC. One instance serves one connection.
@@ -267,7 +271,9 @@ func (s *SWIMAIMC) Terminate() error { return nil }
 
 // Receive implements imc.IMC: a malformed message gets a PA-TNC Error; the
 // first SW Request of the message is fulfilled (strongSwan's imc-swima
-// answers one per message), its C and S flags handled first.
+// answers one per message), its C and S flags handled first; a
+// Subscription Status Request is answered with the subscriptions of the
+// asking IMV (RFC 8412 §5.12). The answers travel in one message.
 func (s *SWIMAIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	if s.h == nil || s.osPart == "" {
 		return errors.New(`imc-swima: IMC "SWIMA" has not been initialized`)
@@ -286,6 +292,8 @@ func (s *SWIMAIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	for _, a := range m.Attrs {
 		s.logf(abi.LogDebug, "[TNC] processing PA-TNC attribute type %s", a.Type())
 	}
+	var out []patnc.Attr
+	answered := false
 	for _, a := range m.Attrs {
 		switch a := a.(type) {
 		case *patnc.PATNCError:
@@ -299,14 +307,32 @@ func (s *SWIMAIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 			s.logf(abi.LogInfo, "remediation string: [%s]", a.Lang)
 			s.logf(abi.LogInfo, "%s", a.Text)
 		case *patnc.SWRequest:
-			return s.request(conn, imv, a)
+			if !answered {
+				answered = true
+				out = append(out, s.request(imv, a)...)
+			}
+		case *patnc.SubscriptionStatusRequest:
+			out = append(out, s.subscriptionStatus(imv))
 		}
 	}
-	return nil
+	return s.send(conn, imv, out)
 }
 
-// request handles one SW Request.
-func (s *SWIMAIMC) request(conn imc.ConnID, imv uint32, req *patnc.SWRequest) error {
+// subscriptionStatus lists the active subscriptions of IMV imv on this
+// connection (RFC 8412 §3.8.4, §5.12): none or the one this IMC keeps,
+// each as the fields of its establishing request.
+func (s *SWIMAIMC) subscriptionStatus(imv uint32) *patnc.SubscriptionStatusResponse {
+	a := &patnc.SubscriptionStatusResponse{Subscriptions: []patnc.SubscriptionRecord{}}
+	if sub := s.sub; sub != nil && sub.imv == imv {
+		a.Subscriptions = append(a.Subscriptions, patnc.SubscriptionRecord{Flags: sub.flags, RequestID: sub.requestID,
+			EarliestEID: sub.earliestEID, SoftwareIDs: sub.targets})
+	}
+	s.logf(abi.LogInfo, "SWIMA subscription status: %d active subscription%s", len(a.Subscriptions), plural(len(a.Subscriptions)))
+	return a
+}
+
+// request handles one SW Request and returns the answer.
+func (s *SWIMAIMC) request(imv uint32, req *patnc.SWRequest) []patnc.Attr {
 	idsOnly := req.Flags&patnc.SWReqIdentifiersOnly != 0
 	var out []patnc.Attr
 	if req.Flags&(patnc.SWReqSubscribe|patnc.SWReqClearSubscriptions) != 0 {
@@ -321,12 +347,12 @@ func (s *SWIMAIMC) request(conn imc.ConnID, imv uint32, req *patnc.SWRequest) er
 		case s.sub != nil && s.sub.requestID == req.RequestID:
 			out = append(out, patnc.NewSWIMAError(patnc.ErrSWIMASubscriptionIDReuse, req.RequestID, 0, "subscription ID in use"))
 		default:
-			s.sub = &subscription{imv: imv, requestID: req.RequestID, idsOnly: idsOnly, targets: req.SoftwareIDs}
+			s.sub = &subscription{imv: imv, requestID: req.RequestID, flags: req.Flags, earliestEID: req.EarliestEID,
+				idsOnly: idsOnly, targets: req.SoftwareIDs}
 			s.logf(abi.LogInfo, "SWIMA subscription %d established", req.RequestID)
 		}
 	}
-	out = append(out, s.fulfil(req.RequestID, idsOnly, req.EarliestEID, req.SoftwareIDs)...)
-	return s.send(conn, imv, out)
+	return append(out, s.fulfil(req.RequestID, idsOnly, req.EarliestEID, req.SoftwareIDs)...)
 }
 
 // fulfil answers a request: the events from earliest, else (earliest 0,

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -216,6 +217,58 @@ func TestWasmEventsAndSubscription(t *testing.T) {
 	ev = answer(t, h.Batch(request(t, &patnc.SWRequest{RequestID: 10, EarliestEID: 3, Flags: patnc.SWReqIdentifiersOnly})))[0].(*patnc.SWEvents)
 	if len(ev.Events) != 1 || ev.Events[0].EID != 3 {
 		t.Fatalf("events from 3: %#v", ev)
+	}
+}
+
+// TestWasmSubscriptionStatus: a Subscription Status Request (RFC 8412
+// §3.8.4, §5.11) is answered with the asking IMV's active subscriptions,
+// each the fields of its establishing request (§5.12): none, then the
+// targeted subscription with its flags, Subscription ID, Earliest EID and
+// targets, none for another IMV, none once cleared. A status request in
+// the same message as a SW Request is answered in the same message.
+func TestWasmSubscriptionStatus(t *testing.T) {
+	m := newMachine(t)
+	h, _ := m.start(t, nil)
+	status := func(validator uint32) []patnc.SubscriptionRecord {
+		t.Helper()
+		msg := request(t, &patnc.SubscriptionStatusRequest{})
+		msg.Validator = validator
+		sent := h.Batch(msg)
+		if len(sent) != 1 || sent[0].Validator != validator {
+			t.Fatalf("sent %+v", sent)
+		}
+		pm, err := patnc.ParseMessage(sent[0].Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := pm.Attrs[0].(*patnc.SubscriptionStatusResponse)
+		if len(pm.Attrs) != 1 || !ok {
+			t.Fatalf("answer %#v", pm.Attrs)
+		}
+		return r.Subscriptions
+	}
+	if subs := status(imvID); len(subs) != 0 {
+		t.Fatalf("before any subscription: %+v", subs)
+	}
+	target := wantIDs(t)[2]
+	attrs := answer(t, h.Batch(request(t, &patnc.SWRequest{Flags: patnc.SWReqSubscribe | patnc.SWReqIdentifiersOnly,
+		RequestID: 21, EarliestEID: 0, SoftwareIDs: []string{target}}, &patnc.SubscriptionStatusRequest{})))
+	if len(attrs) != 2 || attrs[0].Type() != patnc.TypeSWIdentifierInventory {
+		t.Fatalf("subscribing answer %#v", attrs)
+	}
+	want := []patnc.SubscriptionRecord{{Flags: patnc.SWReqSubscribe | patnc.SWReqIdentifiersOnly, RequestID: 21, SoftwareIDs: []string{target}}}
+	if r, ok := attrs[1].(*patnc.SubscriptionStatusResponse); !ok || !reflect.DeepEqual(r.Subscriptions, want) {
+		t.Fatalf("status in the same message: %#v", attrs[1])
+	}
+	if subs := status(imvID); !reflect.DeepEqual(subs, want) {
+		t.Fatalf("status: %+v, want %+v", subs, want)
+	}
+	if subs := status(imvID + 1); len(subs) != 0 {
+		t.Fatalf("another IMV's status: %+v", subs)
+	}
+	answer(t, h.Batch(request(t, &patnc.SWRequest{Flags: patnc.SWReqClearSubscriptions | patnc.SWReqIdentifiersOnly, RequestID: 22})))
+	if subs := status(imvID); len(subs) != 0 {
+		t.Fatalf("after clearing: %+v", subs)
 	}
 }
 
