@@ -116,7 +116,14 @@ func (w *swIMV) request(ctx context.Context, inventory bool) {
 		w.log.Info(fmt.Sprintf("requesting the software events from EID %d (request %d)", req.EarliestEID, req.RequestID))
 	}
 	w.requested++
-	w.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeSWIMA, validator: SWIMAIMVID, attrs: []patnc.Attr{req}})
+	attrs := []patnc.Attr{req}
+	if w.c.env.policy.SWReassess && req.Flags&patnc.SWReqSubscribe == 0 && w.c.swSub != 0 {
+		// A re-assessment under a standing subscription: check that the
+		// IMC still holds it (RFC 8412 §3.8.4; an IMC that does not know
+		// the skippable attribute ignores it).
+		attrs = append(attrs, &patnc.SubscriptionStatusRequest{})
+	}
+	w.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeSWIMA, validator: SWIMAIMVID, attrs: attrs})
 }
 
 // receive processes a SWIMA message from the SWIMA IMC.
@@ -139,6 +146,8 @@ func (w *swIMV) receive(ctx context.Context, msg *patnc.Message) {
 		case *patnc.SWEvents:
 			w.answered = true
 			w.receiveEvents(ctx, a)
+		case *patnc.SubscriptionStatusResponse:
+			w.receiveStatus(ctx, a)
 		case *patnc.PATNCError:
 			if a.Vendor == abi.PENIETF {
 				if info, err := patnc.ParseSWIMAErrorInfo(patnc.ErrorCode(a.Code), a.Info); err == nil {
@@ -153,6 +162,28 @@ func (w *swIMV) receive(ctx context.Context, msg *patnc.Message) {
 		default:
 			w.log.Debug("ignored attribute", "attr", a.Type().String())
 		}
+	}
+}
+
+// receiveStatus checks the endpoint's list of our subscriptions: one that
+// is no longer there (the IMC forgot it) is established again with the
+// next request, so that the next re-assessment gets its push.
+func (w *swIMV) receiveStatus(ctx context.Context, a *patnc.SubscriptionStatusResponse) {
+	sub := w.c.swSub
+	if sub == 0 {
+		return
+	}
+	for _, r := range a.Subscriptions {
+		if r.RequestID == sub {
+			w.log.Info(fmt.Sprintf("SWIMA subscription %d is active on the endpoint", sub))
+			return
+		}
+	}
+	w.log.Info(fmt.Sprintf("SWIMA subscription %d is not active on the endpoint (%d listed): subscribing again", sub, len(a.Subscriptions)))
+	w.c.swSub = 0
+	if w.requested < 3 {
+		w.answered = false
+		w.request(ctx, false)
 	}
 }
 

@@ -229,6 +229,11 @@ func TestPDPSWIMAReassess(t *testing.T) {
 	mu.Lock()
 	lp := pdpLogs.String()
 	mu.Unlock()
+	// The re-assessment checked the standing subscription with the IMC
+	// (Subscription Status Request and Response, RFC 8412 §3.8.4).
+	if !strings.Contains(lp, "is active on the endpoint") {
+		t.Errorf("PDP log: the subscription was not confirmed:\n%s", lp)
+	}
 	// A was the PDP's first connection.
 	if want := fmt.Sprintf("asking Connection ID %d of device 'swima-test-device' for a re-assessment", 1); !strings.Contains(lp, want) {
 		t.Errorf("PDP log lacks %q:\n%s", want, lp)
