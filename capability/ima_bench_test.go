@@ -2,7 +2,6 @@ package capability
 
 import (
 	"crypto/sha256"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -20,11 +19,9 @@ import (
 func BenchmarkIMAEvents(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
 		path := filepath.Join(b.TempDir(), "ima")
-		f, _ := os.Create(path)
-		if err := imagen.Write(f, imagen.Options{Entries: n - 1, Seed: 5, SigEvery: 10}); err != nil {
+		if err := imagen.WriteFile(path, imagen.Options{Entries: n - 1, Seed: 5, SigEvery: 10}); err != nil {
 			b.Fatal(err)
 		}
-		f.Close()
 		// The quote covers the whole list: PCR 10 of the sha256 bank after
 		// the last entry, alone in the quote.
 		s := imaSession(path)

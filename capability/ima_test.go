@@ -88,11 +88,9 @@ func TestIMAEventsPaging(t *testing.T) {
 // ends unmatched.
 func TestIMAEventsQuoteBinding(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ima")
-	f, _ := os.Create(path)
-	if err := imagen.Write(f, imagen.Options{Entries: 3000, Seed: 3, SigEvery: 5, ViolationEvery: 700}); err != nil {
+	if err := imagen.WriteFile(path, imagen.Options{Entries: 3000, Seed: 3, SigEvery: 5, ViolationEvery: 700}); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	reps := replayPrefix(t, path, 2345)
 	before, after := bytes.Repeat([]byte{0xaa}, 10*32), bytes.Repeat([]byte{0xbb}, 32)
 	sum := sha256.Sum256(append(append(bytes.Clone(before), reps...), after...))

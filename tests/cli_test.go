@@ -513,6 +513,22 @@ func TestCLINoSimulator(t *testing.T) {
 	}
 }
 
+// referringPDPs starts PDP B, then PDP A, which refers every endpoint on
+// to B (PB-PDP-Referral to localhost at B's port); both present id, a
+// certificate for localhost and 127.0.0.1.
+func referringPDPs(t *testing.T) (a, b *pdpEnv, id pdpIdentity) {
+	t.Helper()
+	id = pdpCert(t, "localhost", "127.0.0.1")
+	b = startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy()}, id)
+	_, bPort, _ := net.SplitHostPort(b.addr)
+	port, err := strconv.Atoi(bPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: "localhost", Port: uint16(port)}}, id)
+	return a, b, id
+}
+
 // TestCLIIntervalReferral: `imchost run --interval` attests again and
 // again. PDP A answers with a PB-PDP-Referral to PDP B (same certificate,
 // named localhost): the next assessment goes to B. When B is gone, the
@@ -521,14 +537,8 @@ func TestCLINoSimulator(t *testing.T) {
 // last verdict's exit code.
 func TestCLIIntervalReferral(t *testing.T) {
 	e := newCLIEnv(t)
-	id := pdpCert(t, "localhost", "127.0.0.1")
-	b := startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy()}, id)
+	a, b, id := referringPDPs(t)
 	_, bPort, _ := net.SplitHostPort(b.addr)
-	port, err := strconv.Atoi(bPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: "localhost", Port: uint16(port)}}, id)
 	_, aPort, _ := net.SplitHostPort(a.addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

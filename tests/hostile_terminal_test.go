@@ -10,12 +10,10 @@ import (
 	"net"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/imchost/imchost/pdp"
 	"github.com/imchost/imchost/tnccs/pb"
 	"github.com/imchost/imchost/tnccs/pttls"
 )
@@ -112,14 +110,8 @@ func TestHostileTerminal(t *testing.T) {
 // why.
 func TestCLIReferralsRestricted(t *testing.T) {
 	e := newCLIEnv(t)
-	id := pdpCert(t, "localhost", "127.0.0.1")
-	b := startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy()}, id)
+	a, b, id := referringPDPs(t)
 	_, bPort, _ := net.SplitHostPort(b.addr)
-	port, err := strconv.Atoi(bPort)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := startPDPAs(t, pdp.Config{Policy: pdp.DefaultPolicy(), Referral: &pdp.Referral{Host: "localhost", Port: uint16(port)}}, id)
 	cfg, err := os.ReadFile(e.cfg)
 	if err != nil {
 		t.Fatal(err)

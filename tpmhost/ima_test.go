@@ -334,17 +334,12 @@ func TestIMAGeneratedBootAggregate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var boot [][]byte
-	for i := 0; i <= 9; i++ {
-		boot = append(boot, rep.Value(i))
-	}
+	boot := imagen.BootPCRs(rep)
 	o := imagen.Options{Entries: 500, BootPCRs: boot, Seed: 1, SigEvery: 7, ViolationEvery: 100}
 	path := filepath.Join(t.TempDir(), "ima")
-	f, _ := os.Create(path)
-	if err := imagen.Write(f, o); err != nil {
+	if err := imagen.WriteFile(path, o); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	file, rd, err := tpmhost.OpenIMALog(path)
 	if err != nil {
 		t.Fatal(err)

@@ -110,14 +110,7 @@ func serveMSSim(t *testing.T, tpm transport.TPM, freeze *atomic.Bool) string {
 }
 
 func TestMSSimTransport(t *testing.T) {
-	sim, err := startSimulator(nil)
-	if errors.Is(err, ErrNotSupported) {
-		t.Skip("simulator needs cgo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simTPM(t)
 	addr := serveMSSim(t, sim.tr, nil)
 	tpm, err := Open("mssim:"+addr, nil)
 	if err != nil {
@@ -149,14 +142,7 @@ func TestMSSimTransport(t *testing.T) {
 // response". tcp.TPM's connections are unexported, so neither can be
 // fixed from outside.)
 func TestMSSimFrozen(t *testing.T) {
-	sim, err := startSimulator(nil)
-	if errors.Is(err, ErrNotSupported) {
-		t.Skip("simulator needs cgo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simTPM(t)
 	var freeze atomic.Bool
 	tpm, err := Open("mssim:"+serveMSSim(t, sim.tr, &freeze), nil)
 	if err != nil {

@@ -32,14 +32,7 @@ func (r *retryInjector) Send(cmd []byte) ([]byte, error) {
 }
 
 func TestRetry(t *testing.T) {
-	sim, err := startSimulator(nil)
-	if errors.Is(err, ErrNotSupported) {
-		t.Skip("simulator needs cgo")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simTPM(t)
 	for _, code := range []uint32{0x922, 0x908, 0x90A} {
 		inj := &retryInjector{tpm: sim.d.tr, n: 3, code: code}
 		tpm := New(inj, nil)

@@ -3,16 +3,20 @@
 package tpmhost
 
 import (
+	"testing"
+
 	"github.com/google/go-tpm-tools/simulator"
-	"github.com/hashicorp/go-hclog"
 )
 
-// startSimulator starts go-tpm-tools' simulator for this package's own
-// tests, which cannot use tpmsim (it imports tpmhost).
-func startSimulator(log hclog.Logger) (*TPM, error) {
+// simTPM starts go-tpm-tools' simulator for this package's own tests,
+// which cannot use tpmsim (it imports tpmhost); it is closed when t ends.
+func simTPM(t testing.TB) *TPM {
+	t.Helper()
 	s, err := simulator.Get()
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return OpenReadWriter(SimulatorSpec, s, log), nil
+	tpm := OpenReadWriter(SimulatorSpec, s, nil)
+	t.Cleanup(func() { tpm.Close() })
+	return tpm
 }

@@ -71,17 +71,12 @@ func TestIMAEvidence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var boot [][]byte
-	for i := 0; i <= 9; i++ {
-		boot = append(boot, rep.Value(i))
-	}
+	boot := imagen.BootPCRs(rep)
 	o := imagen.Options{Entries: 400, BootPCRs: boot, Seed: 9, SigEvery: 3, ViolationEvery: 97}
 	path := filepath.Join(t.TempDir(), "binary_runtime_measurements")
-	f, _ := os.Create(path)
-	if err := imagen.Write(f, o); err != nil {
+	if err := imagen.WriteFile(path, o); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	const quoted = 250
 	for i := 0; i <= quoted; i++ {
 		e := o.Entry(i)
@@ -198,17 +193,12 @@ func imaSetup(t *testing.T, quoted int) (*tpmEnv, imagen.Options, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var boot [][]byte
-	for i := 0; i <= 9; i++ {
-		boot = append(boot, rep.Value(i))
-	}
+	boot := imagen.BootPCRs(rep)
 	o := imagen.Options{Entries: 400, BootPCRs: boot, Seed: 9, SigEvery: 3, ViolationEvery: 0}
 	path := filepath.Join(t.TempDir(), "binary_runtime_measurements")
-	f, _ := os.Create(path)
-	if err := imagen.Write(f, o); err != nil {
+	if err := imagen.WriteFile(path, o); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	for i := 0; i <= quoted; i++ {
 		extendIMA(t, env, o.Entry(i))
 	}

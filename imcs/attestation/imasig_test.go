@@ -77,10 +77,7 @@ func TestIMASignaturesPDP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := imagen.Options{Seed: 31}
-	for i := 0; i <= 9; i++ {
-		o.BootPCRs = append(o.BootPCRs, rep.Value(i))
-	}
+	o := imagen.Options{Seed: 31, BootPCRs: imagen.BootPCRs(rep)}
 	dir := t.TempDir()
 
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)

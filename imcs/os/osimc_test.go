@@ -164,11 +164,11 @@ func dump(attrs []patnc.Attr) string {
 	return b.String()
 }
 
-// TestFirstMessageMatchesRecording: on the recorded machine the first
-// message is byte for byte the one strongSwan 6.0.6 sent (vector 01_02),
-// message identifier included since the test fixes it.
-func TestFirstMessageMatchesRecording(t *testing.T) {
-	h, _, logs := recordedEnv(t).start(t)
+// firstMessage starts h, an OS IMC subscribed to IETF/OS alone, and
+// returns the one message it sends first: IETF/OS to any IMV, not
+// exclusive.
+func firstMessage(t *testing.T, h *imctest.Harness) imc.Message {
+	t.Helper()
 	if want := []abi.MsgType{msgTypeOS}; !reflect.DeepEqual(h.Subscriptions(), want) {
 		t.Fatalf("subscribed %v, want %v", h.Subscriptions(), want)
 	}
@@ -180,6 +180,15 @@ func TestFirstMessageMatchesRecording(t *testing.T) {
 	if m.Type != msgTypeOS || m.Validator != abi.IDAny || m.Exclusive {
 		t.Fatalf("PB-PA type %v validator %#x excl %v, want IETF/OS, 0xffff, false", m.Type, m.Validator, m.Exclusive)
 	}
+	return m
+}
+
+// TestFirstMessageMatchesRecording: on the recorded machine the first
+// message is byte for byte the one strongSwan 6.0.6 sent (vector 01_02),
+// message identifier included since the test fixes it.
+func TestFirstMessageMatchesRecording(t *testing.T) {
+	h, _, logs := recordedEnv(t).start(t)
+	m := firstMessage(t, h)
 	if want := vector(t, firstVector); !bytes.Equal(m.Body, want) {
 		t.Fatalf("first message differs from the recording\n got %x\nwant %x", m.Body, want)
 	}

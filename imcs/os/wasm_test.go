@@ -53,17 +53,7 @@ func (e env) startWasm(t *testing.T) (*imctest.Harness, *logBuffer) {
 // and values; only the random message identifier differs.
 func TestWasmFirstMessage(t *testing.T) {
 	h, logs := recordedEnv(t).startWasm(t)
-	if want := []abi.MsgType{msgTypeOS}; !reflect.DeepEqual(h.Subscriptions(), want) {
-		t.Fatalf("subscribed %v, want %v", h.Subscriptions(), want)
-	}
-	sent := h.Start()
-	if len(sent) != 1 {
-		t.Fatalf("sent %d messages, want 1", len(sent))
-	}
-	m := sent[0]
-	if m.Type != msgTypeOS || m.Validator != abi.IDAny || m.Exclusive {
-		t.Fatalf("PB-PA type %v validator %#x excl %v, want IETF/OS, 0xffff, false", m.Type, m.Validator, m.Exclusive)
-	}
+	m := firstMessage(t, h)
 	want := vector(t, firstVector)
 	if len(m.Body) != len(want) || !bytes.Equal(m.Body[:4], want[:4]) || !bytes.Equal(m.Body[8:], want[8:]) {
 		t.Fatalf("first message differs from the recording (beyond the message ID)\n got %x\nwant %x", m.Body, want)

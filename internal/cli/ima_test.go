@@ -35,17 +35,12 @@ func TestIMACommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, _ := l.Replay(tpmhost.AlgSHA256)
-	var boot [][]byte
-	for i := 0; i <= 9; i++ {
-		boot = append(boot, rep.Value(i))
-	}
+	boot := imagen.BootPCRs(rep)
 	dir := t.TempDir()
 	gen := filepath.Join(dir, "ima")
-	f, _ := os.Create(gen)
-	if err := imagen.Write(f, imagen.Options{Entries: 20, BootPCRs: boot}); err != nil {
+	if err := imagen.WriteFile(gen, imagen.Options{Entries: 20, BootPCRs: boot}); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	if code, out, errs := call("ima", "--pcrs", "--boot-log", bootLog, gen); code != exitOK || !strings.Contains(out, "matches the boot log") {
 		t.Errorf("boot aggregate over the bundled log: exit %d\n%s%s", code, out, errs)
 	}

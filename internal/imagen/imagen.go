@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -110,4 +111,27 @@ func Write(w io.Writer, o Options) error {
 		}
 	}
 	return nil
+}
+
+// WriteFile writes the list to a new file at path (mode 0644).
+func WriteFile(path string, o Options) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := Write(f, o); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// BootPCRs are PCRs 0 to 9 of r, a sha256 replay of a boot event log: the
+// Options.BootPCRs of a list whose boot_aggregate matches that log.
+func BootPCRs(r *tpmhost.Replay) [][]byte {
+	out := make([][]byte, 10)
+	for i := range out {
+		out[i] = r.Value(i)
+	}
+	return out
 }

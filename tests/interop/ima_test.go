@@ -1,7 +1,6 @@
 package interop
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,14 +65,7 @@ func newIMAEndpointWith(t *testing.T, logPath string, o imagen.Options) (*endpoi
 		o.BootPCRs = append(o.BootPCRs, boot[i])
 	}
 	e.imaPath = filepath.Join(e.dir, "binary_runtime_measurements")
-	f, err := os.Create(e.imaPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := imagen.Write(f, o); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := imagen.WriteFile(e.imaPath, o); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i <= n; i++ {
