@@ -3,7 +3,6 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 )
 
 // The IMA signatures attribute: the file digests and signatures of the
@@ -79,46 +78,46 @@ func ParseIMASignatures(b []byte) ([]IMASignature, error) {
 		return nil, errors.New("ima signatures: shorter than its 5-byte header")
 	}
 	if b[0] != imaSignaturesVersion {
-		return nil, fmt.Errorf("ima signatures: version %d, want %d", b[0], imaSignaturesVersion)
+		return nil, errors.New("ima signatures: version " + itoa(int(b[0])) + ", want " + itoa(imaSignaturesVersion))
 	}
 	n := binary.BigEndian.Uint32(b[1:])
 	off := 5
 	// each entry takes at least 4+1+1+1+1+2 bytes: n cannot promise more
 	if uint64(n)*10 > uint64(len(b)-off) {
-		return nil, fmt.Errorf("ima signatures: %d entries in %d bytes", n, len(b)-off)
+		return nil, errors.New("ima signatures: " + utoa(uint64(n)) + " entries in " + itoa(len(b)-off) + " bytes")
 	}
 	out := make([]IMASignature, 0, n)
 	for i := uint32(0); i < n; i++ {
 		var s IMASignature
 		if len(b)-off < 5 {
-			return nil, fmt.Errorf("ima signatures: entry %d truncated at offset %d", i, off)
+			return nil, errors.New("ima signatures: entry " + utoa(uint64(i)) + " truncated at offset " + itoa(off))
 		}
 		s.Seq = binary.BigEndian.Uint32(b[off:])
 		l := int(b[off+4])
 		off += 5
 		if l == 0 || l > 16 || len(b)-off < l+1 {
-			return nil, fmt.Errorf("ima signatures: entry %d: bad algorithm name length %d at offset %d", i, l, off-1)
+			return nil, errors.New("ima signatures: entry " + utoa(uint64(i)) + ": bad algorithm name length " + itoa(l) + " at offset " + itoa(off-1))
 		}
 		s.Algo = string(b[off : off+l])
 		off += l
 		l = int(b[off])
 		off++
 		if l == 0 || l > 64 || len(b)-off < l+2 {
-			return nil, fmt.Errorf("ima signatures: entry %d: bad digest length %d at offset %d", i, l, off-1)
+			return nil, errors.New("ima signatures: entry " + utoa(uint64(i)) + ": bad digest length " + itoa(l) + " at offset " + itoa(off-1))
 		}
 		s.Digest = b[off : off+l]
 		off += l
 		l = int(binary.BigEndian.Uint16(b[off:]))
 		off += 2
 		if l > MaxIMASignatureLen || len(b)-off < l {
-			return nil, fmt.Errorf("ima signatures: entry %d: signature of %d bytes at offset %d exceeds the value", i, l, off-2)
+			return nil, errors.New("ima signatures: entry " + utoa(uint64(i)) + ": signature of " + itoa(l) + " bytes at offset " + itoa(off-2) + " exceeds the value")
 		}
 		s.Signature = b[off : off+l]
 		off += l
 		out = append(out, s)
 	}
 	if off != len(b) {
-		return nil, fmt.Errorf("ima signatures: %d bytes after the value", len(b)-off)
+		return nil, errors.New("ima signatures: " + itoa(len(b)-off) + " bytes after the value")
 	}
 	return out, nil
 }

@@ -3,9 +3,7 @@ package abi
 import (
 	"bufio"
 	"crypto"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -40,8 +38,8 @@ func (m ModuleMeasurement) Event() string {
 	if signer == "" {
 		signer = "-"
 	}
-	return fmt.Sprintf("imchost-module v1 imc=%d name=%s sha256=%s signer=%s abi=%d grants=%s",
-		m.IMCID, strconv.Quote(m.Name), m.SHA256, signer, m.ABI, strings.Join(m.Grants, ","))
+	return "imchost-module v1 imc=" + utoa(uint64(m.IMCID)) + " name=" + strconv.Quote(m.Name) +
+		" sha256=" + m.SHA256 + " signer=" + signer + " abi=" + itoa(m.ABI) + " grants=" + strings.Join(m.Grants, ",")
 }
 
 // maxModuleLog bounds a module measurement log read back (a line per
@@ -56,7 +54,7 @@ func ParseModuleLog(r io.Reader) ([]ModuleMeasurement, error) {
 	for n := 1; sc.Scan(); n++ {
 		m, err := parseModuleLine(sc.Text())
 		if err != nil {
-			return nil, fmt.Errorf("module log line %d: %w", n, err)
+			return nil, &wrapError{"module log line " + itoa(n) + ": " + err.Error(), err}
 		}
 		out = append(out, m)
 	}
@@ -80,12 +78,12 @@ func parseModuleLine(line string) (ModuleMeasurement, error) {
 	id, f, _ := strings.Cut(f, " name=")
 	v, err := strconv.ParseUint(id, 10, 16)
 	if err != nil {
-		return m, fmt.Errorf("imc: %v", err)
+		return m, errors.New("imc: " + err.Error())
 	}
 	m.IMCID = uint32(v)
 	q, err := strconv.QuotedPrefix(f)
 	if err != nil {
-		return m, fmt.Errorf("name: %v", err)
+		return m, errors.New("name: " + err.Error())
 	}
 	m.Name, _ = strconv.Unquote(q)
 	f = f[len(q):]
@@ -93,7 +91,7 @@ func parseModuleLine(line string) (ModuleMeasurement, error) {
 	for _, kv := range strings.Split(strings.TrimPrefix(f, " "), " ") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return m, fmt.Errorf("field %q: want key=value", kv)
+			return m, errors.New("field " + strconv.Quote(kv) + ": want key=value")
 		}
 		fields[k] = v
 	}
@@ -102,12 +100,12 @@ func parseModuleLine(line string) (ModuleMeasurement, error) {
 		m.Signer = s
 	}
 	if m.ABI, err = strconv.Atoi(fields["abi"]); err != nil {
-		return m, fmt.Errorf("abi: %v", err)
+		return m, errors.New("abi: " + err.Error())
 	}
 	if g := fields["grants"]; g != "" {
 		m.Grants = strings.Split(g, ",")
 	}
-	if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {
+	if !isHex(m.SHA256, 32) {
 		return m, errors.New("sha256: want 64 hex digits")
 	}
 	if m.Event() != ev {
@@ -115,7 +113,7 @@ func parseModuleLine(line string) (ModuleMeasurement, error) {
 	}
 	d := crypto.SHA256.New()
 	d.Write([]byte(ev))
-	if hex.EncodeToString(d.Sum(nil)) != sum {
+	if hexString(d.Sum(nil)) != sum {
 		return m, errors.New("the event's sha256 does not match")
 	}
 	return m, nil

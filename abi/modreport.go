@@ -3,7 +3,6 @@ package abi
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 )
 
 // The module report: the host's account to the PDP of the modules that ran
@@ -69,7 +68,7 @@ func ParseModuleReport(b []byte) (ModuleReport, error) {
 		return r, errors.New("module report: shorter than its 8-byte header")
 	}
 	if b[0] != moduleReportVersion {
-		return r, fmt.Errorf("module report: version %d, want %d", b[0], moduleReportVersion)
+		return r, errors.New("module report: version " + itoa(int(b[0])) + ", want " + itoa(moduleReportVersion))
 	}
 	r.PCR = b[1]
 	r.Bank = binary.BigEndian.Uint16(b[2:])
@@ -79,18 +78,18 @@ func ParseModuleReport(b []byte) (ModuleReport, error) {
 	fields := []*[]byte{&r.Log, &r.Attest, &r.Signature}
 	for i, f := range fields {
 		if len(b)-off < 4 {
-			return r, fmt.Errorf("module report: field %d length missing at offset %d", i, off)
+			return r, errors.New("module report: field " + itoa(i) + " length missing at offset " + itoa(off))
 		}
 		n := binary.BigEndian.Uint32(b[off:])
 		off += 4
 		if uint64(n) > uint64(len(b)-off) || i == 0 && n > MaxModuleLogLen {
-			return r, fmt.Errorf("module report: field %d of %d bytes at offset %d exceeds the value", i, n, off)
+			return r, errors.New("module report: field " + itoa(i) + " of " + utoa(uint64(n)) + " bytes at offset " + itoa(off) + " exceeds the value")
 		}
 		*f = b[off : off+int(n)]
 		off += int(n)
 	}
 	if off != len(b) {
-		return r, fmt.Errorf("module report: %d bytes after the value", len(b)-off)
+		return r, errors.New("module report: " + itoa(len(b)-off) + " bytes after the value")
 	}
 	return r, nil
 }
