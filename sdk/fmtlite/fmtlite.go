@@ -1,7 +1,7 @@
 // Package fmtlite formats text like package fmt for the verbs IMCs use,
 // without fmt itself: fmt brings os, time and its reflection printer into a
 // module (about 760 KB of a wasm IMC's 3.5 MB, which the host decodes,
-// validates and compiles on every cold start), this package about 30 KB.
+// validates and compiles on every cold start), this package about 170 KB.
 //
 // Supported: the verbs %v %d %s %q %x %X %c %w and %%, the flags # 0 - + and
 // space, a width and a precision written as digits; arguments of boolean,
