@@ -43,7 +43,7 @@ var rules = []layerRule{
 		// databases) is reached through capability.
 		forbiddenDirect: []string{module + "/tpmhost", module + "/internal/inventory"}},
 	{pkg: "internal/config", forbidden: []string{module + "/pdp", module + "/cmd", module + "/internal/cli"}},
-	{pkg: "sdk/patnc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi"},
+	{pkg: "sdk/patnc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk/fmtlite"},
 		forbidden: []string{"runtime/cgo"}, forbiddenDirect: []string{"os", "net", "syscall", "unsafe"}},
 	{pkg: "sdk/imc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}},
 	{pkg: "sdk/imc", allowOnly: []string{"golang.org/x/crypto/cryptobyte", module + "/abi", module + "/sdk"}, goos: "wasip1"},

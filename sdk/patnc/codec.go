@@ -1,8 +1,9 @@
 package patnc
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // Offset conventions of the value decoders (all offsets relative to the
@@ -17,9 +18,9 @@ import (
 func fixedLen(v []byte, n int) error {
 	switch {
 	case len(v) < n:
-		return invalid(0, fmt.Sprintf("value of %d bytes, want %d", len(v), n))
+		return invalid(0, fmtlite.Sprintf("value of %d bytes, want %d", len(v), n))
 	case len(v) > n:
-		return invalid(n, fmt.Sprintf("value of %d bytes, want %d", len(v), n))
+		return invalid(n, fmtlite.Sprintf("value of %d bytes, want %d", len(v), n))
 	}
 	return nil
 }
@@ -39,7 +40,7 @@ func (r *reader) off() int { return r.n - len(r.s) }
 // end fails with the offset of the first left-over byte.
 func (r *reader) end() error {
 	if !r.s.Empty() {
-		return invalid(r.off(), fmt.Sprintf("%d trailing bytes", len(r.s)))
+		return invalid(r.off(), fmtlite.Sprintf("%d trailing bytes", len(r.s)))
 	}
 	return nil
 }

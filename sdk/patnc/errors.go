@@ -1,9 +1,8 @@
 package patnc
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // ErrorCode is an IETF PA-TNC error code (RFC 5792 §4.2.8, RFC 8412 §5.15).
@@ -34,7 +33,7 @@ func (c ErrorCode) String() string {
 	if int(c) < len(errorCodeNames) {
 		return errorCodeNames[c]
 	}
-	return fmt.Sprintf("error code %d", uint32(c))
+	return fmtlite.Sprintf("error code %d", uint32(c))
 }
 
 // TCGErrorCode is a TCG PTS error code (Error Code Vendor ID TCG 0x005597),
@@ -76,7 +75,7 @@ func (c TCGErrorCode) String() string {
 	if c > 0 && int(c) < len(tcgErrorCodeNames) {
 		return tcgErrorCodeNames[c]
 	}
-	return fmt.Sprintf("TCG error code %d", uint32(c))
+	return fmtlite.Sprintf("TCG error code %d", uint32(c))
 }
 
 // Error is a PA-TNC decode error. It carries what a receiver needs to answer
@@ -100,7 +99,7 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	s := fmt.Sprintf("patnc: %s at offset %d", e.Code, e.Offset)
+	s := fmtlite.Sprintf("patnc: %s at offset %d", e.Code, e.Offset)
 	if e.Attr != (Type{}) || e.Code == ErrAttrTypeNotSupported {
 		s += " in " + e.Attr.String()
 	}
@@ -136,5 +135,5 @@ func invalid(off int, reason string) *Error {
 
 // errf is for marshal-side errors (values a decoder would reject).
 func errf(t Type, format string, args ...any) error {
-	return fmt.Errorf("patnc: cannot encode %s: %s", t.FullName(), fmt.Sprintf(format, args...))
+	return fmtlite.Errorf("patnc: cannot encode %s: %s", t.FullName(), fmtlite.Sprintf(format, args...))
 }

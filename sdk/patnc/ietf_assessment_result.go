@@ -1,9 +1,8 @@
 package patnc
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // AssessmentResultCode is the value of Assessment Result.
@@ -23,7 +22,7 @@ func (r AssessmentResultCode) String() string {
 	if n := abi.AssessmentResultName(uint32(r)); n != "" {
 		return n
 	}
-	return fmt.Sprintf("assessment result %d", uint32(r))
+	return fmtlite.Sprintf("assessment result %d", uint32(r))
 }
 
 // AssessmentResult is the IETF Assessment Result attribute, RFC 5792

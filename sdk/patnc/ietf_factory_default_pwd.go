@@ -1,7 +1,7 @@
 package patnc
 
 import (
-	"fmt"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // FactoryDefaultPwdEnabled is the IETF Factory Default Password Enabled
@@ -38,7 +38,7 @@ func (a *FactoryDefaultPwdEnabled) UnmarshalValue(v []byte) error {
 	s := str(v)
 	s.ReadUint32(&x)
 	if x > 1 {
-		return invalid(0, fmt.Sprintf("factory default password value %d", x))
+		return invalid(0, fmtlite.Sprintf("factory default password value %d", x))
 	}
 	a.Enabled = x == 1
 	return nil

@@ -1,7 +1,7 @@
 package patnc
 
 import (
-	"fmt"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // ForwardingStatus is the value of Forwarding Enabled.
@@ -46,7 +46,7 @@ func (a *ForwardingEnabled) UnmarshalValue(v []byte) error {
 	s := str(v)
 	s.ReadUint32((*uint32)(&a.Status))
 	if a.Status > ForwardingStatusUnknown {
-		return invalid(0, fmt.Sprintf("forwarding status %d", a.Status))
+		return invalid(0, fmtlite.Sprintf("forwarding status %d", a.Status))
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 package patnc
 
 import (
-	"fmt"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // OpStatusCode is the Status field of Operational Status.
@@ -70,9 +70,9 @@ func (a *OpStatus) UnmarshalValue(v []byte) error {
 	copy(a.LastUse[:], v[4:])
 	switch {
 	case a.Status > OpStatusOperational:
-		return invalid(0, fmt.Sprintf("status %d", a.Status))
+		return invalid(0, fmtlite.Sprintf("status %d", a.Status))
 	case a.Result > OpResultUnsuccessful:
-		return invalid(1, fmt.Sprintf("result %d", a.Result))
+		return invalid(1, fmtlite.Sprintf("result %d", a.Result))
 	case !a.LastUse.wellFormed():
 		return invalid(4, "malformed last use time")
 	}

@@ -1,9 +1,8 @@
 package patnc
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // PATNCError is the IETF PA-TNC Error attribute, RFC 5792 §4.2.8.
@@ -82,7 +81,7 @@ func (a *PATNCError) String() string {
 	case a.Vendor == abi.PENTCG:
 		return "TCG error: " + TCGErrorCode(a.Code).String()
 	}
-	return fmt.Sprintf("%s error code %d", abi.PENName(a.Vendor), a.Code)
+	return fmtlite.Sprintf("%s error code %d", abi.PENName(a.Vendor), a.Code)
 }
 
 // MarshalValue implements Attr.
@@ -127,9 +126,9 @@ func (a *PATNCError) UnmarshalValue(v []byte) error {
 	}
 	switch {
 	case len(info) < want:
-		return invalid(8, fmt.Sprintf("error information of %d bytes, want %d", len(info), want))
+		return invalid(8, fmtlite.Sprintf("error information of %d bytes, want %d", len(info), want))
 	case len(info) > want:
-		return invalid(8+want, fmt.Sprintf("error information of %d bytes, want %d", len(info), want))
+		return invalid(8+want, fmtlite.Sprintf("error information of %d bytes, want %d", len(info), want))
 	}
 	copy(a.MsgHeader[:], info)
 	s = str(info[8:])

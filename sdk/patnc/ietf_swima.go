@@ -1,9 +1,8 @@
 package patnc
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // RFC 8412 (SWIMA) attribute types.
@@ -313,7 +312,7 @@ func (a *SWEvents) UnmarshalValue(v []byte) error {
 			return err
 		}
 		if e.Action < SWActionCreation || e.Action > SWActionAlteration {
-			return invalid(actionAt, fmt.Sprintf("event action %d", e.Action))
+			return invalid(actionAt, fmtlite.Sprintf("event action %d", e.Action))
 		}
 		a.Events = append(a.Events, e)
 	}
@@ -344,7 +343,7 @@ type SWIMAErrorInfo struct {
 func ParseSWIMAErrorInfo(code ErrorCode, info []byte) (SWIMAErrorInfo, error) {
 	var v SWIMAErrorInfo
 	if code < ErrSWIMA || code > ErrSWIMASubscriptionIDReuse {
-		return v, invalid(0, fmt.Sprintf("error code %d is not a SWIMA error", code))
+		return v, invalid(0, fmtlite.Sprintf("error code %d is not a SWIMA error", code))
 	}
 	r := newReader(info)
 	if !r.s.ReadUint32(&v.RequestID) {

@@ -3,9 +3,9 @@ package patnc
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // Version is the PA-TNC version this package speaks.
@@ -57,7 +57,7 @@ func ParseMessage(b []byte) (*Message, error) {
 	}
 	if b[0] != Version {
 		return nil, &Error{Code: ErrVersionNotSupported, Header: hdr,
-			Reason: fmt.Sprintf("PA-TNC version %d", b[0])}
+			Reason: fmtlite.Sprintf("PA-TNC version %d", b[0])}
 	}
 	buf := make([]byte, len(b))
 	copy(buf, b)
@@ -144,7 +144,7 @@ func (sl *slab) parseAttrAt(b []byte, off int) (Attr, int, *Error) {
 			Reason: "reserved attribute type"}
 	case length < AttrHeaderLen || int64(length) > int64(len(b)-off):
 		return nil, 0, &Error{Code: ErrInvalidParameter, Offset: uint32(off + 8), Attr: t, AttrFlags: flags,
-			Reason: fmt.Sprintf("attribute length %d", length)}
+			Reason: fmtlite.Sprintf("attribute length %d", length)}
 	}
 	value := b[off+AttrHeaderLen : off+int(length) : off+int(length)]
 	a := sl.newAttr(t)
@@ -197,7 +197,7 @@ func (m *Message) AppendMarshal(dst []byte) ([]byte, error) {
 	b := NewBuilder(dst) // one Builder for all attributes
 	for i, a := range m.Attrs {
 		if a == nil {
-			return nil, fmt.Errorf("patnc: attribute %d is nil", i)
+			return nil, fmtlite.Errorf("patnc: attribute %d is nil", i)
 		}
 		if err := appendAttr(b, a); err != nil {
 			return nil, err

@@ -1,9 +1,8 @@
 package patnc
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // Qualifier is the 6-bit functional component qualifier: K (kernel) and S
@@ -43,7 +42,7 @@ func (q Qualifier) String() string {
 	if q&QualSub != 0 {
 		s = 'S'
 	}
-	return fmt.Sprintf("[%c%c] '%s'", k, s, qualTypeNames[q&qualifierTypeMsk])
+	return fmtlite.Sprintf("[%c%c] '%s'", k, s, qualTypeNames[q&qualifierTypeMsk])
 }
 
 // Component functional names in the TCG namespace.
@@ -132,7 +131,7 @@ func (c ComponentName) NameString() string {
 			return names[c.Name]
 		}
 	}
-	return fmt.Sprintf("%d", c.Name)
+	return fmtlite.Sprintf("%d", c.Name)
 }
 
 // String renders the name as strongSwan logs it, e.g.
@@ -140,7 +139,7 @@ func (c ComponentName) NameString() string {
 func (c ComponentName) String() string {
 	v := abi.PENName(c.Vendor)
 	if v == "" {
-		v = fmt.Sprintf("0x%06x", c.Vendor)
+		v = fmtlite.Sprintf("0x%06x", c.Vendor)
 	}
-	return fmt.Sprintf("%s functional component '%s' %s", v, c.NameString(), c.Qualifier)
+	return fmtlite.Sprintf("%s functional component '%s' %s", v, c.NameString(), c.Qualifier)
 }

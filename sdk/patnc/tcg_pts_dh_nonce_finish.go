@@ -1,6 +1,6 @@
 package patnc
 
-import "fmt"
+import "github.com/imchost/imchost/sdk/fmtlite"
 
 // DHNonceFinish is the TCG D-H Nonce Finish attribute (0x05000000),
 // PTS IF-M Binding §3.8.3 (public value first, nonce last); sent by the IMV
@@ -47,12 +47,12 @@ func (a *DHNonceFinish) MarshalValue(b *Builder) {
 // UnmarshalValue implements Attr.
 func (a *DHNonceFinish) UnmarshalValue(v []byte) error {
 	if len(v) < 12 {
-		return invalid(0, fmt.Sprintf("value of %d bytes, want at least 12", len(v)))
+		return invalid(0, fmtlite.Sprintf("value of %d bytes, want at least 12", len(v)))
 	}
 	n := int(v[1])
 	a.HashAlg = HashAlgs(uint16(v[2])<<8 | uint16(v[3]))
 	if 4+n > len(v) {
-		return invalid(1, fmt.Sprintf("nonce length %d", n))
+		return invalid(1, fmtlite.Sprintf("nonce length %d", n))
 	}
 	p := len(v) - n
 	a.Public, a.Nonce = v[4:p:p], v[p:]

@@ -1,6 +1,6 @@
 package patnc
 
-import "fmt"
+import "github.com/imchost/imchost/sdk/fmtlite"
 
 // DHNonceParamsResp is the TCG D-H Nonce Parameters Response attribute
 // (0x04000000), PTS IF-M Binding §3.8.2 (nonce first, public value last).
@@ -51,13 +51,13 @@ func (a *DHNonceParamsResp) MarshalValue(b *Builder) {
 // UnmarshalValue implements Attr.
 func (a *DHNonceParamsResp) UnmarshalValue(v []byte) error {
 	if len(v) < 16 {
-		return invalid(0, fmt.Sprintf("value of %d bytes, want at least 16", len(v)))
+		return invalid(0, fmtlite.Sprintf("value of %d bytes, want at least 16", len(v)))
 	}
 	n := int(v[3])
 	a.Group = DHGroups(uint16(v[4])<<8 | uint16(v[5]))
 	a.HashAlgs = HashAlgs(uint16(v[6])<<8 | uint16(v[7]))
 	if 8+n > len(v) {
-		return invalid(3, fmt.Sprintf("nonce length %d", n))
+		return invalid(3, fmtlite.Sprintf("nonce length %d", n))
 	}
 	a.Nonce, a.Public = v[8:8+n:8+n], v[8+n:]
 	return nil

@@ -1,6 +1,6 @@
 package patnc
 
-import "fmt"
+import "github.com/imchost/imchost/sdk/fmtlite"
 
 // FileMeasurement is one entry of File Measurement.
 type FileMeasurement struct {
@@ -64,7 +64,7 @@ func (a *FileMeas) UnmarshalValue(v []byte) error {
 		var f FileMeasurement
 		at := r.off()
 		if !r.s.ReadBytes(&f.Digest, int(a.MeasLen)) {
-			return short(at, fmt.Sprintf("measurement %d", i))
+			return short(at, fmtlite.Sprintf("measurement %d", i))
 		}
 		if err := r.string16(&f.Name, "file name"); err != nil {
 			return err

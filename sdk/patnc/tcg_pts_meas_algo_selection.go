@@ -1,6 +1,6 @@
 package patnc
 
-import "fmt"
+import "github.com/imchost/imchost/sdk/fmtlite"
 
 // MeasAlgoSelection is the TCG PTS Measurement Algorithm (selection)
 // attribute (0x07000000), same layout with exactly one algorithm bit set
@@ -33,7 +33,7 @@ func (a *MeasAlgoSelection) UnmarshalValue(v []byte) error {
 		return err
 	}
 	if !a.Alg.Single() {
-		return invalid(2, fmt.Sprintf("selection %#04x is not one algorithm", uint16(a.Alg)))
+		return invalid(2, fmtlite.Sprintf("selection %#04x is not one algorithm", uint16(a.Alg)))
 	}
 	return nil
 }

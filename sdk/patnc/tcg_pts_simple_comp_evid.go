@@ -1,7 +1,7 @@
 package patnc
 
 import (
-	"fmt"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // Validation is the validation result in Simple Component Evidence flags
@@ -136,7 +136,7 @@ func (a *SimpleCompEvid) MarshalValue(b *Builder) {
 // UnmarshalValue implements Attr.
 func (a *SimpleCompEvid) UnmarshalValue(v []byte) error {
 	if len(v) < sceFixedLen {
-		return invalid(0, fmt.Sprintf("value of %d bytes, want at least %d", len(v), sceFixedLen))
+		return invalid(0, fmtlite.Sprintf("value of %d bytes, want at least %d", len(v), sceFixedLen))
 	}
 	r := newReader(v)
 	var f, rsvd, transform uint8
@@ -153,7 +153,7 @@ func (a *SimpleCompEvid) UnmarshalValue(v []byte) error {
 	a.HashAlg, a.Transform = HashAlgs(alg), PCRTransform(transform)
 	a.PCRInfo, a.Validation = f&SCEFlagPCRInfo != 0, Validation(f&validationMask)
 	if a.MeasType != MeasTypeHash {
-		return invalid(12, fmt.Sprintf("measurement type %#x", a.MeasType))
+		return invalid(12, fmtlite.Sprintf("measurement type %#x", a.MeasType))
 	}
 	if !a.Time.wellFormed() {
 		return invalid(20, "malformed measurement time")

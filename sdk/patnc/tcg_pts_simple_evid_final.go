@@ -2,7 +2,8 @@ package patnc
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // QuoteMode is the quote type in the Simple Evidence Final flags (mask 0xD0).
@@ -120,7 +121,7 @@ func (a *SimpleEvidFinal) UnmarshalValue(v []byte) error {
 	}
 	a.QuoteMode, a.HasEvidSig = QuoteMode(f&quoteModeMask), f&sefFlagEvidSig != 0
 	if !a.QuoteMode.valid() {
-		return invalid(0, fmt.Sprintf("quote mode %#x", f&quoteModeMask))
+		return invalid(0, fmtlite.Sprintf("quote mode %#x", f&quoteModeMask))
 	}
 	if a.QuoteMode != QuoteNone {
 		if err := r.bytes32(&a.PCRComposite, "PCR composite"); err != nil {
@@ -169,7 +170,7 @@ type AttestError struct {
 
 // Error implements error.
 func (e *AttestError) Error() string {
-	return fmt.Sprintf("patnc: TPMS_ATTEST: offset %d: %s: %s", e.Offset, e.Field, e.Msg)
+	return fmtlite.Sprintf("patnc: TPMS_ATTEST: offset %d: %s: %s", e.Offset, e.Field, e.Msg)
 }
 
 // FromTPMSAttest is the TPMS_ATTEST decoder of the project: it fills the
@@ -194,11 +195,11 @@ func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err e
 	case !s.ReadUint32(&magic):
 		return fail("magic", "truncated")
 	case magic != tpmGeneratedValue:
-		return fail("magic", fmt.Sprintf("0x%08x is not TPM_GENERATED_VALUE", magic))
+		return fail("magic", fmtlite.Sprintf("0x%08x is not TPM_GENERATED_VALUE", magic))
 	case !s.ReadUint16(&typ):
 		return fail("type", "truncated")
 	case typ != tpmSTAttestQuote:
-		return fail("type", fmt.Sprintf("0x%04x is not TPM_ST_ATTEST_QUOTE", typ))
+		return fail("type", fmtlite.Sprintf("0x%04x is not TPM_ST_ATTEST_QUOTE", typ))
 	case !s.ReadUint16LengthPrefixed(&signer):
 		return fail("qualifiedSigner", "truncated")
 	case !s.ReadUint16LengthPrefixed(&extra):
@@ -217,7 +218,7 @@ func (a *SimpleEvidFinal) FromTPMSAttest(attest []byte) (extraData []byte, err e
 		return fail("pcrDigest", "truncated")
 	}
 	if !s.Empty() {
-		return fail("pcrDigest", fmt.Sprintf("%d bytes after the structure", len(s)))
+		return fail("pcrDigest", fmtlite.Sprintf("%d bytes after the structure", len(s)))
 	}
 	a.QuoteMode = QuoteTPM2
 	a.QualifiedSigner, a.ClockInfo, a.VersionInfo = signer, clock, fw
@@ -235,7 +236,7 @@ func skipPCRSelection(s *str) string {
 		return "truncated count"
 	}
 	if n > maxPCRSelections {
-		return fmt.Sprintf("count %d (at most %d)", n, maxPCRSelections)
+		return fmtlite.Sprintf("count %d (at most %d)", n, maxPCRSelections)
 	}
 	for i := uint32(0); i < n; i++ {
 		var hash uint16
@@ -244,7 +245,7 @@ func skipPCRSelection(s *str) string {
 			return "truncated selection"
 		}
 		if len(bm) > maxSizeofSelect {
-			return fmt.Sprintf("sizeofSelect %d", len(bm))
+			return fmtlite.Sprintf("sizeofSelect %d", len(bm))
 		}
 	}
 	return ""
@@ -262,10 +263,10 @@ func (a *SimpleEvidFinal) TPMSAttest(extraData, pcrDigest []byte) ([]byte, error
 		return nil, errors.New("patnc: Simple Evidence Final carries no TPM 2.0 quote")
 	}
 	if len(a.ClockInfo) != clockInfoSize {
-		return nil, &AttestError{Field: "clockInfo", Msg: fmt.Sprintf("%d bytes, want %d", len(a.ClockInfo), clockInfoSize)}
+		return nil, &AttestError{Field: "clockInfo", Msg: fmtlite.Sprintf("%d bytes, want %d", len(a.ClockInfo), clockInfoSize)}
 	}
 	if len(a.VersionInfo) != firmwareSize {
-		return nil, &AttestError{Field: "firmwareVersion", Msg: fmt.Sprintf("%d bytes, want %d", len(a.VersionInfo), firmwareSize)}
+		return nil, &AttestError{Field: "firmwareVersion", Msg: fmtlite.Sprintf("%d bytes, want %d", len(a.VersionInfo), firmwareSize)}
 	}
 	sel := str(a.PCRSelect)
 	if msg := skipPCRSelection(&sel); msg != "" || !sel.Empty() {

@@ -1,6 +1,6 @@
 package patnc
 
-import "fmt"
+import "github.com/imchost/imchost/sdk/fmtlite"
 
 // File types of Unix-Style File Metadata (PTS IF-M Binding).
 const (
@@ -86,17 +86,17 @@ func (a *UnixFileMeta) UnmarshalValue(v []byte) error {
 		var rsvd uint8
 		var f FileMetadata
 		if !r.s.ReadUint16(&n) {
-			return short(at, fmt.Sprintf("metadata entry %d", i))
+			return short(at, fmtlite.Sprintf("metadata entry %d", i))
 		}
 		if n < unixMetaFixed {
-			return invalid(at, fmt.Sprintf("metadata entry length %d", n))
+			return invalid(at, fmtlite.Sprintf("metadata entry length %d", n))
 		}
 		var name []byte
 		if !r.s.ReadUint8(&f.FileType) || !r.s.ReadUint8(&rsvd) ||
 			!r.s.ReadUint64(&f.Size) || !r.s.ReadUint64(&f.Created) || !r.s.ReadUint64(&f.Modified) ||
 			!r.s.ReadUint64(&f.Accessed) || !r.s.ReadUint64(&f.Owner) || !r.s.ReadUint64(&f.Group) ||
 			!r.s.ReadBytes(&name, int(n)-unixMetaFixed) {
-			return short(at, fmt.Sprintf("metadata entry %d", i))
+			return short(at, fmtlite.Sprintf("metadata entry %d", i))
 		}
 		f.Name = string(name)
 		a.Files = append(a.Files, f)

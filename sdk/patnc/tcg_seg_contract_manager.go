@@ -3,7 +3,8 @@ package patnc
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
+
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // SegOverhead is what a PA-TNC message around one segment adds: message
@@ -110,12 +111,12 @@ func (c *Contract) String() string {
 	}
 	s := "no message size limit, "
 	if c.MaxMsgSize != NoLimit {
-		s = fmt.Sprintf("maximum message size of %d bytes, with ", c.MaxMsgSize)
+		s = fmtlite.Sprintf("maximum message size of %d bytes, with ", c.MaxMsgSize)
 	}
 	if c.MaxSegSize == NoLimit {
 		return s + "no segmentation"
 	}
-	return s + fmt.Sprintf("maximum segment size of %d bytes", c.MaxSegSize)
+	return s + fmtlite.Sprintf("maximum segment size of %d bytes", c.MaxSegSize)
 }
 
 // shouldSegment is strongSwan's check_size: the attribute is not oversized
@@ -213,7 +214,7 @@ var ErrUnknownSegment = errors.New("patnc: base message ID not found")
 func (c *Contract) NextSegment(req *NextSegment) (*SegEnvelope, error) {
 	rest, ok := c.out[req.BaseMsgID]
 	if !ok {
-		return nil, fmt.Errorf("%w: %d", ErrUnknownSegment, req.BaseMsgID)
+		return nil, fmtlite.Errorf("%w: %d", ErrUnknownSegment, req.BaseMsgID)
 	}
 	if req.Cancel {
 		delete(c.out, req.BaseMsgID)
@@ -255,7 +256,7 @@ func (c *Contract) Reassemble(env *SegEnvelope) (Attr, *NextSegment, error) {
 	p := c.in[id]
 	if env.Start {
 		if p != nil {
-			return nil, nil, fmt.Errorf("patnc: base message ID %d is already in use", id)
+			return nil, nil, fmtlite.Errorf("patnc: base message ID %d is already in use", id)
 		}
 		maxPending, maxLen := c.MaxPending, c.MaxReassembled
 		if maxPending <= 0 {
@@ -265,14 +266,14 @@ func (c *Contract) Reassemble(env *SegEnvelope) (Attr, *NextSegment, error) {
 			maxLen = DefaultMaxReassembled
 		}
 		if len(c.in) >= maxPending {
-			return nil, nil, fmt.Errorf("patnc: more than %d segmented attributes pending", maxPending)
+			return nil, nil, fmtlite.Errorf("patnc: more than %d segmented attributes pending", maxPending)
 		}
 		if len(env.Segment) < AttrHeaderLen {
 			return fail(0, "first segment shorter than an attribute header")
 		}
 		want := int64(binary.BigEndian.Uint32(env.Segment[8:]))
 		if want < AttrHeaderLen || want > int64(maxLen) || int64(len(env.Segment)) > want {
-			return fail(8, fmt.Sprintf("segmented attribute length %d", want))
+			return fail(8, fmtlite.Sprintf("segmented attribute length %d", want))
 		}
 		p = &inAttr{want: int(want), buf: make([]byte, 0, want)}
 		if c.in == nil {
@@ -280,7 +281,7 @@ func (c *Contract) Reassemble(env *SegEnvelope) (Attr, *NextSegment, error) {
 		}
 		c.in[id] = p
 	} else if p == nil {
-		return nil, nil, fmt.Errorf("%w: %d", ErrUnknownSegment, id)
+		return nil, nil, fmtlite.Errorf("%w: %d", ErrUnknownSegment, id)
 	}
 	if len(p.buf)+len(env.Segment) > p.want {
 		return fail(len(p.buf), "segments longer than the announced attribute")

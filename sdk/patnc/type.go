@@ -1,9 +1,8 @@
 package patnc
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // Type identifies an attribute: the 24-bit Attribute Vendor ID and the
@@ -183,11 +182,11 @@ func (t Type) Name() string {
 func (t Type) FullName() string {
 	v := abi.PENName(t.Vendor)
 	if v == "" {
-		v = fmt.Sprintf("0x%06x", t.Vendor)
+		v = fmtlite.Sprintf("0x%06x", t.Vendor)
 	}
 	n := t.Name()
 	if n == "" {
-		n = fmt.Sprintf("0x%08x", t.Type)
+		n = fmtlite.Sprintf("0x%08x", t.Type)
 	}
 	return v + "/" + n
 }
@@ -195,5 +194,5 @@ func (t Type) FullName() string {
 // String formats the type the way strongSwan logs attribute types:
 // 'IETF/Product Information' 0x000000/0x00000002.
 func (t Type) String() string {
-	return fmt.Sprintf("'%s' 0x%06x/0x%08x", t.FullName(), t.Vendor, t.Type)
+	return fmtlite.Sprintf("'%s' 0x%06x/0x%08x", t.FullName(), t.Vendor, t.Type)
 }
