@@ -1,9 +1,8 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/imc"
 )
 
@@ -48,7 +47,7 @@ func (a *attestation) Initialize(h imc.Host, id uint32) error {
 	a.log.debug("IMC %d \"Attestation\" initialized: hash_algorithm set 0x%04x, nonce_len %d, D-H groups 0x%04x, max_message_size %d",
 		id, cfg.measSet, cfg.nonceLen, cfg.dhSet(), cfg.maxMessageSize)
 	if err := h.Subscribe(msgTypePTS); err != nil {
-		return fmt.Errorf("attestation: subscribing to TCG/PTS: %w", err)
+		return fmtlite.Errorf("attestation: subscribing to TCG/PTS: %w", err)
 	}
 	return nil
 }

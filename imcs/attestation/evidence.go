@@ -2,11 +2,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/hex"
-	"fmt"
 	"strings"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
@@ -88,7 +87,7 @@ func (s *session) measureBIOS() error {
 	el, err := s.h.EventLog(bank)
 	if err != nil {
 		s.log.err("loading the bios measurements failed: %v", err)
-		return fmt.Errorf("attestation: event log: %w", err)
+		return fmtlite.Errorf("attestation: event log: %w", err)
 	}
 	for i := range s.shadow {
 		s.shadow[i] = make([]byte, size)
@@ -102,11 +101,11 @@ func (s *session) measureBIOS() error {
 		}
 		if ev.PCR >= numPCRs || len(ev.Digest) != size {
 			s.log.err("bios measurement %d is invalid (PCR %d, %d-byte digest)", ev.Seq, ev.PCR, len(ev.Digest))
-			return fmt.Errorf("attestation: event %d: bad PCR or digest", ev.Seq)
+			return fmtlite.Errorf("attestation: event %d: bad PCR or digest", ev.Seq)
 		}
 		next, err := s.h.Hash(bank, append(bytes.Clone(s.shadow[ev.PCR]), ev.Digest...))
 		if err != nil || len(next) != size {
-			return fmt.Errorf("attestation: extending shadow PCR %d: %v", ev.PCR, err)
+			return fmtlite.Errorf("attestation: extending shadow PCR %d: %v", ev.PCR, err)
 		}
 		s.shadow[ev.PCR] = next
 		list = append(list, evidence{PCR: ev.PCR, Digest: bytes.Clone(ev.Digest)})
@@ -139,18 +138,18 @@ func (s *session) generate() ([]evidence, *patnc.SimpleEvidFinal, error) {
 	q, err := s.h.TPMQuote(abi.QuoteRequest{Bank: bank, PCRs: s.pcrs, Qualifying: s.secret})
 	if err != nil {
 		s.log.err("TPM 2.0 quote failed: %v", err)
-		return nil, nil, fmt.Errorf("attestation: quote: %w", err)
+		return nil, nil, fmtlite.Errorf("attestation: quote: %w", err)
 	}
 	comp, ok := measFromTPMAlg(q.HashAlg)
 	if !ok {
 		s.log.err("TPM 2.0 quote: unsupported signature hash 0x%04x", q.HashAlg)
-		return nil, nil, fmt.Errorf("attestation: quote hash 0x%04x", q.HashAlg)
+		return nil, nil, fmtlite.Errorf("attestation: quote hash 0x%04x", q.HashAlg)
 	}
 	sef := &patnc.SimpleEvidFinal{CompositeHashAlg: patnc.HashAlgs(comp), QuoteSig: q.Signature}
 	extra, err := sef.FromTPMSAttest(q.Attest)
 	if err != nil {
 		s.log.err("TPM 2.0 quote: %v", err)
-		return nil, nil, fmt.Errorf("attestation: quote: %w", err)
+		return nil, nil, fmtlite.Errorf("attestation: quote: %w", err)
 	}
 	if !bytes.Equal(extra, s.secret) {
 		s.log.err("TPM 2.0 quote: extraData differs from the D-H secret")
@@ -231,7 +230,7 @@ func (s *session) dump(name string, b []byte) {
 		var hx, asc strings.Builder
 		for i := 0; i < 16; i++ {
 			if i < len(line) {
-				fmt.Fprintf(&hx, "%02X ", line[i])
+				hx.WriteString(fmtlite.Sprintf("%02X ", line[i]))
 				if c := line[i]; c >= 0x20 && c < 0x7f {
 					asc.WriteByte(c)
 				} else {
@@ -267,7 +266,7 @@ func colonHex(b []byte) string {
 		if i > 0 {
 			sb.WriteByte(':')
 		}
-		sb.WriteString(hex.EncodeToString([]byte{c}))
+		sb.WriteString(fmtlite.Sprintf("%02x", c))
 	}
 	return sb.String()
 }

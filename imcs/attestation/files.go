@@ -2,9 +2,9 @@ package main
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/patnc"
 )
@@ -42,7 +42,7 @@ func (s *session) fileError(what, path string, err error, request []byte) error 
 		}
 	}
 	s.log.err("%s '%s': %v", what, path, err)
-	return fmt.Errorf("attestation: %s %s: %w", what, path, err)
+	return fmtlite.Errorf("attestation: %s %s: %w", what, path, err)
 }
 
 // fileMeasurement answers Request File Measurement (PTS IF-M Binding §3.19.1) through the
@@ -66,7 +66,7 @@ func (s *session) fileMeasurement(r *patnc.ReqFileMeas, request []byte) (*patnc.
 	fm := &patnc.FileMeas{RequestID: r.RequestID, MeasLen: uint16(measSize(algo))}
 	for _, f := range files {
 		if len(f.Digest) != measSize(algo) {
-			return nil, fmt.Errorf("attestation: host measured %s with %d bytes", f.Name, len(f.Digest))
+			return nil, fmtlite.Errorf("attestation: host measured %s with %d bytes", f.Name, len(f.Digest))
 		}
 		fm.Files = append(fm.Files, patnc.FileMeasurement{Digest: f.Digest, Name: f.Name})
 	}

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
@@ -34,11 +34,11 @@ func (s *session) requestIMA() error {
 	page, err := s.h.IMAEvents(abi.IMARequest{Bank: bank, Max: 1})
 	if err != nil {
 		s.log.err("loading ima measurements failed: %v", err)
-		return fmt.Errorf("attestation: IMA list: %w", err)
+		return fmtlite.Errorf("attestation: IMA list: %w", err)
 	}
 	if len(page.Events) == 0 {
 		s.log.err("loading ima measurements '%s' failed: the list is empty", page.Path)
-		return fmt.Errorf("attestation: IMA list %s is empty", page.Path)
+		return fmtlite.Errorf("attestation: IMA list %s is empty", page.Path)
 	}
 	s.imaWanted = true
 	s.pcrs |= 1 << imaPCR

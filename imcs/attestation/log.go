@@ -1,9 +1,8 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // logger formats lines in strongSwan's wording and hands them to the host,
@@ -19,7 +18,7 @@ func (l logger) logf(level abi.LogLevel, format string, args ...any) {
 	if l.out == nil || level > l.out.LogLevel() {
 		return
 	}
-	l.out.Log(level, fmt.Sprintf(format, args...))
+	l.out.Log(level, fmtlite.Sprintf(format, args...))
 }
 
 // err logs at LogError.

@@ -3,9 +3,9 @@ package main
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/imc"
 )
 
@@ -32,7 +32,7 @@ type tcgError struct {
 }
 
 func (e *tcgError) Error() string {
-	return fmt.Sprintf("attestation: PTS error %d", e.Code)
+	return fmtlite.Sprintf("attestation: PTS error %d", e.Code)
 }
 
 // errOutOfOrder marks a request that is valid on the wire but arrives before
@@ -230,14 +230,14 @@ func (s *session) dhParameters(minNonce uint8, offered uint16) (*dhParams, error
 	}
 	kp, err := s.h.DHCreate(dhIKE(group))
 	if err != nil {
-		return nil, fmt.Errorf("attestation: creating a %s key pair: %w", dhName(group), err)
+		return nil, fmtlite.Errorf("attestation: creating a %s key pair: %w", dhName(group), err)
 	}
 	nonce, err := s.h.Random(s.cfg.nonceLen)
 	if err != nil {
-		return nil, fmt.Errorf("attestation: responder nonce: %w", err)
+		return nil, fmtlite.Errorf("attestation: responder nonce: %w", err)
 	}
 	if len(nonce) != s.cfg.nonceLen {
-		return nil, fmt.Errorf("attestation: host returned %d random bytes, asked %d", len(nonce), s.cfg.nonceLen)
+		return nil, fmtlite.Errorf("attestation: host returned %d random bytes, asked %d", len(nonce), s.cfg.nonceLen)
 	}
 	s.dhGroup, s.dhHandle, s.respNonce, s.secret = group, kp.Handle, nonce, nil
 	s.log.info("[PTS] selected PTS DH group is %s", dhName(group))
@@ -287,7 +287,7 @@ func (s *session) tpmVersionInfo(request []byte) ([]byte, error) {
 	v, err := s.tpmVersion()
 	if err != nil || v.Family != 2 {
 		if err == nil {
-			err = fmt.Errorf("TPM family %d", v.Family)
+			err = fmtlite.Errorf("TPM family %d", v.Family)
 		}
 		s.log.err("TPM version information unavailable: %v", err)
 		return nil, &tcgError{Code: tcgErrTPMVersionNotSupp, Info: request}

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // Defaults and bounds of the module settings (README.md lists them).
@@ -59,14 +60,14 @@ func loadSettings(c configSource) (settings, error) {
 	}
 	set, ok := measCap(name)
 	if !ok {
-		return s, fmt.Errorf("attestation: hash_algorithm %q is not one of auto, sha1, sha256, sha384, sha512", name)
+		return s, fmtlite.Errorf("attestation: hash_algorithm %q is not one of auto, sha1, sha256, sha384, sha512", name)
 	}
 	s.measSet, s.hashAlgorithm = set, strings.ToLower(name)
 
 	if v, ok := c.Config("nonce_len"); ok && strings.TrimSpace(v) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < minNonceLen || n > maxNonceLen {
-			return s, fmt.Errorf("attestation: nonce_len %q must be a number from %d to %d", v, minNonceLen, maxNonceLen)
+			return s, fmtlite.Errorf("attestation: nonce_len %q must be a number from %d to %d", v, minNonceLen, maxNonceLen)
 		}
 		s.nonceLen = n
 	}
@@ -74,7 +75,7 @@ func loadSettings(c configSource) (settings, error) {
 	if v, ok := c.Config("max_message_size"); ok && strings.TrimSpace(v) != "" {
 		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
 		if err != nil || n < minMaxMessageSize || n > maxMaxMessageSize {
-			return s, fmt.Errorf("attestation: max_message_size %q must be a number from %d to %d", v, minMaxMessageSize, maxMaxMessageSize)
+			return s, fmtlite.Errorf("attestation: max_message_size %q must be a number from %d to %d", v, minMaxMessageSize, maxMaxMessageSize)
 		}
 		s.maxMessageSize = uint32(n)
 	}
@@ -86,7 +87,7 @@ func loadSettings(c configSource) (settings, error) {
 	for _, f := range strings.FieldsFunc(groups, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
 		bit, ok := dhGroupByConf(f)
 		if !ok {
-			return s, fmt.Errorf("attestation: dh_groups: unknown group %q (ecp256, ecp384, modp2048, modp1536, modp1024)", f)
+			return s, fmtlite.Errorf("attestation: dh_groups: unknown group %q (ecp256, ecp384, modp2048, modp1536, modp1024)", f)
 		}
 		if !containsGroup(s.dhPrefs, bit) {
 			s.dhPrefs = append(s.dhPrefs, bit)
@@ -96,15 +97,15 @@ func loadSettings(c configSource) (settings, error) {
 	if v, ok := c.Config("mandatory_dh_groups"); ok && strings.TrimSpace(v) != "" {
 		b, err := parseBool(v)
 		if err != nil {
-			return s, fmt.Errorf("attestation: mandatory_dh_groups: %w", err)
+			return s, fmtlite.Errorf("attestation: mandatory_dh_groups: %w", err)
 		}
 		mandatory = b
 	}
 	if mandatory && !containsGroup(s.dhPrefs, dhIKE19) {
-		return s, fmt.Errorf("attestation: mandatory D-H group ecp256 is missing from dh_groups (set mandatory_dh_groups = no to allow that)")
+		return s, fmtlite.Errorf("attestation: mandatory D-H group ecp256 is missing from dh_groups (set mandatory_dh_groups = no to allow that)")
 	}
 	if len(s.dhPrefs) == 0 {
-		return s, fmt.Errorf("attestation: dh_groups is empty")
+		return s, fmtlite.Errorf("attestation: dh_groups is empty")
 	}
 	return s, nil
 }
@@ -135,5 +136,5 @@ func parseBool(v string) (bool, error) {
 	case "no", "false", "off", "0", "disabled":
 		return false, nil
 	}
-	return false, fmt.Errorf("%q is not yes or no", v)
+	return false, fmtlite.Errorf("%q is not yes or no", v)
 }

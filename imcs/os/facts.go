@@ -1,12 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/patnc"
 )
 
@@ -58,12 +57,21 @@ func fwdStatusName(s patnc.ForwardingStatus) string {
 // lastBootLog is strongSwan's "last boot: %T, %u s ago" line with %T in UTC
 // ("May 31 08:26:18 UTC 2022"). The seconds are left out when the guest clock
 // is behind the boot time (a sandbox without a real wall clock).
-func lastBootLog(boot int64, now time.Time) string {
-	t := time.Unix(boot, 0).UTC().Format("Jan 02 15:04:05 UTC 2006")
-	if ago := now.Unix() - boot; ago >= 0 {
-		return fmt.Sprintf("last boot: %s, %d s ago", t, ago)
+func lastBootLog(boot, now int64) string {
+	t := bootTime(boot)
+	if ago := now - boot; ago >= 0 {
+		return fmtlite.Sprintf("last boot: %s, %d s ago", t, ago)
 	}
 	return "last boot: " + t
+}
+
+// bootTime formats Unix seconds as "Jan 02 15:04:05 UTC 2006" (years
+// outside 0..9999 clamped), without package time.
+func bootTime(sec int64) string {
+	d := patnc.DateTimeFromUnix(sec).String() // 2006-01-02T15:04:05Z
+	const months = "JanFebMarAprMayJunJulAugSepOctNovDec"
+	m := int(d[5]-'0')*10 + int(d[6]-'0')
+	return months[3*(m-1):3*m] + " " + d[8:10] + " " + d[11:19] + " UTC " + d[0:4]
 }
 
 // forwarding combines the host's forwarding flags: enabled if IPv4 or IPv6
@@ -92,7 +100,7 @@ func parseBool(s string) (bool, error) {
 	case "no", "false", "0", "off", "disabled", "":
 		return false, nil
 	}
-	return false, fmt.Errorf("imc-os: %q is not a boolean", s)
+	return false, fmtlite.Errorf("imc-os: %q is not a boolean", s)
 }
 
 // parseHandle reads a TPM persistent handle such as "0x81010003" (base
@@ -100,7 +108,7 @@ func parseBool(s string) (bool, error) {
 func parseHandle(s string) (uint32, error) {
 	h, err := strconv.ParseUint(strings.TrimSpace(s), 0, 32)
 	if err != nil || h == 0 {
-		return 0, fmt.Errorf("imc-os: invalid device_handle %q", s)
+		return 0, fmtlite.Errorf("imc-os: invalid device_handle %q", s)
 	}
 	return uint32(h), nil
 }

@@ -11,16 +11,26 @@ import (
 func TestLastBootLog(t *testing.T) {
 	// The reference run: "last boot: May 31 08:26:18 UTC 2022, 12009 s ago".
 	boot := int64(1653985578)
-	if got, want := lastBootLog(boot, time.Unix(boot+12009, 0)), "last boot: May 31 08:26:18 UTC 2022, 12009 s ago"; got != want {
+	if got, want := lastBootLog(boot, boot+12009), "last boot: May 31 08:26:18 UTC 2022, 12009 s ago"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	// A guest clock behind the boot time (no real wall clock) drops the age.
-	if got, want := lastBootLog(boot, time.Unix(1000, 0)), "last boot: May 31 08:26:18 UTC 2022"; got != want {
+	if got, want := lastBootLog(boot, 1000), "last boot: May 31 08:26:18 UTC 2022"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	// Days below 10 are zero-padded as strongSwan's %T prints them.
-	if got, want := lastBootLog(1767225600, time.Unix(1767225600, 0)), "last boot: Jan 01 00:00:00 UTC 2026, 0 s ago"; got != want {
+	if got, want := lastBootLog(1767225600, 1767225600), "last boot: Jan 01 00:00:00 UTC 2026, 0 s ago"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestBootTimeAgainstTime: the boot time format without package time is
+// time.Format's "Jan 02 15:04:05 UTC 2006" for every month and year.
+func TestBootTimeAgainstTime(t *testing.T) {
+	for sec := int64(-62135596800); sec < 253402300799; sec += 86400*29 + 3607 {
+		if got, want := bootTime(sec), time.Unix(sec, 0).UTC().Format("Jan 02 15:04:05 UTC 2006"); got != want {
+			t.Fatalf("%d: %q, time says %q", sec, got, want)
+		}
 	}
 }
 

@@ -2,13 +2,12 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/patnc"
 )
@@ -37,8 +36,8 @@ type OSIMC struct {
 	// Remediation Instructions attribute that arrives without one.
 	results map[uint32]patnc.AssessmentResultCode
 
-	now   func() time.Time // the guest clock, replaced in tests
-	msgID func() uint32    // PA-TNC message identifiers, random
+	now   func() int64  // the guest clock in Unix seconds, replaced in tests
+	msgID func() uint32 // PA-TNC message identifiers, random
 }
 
 // settings are the IMC's [[imc]] settings, read once in Initialize.
@@ -55,7 +54,7 @@ func New() *OSIMC {
 	return &OSIMC{
 		contracts: map[uint32]*patnc.Contract{},
 		results:   map[uint32]patnc.AssessmentResultCode{},
-		now:       time.Now,
+		now:       imc.UnixNow,
 		msgID:     rand.Uint32,
 	}
 }
@@ -66,7 +65,7 @@ func (o *OSIMC) logf(level abi.LogLevel, format string, args ...any) {
 	if o.h == nil || level > o.h.LogLevel() {
 		return
 	}
-	o.h.Log(level, fmt.Sprintf(format, args...))
+	o.h.Log(level, fmtlite.Sprintf(format, args...))
 }
 
 // Initialize implements imc.IMC: it subscribes to IETF/Operating System,
@@ -76,7 +75,7 @@ func (o *OSIMC) logf(level abi.LogLevel, format string, args ...any) {
 func (o *OSIMC) Initialize(h imc.Host, id uint32) error {
 	o.h, o.id = h, id
 	if err := h.Subscribe(msgTypeOS); err != nil {
-		return fmt.Errorf("imc-os: subscribe: %w", err)
+		return fmtlite.Errorf("imc-os: subscribe: %w", err)
 	}
 	cfg, err := readSettings(h)
 	if err != nil {
@@ -93,12 +92,12 @@ func (o *OSIMC) Initialize(h imc.Host, id uint32) error {
 		data, err := h.OSRelease()
 		if err != nil {
 			o.logf(abi.LogError, "no distribution release file found")
-			return fmt.Errorf("imc-os: os-release: %w", err)
+			return fmtlite.Errorf("imc-os: os-release: %w", err)
 		}
 		facts, err := h.SystemFacts()
 		if err != nil {
 			o.logf(abi.LogError, "could not retrieve machine architecture")
-			return fmt.Errorf("imc-os: system facts: %w", err)
+			return fmtlite.Errorf("imc-os: system facts: %w", err)
 		}
 		o.logf(abi.LogInfo, "processing \"os-release\" file")
 		if o.info, err = newOSInfo(data, facts.Arch); err != nil {
@@ -118,17 +117,17 @@ func readSettings(h imc.Host) (settings, error) {
 	var err error
 	if v, ok := h.Config(settingPushInfo); ok {
 		if s.pushInfo, err = parseBool(v); err != nil {
-			return s, fmt.Errorf("imc-os: setting %s: %w", settingPushInfo, err)
+			return s, fmtlite.Errorf("imc-os: setting %s: %w", settingPushInfo, err)
 		}
 	}
 	if v, ok := h.Config(settingDefaultPassword); ok {
 		if s.defaultPwd, err = parseBool(v); err != nil {
-			return s, fmt.Errorf("imc-os: setting %s: %w", settingDefaultPassword, err)
+			return s, fmtlite.Errorf("imc-os: setting %s: %w", settingDefaultPassword, err)
 		}
 	}
 	if v, ok := h.Config(settingDeviceID); ok {
 		if v != "" && !validDeviceID(v) {
-			return s, fmt.Errorf("imc-os: setting %s contains a NUL byte", settingDeviceID)
+			return s, fmtlite.Errorf("imc-os: setting %s contains a NUL byte", settingDeviceID)
 		}
 		s.deviceID = v
 	}
@@ -141,7 +140,7 @@ func readSettings(h imc.Host) (settings, error) {
 		n, err := strconv.ParseUint(v, 0, 32)
 		// room for the PA-TNC header, an envelope and a contract response
 		if err != nil || n < 64 || n > abi.MaxMessageLen {
-			return s, fmt.Errorf("imc-os: setting %s: %q is not a size in 64..%d", settingMaxMessageSize, v, abi.MaxMessageLen)
+			return s, fmtlite.Errorf("imc-os: setting %s: %q is not a size in 64..%d", settingMaxMessageSize, v, abi.MaxMessageLen)
 		}
 		s.maxMsgLen = uint32(n)
 	}
@@ -209,7 +208,7 @@ func (o *OSIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	if err != nil {
 		var perr *patnc.Error
 		if !errors.As(err, &perr) {
-			return fmt.Errorf("imc-os: %w", err)
+			return fmtlite.Errorf("imc-os: %w", err)
 		}
 		o.logf(abi.LogInfo, "%v", perr)
 		return o.send(conn, imv, true, []patnc.Attr{perr.ErrorAttr()})
@@ -321,7 +320,7 @@ func (o *OSIMC) assessment(msg imc.Message, attrs []patnc.Attr) {
 func (o *OSIMC) send(conn imc.ConnID, imv uint32, excl bool, attrs []patnc.Attr) error {
 	msgs, err := o.split(imv, attrs)
 	if err != nil {
-		return fmt.Errorf("imc-os: %w", err)
+		return fmtlite.Errorf("imc-os: %w", err)
 	}
 	for _, as := range msgs {
 		m := patnc.Message{ID: o.msgID(), Attrs: as}
@@ -331,11 +330,11 @@ func (o *OSIMC) send(conn imc.ConnID, imv uint32, excl bool, attrs []patnc.Attr)
 		}
 		body, err := m.Marshal()
 		if err != nil {
-			return fmt.Errorf("imc-os: %w", err)
+			return fmtlite.Errorf("imc-os: %w", err)
 		}
 		err = o.h.Send(conn, imc.Message{Type: msgTypeOS, Validator: imv, Exclusive: excl && imv != abi.IDAny, Body: body})
 		if err != nil {
-			return fmt.Errorf("imc-os: send: %w", err)
+			return fmtlite.Errorf("imc-os: send: %w", err)
 		}
 	}
 	return nil
@@ -356,5 +355,5 @@ func (o *OSIMC) remediation(a *patnc.RemediationInstructions) (text, lang string
 		return a.Text, a.Lang
 	}
 	o.logf(abi.LogInfo, "remediation parameters: %x", a.Params)
-	return fmt.Sprintf("%x", a.Params), ""
+	return fmtlite.Sprintf("%x", a.Params), ""
 }

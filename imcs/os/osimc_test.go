@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -96,7 +95,7 @@ func (e env) start(t testing.TB) (*imctest.Harness, *OSIMC, *logBuffer) {
 	t.Helper()
 	o := New()
 	o.msgID = func() uint32 { return recordedMsgID }
-	o.now = func() time.Time { return time.Unix(recordedBoot+2379, 0) }
+	o.now = func() int64 { return recordedBoot + 2379 }
 	logs := &logBuffer{}
 	return imctest.New(t, o, e.options(t, logs)), o, logs
 }

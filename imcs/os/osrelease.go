@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 )
 
 // osType is strongSwan's os_type_t: the distribution family recognised from
@@ -110,28 +110,28 @@ var errOSRelease = errors.New("imc-os: unusable os-release")
 func osReleaseFields(data []byte) (id, versionID string, err error) {
 	id, ok := lineValue(data, "ID=")
 	if !ok || id == "" {
-		return "", "", fmt.Errorf("%w: failed to find begin of ID field", errOSRelease)
+		return "", "", fmtlite.Errorf("%w: failed to find begin of ID field", errOSRelease)
 	}
 	i := bytes.Index(data, []byte("VERSION_ID="))
 	if i < 0 {
-		return "", "", fmt.Errorf("%w: failed to find begin of VERSION_ID field", errOSRelease)
+		return "", "", fmtlite.Errorf("%w: failed to find begin of VERSION_ID field", errOSRelease)
 	}
 	rest := data[i+len("VERSION_ID="):]
 	if len(rest) > 0 && (rest[0] == '"' || rest[0] == '\'') {
 		q := rest[0]
 		end := bytes.IndexByte(rest[1:], q)
 		if end < 0 {
-			return "", "", fmt.Errorf("%w: failed to find end of VERSION_ID field", errOSRelease)
+			return "", "", fmtlite.Errorf("%w: failed to find end of VERSION_ID field", errOSRelease)
 		}
 		versionID = string(rest[1 : 1+end])
 	} else {
 		versionID = string(untilEOL(rest))
 	}
 	if versionID == "" || strings.ContainsAny(versionID, "\n\x00") {
-		return "", "", fmt.Errorf("%w: empty or malformed VERSION_ID field", errOSRelease)
+		return "", "", fmtlite.Errorf("%w: empty or malformed VERSION_ID field", errOSRelease)
 	}
 	if strings.ContainsRune(id, 0) {
-		return "", "", fmt.Errorf("%w: malformed ID field", errOSRelease)
+		return "", "", fmtlite.Errorf("%w: malformed ID field", errOSRelease)
 	}
 	return id, versionID, nil
 }

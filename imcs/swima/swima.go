@@ -2,13 +2,12 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/sdk/fmtlite"
 	"github.com/imchost/imchost/sdk/imc"
 	"github.com/imchost/imchost/sdk/patnc"
 )
@@ -69,12 +68,11 @@ type SWIMAIMC struct {
 
 	sub *subscription
 
-	now   func() time.Time
 	msgID func() uint32
 }
 
 // New returns a SWIMA IMC.
-func New() *SWIMAIMC { return &SWIMAIMC{now: time.Now, msgID: rand.Uint32} }
+func New() *SWIMAIMC { return &SWIMAIMC{msgID: rand.Uint32} }
 
 var _ imc.IMC = (*SWIMAIMC)(nil)
 
@@ -82,14 +80,14 @@ func (s *SWIMAIMC) logf(level abi.LogLevel, format string, args ...any) {
 	if s.h == nil || level > s.h.LogLevel() {
 		return
 	}
-	s.h.Log(level, fmt.Sprintf(format, args...))
+	s.h.Log(level, fmtlite.Sprintf(format, args...))
 }
 
 // Initialize implements imc.IMC.
 func (s *SWIMAIMC) Initialize(h imc.Host, id uint32) error {
 	s.h, s.id = h, id
 	if err := h.Subscribe(msgTypeSWIMA); err != nil {
-		return fmt.Errorf("imc-swima: subscribe: %w", err)
+		return fmtlite.Errorf("imc-swima: subscribe: %w", err)
 	}
 	s.regID, s.creator, s.allowSub, s.maxMsg = "strongswan.org", "strongSwan Project", true, abi.MaxMessageLen
 	if v, ok := h.Config(settingRegID); ok && v != "" {
@@ -101,14 +99,14 @@ func (s *SWIMAIMC) Initialize(h imc.Host, id uint32) error {
 	if v, ok := h.Config(settingSubscriptions); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return fmt.Errorf("imc-swima: setting %s: %q is not a boolean", settingSubscriptions, v)
+			return fmtlite.Errorf("imc-swima: setting %s: %q is not a boolean", settingSubscriptions, v)
 		}
 		s.allowSub = b
 	}
 	if v, ok := h.Config(settingMaxMessageSize); ok && v != "" {
 		n, err := strconv.ParseUint(v, 0, 32)
 		if err != nil || n < 256 || n > abi.MaxMessageLen {
-			return fmt.Errorf("imc-swima: setting %s: %q is not a size in 256..%d", settingMaxMessageSize, v, abi.MaxMessageLen)
+			return fmtlite.Errorf("imc-swima: setting %s: %q is not a size in 256..%d", settingMaxMessageSize, v, abi.MaxMessageLen)
 		}
 		s.maxMsg = uint32(n)
 	}
@@ -117,11 +115,11 @@ func (s *SWIMAIMC) Initialize(h imc.Host, id uint32) error {
 	if !okN || !okV || name == "" || version == "" {
 		rel, err := h.OSRelease()
 		if err != nil {
-			return fmt.Errorf("imc-swima: os-release: %w", err)
+			return fmtlite.Errorf("imc-swima: os-release: %w", err)
 		}
 		facts, err := h.SystemFacts()
 		if err != nil {
-			return fmt.Errorf("imc-swima: system facts: %w", err)
+			return fmtlite.Errorf("imc-swima: system facts: %w", err)
 		}
 		name, version = osNameVersion(rel, facts.Arch)
 		if name == "" {
@@ -283,7 +281,7 @@ func (s *SWIMAIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	if err != nil {
 		var perr *patnc.Error
 		if !errors.As(err, &perr) {
-			return fmt.Errorf("imc-swima: %w", err)
+			return fmtlite.Errorf("imc-swima: %w", err)
 		}
 		s.logf(abi.LogInfo, "%v", perr)
 		return s.send(conn, imv, []patnc.Attr{perr.ErrorAttr()})
@@ -373,13 +371,13 @@ func (s *SWIMAIMC) fulfil(requestID uint32, idsOnly bool, earliest uint32, targe
 			return append(out, s.eventsAttr(requestID, idsOnly, ev))
 		}
 		out = append(out, patnc.NewSWIMAError(patnc.ErrSWIMA, requestID, 0,
-			fmt.Sprintf("failed to collect SW%s events, fallback to SW%s inventory", kind, kind)))
+			fmtlite.Sprintf("failed to collect SW%s events, fallback to SW%s inventory", kind, kind)))
 		s.logf(abi.LogInfo, "%v", err)
 	}
 	inv, err := s.collectInventory(idsOnly, targets)
 	if err != nil {
 		s.logf(abi.LogError, "%v", err)
-		return append(out, patnc.NewSWIMAError(patnc.ErrSWIMA, requestID, 0, fmt.Sprintf("failed to collect SW%s inventory", kind)))
+		return append(out, patnc.NewSWIMAError(patnc.ErrSWIMA, requestID, 0, fmtlite.Sprintf("failed to collect SW%s inventory", kind)))
 	}
 	inv.RequestID = requestID
 	s.logf(abi.LogInfo, "collected %d SW%s record%s", len(inv.Records), kind, plural(len(inv.Records)))
@@ -397,7 +395,7 @@ func (s *SWIMAIMC) collectInventory(idsOnly bool, targets []string) (*patnc.SWIn
 	for {
 		page, err := s.h.SWInventory(abi.SWRequest{Start: next, Max: pageSize})
 		if err != nil {
-			return nil, fmt.Errorf("imc-swima: sw_inventory: %w", err)
+			return nil, fmtlite.Errorf("imc-swima: sw_inventory: %w", err)
 		}
 		a.EIDEpoch, a.LastEID = page.Epoch, page.LastEID
 		for _, it := range page.Items {
@@ -436,7 +434,7 @@ func (s *SWIMAIMC) collectEvents(earliest uint32, targets []string) (events, err
 	for {
 		page, err := s.h.SWEvents(abi.SWRequest{Start: next, Max: pageSize})
 		if err != nil {
-			return ev, fmt.Errorf("imc-swima: sw_events: %w", err)
+			return ev, fmtlite.Errorf("imc-swima: sw_events: %w", err)
 		}
 		if next == earliest && earliest > 1 && (page.FirstEID == 0 || page.FirstEID > earliest) && earliest <= page.LastEID {
 			return ev, errEventsGone
@@ -475,7 +473,7 @@ func (s *SWIMAIMC) eventsAttr(requestID uint32, idsOnly bool, ev events) *patnc.
 		if !idsOnly {
 			rec.Record = s.swidTag(e.Item, id)
 		}
-		a.Events = append(a.Events, patnc.SWEvent{EID: e.EID, Timestamp: time.Unix(e.Time, 0).UTC().Format("2006-01-02T15:04:05Z"),
+		a.Events = append(a.Events, patnc.SWEvent{EID: e.EID, Timestamp: patnc.DateTimeFromUnix(e.Time).String(),
 			Action: e.Action, Record: rec})
 	}
 	return a
@@ -491,7 +489,7 @@ func (s *SWIMAIMC) send(conn imc.ConnID, imv uint32, attrs []patnc.Attr) error {
 	m := patnc.Message{ID: s.msgID(), Attrs: attrs}
 	body, err := m.Marshal()
 	if err == nil && uint32(len(body)) > s.maxMsg {
-		err = fmt.Errorf("%d bytes", len(body))
+		err = fmtlite.Errorf("%d bytes", len(body))
 	}
 	if err != nil {
 		s.logf(abi.LogError, "SWIMA answer too large: %v", err)
@@ -506,7 +504,7 @@ func (s *SWIMAIMC) send(conn imc.ConnID, imv uint32, attrs []patnc.Attr) error {
 		}
 		m.Attrs = []patnc.Attr{patnc.NewSWIMAError(patnc.ErrSWIMAResponseTooLarge, reqID, s.maxMsg-patnc.MsgHeaderLen, "response too large")}
 		if body, err = m.Marshal(); err != nil {
-			return fmt.Errorf("imc-swima: %w", err)
+			return fmtlite.Errorf("imc-swima: %w", err)
 		}
 	}
 	s.logf(abi.LogInfo, "[TNC] creating PA-TNC message with ID 0x%08x", m.ID)
@@ -514,7 +512,7 @@ func (s *SWIMAIMC) send(conn imc.ConnID, imv uint32, attrs []patnc.Attr) error {
 		s.logf(abi.LogDebug, "[TNC] creating PA-TNC attribute type %s", a.Type())
 	}
 	if err := s.h.Send(conn, imc.Message{Type: msgTypeSWIMA, Validator: imv, Exclusive: imv != abi.IDAny, Body: body}); err != nil {
-		return fmt.Errorf("imc-swima: send: %w", err)
+		return fmtlite.Errorf("imc-swima: send: %w", err)
 	}
 	return nil
 }
