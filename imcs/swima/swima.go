@@ -39,6 +39,13 @@ const (
 	settingMaxMessageSize = "max_message_size"
 )
 
+// sourceID is the Source ID of every software record: the IMC has one
+// source, the host's inventory (RFC 8412 §5.14 describes it).
+const sourceID = 0
+
+// sourceMetadata describes that source in a Source Metadata Response.
+const sourceMetadata = "imchost sw_inventory: the dpkg, rpm and apk package databases and the SWID tags under /usr/share/swidtag; events from the host's record of changes"
+
 // pageSize is how many entries one host call returns.
 const pageSize = 1024
 
@@ -271,7 +278,8 @@ func (s *SWIMAIMC) Terminate() error { return nil }
 // first SW Request of the message is fulfilled (strongSwan's imc-swima
 // answers one per message), its C and S flags handled first; a
 // Subscription Status Request is answered with the subscriptions of the
-// asking IMV (RFC 8412 §5.12). The answers travel in one message.
+// asking IMV (RFC 8412 §5.12), a Source Metadata Request with the one
+// source (§5.14). The answers travel in one message.
 func (s *SWIMAIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 	if s.h == nil || s.osPart == "" {
 		return errors.New(`imc-swima: IMC "SWIMA" has not been initialized`)
@@ -311,6 +319,8 @@ func (s *SWIMAIMC) Receive(conn imc.ConnID, msg imc.Message) error {
 			}
 		case *patnc.SubscriptionStatusRequest:
 			out = append(out, s.subscriptionStatus(imv))
+		case *patnc.SourceMetadataRequest:
+			out = append(out, &patnc.SourceMetadataResponse{Sources: []patnc.SourceMetadata{{SourceID: sourceID, Metadata: sourceMetadata}}})
 		}
 	}
 	return s.send(conn, imv, out)

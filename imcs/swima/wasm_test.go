@@ -272,6 +272,25 @@ func TestWasmSubscriptionStatus(t *testing.T) {
 	}
 }
 
+// TestWasmSourceMetadata: a Source Metadata Request (RFC 8412 §5.13) is
+// answered with the IMC's one source, the Source ID its records carry.
+func TestWasmSourceMetadata(t *testing.T) {
+	m := newMachine(t)
+	h, _ := m.start(t, nil)
+	attrs := answer(t, h.Batch(request(t, &patnc.SWRequest{Flags: patnc.SWReqIdentifiersOnly, RequestID: 31}, &patnc.SourceMetadataRequest{})))
+	inv, ok1 := attrs[0].(*patnc.SWInventory)
+	r, ok2 := attrs[1].(*patnc.SourceMetadataResponse)
+	if len(attrs) != 2 || !ok1 || !ok2 || len(r.Sources) != 1 || r.Sources[0].SourceID != sourceID ||
+		!strings.Contains(r.Sources[0].Metadata, "dpkg, rpm and apk") {
+		t.Fatalf("answer %#v", attrs)
+	}
+	for _, rec := range inv.Records {
+		if rec.SourceID != r.Sources[0].SourceID {
+			t.Fatalf("record %+v of an undescribed source", rec)
+		}
+	}
+}
+
 // Errors: subscriptions denied by the setting, a reused subscription ID,
 // and malformed messages get their PA-TNC errors; the module lives on.
 func TestWasmErrors(t *testing.T) {

@@ -133,6 +133,10 @@ func newAttr(t Type) Attr {
 			return &SubscriptionStatusRequest{}
 		case 19:
 			return &SubscriptionStatusResponse{}
+		case 20:
+			return &SourceMetadataRequest{}
+		case 21:
+			return &SourceMetadataResponse{}
 		}
 	case abi.PENITAHSR:
 		switch t.Type {

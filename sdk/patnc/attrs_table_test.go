@@ -93,6 +93,17 @@ var attrCases = []attrCase{
 	bad("subscription status response truncated record", TypeSubscriptionStatusResponse, "00 000001 40 000000 0000002a 000000", 4),
 	bad("subscription status response truncated target", TypeSubscriptionStatusResponse, "00 000001 60 000001 00000007 00000000 0003 6162", 16),
 	bad("subscription status response trailing", TypeSubscriptionStatusResponse, "00 000000 00", 4),
+	// RFC 8412 §5.13, §5.14
+	ok("source metadata request", TypeSourceMetadataRequest, ""),
+	bad("source metadata request with a field", TypeSourceMetadataRequest, "00", 0),
+	ok("source metadata response none", TypeSourceMetadataResponse, "0000 00"),
+	ok("source metadata response", TypeSourceMetadataResponse, "0000 02 00 0004 64706b67 07 0003 72706d"),
+	ok("source metadata response reserved ignored", TypeSourceMetadataResponse, "ffff 01 00 0000"),
+	bad("source metadata response short", TypeSourceMetadataResponse, "0000", 0),
+	bad("source metadata response count too high", TypeSourceMetadataResponse, "0000 02 00 0001 61", 7),
+	bad("source metadata response truncated metadata", TypeSourceMetadataResponse, "0000 01 00 0004 6470", 4),
+	bad("source metadata response NUL", TypeSourceMetadataResponse, "0000 01 00 0002 6100", 4),
+	bad("source metadata response trailing", TypeSourceMetadataResponse, "0000 00 00", 3),
 	ok("sw inventory", TypeSWInventory, "00 000001 00000007 a1b2c3d4 00000002 00000001 000000 00 01 00 0001 61 0000 00000002 3c2f"),
 	bad("sw inventory truncated record", TypeSWInventory, "00 000001 00000007 a1b2c3d4 00000002 00000001 000000 00 01 00 0001 61 0000 00000009 3c2f", 31),
 	ok("sw id events", TypeSWIdentifierEvents, "00 000001 00000007 a1b2c3d4 00000002 00000002 00000002 "+time20+" 00000000 000000 00 01 02 0001 61 0000"),
@@ -332,8 +343,8 @@ func contains(ts []Type, t Type) bool {
 }
 
 func TestAllKnownTypesCount(t *testing.T) {
-	// 12 IETF + 7 SWIMA + 9 ITA (Echo has no parser) + 4 segmentation + 19 PTS
-	if n := len(allKnownTypes()); n != 12+7+9+4+19 {
+	// 12 IETF + 9 SWIMA + 9 ITA (Echo has no parser) + 4 segmentation + 19 PTS
+	if n := len(allKnownTypes()); n != 12+9+9+4+19 {
 		t.Errorf("%d known types", n)
 	}
 }

@@ -148,3 +148,29 @@ func FuzzSubscriptionStatusResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSourceMetadataResponse: the Source Metadata Response decoder (RFC
+// 8412 §5.14) never panics, and what it accepts re-encodes to its input
+// (the reserved field as zero).
+func FuzzSourceMetadataResponse(f *testing.F) {
+	for _, c := range attrCases {
+		if c.t == TypeSourceMetadataResponse {
+			f.Add(mustHex(f, c.value))
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var a SourceMetadataResponse
+		if a.UnmarshalValue(in) != nil {
+			return
+		}
+		enc, err := MarshalAttr(&a)
+		if err != nil {
+			t.Fatalf("MarshalAttr: %v", err)
+		}
+		want := bytes.Clone(in)
+		want[0], want[1] = 0, 0
+		if !bytes.Equal(enc[12:], want) {
+			t.Fatalf("re-encoding %x, input %x", enc[12:], in)
+		}
+	})
+}

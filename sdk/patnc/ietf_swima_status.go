@@ -110,3 +110,101 @@ func (a *SubscriptionStatusResponse) UnmarshalValue(v []byte) error {
 	}
 	return r.end()
 }
+
+// RFC 8412 Source Metadata attribute types (§5.13, §5.14).
+var (
+	TypeSourceMetadataRequest  = Type{abi.PENIETF, 20}
+	TypeSourceMetadataResponse = Type{abi.PENIETF, 21}
+)
+
+// SourceMetadataRequest is the IETF Source Metadata Request attribute, RFC
+// 8412 §5.13: a SWIMA-PV asks which sources the SWIMA-PC collects its
+// inventory from. It has no fields; a value that is not empty is refused.
+type SourceMetadataRequest struct {
+	AttrFlags
+}
+
+// Type implements Attr.
+func (a *SourceMetadataRequest) Type() Type { return TypeSourceMetadataRequest }
+
+// MarshalValue implements Attr.
+func (a *SourceMetadataRequest) MarshalValue(b *Builder) {}
+
+// UnmarshalValue implements Attr.
+func (a *SourceMetadataRequest) UnmarshalValue(v []byte) error {
+	return newReader(v).end()
+}
+
+// SourceMetadataResponse is the IETF Source Metadata Response attribute,
+// RFC 8412 §5.14: one record per data source, its Source Identifier
+// Number (the Source ID of the software records it yields) and a
+// description.
+//
+//	 0                   1                   2                   3
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|           Reserved            | Source Count  | Source Id Num |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//	|       Metadata Length         |      Metadata (var len)  ...  |
+//	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// The Reserved field is sent as zero and ignored on receipt. Metadata is
+// not NUL-terminated (§5.14): one containing a NUL is refused.
+type SourceMetadataResponse struct {
+	AttrFlags
+	Sources []SourceMetadata // at most 255
+}
+
+// SourceMetadata describes one data source of a SWIMA-PC.
+type SourceMetadata struct {
+	SourceID uint8
+	Metadata string // at most 65535 bytes, no NUL
+}
+
+// Type implements Attr.
+func (a *SourceMetadataResponse) Type() Type { return TypeSourceMetadataResponse }
+
+// MarshalValue implements Attr.
+func (a *SourceMetadataResponse) MarshalValue(b *Builder) {
+	t := TypeSourceMetadataResponse
+	if len(a.Sources) > 0xff {
+		b.SetError(errf(t, "%d sources (at most 255)", len(a.Sources)))
+		return
+	}
+	b.AddUint16(0)
+	b.AddUint8(uint8(len(a.Sources)))
+	for _, src := range a.Sources {
+		if hasNUL(src.Metadata) {
+			b.SetError(errf(t, "metadata of source %d contains a NUL", src.SourceID))
+			return
+		}
+		b.AddUint8(src.SourceID)
+		add16(b, t, "metadata", []byte(src.Metadata))
+	}
+}
+
+// UnmarshalValue implements Attr.
+func (a *SourceMetadataResponse) UnmarshalValue(v []byte) error {
+	r := newReader(v)
+	var reserved uint16
+	var count uint8
+	if !r.s.ReadUint16(&reserved) || !r.s.ReadUint8(&count) {
+		return invalid(0, "value shorter than 3 bytes")
+	}
+	a.Sources = make([]SourceMetadata, 0, capHint(uint64(count), len(r.s), 3))
+	for i := 0; i < int(count); i++ {
+		at := r.off()
+		var src SourceMetadata
+		if !r.s.ReadUint8(&src.SourceID) {
+			return short(at, "source record")
+		}
+		mat := r.off()
+		if err := r.string16(&src.Metadata, "metadata"); err != nil {
+			return err
+		}
+		if hasNUL(src.Metadata) {
+			return invalid(mat, "metadata contains a NUL")
+		}
+		a.Sources = append(a.Sources, src)
+	}
+	return r.end()
+}

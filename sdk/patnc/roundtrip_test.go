@@ -91,6 +91,14 @@ func (g gen) attr(t Type) Attr {
 			}
 		}
 		a = x
+	case TypeSourceMetadataRequest:
+		a = &SourceMetadataRequest{}
+	case TypeSourceMetadataResponse:
+		x := &SourceMetadataResponse{Sources: make([]SourceMetadata, g.n(4))}
+		for i := range x.Sources {
+			x.Sources[i] = SourceMetadata{SourceID: g.u8(), Metadata: strings.ReplaceAll(g.str(30), "\x00", "")}
+		}
+		a = x
 	case TypeSWIdentifierInventory, TypeSWInventory:
 		x := &SWInventory{IDsOnly: t == TypeSWIdentifierInventory, Flags: g.u8(), RequestID: g.u32(), EIDEpoch: g.u32(), LastEID: g.u32(), Records: make([]SWRecord, g.n(4))}
 		for i := range x.Records {
@@ -332,7 +340,7 @@ func TestRoundTripRandom(t *testing.T) {
 func selfDelimiting(a Attr) bool {
 	switch x := a.(type) {
 	case *NumericVersion, *StringVersion, *OpStatus, *InstalledPackages, *AssessmentResult,
-		*SWRequest, *SWInventory, *SWEvents, *SubscriptionStatusResponse,
+		*SWRequest, *SWInventory, *SWEvents, *SubscriptionStatusResponse, *SourceMetadataResponse,
 		*ForwardingEnabled, *FactoryDefaultPwdEnabled, *ITAGetSettings, *ITASettings, *ITASymlinks,
 		*SegContractRequest, *SegContractResponse, *NextSegment, *ReqProtoCaps, *ProtoCaps,
 		*DHNonceParamsReq, *MeasAlgoRequest, *MeasAlgoSelection, *GetTPMVersionInfo, *GetAIK,
