@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"os"
 	"testing"
 )
@@ -46,25 +45,5 @@ func FuzzParseRPMHeader(f *testing.F) {
 		if err == nil && (p.Name == "" || p.Manager != RPM) {
 			t.Fatalf("parsed %+v", p)
 		}
-	})
-}
-
-// FuzzWalkRPMNDB: the ndb reader never panics, and what it returns lies
-// within its input (it allocates no more than the file holds).
-func FuzzWalkRPMNDB(f *testing.F) {
-	f.Add(ndbGolden(f))
-	if b, err := os.ReadFile("testdata/rpm-ndb/usr/lib/sysimage/rpm/Packages.db"); err == nil {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		total := 0
-		walkRPMNDB(bytes.NewReader(in), int64(len(in)), func(blob []byte) error {
-			total += len(blob)
-			if total > len(in) {
-				t.Fatalf("%d bytes of blobs from %d bytes", total, len(in))
-			}
-			ParseRPMHeader(blob)
-			return nil
-		})
 	})
 }
