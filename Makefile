@@ -103,13 +103,18 @@ bench-strongswan: test-deps build
 		$(GO) test -count=1 -timeout 30m -run '^TestSideBySide$$' -v ./tests/interop/
 
 ## fleet-bench: the PDP's throughput/latency curve (internal/fleetbench):
-## pdp serve on SQLite, PostgreSQL and two replicas on one PostgreSQL, at
-## FLEET_SIZES endpoints, FLEET_DURATION each; the fleet section of
+## pdp serve on SQLite and on PostgreSQL at FLEET_SIZES endpoints, then one
+## and two replicas on one PostgreSQL, each replica held to
+## FLEET_REPLICA_CPU CPUs (a cgroup v1 CFS quota; as root), at
+## FLEET_REPLICA_SIZES endpoints; FLEET_DURATION each; the fleet section of
 ## BENCHMARKS.md is rewritten in place
-FLEET_SIZES    ?= 1,8,64,256,1024
-FLEET_DURATION ?= 10s
+FLEET_SIZES         ?= 1,8,64,256,1024
+FLEET_DURATION      ?= 10s
+FLEET_REPLICA_CPU   ?= 0.25
+FLEET_REPLICA_SIZES ?= 8,64,256
 fleet-bench: test-deps build
 	$(GO) run ./internal/fleetbench -imchost $(OUT)/imchost -endpoints $(FLEET_SIZES) -duration $(FLEET_DURATION) \
+		-replica-cpu $(FLEET_REPLICA_CPU) -replica-sizes $(FLEET_REPLICA_SIZES) \
 		-o $(OUT)/fleet.json -cpuprofile $(OUT)/fleet-pdp-sqlite.pprof
 	$(GO) run ./internal/benchreport -fleet $(OUT)/fleet.json -fleet-only -o BENCHMARKS.md
 

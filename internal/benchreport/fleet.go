@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -24,12 +25,22 @@ type fleetResults struct {
 	Duration string    `json:"duration"`
 	Events   int       `json:"events"`
 	Command  string    `json:"command"`
-	Points   []struct {
-		Setup    string        `json:"setup"`
-		Replicas int           `json:"replicas"`
-		PDPCPU   time.Duration `json:"pdp_cpu"`
-		GenCPU   time.Duration `json:"generator_cpu"`
-		Report   struct {
+	// ReplicaCPU is the budget asked for the budget setups (CPUs per
+	// replica); BudgetError why they ran without one.
+	ReplicaCPU  float64 `json:"replica_cpu"`
+	BudgetError string  `json:"budget_error"`
+	Points      []struct {
+		Setup      string        `json:"setup"`
+		Replicas   int           `json:"replicas"`
+		PDPCPU     time.Duration `json:"pdp_cpu"`
+		GenCPU     time.Duration `json:"generator_cpu"`
+		DBCPU      time.Duration `json:"db_cpu"`
+		CPUBudget  float64       `json:"cpu_budget"`
+		Throttling *struct {
+			Periods   int64 `json:"periods"`
+			Throttled int64 `json:"throttled_periods"`
+		} `json:"throttling"`
+		Report struct {
 			Endpoints int        `json:"Endpoints"`
 			First     fleetPhase `json:"First"`
 			Repeat    fleetPhase `json:"Repeat"`
@@ -38,11 +49,24 @@ type fleetResults struct {
 }
 
 type fleetPhase struct {
-	Attestations  int
-	Failed        int
-	Elapsed       time.Duration
-	Rate          float64
-	P50, P99, Max time.Duration
+	Attestations       int
+	Failed             int
+	Elapsed            time.Duration
+	Rate               float64
+	P50, P90, P99, Max time.Duration
+}
+
+// fleetSetup names a point's setup in the table.
+func fleetSetup(setup string, replicas int, budget float64) string {
+	switch {
+	case strings.HasPrefix(setup, "budget-") && budget > 0:
+		return fmt.Sprintf("postgres, %d × %.2g CPU", replicas, budget)
+	case strings.HasPrefix(setup, "budget-"):
+		return fmt.Sprintf("postgres, %d × no budget", replicas)
+	case replicas > 1:
+		return fmt.Sprintf("%s (%d replicas)", setup, replicas)
+	}
+	return setup
 }
 
 // fleetSection renders the curve from path; "" when there is no file.
@@ -62,38 +86,89 @@ func fleetSection(path, notesPath string) (string, error) {
 	fmt.Fprintf(&b, "%s\n## Fleet: the PDP under load (issue 24)\n\n", fleetBegin)
 	fmt.Fprintf(&b, "Measured %s on %s (%d cores; load average at the start: %s).\n",
 		r.When.Format("2006-01-02 15:04 UTC"), r.CPU, r.Cores, r.Load)
-	fmt.Fprintf(&b, "Reproduce: `make fleet-bench` (`%s`). `imchost pdp serve` processes (SQLite; PostgreSQL; two replicas on one\n", r.Command)
-	fmt.Fprintf(&b, "PostgreSQL, endpoints alternating between them), each fleet size on a fresh database, driven by\n")
+	fmt.Fprintf(&b, "Reproduce: `make fleet-bench` (`%s`).\n", r.Command)
+	fmt.Fprintf(&b, "`imchost pdp serve` processes (SQLite; PostgreSQL; one and two replicas on one PostgreSQL, each held to a CPU\n")
+	fmt.Fprintf(&b, "budget, endpoints alternating between them), each fleet size on a fresh database, driven by\n")
 	fmt.Fprintf(&b, "internal/loadgen (what `imchost pdp bench` runs): every endpoint its own P-256 AK signing TPMS_ATTEST quotes,\n")
 	fmt.Fprintf(&b, "a %d-event boot log, device ID and OS facts, over TLS 1.3/PT-TLS/PB-TNC on loopback; the generator shares the\n", r.Events)
 	fmt.Fprintf(&b, "machine with the PDPs. First contact: every endpoint once at the same time (registration); repeat: back to back\n")
 	fmt.Fprintf(&b, "for %s. Latency is dial to verdict. *PDP CPU/att.* is the PDP processes' CPU time (user+system) over all\n", r.Duration)
-	fmt.Fprintf(&b, "attestations of the row: the PDP's cost, independent of how much of the shared CPU it got.\n\n")
-	fmt.Fprintf(&b, "| setup | endpoints | first contact /s | repeat /s | p50 | p99 | max | failed | PDP CPU/att. | PDP CPU share |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "attestations of the row: the PDP's cost, independent of how much of the shared CPU it got; *PDP CPU share* is\n")
+	fmt.Fprintf(&b, "that over the row's wall time, *generator / DB share* the same for the load generator and the PostgreSQL server.\n")
+	fmt.Fprintf(&b, "*postgres, N × B CPU*: N replicas, each held to B CPUs (below the table).\n\n")
+	fmt.Fprintf(&b, "| setup | endpoints | first contact /s | repeat /s | p50 | p90 | p99 | max | failed | PDP CPU/att. | PDP CPU share | generator / DB share |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	msf := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }
 	for _, p := range r.Points {
 		f, rp := p.Report.First, p.Report.Repeat
 		n := f.Attestations + rp.Attestations + f.Failed + rp.Failed
-		per, share := "–", "–"
+		per, share, others := "–", "–", "–"
 		if n > 0 {
 			per = fmt.Sprintf("%.2f ms", float64(p.PDPCPU.Microseconds())/1000/float64(n))
 		}
 		if wall := f.Elapsed + rp.Elapsed; wall > 0 {
 			share = fmt.Sprintf("%.2f cores", p.PDPCPU.Seconds()/wall.Seconds())
+			db := "–"
+			if p.DBCPU > 0 {
+				db = fmt.Sprintf("%.2f", p.DBCPU.Seconds()/wall.Seconds())
+			}
+			others = fmt.Sprintf("%.2f / %s", p.GenCPU.Seconds()/wall.Seconds(), db)
 		}
-		setup := p.Setup
-		if p.Replicas > 1 {
-			setup = fmt.Sprintf("%s (%d replicas)", p.Setup, p.Replicas)
-		}
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %s | %s | %s | %d | %s | %s |\n", setup, p.Report.Endpoints,
-			f.Rate, rp.Rate, msf(rp.P50), msf(rp.P99), msf(rp.Max), f.Failed+rp.Failed, per, share)
+		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %s | %s | %s | %s | %d | %s | %s | %s |\n", fleetSetup(p.Setup, p.Replicas, p.CPUBudget),
+			p.Report.Endpoints, f.Rate, rp.Rate, msf(rp.P50), msf(rp.P90), msf(rp.P99), msf(rp.Max), f.Failed+rp.Failed, per, share, others)
 	}
+	b.WriteString(replicaGain(&r))
 	if notes, err := os.ReadFile(notesPath); err == nil {
 		fmt.Fprintf(&b, "\n%s", notes)
 	}
 	fmt.Fprintf(&b, "\n%s\n", fleetEnd)
 	return b.String(), nil
+}
+
+// replicaGain is the paragraph comparing one and two budgeted replicas at
+// each fleet size both were measured at; "" without budget setups.
+func replicaGain(r *fleetResults) string {
+	one, two := map[int]float64{}, map[int]float64{}
+	var sizes []int
+	var periods, throttled int64
+	budget := 0.0
+	for _, p := range r.Points {
+		switch p.Setup {
+		case "budget-1":
+			one[p.Report.Endpoints] = p.Report.Repeat.Rate
+			sizes = append(sizes, p.Report.Endpoints)
+		case "budget-2":
+			two[p.Report.Endpoints] = p.Report.Repeat.Rate
+		default:
+			continue
+		}
+		budget = max(budget, p.CPUBudget)
+		if p.Throttling != nil {
+			periods += p.Throttling.Periods
+			throttled += p.Throttling.Throttled
+		}
+	}
+	var gains []string
+	for _, n := range sizes {
+		if r2, ok := two[n]; ok && one[n] > 0 {
+			gains = append(gains, fmt.Sprintf("%d endpoints %.0f → %.0f/s (×%.2f)", n, one[n], r2, r2/one[n]))
+		}
+	}
+	if len(gains) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	if budget == 0 {
+		fmt.Fprintf(&b, "\n**A second replica: not measured with a CPU budget** (%s): both replicas and the generator shared the\n", r.BudgetError)
+		fmt.Fprintf(&b, "machine's cores, so these rows cannot show a gain. Repeat attestations/s, one → two replicas: %s.\n", strings.Join(gains, "; "))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "\n**A second replica, each held to %.2g CPU** (its own cgroup v1 group: CFS quota %.0f ms per 100 ms, GOMAXPROCS=%d;\n",
+		budget, budget*100, int(math.Ceil(budget)))
+	fmt.Fprintf(&b, "the generator and PostgreSQL unbudgeted on the rest of the machine). Repeat attestations/s, one → two replicas:\n")
+	fmt.Fprintf(&b, "%s. The replicas used up their quota in %d of %d CFS periods (%.0f %%).\n", strings.Join(gains, "; "),
+		throttled, periods, 100*float64(throttled)/float64(max(periods, 1)))
+	return b.String()
 }
 
 // replaceFleet puts section into the report at path: in place of the old
