@@ -118,6 +118,7 @@ func fleetSection(path, notesPath string) (string, error) {
 			p.Report.Endpoints, f.Rate, rp.Rate, msf(rp.P50), msf(rp.P90), msf(rp.P99), msf(rp.Max), f.Failed+rp.Failed, per, share, others)
 	}
 	b.WriteString(replicaGain(&r))
+	b.WriteString(fleetGoals(&r))
 	if notes, err := os.ReadFile(notesPath); err == nil {
 		fmt.Fprintf(&b, "\n%s", notes)
 	}
@@ -169,6 +170,69 @@ func replicaGain(r *fleetResults) string {
 	fmt.Fprintf(&b, "%s. The replicas used up their quota in %d of %d CFS periods (%.0f %%).\n", strings.Join(gains, "; "),
 		throttled, periods, 100*float64(throttled)/float64(max(periods, 1)))
 	return b.String()
+}
+
+// nearLinear is the least gain from a second replica that counts as
+// near-linear (the goal of issue 24).
+const nearLinear = 1.8
+
+// fleetGoals is the table of issue 24's goals as met or not met by the
+// points measured; "" when none of them was measured.
+func fleetGoals(r *fleetResults) string {
+	find := func(setup string, n int) (fleetPhase, bool) {
+		for _, p := range r.Points {
+			if p.Setup == setup && p.Report.Endpoints == n {
+				return p.Report.Repeat, true
+			}
+		}
+		return fleetPhase{}, false
+	}
+	verdict := func(met bool) string {
+		if met {
+			return "**met**"
+		}
+		return "**not met**"
+	}
+	var rows []string
+	if ph, ok := find("sqlite", 64); ok {
+		rows = append(rows, fmt.Sprintf("| sustained attestations/s, 64 endpoints, SQLite | ≥ 200 | %.0f/s | %s |", ph.Rate, verdict(ph.Rate >= 200)))
+	}
+	for _, setup := range []string{"sqlite", "postgres"} {
+		if ph, ok := find(setup, 256); ok {
+			rows = append(rows, fmt.Sprintf("| p99 latency, 256 endpoints, %s | ≤ 1 s | %.0f ms (p50 %.0f, p90 %.0f) | %s |", setup,
+				float64(ph.P99.Microseconds())/1000, float64(ph.P50.Microseconds())/1000, float64(ph.P90.Microseconds())/1000, verdict(ph.P99 <= time.Second)))
+		}
+	}
+	var gains []string
+	least := 0.0
+	budgeted := false
+	for _, p := range r.Points {
+		if p.Setup != "budget-1" {
+			continue
+		}
+		two, ok := find("budget-2", p.Report.Endpoints)
+		if !ok || p.Report.Repeat.Rate == 0 {
+			continue
+		}
+		budgeted = p.CPUBudget > 0
+		g := two.Rate / p.Report.Repeat.Rate
+		if len(gains) == 0 || g < least {
+			least = g
+		}
+		gains = append(gains, fmt.Sprintf("×%.2f at %d", g, p.Report.Endpoints))
+	}
+	if len(gains) > 0 {
+		v := verdict(budgeted && least >= nearLinear)
+		if !budgeted {
+			v = "**not shown** (no CPU budget)"
+		}
+		rows = append(rows, fmt.Sprintf("| gain from a second replica on PostgreSQL, equal CPU per replica | near-linear (≥ ×%.1f at every size) | %s | %s |",
+			nearLinear, strings.Join(gains, ", "), v))
+	}
+	if len(rows) == 0 {
+		return ""
+	}
+	return "\n| goal (issue 24) | target | measured (repeat phase) | |\n|---|---|---|---|\n" + strings.Join(rows, "\n") + "\n"
 }
 
 // replaceFleet puts section into the report at path: in place of the old

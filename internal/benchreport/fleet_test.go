@@ -41,6 +41,8 @@ func TestFleetSectionReplicaGain(t *testing.T) {
 		"**A second replica, each held to 0.5 CPU**", "CFS quota 50 ms per 100 ms, GOMAXPROCS=1",
 		"64 endpoints 100 → 190/s (×1.90); 256 endpoints 110 → 200/s (×1.82)",
 		"quota in 160 of 400 CFS periods (40 %)", "| 0.50 cores | 0.25 / 0.12 |",
+		"| sustained attestations/s, 64 endpoints, SQLite | ≥ 200 | 300/s | **met** |",
+		"| ×1.90 at 64, ×1.82 at 256 | **met** |",
 	} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("no %q in:\n%s", want, sec)
@@ -53,7 +55,8 @@ func TestFleetSectionReplicaGain(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"| postgres, 2 × no budget | 64 |",
-		"**A second replica: not measured with a CPU budget** (no cgroup v1 cpu controller at /x)"} {
+		"**A second replica: not measured with a CPU budget** (no cgroup v1 cpu controller at /x)",
+		"| ×1.04 at 64 | **not shown** (no CPU budget) |"} {
 		if !strings.Contains(sec, want) {
 			t.Errorf("no %q in:\n%s", want, sec)
 		}
