@@ -105,6 +105,18 @@ type IMCConfig struct {
 	// Signature is the module's detached signature file (default: the
 	// module's path and ".sig").
 	Signature string
+	// Lazy defers the module until a connection first needs it: for an
+	// IMC that waits for its IMV's request (the Attestation and SWIMA
+	// IMCs: nothing at begin_handshake). A load checks the file (pin,
+	// signature) and takes what a full load learnt of it before (imports,
+	// ABI, subscriptions) from an authenticated record in the compilation
+	// cache (record.go), without compiling it; the module is compiled and
+	// checked on the first PA message addressed to it, and instantiated
+	// per connection only on that connection's first such message, after
+	// replaying the connection's state changes and begin_handshake to it.
+	// Without a record (the first start) or a cache directory it loads as
+	// any other IMC.
+	Lazy bool
 }
 
 // Settings are an IMC's settings, by name.

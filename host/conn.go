@@ -46,7 +46,10 @@ func (c *Conn) ID() tnccs.ConnID { return c.id }
 // IMCs returns the IDs of the IMCs still serving the connection.
 func (c *Conn) IMCs() []uint32 {
 	var out []uint32
-	for _, in := range c.insts {
+	c.mu.Lock()
+	insts := slices.Clone(c.insts)
+	c.mu.Unlock()
+	for _, in := range insts {
 		if in.alive() {
 			out = append(out, in.v.m.id)
 		}
@@ -58,6 +61,10 @@ func (c *Conn) IMCs() []uint32 {
 func (c *Conn) ChangeState(ctx context.Context, s abi.ConnState) {
 	for _, in := range c.insts {
 		if !in.alive() {
+			continue
+		}
+		if in.pending != nil { // replayed when it starts
+			in.pending.states = append(in.pending.states, s)
 			continue
 		}
 		// strongSwan's imc_agent words and levels (DBG2). PB-TNC gives an
@@ -80,6 +87,10 @@ func (c *Conn) ChangeState(ctx context.Context, s abi.ConnState) {
 // BeginHandshake implements tnccs.IMCConn.
 func (c *Conn) BeginHandshake(ctx context.Context) {
 	for _, in := range c.insts {
+		if in.pending != nil { // replayed when it starts
+			in.pending.begun = true
+			continue
+		}
 		in.lifecycle(ctx, in.fBegin, abi.ExportBeginHandshake, uint64(c.id))
 	}
 	c.endRound()
@@ -89,7 +100,9 @@ func (c *Conn) BeginHandshake(ctx context.Context) {
 // batch next.
 func (c *Conn) endRound() {
 	for _, in := range c.insts {
-		in.sess.EndRound()
+		if in.sess != nil {
+			in.sess.EndRound()
+		}
 	}
 }
 
@@ -99,11 +112,16 @@ func (c *Conn) endRound() {
 func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 	t := abi.MsgType{Vendor: m.Vendor, Subtype: m.Subtype}
 	delivered := false
-	for _, in := range c.insts {
+	for i, in := range c.insts {
 		if !in.alive() || !in.accepts(t) || (m.Exclusive && uint32(m.Collector) != in.v.m.id) {
 			continue
 		}
 		delivered = true
+		if in.pending != nil {
+			if in = c.start(ctx, i); in == nil {
+				continue
+			}
+		}
 		if c.h.ilog.IsDebug() {
 			c.h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" received message for Connection ID %d from IMV %d",
 				in.v.m.id, in.v.m.name, c.id, m.Validator))
@@ -120,6 +138,9 @@ func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 // BatchEnding implements tnccs.IMCConn.
 func (c *Conn) BatchEnding(ctx context.Context) {
 	for _, in := range c.insts {
+		if in.pending != nil {
+			continue
+		}
 		in.lifecycle(ctx, in.fBatch, abi.ExportBatchEnding, uint64(c.id))
 	}
 	c.endRound()
@@ -184,6 +205,70 @@ type instance struct {
 	hdr        [abi.MessageHeaderLen]byte // imc_receive's header, built here to spare an allocation per message
 
 	fAlloc, fInit, fChange, fBegin, fReceive, fBatch, fTerm api.Function
+
+	// pending is set while the instance stands for a lazy IMC not started
+	// on this connection yet (Host.pendingInstance): no module, no
+	// session; what the connection told the IMC so far, to replay.
+	pending *pendingStart
+}
+
+// pendingStart is what a connection told a lazy IMC before it started.
+type pendingStart struct {
+	states []abi.ConnState // state changes, in order
+	begun  bool            // begin_handshake
+}
+
+// pendingInstance stands for a lazy IMC on connection c until its first
+// message (Conn.start). It holds the connection's reference on v.
+func (h *Host) pendingInstance(v *version, c *Conn) *instance {
+	return &instance{h: h, v: v, conn: c, pending: &pendingStart{}}
+}
+
+// start starts the lazy IMC standing at c.insts[i] for its first message:
+// the version is compiled if it is not yet (Host.startLazy), an instance
+// made and initialized, and the connection's state changes and
+// begin_handshake replayed to it; what it sends goes with the batch being
+// answered. It returns the started instance, or nil when the IMC could not
+// start (logged; the IMC is left out of this connection, the others go
+// on).
+func (c *Conn) start(ctx context.Context, i int) *instance {
+	h, p := c.h, c.insts[i]
+	v := p.v
+	err := h.startLazy(ctx, v)
+	var in *instance
+	if err == nil {
+		in, err = h.newInstance(ctx, v, c)
+		if err != nil {
+			h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" failed for Connection ID %d: %v", v.m.id, v.m.name, c.id, err))
+		}
+	}
+	if err != nil {
+		p.mu.Lock()
+		p.failed = true
+		p.mu.Unlock()
+		return nil
+	}
+	if subs := in.sess.Subscriptions(); !slices.Equal(subs, v.subs) {
+		// Its record is out of date: the next start loads it in full.
+		removeFile(h.recordPath(v.sha, v.cfg.Settings))
+		h.wlog.Warn(fmt.Sprintf("IMC %d \"%s\" subscribed to other message types than its record says; the next start loads it in full",
+			v.m.id, v.m.name))
+	}
+	in.ref, p.ref = p.ref, false
+	c.mu.Lock()
+	c.insts[i] = in
+	c.mu.Unlock()
+	for _, s := range p.pending.states {
+		in.lifecycle(ctx, in.fChange, abi.ExportConnectionChange, uint64(c.id), uint64(s))
+	}
+	if p.pending.begun {
+		in.lifecycle(ctx, in.fBegin, abi.ExportBeginHandshake, uint64(c.id))
+	}
+	h.ilog.Debug(fmt.Sprintf("IMC %d \"%s\" started for Connection ID %d on its first message", v.m.id, v.m.name, c.id))
+	if !in.alive() {
+		return nil
+	}
+	return in
 }
 
 type instKey struct{}
@@ -300,7 +385,13 @@ func (in *instance) alive() bool {
 	return !in.failed && !in.closed
 }
 
-func (in *instance) accepts(t abi.MsgType) bool { return in.sess.Accepts(t) }
+func (in *instance) accepts(t abi.MsgType) bool {
+	if in.pending != nil {
+		recv, _ := parsePATypes(in.v.cfg.PAReceive) // checked by Config.Validate
+		return coversType(in.v.subs, t) && (recv == nil || coversType(recv, t))
+	}
+	return in.sess.Accepts(t)
+}
 
 func (in *instance) connID() tnccs.ConnID {
 	if in.conn == nil {
@@ -487,7 +578,7 @@ func (in *instance) terminate(ctx context.Context) {
 	if in.closed {
 		return
 	}
-	if !in.failed {
+	if !in.failed && in.pending == nil {
 		// Terminate even when the connection's context is already done
 		// (its own deadline still applies).
 		st, err := in.callLocked(context.WithoutCancel(ctx), in.fTerm, abi.ExportTerminate)
@@ -503,6 +594,12 @@ func (in *instance) closeLocked() {
 		return
 	}
 	in.closed = true
+	if in.pending != nil { // never started
+		if in.ref {
+			in.v.release(in.h)
+		}
+		return
+	}
 	in.mod.Close(context.Background())
 	in.sess.Close()
 	in.h.live.Add(-1)

@@ -381,6 +381,11 @@ func (h *Host) compileJob(ctx context.Context, cfg *Config, j *loadJob) (*versio
 			}
 		}
 	}
+	if j.c.Lazy {
+		if v, ok, err := h.lazyVersion(ctx, cfg, j.id, j.c, mf); ok {
+			return v, err
+		}
+	}
 	return h.compile(ctx, cfg, j.id, j.c, mf)
 }
 
@@ -391,14 +396,18 @@ func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
 	if err == nil && v == nil {
 		return nil // unchanged
 	}
-	if err == nil {
+	if err == nil && v.lazy == nil {
 		err = h.check(ctx, v)
+		if err == nil && c.Lazy {
+			if rerr := h.writeRecord(v); rerr != nil {
+				h.wlog.Debug(fmt.Sprintf("not keeping the record of '%s' in '%s': %v", c.Path, h.cacheDir, rerr))
+			}
+		}
 	}
 	if err == nil {
 		if err = h.measure(ctx, v); err != nil {
 			v.dropSpare(h)
-			v.compiled.Close(ctx)
-			v.src.close()
+			v.closeCompiled(ctx)
 		}
 	}
 	if err != nil {
@@ -446,6 +455,10 @@ func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
 		prev.release(h)
 	} else {
 		h.ilog.Info(fmt.Sprintf("IMC %d \"%s\" loaded from '%s'", id, c.Name, c.Path))
+	}
+	if v.lazy != nil {
+		h.wlog.Info(fmt.Sprintf("IMC %d \"%s\" checked against its record in the compilation cache, not compiled: it starts on its first message",
+			id, c.Name))
 	}
 	return nil
 }
@@ -557,6 +570,8 @@ func (h *Host) OpenConn(ctx context.Context, id tnccs.ConnID, send tnccs.SendFun
 	for i, sp := range spares {
 		if sp != nil {
 			insts[i] = sp.adopt(c)
+		} else if vs[i].lazy != nil {
+			insts[i] = h.pendingInstance(vs[i], c)
 		} else {
 			fresh++
 		}
@@ -692,6 +707,10 @@ type ModuleInfo struct {
 	CallTimeout   time.Duration
 	LoadedAt      time.Time
 	Instances     int // live connection instances of this version
+	// Lazy says the IMC is configured lazy (IMCConfig.Lazy); Compiled
+	// whether the version has been compiled: false while a lazy IMC loaded
+	// from its record has not been needed yet.
+	Lazy, Compiled bool
 }
 
 // List returns the loaded modules in ID order.

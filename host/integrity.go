@@ -137,7 +137,7 @@ func strictCache(dir string) error {
 					}
 				}
 			}
-		case name == cacheKeyName || strings.HasPrefix(name, "wasmstop-v"):
+		case name == cacheKeyName || strings.HasPrefix(name, "wasmstop-v") || strings.HasPrefix(name, "imc-record-v"):
 			if fi, err := e.Info(); err == nil {
 				if err := strictMode(p, fi, false); err != nil {
 					return err

@@ -41,7 +41,7 @@ func TestModuleFile(t *testing.T) {
 	if err := os.WriteFile(p, append(mod, 0), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := mf.bytes(); err == nil || !strings.Contains(err.Error(), "changed while it was being loaded") {
+	if _, err := mf.bytes(); err == nil || !errors.Is(err, errFileChanged) {
 		t.Fatalf("a changed file was read: %v", err)
 	}
 	big := filepath.Join(dir, "big.wasm")

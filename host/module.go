@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -74,6 +75,26 @@ type version struct {
 	// (Options.ReuseProbe; guarded by Host.mu once the version is in
 	// service).
 	spare *instance
+	// lazy is set when the version was put in service from its record
+	// (IMCConfig.Lazy): compiled and src stay nil until the first
+	// connection that needs the module compiles it (startLazy).
+	lazy *lazyState
+}
+
+// lazyState is a lazy version's compilation on first use.
+type lazyState struct {
+	mu   sync.Mutex
+	done bool // compiled (guarded by mu)
+	// compiled says it was compiled (guarded by Host.mu, for List).
+	compiled bool
+}
+
+// closeCompiled closes the compiled module and its source, if any.
+func (v *version) closeCompiled(ctx context.Context) {
+	if v.compiled != nil {
+		v.compiled.Close(ctx)
+	}
+	v.src.close()
 }
 
 func (v *version) release(h *Host) {
@@ -83,8 +104,7 @@ func (v *version) release(h *Host) {
 	h.mu.Unlock()
 	if last {
 		v.dropSpare(h)
-		v.compiled.Close(context.Background())
-		v.src.close()
+		v.closeCompiled(context.Background())
 		h.wlog.Debug(fmt.Sprintf("IMC %d \"%s\" version %d closed", v.m.id, v.m.name, v.seq))
 	}
 }
@@ -116,6 +136,7 @@ func (v *version) info() ModuleInfo {
 		Grants: slices.Clone(v.cfg.Grants), Imports: slices.Clone(v.imports),
 		Subscriptions: slices.Clone(v.subs), MemoryPages: v.pages, CallTimeout: v.timeout,
 		LoadedAt: v.loadedAt, Instances: v.instances,
+		Lazy: v.cfg.Lazy, Compiled: v.lazy == nil || v.lazy.compiled,
 	}
 }
 
@@ -169,10 +190,14 @@ func (mf *moduleFile) bytes() ([]byte, error) {
 		return nil, err
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != mf.sha {
-		return nil, fmt.Errorf("'%s' changed while it was being loaded", mf.path)
+		return nil, fmt.Errorf("'%s' %w (sha256 %s then)", mf.path, errFileChanged, mf.sha[:16])
 	}
 	return b, nil
 }
+
+// errFileChanged: a module file is no longer the one whose hash was
+// checked (pin, signature) when its version was loaded.
+var errFileChanged = errors.New("changed since its sha256 was checked")
 
 // readModule reads a module file, bounded by maxModuleSize.
 func readModule(path string) ([]byte, error) {
@@ -260,33 +285,62 @@ func allI32(ts []api.ValueType) bool {
 // part of a load (decoding and validating megabytes of code), and loads of
 // several modules run it concurrently; check does the rest in order.
 func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfig, mf *moduleFile) (*version, error) {
-	sha := mf.sha
-	if c.SHA256 != "" && !strings.EqualFold(c.SHA256, sha) {
-		return nil, fmt.Errorf("%w: '%s' has sha256 %s, %s pins %s", ErrPin, c.Path, sha, full.source(), strings.ToLower(c.SHA256))
-	}
-	signer, err := h.checkSignature(full, c, mf)
+	signer, err := h.verifyFile(full, c, mf)
 	if err != nil {
 		return nil, err
-	}
-	if !bytes.Equal(mf.head, wasmMagic) {
-		return nil, fmt.Errorf("%w: '%s' does not start with the wasm header \\0asm version 1", ErrNotWasm, c.Path)
 	}
 	pages := full.memoryPages(c)
 	hr, err := h.runtime(ctx, pages)
 	if err != nil {
 		return nil, err
 	}
+	cm, src, took, compiles, err := h.compileFile(ctx, hr, c, mf)
+	if err != nil {
+		return nil, err
+	}
+	return &version{
+		cfg: *c, full: full, sha: mf.sha, size: mf.size, signer: signer, compiled: cm, src: src, rt: hr, pages: pages,
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: took, native: compiles,
+		m: &module{id: id, name: c.Name},
+	}, nil
+}
+
+// verifyFile checks what a module file is before anything of it is used:
+// its sha256 pin, its signature and the wasm header. It returns the
+// signer's key ID ("" unsigned).
+func (h *Host) verifyFile(full *Config, c *IMCConfig, mf *moduleFile) (string, error) {
+	if c.SHA256 != "" && !strings.EqualFold(c.SHA256, mf.sha) {
+		return "", fmt.Errorf("%w: '%s' has sha256 %s, %s pins %s", ErrPin, c.Path, mf.sha, full.source(), strings.ToLower(c.SHA256))
+	}
+	signer, err := h.checkSignature(full, c, mf)
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(mf.head, wasmMagic) {
+		return "", fmt.Errorf("%w: '%s' does not start with the wasm header \\0asm version 1", ErrNotWasm, c.Path)
+	}
+	return signer, nil
+}
+
+// compileFile compiles a verified module file (its wasmstop rewrite, from
+// the cache when it is there) in the runtime hr: the costly part of a load.
+// compiles says whether wazero made native code rather than reading it
+// from the cache.
+func (h *Host) compileFile(ctx context.Context, hr *hostRuntime, c *IMCConfig, mf *moduleFile) (cm wazero.CompiledModule, src *source, took time.Duration, compiles bool, err error) {
 	start := time.Now()
 	// The stop checks replace wazero's per-call watcher (see wasmstop);
 	// the pin above is of the file as built.
 	src, cachedAt, wid, err := h.instrument(mf)
+	if errors.Is(err, errFileChanged) {
+		return nil, nil, 0, false, err
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
+		return nil, nil, 0, false, fmt.Errorf("%w: '%s' cannot be prepared for running: %v", ErrNotWasm, c.Path, err)
 	}
 	// wazero's native code for it, authenticated before wazero reads it
 	// and sealed once wazero has written it (integrity.go).
 	var native string
-	compiles := true // no cached native code: wazero compiles
+	compiles = true // no cached native code: wazero compiles
 	if h.cacheDir != "" {
 		native = filepath.Join(wazeroDir(h.cacheDir), nativeName(wid))
 		if err := checkNative(h.cacheKey, native); err != nil {
@@ -295,7 +349,7 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 		_, err := os.Stat(native)
 		compiles = err != nil
 	}
-	cm, err := compileGuarded(ctx, hr.rt, src.b)
+	cm, err = compileGuarded(ctx, hr.rt, src.b)
 	src.drop()
 	cacheErr := func(err error) bool {
 		return err != nil && h.cacheDir != "" && strings.Contains(err.Error(), "compilationcache")
@@ -322,18 +376,14 @@ func (h *Host) compile(ctx context.Context, full *Config, id uint32, c *IMCConfi
 	}
 	if err != nil {
 		src.close()
-		return nil, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
+		return nil, nil, 0, false, fmt.Errorf("%w: '%s' does not compile: %v", ErrNotWasm, c.Path, err)
 	}
 	if native != "" {
 		if err := sealNative(h.cacheKey, native); err != nil {
 			h.wlog.Warn(fmt.Sprintf("sealing compiled code '%s' in the compilation cache: %v", native, err))
 		}
 	}
-	return &version{
-		cfg: *c, full: full, sha: sha, size: mf.size, signer: signer, compiled: cm, src: src, rt: hr, pages: pages,
-		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, took: time.Since(start), native: compiles,
-		m: &module{id: id, name: c.Name},
-	}, nil
+	return cm, src, time.Since(start), compiles, nil
 }
 
 // check finishes a compiled version: ABI marker and exports, imports ⊆
@@ -358,8 +408,7 @@ func (h *Host) check(ctx context.Context, v *version) error {
 		v.subs, err = h.probe(ctx, v)
 	}
 	if err != nil {
-		v.compiled.Close(ctx)
-		v.src.close()
+		v.closeCompiled(ctx)
 	}
 	return err
 }
@@ -573,4 +622,89 @@ func compileGuarded(ctx context.Context, rt wazero.Runtime, bin []byte) (cm waze
 		}
 	}()
 	return rt.CompileModule(ctx, bin)
+}
+
+// lazyVersion is a lazy IMC's load (IMCConfig.Lazy): the file verified
+// (pin, signature, header) and its record's imports checked against the
+// grants, nothing compiled. ok is false when there is no usable record:
+// the caller loads the module in full (which writes the record).
+func (h *Host) lazyVersion(ctx context.Context, full *Config, id uint32, c *IMCConfig, mf *moduleFile) (v *version, ok bool, err error) {
+	signer, err := h.verifyFile(full, c, mf)
+	if err != nil {
+		return nil, true, err
+	}
+	rec, rerr := h.readRecord(mf.sha, c.Settings)
+	if rerr != nil {
+		h.wlog.Warn(rerr.Error())
+	}
+	if rec == nil {
+		return nil, false, nil
+	}
+	if err := checkImportNames(rec.Imports, c.Grants, full.source()); err != nil {
+		return nil, true, err
+	}
+	pages := full.memoryPages(c)
+	hr, err := h.runtime(ctx, pages)
+	if err != nil {
+		return nil, true, err
+	}
+	return &version{
+		cfg: *c, full: full, sha: mf.sha, size: mf.size, signer: signer, rt: hr, pages: pages,
+		timeout: full.callTimeout(c), loadedAt: time.Now(), refs: 1, imports: rec.Imports, subs: rec.Subs,
+		m: &module{id: id, name: c.Name}, lazy: &lazyState{},
+	}, true, nil
+}
+
+// startLazy compiles a lazy version on its first use. What it compiles is
+// what its load verified: the wasmstop rewrite of the file with the sha256
+// the load checked against the pin and the signature, from the cache,
+// where its MAC binds it to that sha256 (instrument); only when the cache
+// has no rewrite is the file read again, and then it must still have that
+// sha256, or the IMC is refused (a file changed after the load is a
+// reload's to check). The compiled module passes the checks a full load
+// makes (ABI exports, imports ⊆ grants, the imports its record named). A
+// refusal is logged and removes the record, so that the next start loads
+// the module in full; the next connection that needs it tries again.
+func (h *Host) startLazy(ctx context.Context, v *version) error {
+	l := v.lazy
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return nil
+	}
+	err := h.compileLazy(context.WithoutCancel(ctx), v)
+	if err != nil {
+		removeFile(h.recordPath(v.sha, v.cfg.Settings))
+		h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" refused at its first use, from '%s': %v", v.m.id, v.m.name, v.cfg.Path, err))
+		return err
+	}
+	l.done = true
+	return nil
+}
+
+func (h *Host) compileLazy(ctx context.Context, v *version) error {
+	mf := &moduleFile{path: v.cfg.Path, sha: v.sha, size: v.size, head: wasmMagic}
+	cm, src, took, compiles, err := h.compileFile(ctx, v.rt, &v.cfg, mf)
+	if err != nil {
+		return err
+	}
+	err = checkExports(cm)
+	var imports []string
+	if err == nil {
+		imports, err = checkImports(cm, v.cfg.Grants, v.full.source())
+	}
+	if err == nil && !slices.Equal(imports, v.imports) {
+		err = fmt.Errorf("%w: the module imports %s, its record %s", ErrGrant, strings.Join(imports, ", "), strings.Join(v.imports, ", "))
+	}
+	if err != nil {
+		cm.Close(ctx)
+		src.close()
+		return err
+	}
+	h.mu.Lock()
+	v.compiled, v.src, v.took, v.native = cm, src, took, compiles
+	v.lazy.compiled = true
+	h.mu.Unlock()
+	h.wlog.Info(fmt.Sprintf("IMC %d \"%s\" compiled on its first use in %s", v.m.id, v.m.name, took.Round(time.Millisecond)))
+	return nil
 }
