@@ -117,6 +117,13 @@ type IMCConfig struct {
 	// Without a record (the first start) or a cache directory it loads as
 	// any other IMC.
 	Lazy bool
+	// Prefetch, for a lazy IMC, starts its compilation in the background
+	// as soon as the load is done, so that its first message does not
+	// wait for it (the first batch does not: it needs only the other
+	// IMCs); it is still instantiated only on its first message. For an
+	// IMC that nearly every PDP asks (the Attestation IMC), not for one
+	// that few do (the SWIMA IMC: compiled only if asked).
+	Prefetch bool
 }
 
 // Settings are an IMC's settings, by name.

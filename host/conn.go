@@ -234,7 +234,7 @@ func (h *Host) pendingInstance(v *version, c *Conn) *instance {
 func (c *Conn) start(ctx context.Context, i int) *instance {
 	h, p := c.h, c.insts[i]
 	v := p.v
-	err := h.startLazy(ctx, v)
+	err := h.startLazy(ctx, v, false)
 	var in *instance
 	if err == nil {
 		in, err = h.newInstance(ctx, v, c)

@@ -97,6 +97,7 @@ type Host struct {
 	closing     bool           // Close has begun: no new connection
 	closed      bool           // Close has closed the connections
 	opening     sync.WaitGroup // OpenConn calls instantiating; Close waits for them
+	prefetching sync.WaitGroup // lazy versions compiling in the background (Prefetch)
 
 	live atomic.Int64 // open module instances
 	// Mappings made and not yet unmapped: instances' linear memories and
@@ -459,6 +460,9 @@ func (h *Host) finishJob(ctx context.Context, j *loadJob) error {
 	if v.lazy != nil {
 		h.wlog.Info(fmt.Sprintf("IMC %d \"%s\" checked against its record in the compilation cache, not compiled: it starts on its first message",
 			id, c.Name))
+		if c.Prefetch {
+			h.prefetch(ctx, v)
+		}
 	}
 	return nil
 }
@@ -472,6 +476,24 @@ func joinComma(s []string) string {
 		out += x
 	}
 	return out
+}
+
+// prefetch compiles a lazy version in the background (IMCConfig.Prefetch),
+// holding a reference on it meanwhile; Close waits for it.
+func (h *Host) prefetch(ctx context.Context, v *version) {
+	h.mu.Lock()
+	if h.closing || h.closed {
+		h.mu.Unlock()
+		return
+	}
+	v.refs++
+	h.prefetching.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.prefetching.Done()
+		defer v.release(h)
+		_ = h.startLazy(context.WithoutCancel(ctx), v, true) // a refusal is logged; the first message tries again
+	}()
 }
 
 // Reload puts cfg in force (nil: the configuration in force) and reads
@@ -654,7 +676,9 @@ func (h *Host) Close(ctx context.Context) error {
 	h.mu.Unlock()
 	// A connection being opened finishes first: its instances must not
 	// outlive the runtimes (their memory is unmapped when they close).
+	// So does a compilation in the background.
 	h.opening.Wait()
+	h.prefetching.Wait()
 	h.mu.Lock()
 	conns := make([]*Conn, 0, len(h.conns))
 	for c := range h.conns {

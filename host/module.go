@@ -665,14 +665,15 @@ func (h *Host) lazyVersion(ctx context.Context, full *Config, id uint32, c *IMCC
 // makes (ABI exports, imports ⊆ grants, the imports its record named). A
 // refusal is logged and removes the record, so that the next start loads
 // the module in full; the next connection that needs it tries again.
-func (h *Host) startLazy(ctx context.Context, v *version) error {
+// background says it runs for Prefetch, not for a message.
+func (h *Host) startLazy(ctx context.Context, v *version, background bool) error {
 	l := v.lazy
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.done {
 		return nil
 	}
-	err := h.compileLazy(context.WithoutCancel(ctx), v)
+	err := h.compileLazy(context.WithoutCancel(ctx), v, background)
 	if err != nil {
 		removeFile(h.recordPath(v.sha, v.cfg.Settings))
 		h.wlog.Error(fmt.Sprintf("IMC %d \"%s\" refused at its first use, from '%s': %v", v.m.id, v.m.name, v.cfg.Path, err))
@@ -682,7 +683,7 @@ func (h *Host) startLazy(ctx context.Context, v *version) error {
 	return nil
 }
 
-func (h *Host) compileLazy(ctx context.Context, v *version) error {
+func (h *Host) compileLazy(ctx context.Context, v *version, background bool) error {
 	mf := &moduleFile{path: v.cfg.Path, sha: v.sha, size: v.size, head: wasmMagic}
 	cm, src, took, compiles, err := h.compileFile(ctx, v.rt, &v.cfg, mf)
 	if err != nil {
@@ -705,6 +706,10 @@ func (h *Host) compileLazy(ctx context.Context, v *version) error {
 	v.compiled, v.src, v.took, v.native = cm, src, took, compiles
 	v.lazy.compiled = true
 	h.mu.Unlock()
-	h.wlog.Info(fmt.Sprintf("IMC %d \"%s\" compiled on its first use in %s", v.m.id, v.m.name, took.Round(time.Millisecond)))
+	when := "for its first message"
+	if background {
+		when = "in the background"
+	}
+	h.wlog.Info(fmt.Sprintf("IMC %d \"%s\" compiled %s in %s", v.m.id, v.m.name, when, took.Round(time.Millisecond)))
 	return nil
 }

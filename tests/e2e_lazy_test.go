@@ -31,9 +31,10 @@ import (
 func lazyIMCs(t *testing.T, env *tpmEnv, dir string) []host.IMCConfig {
 	t.Helper()
 	imcs := imcConfigs(t, env.logPath)
-	if !imcs[1].Lazy || imcs[0].Lazy {
-		t.Fatalf("%s: want the Attestation IMC lazy and the OS IMC not, got %+v", shipped, imcs)
+	if !imcs[1].Lazy || !imcs[1].Prefetch || imcs[0].Lazy {
+		t.Fatalf("%s: want the Attestation IMC lazy and prefetched and the OS IMC not, got %+v", shipped, imcs)
 	}
+	imcs[1].Prefetch = false // TestLazyIMCs looks at when it compiles
 	swima := filepath.Join(modDir, "imc-swima.wasm")
 	if _, err := os.Stat(swima); err != nil {
 		swima = filepath.Join(buildDir, "imc-swima.wasm")
@@ -44,6 +45,9 @@ func lazyIMCs(t *testing.T, env *tpmEnv, dir string) []host.IMCConfig {
 		}
 	}
 	cfg := loadShippedIMC(t, "SWIMA")
+	if !cfg.Lazy || cfg.Prefetch {
+		t.Fatalf("%s: want the SWIMA IMC lazy, not prefetched: %+v", shipped, cfg)
+	}
 	cfg.Path = swima
 	cfg.Settings["state_dir"] = t.TempDir()
 	imcs = append(imcs, cfg)
@@ -171,11 +175,27 @@ func TestLazyIMCs(t *testing.T) {
 	if got, want := compiledState(h), "OS eager compiled, Attestation lazy compiled, SWIMA lazy"; got != want {
 		t.Fatalf("after an attestation without SWIMA: %s, want %s", got, want)
 	}
-	if !strings.Contains(logs.String(), `IMC 2 "Attestation" compiled on its first use`) ||
+	if !strings.Contains(logs.String(), `IMC 2 "Attestation" compiled for its first message`) ||
 		strings.Contains(logs.String(), `IMC 3 "SWIMA" compiled`) {
 		t.Errorf("log:\n%s", logs.String())
 	}
 	checkTable(t, attest(h, "second connection"), transcriptTable(false))
+	h.Close(context.Background())
+
+	// Prefetched (as shipped): compiled once, in the background, whether
+	// or not the first PTS message came first; closing the host while it
+	// compiles waits for it.
+	pre := slices.Clone(imcs)
+	pre[1].Prefetch = true
+	logs = &syncBuffer{}
+	h = lazyHost(t, env, pre, cacheDir, logs)
+	checkTable(t, attest(h, "prefetched"), transcriptTable(false))
+	if got := logs.String(); strings.Count(got, `IMC 2 "Attestation" compiled in the background`) != 1 ||
+		strings.Contains(got, `IMC 2 "Attestation" compiled for its first message`) || strings.Contains(got, `IMC 3 "SWIMA" compiled`) {
+		t.Errorf("prefetched: log:\n%s", got)
+	}
+	h.Close(context.Background())
+	h = lazyHost(t, env, pre, cacheDir, io.Discard)
 	h.Close(context.Background())
 
 	// Tampered after the start, the rewrite cached: the file's new bytes

@@ -129,6 +129,7 @@ type IMC struct {
 	Signers     []string `toml:"signers"`
 	Signature   string   `toml:"signature"`
 	Lazy        bool     `toml:"lazy"`
+	Prefetch    bool     `toml:"prefetch"`
 }
 
 // Settings are an IMC's settings. TOML values of any scalar type are kept
@@ -326,7 +327,7 @@ func (c *Config) mapShipped() error {
 			m.PASend, m.PAReceive = slices.Clone(s.PASend), slices.Clone(s.PAReceive)
 			m.Files = slices.Clone(s.Files)
 			m.Settings = maps.Clone(s.Settings)
-			m.Lazy = s.Lazy
+			m.Lazy, m.Prefetch = s.Lazy, s.Prefetch
 		}
 	}
 	return nil
@@ -414,7 +415,7 @@ func (c *Config) Host() *host.Config {
 			Name: m.Name, ID: m.ID, Path: m.Path, SHA256: m.SHA256, Grants: slices.Clone(m.Grants),
 			PASend: slices.Clone(m.PASend), PAReceive: slices.Clone(m.PAReceive), Settings: host.Settings(maps.Clone(m.Settings)),
 			Files: slices.Clone(m.Files), MemoryPages: m.MemoryPages, CallTimeout: time.Duration(m.CallTimeout),
-			Signers: slices.Clone(m.Signers), Signature: m.Signature, Lazy: m.Lazy,
+			Signers: slices.Clone(m.Signers), Signature: m.Signature, Lazy: m.Lazy, Prefetch: m.Prefetch,
 		})
 	}
 	return h
