@@ -95,6 +95,9 @@ func (w *swIMV) deviceRow(ctx context.Context) int64 {
 // the whole inventory (with records: the SWID tags carry name and version).
 func (w *swIMV) request(ctx context.Context, inventory bool) {
 	req := &patnc.SWRequest{RequestID: w.requestID}
+	if w.c.env.policy.SWIdentifiers {
+		req.Flags |= patnc.SWReqIdentifiersOnly
+	}
 	if w.c.env.policy.SWReassess && w.c.swSub == 0 {
 		// Subscribe once per connection (RFC 8412 §3.6): the IMC pushes
 		// the events of each later assessment of a kept session.
@@ -110,10 +113,14 @@ func (w *swIMV) request(ctx context.Context, inventory bool) {
 			req.EarliestEID = last + 1
 		}
 	}
+	kind := "software"
+	if req.Flags&patnc.SWReqIdentifiersOnly != 0 {
+		kind = "software identifier"
+	}
 	if req.EarliestEID == 0 {
-		w.log.Info(fmt.Sprintf("requesting the software inventory (request %d)", req.RequestID))
+		w.log.Info(fmt.Sprintf("requesting the %s inventory (request %d)", kind, req.RequestID))
 	} else {
-		w.log.Info(fmt.Sprintf("requesting the software events from EID %d (request %d)", req.EarliestEID, req.RequestID))
+		w.log.Info(fmt.Sprintf("requesting the %s events from EID %d (request %d)", kind, req.EarliestEID, req.RequestID))
 	}
 	w.requested++
 	attrs := []patnc.Attr{req}

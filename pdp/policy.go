@@ -131,6 +131,15 @@ type Policy struct {
 	// connections for a re-assessment (SRETRY, RFC 5793 §3.2) so that
 	// their verdict changes within their session.
 	SWReassess bool `toml:"sw_reassess"`
+	// SWIdentifiers makes the SWIMA IMV ask for software identifiers only
+	// (the R flag of SWIMA Request, RFC 8412 §5.7: a Software Identifier
+	// Inventory, Software Identifier Events), as strongSwan's 'SWID Tag
+	// IDs' policy does. strongSwan's imc-swima keeps software events only
+	// in its sw-collector database and sends them only as identifier
+	// events: asked for events with records it answers with a SWIMA Error
+	// and its whole inventory instead. The software stored then has no
+	// name and version (SWDeny rules match the identifiers).
+	SWIdentifiers bool `toml:"sw_identifiers"`
 
 	// MeasurementAlgorithms is the PTS Measurement Algorithm Request set
 	// (default MeasSHA1|MeasSHA256|MeasSHA384 = 0xE000).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -237,5 +238,58 @@ func TestPDPSWIMAReassess(t *testing.T) {
 	// A was the PDP's first connection.
 	if want := fmt.Sprintf("asking Connection ID %d of device 'swima-test-device' for a re-assessment", 1); !strings.Contains(lp, want) {
 		t.Errorf("PDP log lacks %q:\n%s", want, lp)
+	}
+}
+
+// TestPDPSWIMAIdentifiers: policy sw_identifiers makes our PDP ask for
+// software identifiers only (the R flag, as strongSwan's 'SWID Tag IDs'
+// policy): the inventory stored is the identifiers strongSwan forms, with
+// no name or version (no SWID tags came), the events are identifier events,
+// and a deny rule still finds the upgraded package by its identifier.
+func TestPDPSWIMAIdentifiers(t *testing.T) {
+	m := newMachine(t)
+	db := filepath.Join(t.TempDir(), "pdp.db")
+	policy := pdp.DefaultPolicy()
+	policy.SWIMA, policy.SWIdentifiers = true, true
+	policy.SWDeny = []pdp.SWDenyRule{{Name: "tzdata", Version: "2025c-0+deb12u1"}}
+	if v := attest(t, m, db, policy); v.Result != pdp.Compliant || v.Recommendation != pdp.Allow {
+		t.Fatalf("first contact: %v %v %v", v.Result, v.Recommendation, v.Reasons)
+	}
+	st, err := pdp.OpenStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	d, err := st.Device(ctx, "swima-test-device")
+	if err != nil || d == nil {
+		t.Fatalf("device %v %v", d, err)
+	}
+	pkgs, err := st.SWPackages(ctx, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range pkgs {
+		if p.Name != "" || p.Version != "" {
+			t.Errorf("stored %+v: a name and version without SWID tags", p)
+		}
+		ids = append(ids, p.SWID)
+	}
+	want := wantIDs(t)
+	sort.Strings(ids)
+	sort.Strings(want)
+	if strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Fatalf("stored %q, want %q", ids, want)
+	}
+	status, _ := os.ReadFile(filepath.Join(m.root, "var/lib/dpkg/status"))
+	m.write(t, "var/lib/dpkg/status", strings.Replace(string(status), "Version: 2025b-0+deb12u2", "Version: 2025c-0+deb12u1", 1))
+	if v := attest(t, m, db, policy); v.Result != pdp.NonCompliantMajor ||
+		!strings.Contains(strings.Join(v.Reasons, "\n"), "strongswan.org__Debian_12-x86_64-tzdata-2025c-0~deb12u1") {
+		t.Fatalf("after the upgrade: %v %v %v", v.Result, v.Recommendation, v.Reasons)
+	}
+	evs, err := st.SWEvents(ctx, d.ID, 10)
+	if err != nil || len(evs) != 2 || evs[1].SWID != "strongswan.org__Debian_12-x86_64-tzdata-2025c-0~deb12u1" || evs[1].Name != "" {
+		t.Fatalf("stored events %+v %v", evs, err)
 	}
 }
