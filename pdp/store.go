@@ -389,6 +389,25 @@ var migrations = []migration{
 			PRIMARY KEY (device, epoch, eid)
 		)`,
 	}},
+	{5, "software events sharing an EID", []string{
+		// Several events may carry one EID: strongSwan's sw-collector
+		// gives all the changes of one apt transaction the EID of that
+		// transaction (RFC 8412 §3.7 asks only that EIDs never decrease
+		// within an epoch). An event is its EID, action and identifier.
+		`CREATE TABLE sw_events_v5 (
+			device BIGINT NOT NULL REFERENCES devices(id),
+			epoch  BIGINT NOT NULL,
+			eid    BIGINT NOT NULL,
+			time   TEXT NOT NULL,
+			action BIGINT NOT NULL,
+			sw_id  TEXT NOT NULL,
+			PRIMARY KEY (device, epoch, eid, action, sw_id)
+		)`,
+		`INSERT INTO sw_events_v5 (device, epoch, eid, time, action, sw_id)
+			SELECT device, epoch, eid, time, action, sw_id FROM sw_events`,
+		`DROP TABLE sw_events`,
+		`ALTER TABLE sw_events_v5 RENAME TO sw_events`,
+	}},
 }
 
 // SchemaVersion is the schema version this build writes (the last migration).

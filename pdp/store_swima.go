@@ -140,7 +140,7 @@ func (s *sqlStore) SWPackages(ctx context.Context, device int64) ([]SWPackage, e
 
 func (s *sqlStore) SWEvents(ctx context.Context, device int64, limit int) ([]SWEventRecord, error) {
 	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT epoch, eid, time, action, sw_id FROM sw_events WHERE device = ?
-		ORDER BY epoch DESC, eid DESC LIMIT ?`), device, limit)
+		ORDER BY epoch DESC, eid DESC, action DESC, sw_id LIMIT ?`), device, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pdp: software events: %w", err)
 	}

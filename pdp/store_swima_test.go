@@ -108,3 +108,75 @@ func testStoreSoftwareChunks(t *testing.T, open func() Store) {
 		t.Fatalf("%d IMA references stored of %d: %v", len(ima), len(refs), err)
 	}
 }
+
+func TestStoreSoftwareEventsShareEID(t *testing.T) { engines(t, testStoreSoftwareEventsShareEID) }
+
+// testStoreSoftwareEventsShareEID: the four changes of one apt transaction
+// that strongSwan's sw-collector records under one EID (an upgrade's
+// deletion and creation, an installation, a removal) are four stored
+// events, and replaying them stores none twice. A database whose events
+// table still has the one-event-per-EID key (migration 4) keeps its events
+// through migration 5. (Before migration 5 only the first of the four was
+// stored: the TestSWIMASWCollector interop test found it.)
+func testStoreSoftwareEventsShareEID(t *testing.T, open func() Store) {
+	ctx := context.Background()
+	s := open()
+	d, err := s.AddDevice(ctx, "device-eid", "Debian 12 x86_64", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "strongswan.org__Debian_12-x86_64-"
+	inv := []SWPackage{{SWID: id + "bash-5.2.15-2~b8"}, {SWID: id + "tzdata-2025b-0~deb12u2"}}
+	if err := s.SetSWInventory(ctx, d.ID, 7, 2, inv); err != nil {
+		t.Fatal(err)
+	}
+
+	// The events table as migration 4 made it, with one event already
+	// stored and schema version 4: migration 5 must keep the event.
+	st := s.(*sqlStore)
+	for _, q := range []string{`DROP TABLE sw_events`, st.d.schemaSQL(migrations[3].sql[len(migrations[3].sql)-1]),
+		`DELETE FROM schema_migrations WHERE version >= 5`} {
+		if _, err := st.db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := st.db.ExecContext(ctx, st.d.q(`INSERT INTO sw_events(device, epoch, eid, time, action, sw_id) VALUES(?, 7, 2, '2025-06-02T08:14:51Z', 1, ?)`),
+		d.ID, id+"tzdata-2025b-0~deb12u2"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open()
+	if evs, err := s.SWEvents(ctx, d.ID, 10); err != nil || len(evs) != 1 || evs[0].EID != 2 {
+		t.Fatalf("the event stored before migration 5: %+v %v", evs, err)
+	}
+
+	tr := []SWEventRecord{
+		{Epoch: 7, EID: 3, Time: "2025-07-01T09:30:00Z", Action: 1, SWPackage: SWPackage{SWID: id + "hello-2.10-3"}},
+		{Epoch: 7, EID: 3, Time: "2025-07-01T09:30:00Z", Action: 1, SWPackage: SWPackage{SWID: id + "tzdata-2025c-0~deb12u1"}},
+		{Epoch: 7, EID: 3, Time: "2025-07-01T09:30:00Z", Action: 2, SWPackage: SWPackage{SWID: id + "tzdata-2025b-0~deb12u2"}},
+		{Epoch: 7, EID: 3, Time: "2025-07-01T09:30:00Z", Action: 2, SWPackage: SWPackage{SWID: id + "bash-5.2.15-2~b8"}},
+	}
+	for range 2 { // the second time a replay
+		if err := s.AddSWEvents(ctx, d.ID, 7, 3, tr); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.SWEvents(ctx, d.ID, 10)
+		if err != nil || len(evs) != 5 {
+			t.Fatalf("%d events stored, want 5 (%+v %v)", len(evs), evs, err)
+		}
+		var got []string
+		for _, e := range evs {
+			got = append(got, fmt.Sprintf("%d %d %s", e.EID, e.Action, e.SWID))
+		}
+		slices.Sort(got)
+		want := []string{"2 1 " + id + "tzdata-2025b-0~deb12u2", "3 1 " + id + "hello-2.10-3", "3 1 " + id + "tzdata-2025c-0~deb12u1",
+			"3 2 " + id + "bash-5.2.15-2~b8", "3 2 " + id + "tzdata-2025b-0~deb12u2"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("events\n got %q\nwant %q", got, want)
+		}
+		pkgs, err := s.SWPackages(ctx, d.ID)
+		if err != nil || len(pkgs) != 2 || pkgs[0].SWID != id+"hello-2.10-3" || pkgs[1].SWID != id+"tzdata-2025c-0~deb12u1" {
+			t.Fatalf("software after the transaction %+v %v", pkgs, err)
+		}
+	}
+}
