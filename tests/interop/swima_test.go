@@ -14,11 +14,14 @@ package interop
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +277,211 @@ func TestSWIMAFromStrongSwanClient(t *testing.T) {
 		if t.Failed() {
 			t.Fatalf("attestation %d:\n%s\nour PDP:\n%s", i, out, im.log())
 		}
+	}
+}
+
+// swCollector is a sw-collector database of strongSwan's: built from a
+// dpkg admin directory and an apt history log by strongSwan's own
+// sw-collector, read by its imc-swima (swid_database).
+type swCollector struct {
+	peer    peer
+	db      string
+	history string
+	conf    string
+	admin   string // DPKG_ADMINDIR for dpkg-query
+}
+
+func (p peer) swCollector() string { return filepath.Join(p.prefix, "sbin", "sw-collector") }
+
+// newSWCollector creates an empty database from strongSwan's
+// sw_collector_tables.sql, the history log from testdata/swima/history.log,
+// and runs sw-collector on the machine's dpkg database.
+func newSWCollector(t *testing.T, p peer, m *swimaMachine) *swCollector {
+	t.Helper()
+	dir := t.TempDir()
+	c := &swCollector{peer: p, db: filepath.Join(dir, "collector.db"), history: filepath.Join(dir, "history.log"),
+		admin: filepath.Join(m.root, "var", "lib", "dpkg")}
+	tables, err := os.ReadFile(filepath.Join(p.prefix, "share", "strongswan", "templates", "database", "sw-collector", "sw_collector_tables.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(tables)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	copyFile(t, testutil.Data("swima", "history.log"), c.history)
+	c.conf = writeFile(t, filepath.Join(dir, "strongswan.conf"), fmt.Sprintf(`sw-collector {
+	load = random sqlite
+	database = sqlite://%s
+	history = %s
+	first_time = 2025-01-15T10:00:00Z
+}
+`, c.db, c.history))
+	c.run(t)
+	return c
+}
+
+// run runs sw-collector (extract the history log's new entries, merge the
+// installed packages dpkg-query lists).
+func (c *swCollector) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.peer.swCollector())
+	cmd.Env = append(os.Environ(), "STRONGSWAN_CONF="+c.conf, "DPKG_ADMINDIR="+c.admin, "TZ=UTC")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sw-collector: %v\n%s", err, out)
+	}
+}
+
+// installed are the software identifiers the database lists installed.
+func (c *swCollector) installed(t *testing.T) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sw_identifiers WHERE installed = 1 ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// storedSoftware is what `imchost pdp software` lists: the software
+// identifiers (sorted) and the events ("EID action identifier").
+func storedSoftware(t *testing.T, db, device string) (ids, events []string, out string) {
+	t.Helper()
+	out = swimaSoftware(t, db, device)
+	inEvents := false
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case strings.HasPrefix(l, "newest "):
+			inEvents = true
+		case len(f) == 0 || !strings.HasPrefix(l, "  "):
+		case inEvents && len(f) == 5: // time, "EID", eid, action, identifier
+			events = append(events, f[2]+" "+f[3]+" "+f[4])
+		case !inEvents:
+			ids = append(ids, f[len(f)-1])
+		}
+	}
+	sort.Strings(ids)
+	return ids, events, out
+}
+
+// TestSWIMASWCollector: strongSwan's imc-swima with a sw-collector database
+// that strongSwan's own sw-collector built from testdata/swima (the dpkg
+// status and an apt history log), against our PDP with sw_identifiers =
+// true (the R flag: identifiers only, as strongSwan's 'SWID Tag IDs'
+// policy asks; strongSwan's IMC answers events for identifiers only). First
+// contact: the Software Identifier Inventory — our PDP stores exactly the
+// identifiers the database lists installed plus the tag files'; and
+// imchost run on the same machine, against a second PDP of ours, reports
+// the very same identifiers (our SWIMA IMC forms them as strongSwan's
+// sw-collector does, epochs and '+' as '~' included). Then an apt
+// transaction (an upgrade, an installation, a removal) recorded by
+// sw-collector: the next contact asks for the events from the EID after
+// the stored last one and stores the 4 identifier events strongSwan sends;
+// imchost run reports the same change, and both PDPs then list the same
+// software.
+func TestSWIMASWCollector(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	m := newSWIMAMachine(t)
+	c := newSWCollector(t, p, m)
+	policy := "swima = true\nsw_identifiers = true\n"
+	ssPDP := startImchostPDP(t, imPDPOptions{users: defaultUser, policy: policy, debug: "2"})
+	imPDP := startImchostPDP(t, imPDPOptions{users: defaultUser, policy: policy, debug: "2"})
+	client := ssClientOptions{args: saslArgs, swima: &ssSWIMA{swidDirectory: filepath.Join(m.root, "usr", "share"), database: c.db}}
+	tagIDs := swimaTagIDs()
+
+	attest := func(step string) (ssIDs, ssEvents, imIDs, imEvents []string) {
+		t.Helper()
+		out := ssClient(t, p, e, ssPDP.port, ssPDP.pki.ca.file, client)
+		checkVerdicts(t, step+": pt-tls-client", ssOutcome(out).verdicts, swimaCompliant)
+		o := m.run(t, e, imPDP.port, imPDP.pki.ca.file)
+		checkVerdicts(t, step+": imchost run", o.verdicts, swimaCompliant)
+		var ssOut, imOut string
+		ssIDs, ssEvents, ssOut = storedSoftware(t, ssPDP.db, e.ak.KeyID)
+		imIDs, imEvents, imOut = storedSoftware(t, imPDP.db, e.ak.KeyID)
+		if strings.Join(ssIDs, "\n") != strings.Join(imIDs, "\n") {
+			t.Errorf("%s: the software identifiers differ\nfrom strongSwan's IMC:\n%s\nfrom imchost run:\n%s", step, ssOut, imOut)
+		}
+		want := append(c.installed(t), tagIDs...)
+		sort.Strings(want)
+		if strings.Join(ssIDs, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: our PDP stored from strongSwan's IMC\n%s\nwant the sw-collector database's installed identifiers and the tags':\n%s",
+				step, strings.Join(ssIDs, "\n"), strings.Join(want, "\n"))
+		}
+		if t.Failed() {
+			t.Fatalf("%s:\npt-tls-client:\n%s\nimchost run:\n%s\nour PDP (strongSwan's client):\n%s", step, out, o.log, ssPDP.log())
+		}
+		return
+	}
+
+	ssIDs, _, _, _ := attest("first contact")
+	if len(ssIDs) != swimaDpkgPackages+len(swimaTags) {
+		t.Fatalf("first contact: %d identifiers stored, want %d", len(ssIDs), swimaDpkgPackages+len(swimaTags))
+	}
+	for _, id := range []string{
+		"strongswan.org__Debian_12-x86_64-diffutils-1~3.8-4",
+		"strongswan.org__Debian_12-x86_64-libssl3-3.0.19-1~deb12u2",
+		"strongswan.org__Debian_12-x86_64-bash-5.2.15-2~b8",
+	} {
+		if !slices.Contains(ssIDs, id) {
+			t.Errorf("first contact: %s not stored", id)
+		}
+	}
+
+	// One apt transaction: tzdata upgraded, hello installed, bash removed.
+	m.editStatus(t, func(s string) string {
+		s = strings.Replace(s, "Version: 2025b-0+deb12u2", "Version: 2025c-0+deb12u1", 1)
+		return dropStanza(s, "bash") + "\n" + helloStanza
+	})
+	f, err := os.OpenFile(c.history, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\nStart-Date: 2025-07-01  09:30:00\nCommandline: apt-get install hello\n" +
+		"Install: hello:amd64 (2.10-3)\nUpgrade: tzdata:all (2025b-0+deb12u2, 2025c-0+deb12u1)\nRemove: bash:amd64 (5.2.15-2+b8)\n" +
+		"End-Date: 2025-07-01  09:30:02\n")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.run(t)
+
+	ssIDs, ssEvents, _, imEvents := attest("after the apt transaction")
+	if !strings.Contains(ssPDP.log(), "requesting the software identifier events from EID 3") {
+		t.Errorf("our PDP did not ask strongSwan's IMC for the events from EID 3")
+	}
+	const id = "strongswan.org__Debian_12-x86_64-"
+	wantEvents := []string{"3 created " + id + "hello-2.10-3", "3 created " + id + "tzdata-2025c-0~deb12u1",
+		"3 deleted " + id + "bash-5.2.15-2~b8", "3 deleted " + id + "tzdata-2025b-0~deb12u2"}
+	got := slices.Clone(ssEvents)
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(wantEvents, "\n") {
+		t.Errorf("events stored from strongSwan's IMC:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantEvents, "\n"))
+	}
+	if len(imEvents) != 4 {
+		t.Errorf("events stored from imchost run: %q, want 4", imEvents)
+	}
+	if slices.Contains(ssIDs, id+"bash-5.2.15-2~b8") || !slices.Contains(ssIDs, id+"hello-2.10-3") {
+		t.Errorf("after the events our PDP lists %q", ssIDs)
 	}
 }
