@@ -18,6 +18,7 @@ type sideBySide struct {
 	Runs    int          `json:"runs"`
 	LoadAvg []string     `json:"loadavg"`
 	Log     string       `json:"log"`
+	IMCs    []string     `json:"imcs"` // the IMCs both clients run
 	Pairs   []sideSeries `json:"pairs"`
 	Wrapper sideSeries   `json:"wrapper"`
 }
@@ -52,7 +53,13 @@ func writeSideBySide(b *strings.Builder, path string) error {
 	fmt.Fprintf(b, "Measured %s on %s (%d cores; load average before %s, after %s): the same endpoint (one swtpm,\n",
 		s.When, s.CPU, s.Cores, loadPart(s.LoadAvg, 0), loadPart(s.LoadAvg, 1))
 	fmt.Fprintf(b, "one AK, boot log %s) attested by `imchost run` (warm compilation cache) and by strongSwan 5.9.8's\n", s.Log)
-	fmt.Fprintf(b, "pt-tls-client with its OS and Attestation IMCs, to the same PDP, interleaved A B A B, %d runs each after one\n", s.Runs)
+	if len(s.IMCs) > 0 {
+		fmt.Fprintf(b, "pt-tls-client, both running the same IMCs (%s; imchost's config.toml reduced to them, without its SWIMA IMC),\n",
+			strings.Join(s.IMCs, " and "))
+	} else {
+		fmt.Fprintf(b, "pt-tls-client with its OS and Attestation IMCs (imchost with every IMC of its config.toml: not the same set),\n")
+	}
+	fmt.Fprintf(b, "to the same PDP, interleaved A B A B, %d runs each after one\n", s.Runs)
 	fmt.Fprintf(b, "unmeasured run of each; medians. Both log at level 1. Wall: from starting the client to its exit, as the\n")
 	fmt.Fprintf(b, "harness sees it, through the same wrapping (unshare, sh, GNU time: %.0f ms around `/bin/true`); CPU\n", median(s.Wrapper.WallMS))
 	fmt.Fprintf(b, "(user + system) and peak RSS: GNU time's, the client's own; start → first batch: until the PDP logged\n")

@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 // Side by side (issue 22): `imchost run` and strongSwan's pt-tls-client
@@ -34,6 +37,12 @@ const (
 	// change) run as a third client "imchost-base" in the same rotation:
 	// a change's before and after, measured side by side.
 	envSideBySideBase = "IMCHOST_SIDE_BY_SIDE_BASE"
+	// envSideBySideProfile names a directory: each imchost run (this
+	// tree's binary) writes its CPU profile and execution trace there
+	// (run-PDP-N.pprof, .trace; `go tool pprof -top`), and its output
+	// (.out). Profiling costs some CPU: figures of such a run are not for
+	// BENCHMARKS.md.
+	envSideBySideProfile = "IMCHOST_SIDE_BY_SIDE_PROFILE"
 	// timeBin measures each client as its parent: GNU time forks (not
 	// vfork) and waits, so the peak RSS it reports is the client's own,
 	// not carried over from this much larger test process.
@@ -43,13 +52,16 @@ const (
 // SideBySide is the file TestSideBySide writes (internal/benchreport reads
 // the same fields).
 type SideBySide struct {
-	When    string       `json:"when"`
-	CPU     string       `json:"cpu"`
-	Cores   int          `json:"cores"`
-	Runs    int          `json:"runs"`
-	LoadAvg []string     `json:"loadavg"` // /proc/loadavg before and after
-	Log     string       `json:"log"`     // the boot log's file name
-	Pairs   []sideSeries `json:"pairs"`
+	When    string   `json:"when"`
+	CPU     string   `json:"cpu"`
+	Cores   int      `json:"cores"`
+	Runs    int      `json:"runs"`
+	LoadAvg []string `json:"loadavg"` // /proc/loadavg before and after
+	Log     string   `json:"log"`     // the boot log's file name
+	// IMCs both clients run (strongSwan's tnc_config, imchost's
+	// config.toml): the same set, so that the figures compare.
+	IMCs  []string     `json:"imcs"`
+	Pairs []sideSeries `json:"pairs"`
 	// Wrapper is the same wrapping (unshare, sh, GNU time) around
 	// /bin/true: the part of every wall time that is neither client.
 	Wrapper sideSeries `json:"wrapper"`
@@ -97,7 +109,13 @@ func TestSideBySide(t *testing.T) {
 		Runs: n, Log: filepath.Base(bootLog), LoadAvg: []string{loadAvg()}}
 	e := newEndpoint(t, bootLog)
 	dir := t.TempDir()
-	imCfg := imchostConfig(t, dir, nil, nil)
+	// strongSwan's client runs its OS and Attestation IMCs (ssClient's
+	// tnc_config); imchost runs the same two, not the shipped SWIMA IMC.
+	res.IMCs = []string{"OS", "Attestation"}
+	imCfg := sameIMCs(t, imchostConfig(t, dir, nil, nil), res.IMCs, false)
+	// The base binary may predate config keys of this tree ([[imc]] lazy
+	// and prefetch): it runs without them.
+	baseCfg := sameIMCs(t, imchostConfig(t, t.TempDir(), nil, nil), res.IMCs, true)
 	root := fixtureRoot(t, false)
 	stats := filepath.Join(dir, "time.txt")
 	timed := func(argv ...string) []string {
@@ -115,19 +133,29 @@ func TestSideBySide(t *testing.T) {
 			im := startImchostPDP(t, imPDPOptions{users: defaultUser, debug: "2"})
 			pdp, pdpProc = anyPDP{side: pdpSide, port: im.port, ca: im.pki.ca.file, im: im}, im.proc
 		}
-		imchostWith := func(bin string) runFn {
+		profDir, profRun := os.Getenv(envSideBySideProfile), 0
+		imchostWith := func(bin, imCfg string, profile bool) runFn {
 			return func(t *testing.T) (string, time.Time, time.Duration) {
-				argv := nsWrap(nil, timed(bin, "run", "--config", imCfg, "-c", "127.0.0.1", "-p", strconv.Itoa(pdp.port),
+				args := []string{bin, "run", "--config", imCfg, "-c", "127.0.0.1", "-p", strconv.Itoa(pdp.port),
 					"--ca", pdp.ca, "--tpm", e.tpm.Spec, "--eventlog", e.logPath, "--root", root, "--wasm-dir", wasm,
-					"--timeout", "2m", "--debug", "1", "--client", "alice", "--secret", "s3cret")...)
+					"--timeout", "2m", "--debug", "1", "--client", "alice", "--secret", "s3cret"}
+				var prof string
+				if profile && profDir != "" {
+					profRun++
+					prof = filepath.Join(profDir, fmt.Sprintf("run-%s-%d", pdpSide, profRun))
+					args = append(args, "--cpuprofile", prof+".pprof", "--trace", prof+".trace")
+				}
 				start := time.Now()
-				c := startQuiet(t, "imchost run", nil, argv...)
+				c := startQuiet(t, "imchost run", nil, nsWrap(nil, timed(args...)...)...)
 				c.wait(3 * time.Minute)
+				if prof != "" {
+					_ = os.WriteFile(prof+".out", []byte(c.output()), 0o644)
+				}
 				return c.output(), start, time.Since(start)
 			}
 		}
 		clients := map[side]runFn{
-			imchostSide: imchostWith(bin),
+			imchostSide: imchostWith(bin, imCfg, true),
 			strongSwanSide: func(t *testing.T) (string, time.Time, time.Duration) {
 				start := time.Now()
 				o := ssClient(t, p, e, pdp.port, pdp.ca, ssClientOptions{wrap: timed(), args: append([]string{"--debug", "1"}, saslArgs...)})
@@ -142,7 +170,7 @@ func TestSideBySide(t *testing.T) {
 		// cache, the PDP's learnt device and measurements); not counted.
 		order := []side{imchostSide, strongSwanSide}
 		if base := os.Getenv(envSideBySideBase); base != "" {
-			clients[baseSide], outcomeOf[baseSide] = imchostWith(base), outcomeOf[imchostSide]
+			clients[baseSide], outcomeOf[baseSide] = imchostWith(base, baseCfg, false), outcomeOf[imchostSide]
 			order = append(order, baseSide)
 		}
 		for _, c := range order {
@@ -255,4 +283,39 @@ func cpuModel() string {
 func loadAvg() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	return fmt.Sprint(strings.TrimSpace(string(b)))
+}
+
+// sameIMCs rewrites the config.toml at path to run only the IMCs named
+// (in its order), dropping every [[imc]] lazy and prefetch key when noLazy
+// is set, and
+// returns path.
+func sameIMCs(t *testing.T, path string, names []string, noLazy bool) string {
+	t.Helper()
+	var cfg map[string]any
+	if _, err := toml.DecodeFile(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var keep []map[string]any
+	for _, imc := range cfg["imc"].([]map[string]any) {
+		if slices.Contains(names, imc["name"].(string)) {
+			if noLazy {
+				delete(imc, "lazy")
+				delete(imc, "prefetch")
+			}
+			keep = append(keep, imc)
+		}
+	}
+	if len(keep) != len(names) {
+		t.Fatalf("%s: want the IMCs %v, found %d of them", path, names, len(keep))
+	}
+	cfg["imc"] = keep
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
