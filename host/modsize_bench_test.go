@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -61,7 +62,7 @@ func BenchmarkModuleLoad(b *testing.B) {
 				c.Close(ctx)
 			}
 			// CPU time is what a loaded machine distorts least.
-			b.ReportMetric(float64((processCPU()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+			reportCPU(b, cpu0)
 		})
 		b.Run(name+"/compile-warm", func(b *testing.B) {
 			dir := b.TempDir()
@@ -79,12 +80,14 @@ func BenchmarkModuleLoad(b *testing.B) {
 			b.SetBytes(int64(len(raw)))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				c := open()
 				rt, _ := compile(b, c)
 				rt.Close(ctx)
 				c.Close(ctx)
 			}
+			reportCPU(b, cpu0)
 		})
 		b.Run(name+"/instantiate", func(b *testing.B) {
 			c := wazero.NewCompilationCache()
@@ -97,6 +100,7 @@ func BenchmarkModuleLoad(b *testing.B) {
 			var mem uint32
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU()
 			for i := 0; i < b.N; i++ {
 				mod, err := rt.InstantiateModule(ctx, cm, mc)
 				if err != nil {
@@ -108,9 +112,15 @@ func BenchmarkModuleLoad(b *testing.B) {
 				mem = mod.Memory().Size()
 				mod.Close(ctx)
 			}
+			reportCPU(b, cpu0)
 			b.ReportMetric(float64(mem)/1024, "mem-KiB")
 		})
 	}
+}
+
+// reportCPU reports the process's CPU time since cpu0 per operation.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
 
 // stubImports defines every imchost function the module imports, each
