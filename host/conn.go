@@ -483,9 +483,10 @@ func (in *instance) callLocked(ctx context.Context, f api.Function, name string,
 	in.callCtx = ctx
 	copy(in.stack[:], params)
 	runtime.LockOSThread()
-	in.watch.begin(in.v.timeout)
+	trace := in.h.wlog.IsTrace() // what a call needs, for sizing call_timeout
+	in.watch.begin(in.v.timeout, trace)
 	err := f.CallWithStack(in.wctx, in.stack[:])
-	if in.h.wlog.IsTrace() { // what a call needs, for sizing call_timeout
+	if trace {
 		if cpu, ok := in.watch.used(); ok {
 			in.h.wlog.Trace(fmt.Sprintf("IMC %d \"%s\" %s took %s of CPU time", in.v.m.id, in.v.m.name, name, cpu), "limit", in.v.timeout)
 		}

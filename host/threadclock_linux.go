@@ -12,12 +12,11 @@ import (
 // (include/linux/posix-timers.h), the clock pthread_getcpuclockid gives.
 type threadClock int32
 
-// currentThreadClock returns the calling thread's CPU clock and its reading.
-func currentThreadClock() (threadClock, time.Duration) {
+// currentThreadClock returns the calling thread's CPU clock (without
+// reading it: a reading is a system call of its own).
+func currentThreadClock() threadClock {
 	tid := syscall.Gettid()
-	clk := threadClock((^int32(tid))<<3 | 6) // CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED
-	now, _ := clk.now()
-	return clk, now
+	return threadClock((^int32(tid))<<3 | 6) // CPUCLOCK_PERTHREAD_MASK | CPUCLOCK_SCHED
 }
 
 func (c threadClock) now() (time.Duration, bool) {

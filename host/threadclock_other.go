@@ -8,6 +8,8 @@ import "time"
 // so calls are bounded by wall-clock time.
 type threadClock struct{}
 
-func currentThreadClock() (threadClock, time.Duration) { return threadClock{}, 0 }
+func currentThreadClock() threadClock { return threadClock{} }
+
+func (threadClock) now() (time.Duration, bool) { return 0, false }
 
 func (threadClock) since(time.Duration) (time.Duration, bool) { return 0, false }

@@ -31,20 +31,33 @@ func wallLimit(budget time.Duration) time.Duration {
 // (threadClock). A host function's wait for the TPM or a file is bounded
 // by its own deadline (callBounded); the call as a whole by wallLimit.
 //
-// The timer first fires after call_timeout of wall-clock time, which is
-// at least the CPU time used; each time it fires it compares the thread's
-// CPU time with the budget and is armed again for what is left.
+// Reading a thread's CPU clock is a system call that costs more than a
+// whole short call (a PA message through a Go guest, issue 22), so a call
+// does not read it when it begins: the timer first fires sampleAfter into
+// the call (or at its budget, if that is sooner), reads the thread's CPU
+// clock then, and counts the wall-clock time before that reading as CPU
+// time (an over-count of at most that time: a call never gets more than
+// its budget). A call that ends before then never reads the clock. Each
+// later firing compares the thread's CPU time with the budget and arms the
+// timer again for what is left, which is at least the wall-clock time the
+// call may still take before its CPU time reaches the budget.
 type callWatch struct {
-	mu     sync.Mutex
-	timer  *time.Timer
-	stop   func() // interrupts the call
-	active bool
-	fired  string // why the call was stopped: "cpu" or "wall"; "" while not
-	clock  threadClock
-	cpu0   time.Duration
-	start  time.Time
-	budget time.Duration
+	mu       sync.Mutex
+	timer    *time.Timer
+	stop     func() // interrupts the call
+	active   bool
+	fired    string // why the call was stopped: "cpu" or "wall"; "" while not
+	clock    threadClock
+	sampled  bool          // cpu0 has been read (at sampleAt into the call)
+	cpu0     time.Duration // the thread's CPU clock at sampleAt
+	sampleAt time.Duration // wall-clock time into the call when cpu0 was read
+	start    time.Time
+	budget   time.Duration
 }
+
+// sampleAfter is how far into a call the watch first reads the thread's
+// CPU clock (see callWatch).
+const sampleAfter = time.Millisecond
 
 func newCallWatch(stop func()) *callWatch {
 	w := &callWatch{stop: stop}
@@ -54,23 +67,38 @@ func newCallWatch(stop func()) *callWatch {
 }
 
 // begin starts watching a call on the current thread, which the caller
-// has locked (runtime.LockOSThread) for the call's length.
-func (w *callWatch) begin(budget time.Duration) {
-	clk, cpu0 := currentThreadClock()
+// has locked (runtime.LockOSThread) for the call's length. exact reads
+// the thread's CPU clock now, so that used is exact (for a trace line);
+// otherwise the first firing of the timer reads it.
+func (w *callWatch) begin(budget time.Duration, exact bool) {
+	clk := currentThreadClock()
+	var cpu0 time.Duration
+	if exact {
+		cpu0, exact = clk.now()
+	}
 	w.mu.Lock()
 	w.active, w.fired = true, ""
-	w.clock, w.cpu0, w.start, w.budget = clk, cpu0, time.Now(), budget
-	w.timer.Reset(budget)
+	w.clock, w.sampled, w.cpu0, w.sampleAt = clk, exact, cpu0, 0
+	w.start, w.budget = time.Now(), budget
+	if exact {
+		w.timer.Reset(budget)
+	} else {
+		w.timer.Reset(min(sampleAfter, budget))
+	}
 	w.mu.Unlock()
 }
 
 // used returns the CPU time the call has used so far (false without a
-// thread clock); call it from the call's thread before end.
+// thread clock or before the clock was read: see begin); call it from the
+// call's thread before end.
 func (w *callWatch) used() (time.Duration, bool) {
 	w.mu.Lock()
-	clk, cpu0 := w.clock, w.cpu0
-	w.mu.Unlock()
-	return clk.since(cpu0)
+	defer w.mu.Unlock()
+	if !w.sampled {
+		return 0, false
+	}
+	d, ok := w.clock.since(w.cpu0)
+	return w.sampleAt + d, ok
 }
 
 // end stops watching; it returns why the call was stopped, "" if it was not.
@@ -89,8 +117,16 @@ func (w *callWatch) check() {
 		return
 	}
 	wall := time.Since(w.start)
+	if !w.sampled {
+		// The first firing: the CPU time so far is at most the wall-clock
+		// time so far, and counts as that.
+		if cpu0, ok := w.clock.now(); ok {
+			w.sampled, w.cpu0, w.sampleAt = true, cpu0, wall
+		}
+	}
 	used, ok := w.clock.since(w.cpu0)
-	if !ok {
+	used += w.sampleAt
+	if !ok || !w.sampled {
 		used = wall // no thread clock here: wall-clock time
 	}
 	switch {
