@@ -62,3 +62,101 @@ func BenchmarkPATNCFraming(b *testing.B) {
 
 // benchType is the PA message type of the send benchmarks.
 var benchType = abi.MsgType{Vendor: 32473, Subtype: 1}
+
+// BenchmarkNameLookup is the part of a native call (Session.Call) that
+// resolves the name, in one run for the three ways to do it: the perfect
+// hash Lookup uses, the map it replaced, and a string switch over the same
+// names such as the host had before the table (issue 21). Each op resolves
+// the four names of BenchmarkDispatch's native cases (host/bench_test.go).
+func BenchmarkNameLookup(b *testing.B) {
+	names4 := []string{abi.FnConfigGet, abi.FnHash, abi.FnRandom, "no_such_function"}
+	m := map[string]*Func{}
+	for _, f := range funcs {
+		m[f.Name] = f
+	}
+	var sink *Func
+	b.Run("perfect-hash", func(b *testing.B) {
+		for b.Loop() {
+			for _, n := range names4 {
+				sink = Lookup(n)
+			}
+		}
+	})
+	b.Run("map", func(b *testing.B) {
+		for b.Loop() {
+			for _, n := range names4 {
+				sink = m[n]
+			}
+		}
+	})
+	b.Run("switch", func(b *testing.B) {
+		for b.Loop() {
+			for _, n := range names4 {
+				sink = switchLookup(n)
+			}
+		}
+	})
+	_ = sink
+}
+
+// switchLookup is a string switch over the table's names, the shape of the
+// host's dispatch before the table (for BenchmarkNameLookup only).
+func switchLookup(fn string) *Func {
+	i := -1
+	switch fn {
+	case abi.FnSend:
+		i = 0
+	case abi.FnSubscribe:
+		i = 1
+	case abi.FnConfigGet:
+		i = 2
+	case abi.FnOSRelease:
+		i = 3
+	case abi.FnSystemFacts:
+		i = 4
+	case abi.FnPackages:
+		i = 5
+	case abi.FnSWInventory:
+		i = 6
+	case abi.FnSWEvents:
+		i = 7
+	case abi.FnReport:
+		i = 8
+	case abi.FnTPMVersionInfo:
+		i = 9
+	case abi.FnTPMBanks:
+		i = 10
+	case abi.FnTPMAIK:
+		i = 11
+	case abi.FnTPMQuote:
+		i = 12
+	case abi.FnEventLog:
+		i = 13
+	case abi.FnIMAEvents:
+		i = 14
+	case abi.FnFileMeasure:
+		i = 15
+	case abi.FnFileMetadata:
+		i = 16
+	case abi.FnSymlinks:
+		i = 17
+	case abi.FnDHCreate:
+		i = 18
+	case abi.FnDHFinish:
+		i = 19
+	case abi.FnHash:
+		i = 20
+	case abi.FnRandom:
+		i = 21
+	case abi.FnResultTake:
+		i = 22
+	case abi.FnLog:
+		i = 23
+	case abi.FnLogLevel:
+		i = 24
+	}
+	if i < 0 {
+		return nil
+	}
+	return funcs[i]
+}

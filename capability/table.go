@@ -111,25 +111,92 @@ func data(name string, run func(*Session, context.Context, []byte) ([]byte, erro
 	return &Func{Name: name, Kind: Data, MaxInput: maxInput, Machine: machine, run: run}
 }
 
-// byName indexes funcs.
-var byName = func() map[string]*Func {
-	m := make(map[string]*Func, len(funcs))
-	for _, f := range funcs {
-		m[f.Name] = f
+// names resolves a host function's name to its entry: a perfect hash of
+// the table's names, found when the package is initialized, then one
+// string comparison. It replaces a map, whose hashing of the name was most
+// of what a native call (Session.Call) added to a small function's own
+// work (issue 21).
+var names = newNameIndex(funcs)
+
+// nameSlots is the size of the perfect hash table (a power of two: about
+// five slots a name, so that a multiplier without collisions comes within
+// a few dozen tries).
+const nameSlots = 128
+
+// nameIndex is a perfect hash of the names of a table of functions: slot
+// maps a name to its only possible slot.
+type nameIndex struct {
+	mul   uint32 // 0: no perfect hash found; lookups scan the table
+	slots [nameSlots]*Func
+	all   []*Func
+}
+
+// nameKey packs the length of a name and its first and last bytes; the
+// table's names differ in it.
+func nameKey(name string) uint32 {
+	n := len(name)
+	if n == 0 {
+		return 0
 	}
-	return m
-}()
+	return uint32(n&0xff) | uint32(name[0])<<8 | uint32(name[n-1])<<16
+}
+
+func (x *nameIndex) slot(name string) uint32 {
+	return (nameKey(name) * x.mul) >> (32 - 7) // 7 = log2(nameSlots)
+}
+
+// newNameIndex searches odd multipliers for one that puts every name of fs
+// in a slot of its own.
+func newNameIndex(fs []*Func) nameIndex {
+	x := nameIndex{all: fs}
+	for mul := uint32(0x9E3779B1); mul != 0x9E3779B1+2<<16; mul += 2 {
+		x.mul = mul
+		clear(x.slots[:])
+		ok := true
+		for _, f := range fs {
+			i := x.slot(f.Name)
+			if x.slots[i] != nil {
+				ok = false
+				break
+			}
+			x.slots[i] = f
+		}
+		if ok {
+			return x
+		}
+	}
+	x.mul = 0
+	clear(x.slots[:])
+	return x
+}
+
+// lookup returns the function called name, or nil.
+func (x *nameIndex) lookup(name string) *Func {
+	if x.mul != 0 {
+		if f := x.slots[x.slot(name)]; f != nil && f.Name == name {
+			return f
+		}
+		return nil
+	}
+	for _, f := range x.all {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
 
 // Funcs returns every host function, in the order of abi/README.md.
 func Funcs() []*Func { return slices.Clone(funcs) }
 
-// Lookup returns the host function called name, or nil.
-func Lookup(name string) *Func { return byName[name] }
+// Lookup returns the host function called name, or nil. A caller that
+// calls a function often resolves its name once and keeps the *Func.
+func Lookup(name string) *Func { return names.lookup(name) }
 
 // Grantable reports whether a grant may name the function: every host
 // function but result_take.
 func Grantable(name string) bool {
-	f := byName[name]
+	f := names.lookup(name)
 	return f != nil && !f.Ungranted
 }
 
@@ -171,7 +238,7 @@ func (s *Session) Call(fn string, in []byte) ([]byte, abi.Status) {
 
 // CallContext is Call under ctx (the deadline of the module call).
 func (s *Session) CallContext(ctx context.Context, fn string, in []byte) ([]byte, abi.Status) {
-	if f := byName[fn]; f != nil {
+	if f := names.lookup(fn); f != nil {
 		return f.Call(ctx, s, in)
 	}
 	return nil, s.failed(fn, fail(fn, abi.StatusInvalid, errUnknown))

@@ -95,3 +95,63 @@ func TestFuncs(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupMatchesTable: the perfect hash behind Lookup and Session.Call
+// finds every function of the table under its own name and nothing under
+// any other: names of the same length with the same first and last
+// bytes (the bytes it hashes), prefixes, extensions, the empty name. A
+// table entry added without a slot of its own fails here (no multiplier
+// found) instead of falling back to the slow scan unnoticed.
+func TestLookupMatchesTable(t *testing.T) {
+	if names.mul == 0 {
+		t.Fatal("no perfect hash of the table's names: raise nameSlots or change nameKey")
+	}
+	for i, f := range funcs {
+		if got := Lookup(f.Name); got != f {
+			t.Errorf("Lookup(%q) = %v, want entry %d", f.Name, got, i)
+		}
+		n := len(f.Name)
+		var others []string
+		for j := range n {
+			for _, c := range []byte{'_', 'a', 'z', 0, 0xff} {
+				b := []byte(f.Name)
+				if b[j] == c {
+					continue
+				}
+				b[j] = c
+				others = append(others, string(b))
+			}
+		}
+		others = append(others, f.Name[:n-1], f.Name+"_", strings.ToUpper(f.Name), " "+f.Name)
+		for _, o := range others {
+			if Lookup(o) != nil && o != f.Name && !slices.ContainsFunc(funcs, func(g *Func) bool { return g.Name == o }) {
+				t.Errorf("Lookup(%q) found %q", o, Lookup(o).Name)
+			}
+		}
+	}
+	for _, o := range []string{"", "x", "no_such_function", "SEND", "send\x00"} {
+		if f := Lookup(o); f != nil {
+			t.Errorf("Lookup(%q) = %q", o, f.Name)
+		}
+	}
+	// The fallback scan (no multiplier) answers the same.
+	scan := &nameIndex{all: funcs}
+	for _, f := range funcs {
+		if scan.lookup(f.Name) != f || scan.lookup(f.Name+"x") != nil {
+			t.Errorf("scan lookup of %q is wrong", f.Name)
+		}
+	}
+}
+
+// TestSwitchLookupMatchesTable keeps BenchmarkNameLookup's switch honest:
+// it resolves every name of the table as Lookup does.
+func TestSwitchLookupMatchesTable(t *testing.T) {
+	for _, f := range funcs {
+		if switchLookup(f.Name) != f {
+			t.Errorf("switchLookup(%q) is not the table's entry", f.Name)
+		}
+	}
+	if switchLookup("no_such_function") != nil {
+		t.Error("switchLookup found an unknown name")
+	}
+}
