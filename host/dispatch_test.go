@@ -1,11 +1,13 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/imchost/imchost/abi"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -93,5 +95,39 @@ func TestCloseWithCanceledContext(t *testing.T) {
 	c.Close(ctx)
 	if h.Instances() != 0 || strings.Contains(logs.String(), "canceled") {
 		t.Fatalf("instances %d, log:\n%s", h.Instances(), logs.String())
+	}
+}
+
+// TestEchoBodiesIntact: the Go SDK encodes every send into one buffer it
+// reuses (sdk/imc sendBuf); the messages the echo module sends back, a long
+// one then shorter ones, each arrive with the body it was given, none
+// overwritten by the next.
+func TestEchoBodiesIntact(t *testing.T) {
+	h, _ := newTestHost(t, IMCConfig{Name: "Echo", Path: modPath("echo"), Grants: helloGrants})
+	ctx := context.Background()
+	if err := h.LoadIMCs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var s sink
+	c, err := h.OpenConn(ctx, 1, s.send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var want [][]byte
+	for i, n := range []int{3, 2, 1} {
+		attr := bytes.Repeat([]byte{byte('a' + i)}, 100*n)
+		body := testutil.PAMsg(testutil.PAAttr(32473, 1, attr))
+		want = append(want, body)
+		c.Receive(ctx, tnccs.PAMessage{Vendor: 32473, Subtype: 1, Collector: 0xffff, Validator: 1, Body: body})
+	}
+	got := s.take()
+	if len(got) != len(want) {
+		t.Fatalf("%d messages echoed, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i].Body, want[i]) {
+			t.Errorf("message %d came back as %q, want %q", i, got[i].Body, want[i])
+		}
 	}
 }

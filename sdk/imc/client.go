@@ -104,14 +104,17 @@ func decodeErr(fn string) error { return &StatusError{Fn: fn, Status: abi.Status
 
 func send(call rawCall, conn ConnID, msg Message) error {
 	_ = conn // one instance serves one connection; the host knows which
+	_, err := call(appendSendInput(make([]byte, 0, abi.MessageHeaderLen+len(msg.Body)), msg))
+	return err
+}
+
+// appendSendInput appends send's input for msg: its header, then its body.
+func appendSendInput(dst []byte, msg Message) []byte {
 	h := abi.MessageHeader{Type: msg.Type, Collector: msg.Collector, Validator: msg.Validator}
 	if msg.Exclusive {
 		h.Flags |= abi.FlagExclusive
 	}
-	in := make([]byte, 0, abi.MessageHeaderLen+len(msg.Body))
-	in = append(abi.AppendMessageHeader(in, h), msg.Body...)
-	_, err := call(in)
-	return err
+	return append(abi.AppendMessageHeader(dst, h), msg.Body...)
 }
 
 func subscribe(call rawCall, types []abi.MsgType) error {

@@ -113,42 +113,63 @@ func ptrOf(b []byte) uint32 {
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 }
 
-// wasmCall wraps one data import: the result is copied out of outBuf; when
-// it does not fit, outBuf grows and result_take fetches the stashed result,
-// so the host function itself runs once.
-func wasmCall(fn string, stub func(inPtr, inLen, outPtr, outCap uint32) int32) rawCall {
-	return func(in []byte) ([]byte, error) {
-		n := stub(ptrOf(in), uint32(len(in)), ptrOf(outBuf), uint32(len(outBuf)))
-		runtime.KeepAlive(in)
-		if n < 0 {
-			return nil, &StatusError{Fn: fn, Status: abi.Status(-n)}
-		}
-		if int(n) > len(outBuf) {
-			outBuf = make([]byte, n)
-			m := hostResultTake(ptrOf(outBuf), uint32(len(outBuf)))
-			if m < 0 {
-				return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.Status(-m)}
-			}
-			if int(m) > len(outBuf) { // the host broke the contract
-				return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.StatusInvalid}
-			}
-			n = m
-		}
-		if n == 0 {
-			return nil, nil
-		}
-		return append([]byte(nil), outBuf[:n]...), nil
-	}
+// wasmImport is one data import: call copies the result out of outBuf;
+// when it does not fit, outBuf grows and result_take fetches the stashed
+// result, so the host function itself runs once. Each Host method passes
+// the method value wasmImport{...}.call to the shared encoder, which only
+// calls it: the value stays on the stack, a host call allocates nothing
+// for it (a function returning a closure would allocate one per call).
+type wasmImport struct {
+	fn   string
+	stub func(inPtr, inLen, outPtr, outCap uint32) int32
 }
+
+func (w wasmImport) call(in []byte) ([]byte, error) {
+	n := w.stub(ptrOf(in), uint32(len(in)), ptrOf(outBuf), uint32(len(outBuf)))
+	runtime.KeepAlive(in)
+	if n < 0 {
+		return nil, &StatusError{Fn: w.fn, Status: abi.Status(-n)}
+	}
+	if int(n) > len(outBuf) {
+		outBuf = make([]byte, n)
+		m := hostResultTake(ptrOf(outBuf), uint32(len(outBuf)))
+		if m < 0 {
+			return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.Status(-m)}
+		}
+		if int(m) > len(outBuf) { // the host broke the contract
+			return nil, &StatusError{Fn: abi.FnResultTake, Status: abi.StatusInvalid}
+		}
+		n = m
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return append([]byte(nil), outBuf[:n]...), nil
+}
+
+// sendBuf holds the input of send (header and body) during the call: the
+// host reads it there and copies what it keeps, so one buffer serves every
+// message (a module runs on one thread, and nothing else runs while it is
+// in a host function). It is dropped after a message larger than
+// maxSendBuf, so that one big message does not stay resident.
+var sendBuf []byte
+
+const maxSendBuf = 64 << 10
 
 // wasmHost is the Host of a module: each method calls its own import.
 type wasmHost struct{}
 
 func (wasmHost) Send(conn ConnID, msg Message) error {
-	return send(wasmCall(abi.FnSend, hostSend), conn, msg)
+	_ = conn // one instance serves one connection; the host knows which
+	sendBuf = appendSendInput(sendBuf[:0], msg)
+	_, err := wasmImport{abi.FnSend, hostSend}.call(sendBuf)
+	if cap(sendBuf) > maxSendBuf {
+		sendBuf = nil
+	}
+	return err
 }
 func (wasmHost) Subscribe(types ...abi.MsgType) error {
-	return subscribe(wasmCall(abi.FnSubscribe, hostSubscribe), types)
+	return subscribe(wasmImport{abi.FnSubscribe, hostSubscribe}.call, types)
 }
 func (wasmHost) Log(level abi.LogLevel, msg string) {
 	b := []byte(msg)
@@ -157,62 +178,62 @@ func (wasmHost) Log(level abi.LogLevel, msg string) {
 }
 func (wasmHost) LogLevel() abi.LogLevel { return abi.LogLevel(hostLogLevel()) }
 func (wasmHost) Config(key string) (string, bool) {
-	return configGet(wasmCall(abi.FnConfigGet, hostConfigGet), key)
+	return configGet(wasmImport{abi.FnConfigGet, hostConfigGet}.call, key)
 }
 func (wasmHost) OSRelease() ([]byte, error) {
-	return wasmCall(abi.FnOSRelease, hostOSRelease)(nil)
+	return wasmImport{abi.FnOSRelease, hostOSRelease}.call(nil)
 }
 func (wasmHost) SystemFacts() (abi.SystemFacts, error) {
-	return systemFacts(wasmCall(abi.FnSystemFacts, hostSystemFacts))
+	return systemFacts(wasmImport{abi.FnSystemFacts, hostSystemFacts}.call)
 }
 func (wasmHost) Packages() ([]abi.Package, error) {
-	return packages(wasmCall(abi.FnPackages, hostPackages))
+	return packages(wasmImport{abi.FnPackages, hostPackages}.call)
 }
-func (wasmHost) Report(r abi.Report) error { return report(wasmCall(abi.FnReport, hostReport), r) }
+func (wasmHost) Report(r abi.Report) error { return report(wasmImport{abi.FnReport, hostReport}.call, r) }
 func (wasmHost) TPMVersionInfo() (abi.TPMVersionInfo, error) {
-	return tpmVersionInfo(wasmCall(abi.FnTPMVersionInfo, hostTPMVersionInfo))
+	return tpmVersionInfo(wasmImport{abi.FnTPMVersionInfo, hostTPMVersionInfo}.call)
 }
 func (wasmHost) TPMBanks() ([]uint16, error) {
-	return tpmBanks(wasmCall(abi.FnTPMBanks, hostTPMBanks))
+	return tpmBanks(wasmImport{abi.FnTPMBanks, hostTPMBanks}.call)
 }
 func (wasmHost) TPMAIK(handle uint32) (abi.AIK, error) {
-	return tpmAIK(wasmCall(abi.FnTPMAIK, hostTPMAIK), handle)
+	return tpmAIK(wasmImport{abi.FnTPMAIK, hostTPMAIK}.call, handle)
 }
 func (wasmHost) TPMQuote(req abi.QuoteRequest) (abi.Quote, error) {
-	return tpmQuote(wasmCall(abi.FnTPMQuote, hostTPMQuote), req)
+	return tpmQuote(wasmImport{abi.FnTPMQuote, hostTPMQuote}.call, req)
 }
 func (wasmHost) EventLog(bank uint16) (abi.EventLog, error) {
-	return eventLog(wasmCall(abi.FnEventLog, hostEventLog), bank)
+	return eventLog(wasmImport{abi.FnEventLog, hostEventLog}.call, bank)
 }
 func (wasmHost) IMAEvents(req abi.IMARequest) (abi.IMAEvents, error) {
-	return imaEvents(wasmCall(abi.FnIMAEvents, hostIMAEvents), req)
+	return imaEvents(wasmImport{abi.FnIMAEvents, hostIMAEvents}.call, req)
 }
 func (wasmHost) SWInventory(req abi.SWRequest) (abi.SWInventory, error) {
-	return swInventory(wasmCall(abi.FnSWInventory, hostSWInventory), req)
+	return swInventory(wasmImport{abi.FnSWInventory, hostSWInventory}.call, req)
 }
 func (wasmHost) SWEvents(req abi.SWRequest) (abi.SWEvents, error) {
-	return swEvents(wasmCall(abi.FnSWEvents, hostSWEvents), req)
+	return swEvents(wasmImport{abi.FnSWEvents, hostSWEvents}.call, req)
 }
 func (wasmHost) FileMeasure(req abi.FileRequest) ([]abi.FileDigest, error) {
-	return fileMeasure(wasmCall(abi.FnFileMeasure, hostFileMeasure), req)
+	return fileMeasure(wasmImport{abi.FnFileMeasure, hostFileMeasure}.call, req)
 }
 func (wasmHost) FileMetadata(req abi.FileRequest) ([]abi.FileMeta, error) {
-	return fileMetadata(wasmCall(abi.FnFileMetadata, hostFileMetadata), req)
+	return fileMetadata(wasmImport{abi.FnFileMetadata, hostFileMetadata}.call, req)
 }
 func (wasmHost) Symlinks(dir string) ([]abi.Symlink, error) {
-	return symlinks(wasmCall(abi.FnSymlinks, hostSymlinks), dir)
+	return symlinks(wasmImport{abi.FnSymlinks, hostSymlinks}.call, dir)
 }
 func (wasmHost) DHCreate(group uint16) (abi.DHCreateResult, error) {
-	return dhCreate(wasmCall(abi.FnDHCreate, hostDHCreate), group)
+	return dhCreate(wasmImport{abi.FnDHCreate, hostDHCreate}.call, group)
 }
 func (wasmHost) DHFinish(req abi.DHFinishRequest) ([]byte, error) {
-	return wasmCall(abi.FnDHFinish, hostDHFinish)(abi.AppendDHFinishRequest(nil, req))
+	return wasmImport{abi.FnDHFinish, hostDHFinish}.call(abi.AppendDHFinishRequest(nil, req))
 }
 func (wasmHost) Hash(alg uint16, data []byte) ([]byte, error) {
-	return hash(wasmCall(abi.FnHash, hostHash), alg, data)
+	return hash(wasmImport{abi.FnHash, hostHash}.call, alg, data)
 }
 func (wasmHost) Random(n int) ([]byte, error) {
-	return random(wasmCall(abi.FnRandom, hostRandom), n)
+	return random(wasmImport{abi.FnRandom, hostRandom}.call, n)
 }
 
 // Exports.
