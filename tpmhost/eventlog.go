@@ -181,27 +181,42 @@ func ParseEventLog(in []byte) (*EventLog, error) {
 	// The first record is always a TCG_PCR_EVENT (PC Client PFP §10.2.1):
 	//
 	//	PCRIndex u32 | EventType u32 | Digest [20] | EventSize u32 | Event [EventSize]
-	slab := digestSlab{next: min(max(r.left()/256, 2), 1024)}
+	//
+	// A short log (a few events: a test log, a VM's) is parsed into one
+	// allocation, its events and digests included (smallLog); a longer one
+	// gets its event and digest lists apart, sized from its length.
+	var (
+		st   *logHead
+		slab digestSlab
+		evs  []Event
+	)
+	if len(in) <= smallLogMax {
+		sl := &smallLog{}
+		st, slab.free, slab.next, evs = &sl.logHead, sl.digests[:], 2, sl.events[:0]
+	} else {
+		st, slab.next = &logHead{}, min(max(r.left()/256, 2), 1024)
+		// Real logs have tens to a few hundred events; the first guess
+		// spares most of them any regrowth without trusting a length
+		// field, and a legacy record is at least 32 bytes.
+		evs = make([]Event, 0, min(64, 1+r.left()/32))
+	}
 	var first Event
 	if err := parseLegacyEvent(r, 0, &slab, &first); err != nil {
 		return nil, err
 	}
-	l := &EventLog{Format: FormatLegacySHA1, Banks: []Alg{AlgSHA1}}
+	l := &st.log
+	l.Format, l.Banks = FormatLegacySHA1, append(st.banks[:0], AlgSHA1)
 	if first.Type == EvNoAction && first.PCR == 0 && bytes.HasPrefix(first.Data, specIDSignature) {
 		spec, err := parseSpecID(first.Data, first.Offset+32)
 		if err != nil {
 			return nil, err
 		}
-		l.Format, l.SpecID, l.Banks = FormatCryptoAgile, spec, nil
+		l.Format, l.SpecID, l.Banks = FormatCryptoAgile, spec, l.Banks[:0]
 		for _, a := range spec.Algorithms {
 			l.Banks = append(l.Banks, a.Alg)
 		}
 	}
-	// Real logs have tens to a few hundred events; the first guess spares
-	// most of them any regrowth without trusting a length field, and no
-	// record is shorter than 32 bytes.
-	l.Events = make([]Event, 0, min(64, 1+r.left()/32))
-	l.Events = append(l.Events, first)
+	l.Events = append(evs, first)
 	for seq := 1; r.left() > 0; seq++ {
 		// Parsed in place: an event is 72 bytes, worth not copying twice.
 		l.Events = append(l.Events, Event{})
@@ -217,6 +232,31 @@ func ParseEventLog(in []byte) (*EventLog, error) {
 		}
 	}
 	return l, nil
+}
+
+// smallLogMax is the longest log parsed into a smallLog: a record or two
+// (a Spec ID event alone, a StartupLocality event alone).
+// It stays under 512 bytes: a larger object with pointers costs the
+// allocator a type header and the collector more to scan, which undoes
+// what the fewer allocations save.
+const (
+	smallLogMax = 96
+	smallEvents = 2
+)
+
+// logHead is an EventLog with room for its banks, allocated at once.
+type logHead struct {
+	log   EventLog
+	banks [4]Alg
+}
+
+// smallLog is a short log's EventLog with room for its banks, events and
+// digests (two banks each), allocated at once; a log that needs more grows
+// out of it as any other.
+type smallLog struct {
+	logHead
+	events  [smallEvents]Event
+	digests [2 * smallEvents]Digest
 }
 
 // digestSlab hands out the events' digest lists from shared chunks, one

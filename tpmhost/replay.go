@@ -21,9 +21,15 @@ type Replay struct {
 	Bank     Alg
 	Locality uint8          // PCR 0's starting value (its last byte)
 	PCRs     map[int][]byte // every PCR an event extended, plus PCR 0 if seeded non-zero
-	Last     map[int]int    // PCR → Seq of the last event extended into it
+	Last     map[int]int    // PCR → Seq of the last event extended into it (nil: none)
 	Skipped  []int          // Seq of events that carry no digest of Bank
+
+	inline [replayInline]byte // the PCR values of a replay of a few PCRs
 }
+
+// replayInline is the room a Replay has for its PCR values before it
+// allocates a buffer: three SHA-1 PCRs, two SHA-256 ones.
+const replayInline = 64
 
 // Replay replays bank with PCR 0 seeded from the log's StartupLocality event
 // (0 without one).
@@ -54,20 +60,51 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 	}
 	size := h.Size()
 	// The platform's PCRs (0..23, a few more on some TPMs) live in one
-	// buffer and are extended in place; an index beyond them, which only a
-	// broken or hostile log names, goes to a map.
+	// buffer, a slot for each PCR the log extends (found by a first pass
+	// over the events, which costs little next to the hashing), and are
+	// extended in place; an index beyond them, which only a broken or
+	// hostile log names, goes to a map. A replay of a few PCRs keeps them
+	// in the Replay itself, so that a short log costs few allocations.
 	var (
-		buf     []byte // allocated by the first extension or the seed
-		touched uint32
+		seed    uint32 // PCR 0 when seeded: reported even if no event extends it
 		last    [fastPCRs]int
 		other   map[uint32][]byte
 		olast   map[uint32]int
 		skipped []int
 	)
 	if locality != 0 {
-		buf = make([]byte, fastPCRs*size)
-		buf[size-1] = locality
+		seed = 1
 	}
+	touched := seed
+	for i := range l.Events {
+		ev := &l.Events[i]
+		if ev.Type == EvNoAction || ev.PCR >= fastPCRs {
+			continue
+		}
+		if _, ok := ev.Digest(bank); ok {
+			touched |= 1 << ev.PCR
+		}
+	}
+	r := &Replay{Bank: bank, Locality: locality}
+	var (
+		slot [fastPCRs]int32 // PCR → its offset in buf
+		buf  []byte
+	)
+	if need := bits.OnesCount32(touched) * size; need <= len(r.inline) {
+		buf = r.inline[:need:need]
+	} else {
+		buf = make([]byte, need)
+	}
+	for p, off := 0, int32(0); p < fastPCRs; p++ {
+		if touched&(1<<p) != 0 {
+			slot[p] = off
+			off += int32(size)
+		}
+	}
+	if locality != 0 {
+		buf[size-1] = locality // PCR 0's slot is the first
+	}
+	var seen uint32 // the PCRs extended
 	extend := extender(h)
 	for i := range l.Events {
 		ev := &l.Events[i]
@@ -81,11 +118,9 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 		}
 		var pcr []byte
 		if ev.PCR < fastPCRs {
-			if buf == nil {
-				buf = make([]byte, fastPCRs*size)
-			}
-			pcr = buf[int(ev.PCR)*size : int(ev.PCR+1)*size]
-			touched |= 1 << ev.PCR
+			o := int(slot[ev.PCR])
+			pcr = buf[o : o+size]
+			seen |= 1 << ev.PCR
 			last[ev.PCR] = ev.Seq
 		} else {
 			if other == nil {
@@ -99,21 +134,26 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 		}
 		extend(pcr, d)
 	}
-	r := &Replay{Bank: bank, Locality: locality, Skipped: skipped}
-	n := bits.OnesCount32(touched) + len(other)
-	r.PCRs, r.Last = make(map[int][]byte, n+1), make(map[int]int, n)
-	if locality != 0 {
-		r.PCRs[0] = buf[:size:size]
+	r.Skipped = skipped
+	all := seed | seen
+	r.PCRs = make(map[int][]byte, bits.OnesCount32(all)+len(other))
+	if n := bits.OnesCount32(seen) + len(other); n > 0 {
+		r.Last = make(map[int]int, n)
 	}
 	for p := range fastPCRs {
-		if touched&(1<<p) != 0 {
-			r.PCRs[p] = buf[p*size : (p+1)*size : (p+1)*size]
+		if all&(1<<p) != 0 {
+			o := int(slot[p])
+			r.PCRs[p] = buf[o : o+size : o+size]
+		}
+		if seen&(1<<p) != 0 {
 			r.Last[p] = last[p]
 		}
 	}
-	for p, v := range other {
-		r.PCRs[int(p)] = v
-		r.Last[int(p)] = olast[p]
+	if other != nil {
+		for p, v := range other {
+			r.PCRs[int(p)] = v
+			r.Last[int(p)] = olast[p]
+		}
 	}
 	return r, nil
 }
