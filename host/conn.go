@@ -601,6 +601,9 @@ func (in *instance) closeLocked() {
 		}
 		return
 	}
+	if in.watch != nil {
+		in.watch.close()
+	}
 	in.mod.Close(context.Background())
 	in.sess.Close()
 	in.h.live.Add(-1)

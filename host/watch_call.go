@@ -41,6 +41,10 @@ func wallLimit(budget time.Duration) time.Duration {
 // later firing compares the thread's CPU time with the budget and arms the
 // timer again for what is left, which is at least the wall-clock time the
 // call may still take before its CPU time reaches the budget.
+//
+// The timer is not stopped when a call ends: a call that begins while it
+// is still armed to fire soon enough keeps it (a firing between calls does
+// nothing), so that back-to-back calls do not arm and stop a timer each.
 type callWatch struct {
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -53,6 +57,7 @@ type callWatch struct {
 	sampleAt time.Duration // wall-clock time into the call when cpu0 was read
 	start    time.Time
 	budget   time.Duration
+	due      time.Time // when the armed timer fires; zero while it is not armed
 }
 
 // sampleAfter is how far into a call the watch first reads the thread's
@@ -76,14 +81,17 @@ func (w *callWatch) begin(budget time.Duration, exact bool) {
 	if exact {
 		cpu0, exact = clk.now()
 	}
+	first := min(sampleAfter, budget)
+	if exact {
+		first = budget
+	}
+	now := time.Now()
 	w.mu.Lock()
 	w.active, w.fired = true, ""
 	w.clock, w.sampled, w.cpu0, w.sampleAt = clk, exact, cpu0, 0
-	w.start, w.budget = time.Now(), budget
-	if exact {
-		w.timer.Reset(budget)
-	} else {
-		w.timer.Reset(min(sampleAfter, budget))
+	w.start, w.budget = now, budget
+	if w.due.IsZero() || w.due.After(now.Add(first)) {
+		w.arm(first)
 	}
 	w.mu.Unlock()
 }
@@ -106,13 +114,28 @@ func (w *callWatch) end() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.active = false
-	w.timer.Stop()
 	return w.fired
+}
+
+// arm sets the timer to fire in d; w.mu is held.
+func (w *callWatch) arm(d time.Duration) {
+	w.due = time.Now().Add(d)
+	w.timer.Reset(d)
+}
+
+// close stops the timer for good (the instance is closed).
+func (w *callWatch) close() {
+	w.mu.Lock()
+	w.active = false
+	w.due = time.Time{}
+	w.timer.Stop()
+	w.mu.Unlock()
 }
 
 func (w *callWatch) check() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.due = time.Time{}
 	if !w.active || w.fired != "" {
 		return
 	}
@@ -135,7 +158,7 @@ func (w *callWatch) check() {
 	case wall >= wallLimit(w.budget):
 		w.fired = "wall"
 	default:
-		w.timer.Reset(max(min(w.budget-used, wallLimit(w.budget)-wall), time.Millisecond))
+		w.arm(max(min(w.budget-used, wallLimit(w.budget)-wall), time.Millisecond))
 		return
 	}
 	w.stop()
