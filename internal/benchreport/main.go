@@ -261,21 +261,35 @@ func writeGoals(b *strings.Builder, rs []result) {
 		g.met = yes(true)
 	}
 	goals = append(goals, g)
-	g = goal{what: "dispatch: host → module → host message round trip (BenchmarkRoundTripMinimal: a hand-written module, no guest runtime; BenchmarkRoundTrip: the Go echo module)",
-		target: "≤ 1 µs", how: "`IMCHOST_WASM_DIR=out/wasm go test -run '^$' -bench 'RoundTrip\\|LifecycleCall' -benchmem ./host/`"}
-	if r, ok := find(rs, "host", "BenchmarkRoundTripMinimal"); ok {
-		v := r.vals["ns/op"]
-		g.measured, g.met = fmt.Sprintf("%.0f ns", v), yes(v <= 1000)
-		if rt, ok := find(rs, "host", "BenchmarkRoundTrip"); ok {
-			g.measured += fmt.Sprintf("; through the Go echo guest %.0f ns", rt.vals["ns/op"])
+	g = goal{what: "dispatch: a PA message host → Go guest → host (BenchmarkRoundTrip: the Go echo module, sdk/imc; BenchmarkRoundTripMinimal: a hand-written module, no guest runtime) (issue 22)",
+		target: "≤ 1 µs through the Go guest", how: "`IMCHOST_WASM_DIR=out/wasm go test -run '^$' -bench 'RoundTrip\\|LifecycleCall' -benchmem ./host/`"}
+	if rt, ok := find(rs, "host", "BenchmarkRoundTrip"); ok {
+		v := rt.vals["ns/op"]
+		g.measured, g.met = fmt.Sprintf("%.0f ns through the Go echo guest", v), yes(v <= 1000)
+		if r, ok := find(rs, "host", "BenchmarkRoundTripMinimal"); ok {
+			g.measured += fmt.Sprintf("; without a guest runtime %.0f ns", r.vals["ns/op"])
 		}
 		if lc, ok := find(rs, "host", "BenchmarkLifecycleCall"); ok {
 			g.measured += fmt.Sprintf("; one lifecycle call %.0f ns", lc.vals["ns/op"])
 		}
 	}
 	goals = append(goals, g)
+	// Issue 21: the native path of the host functions (sdk/imctest) against
+	// the string switch it had before the name → handler table; the old
+	// figures are the issue's, on its quiet EPYC.
+	g = goal{what: "native host function call (capability.Session.Call, as sdk/imctest runs an IMC) vs the old string switch (issue 21)",
+		target: "≤ the switch's 30.9 ns (config_get), 188 ns (hash of 32 bytes), 114 ns (random 16)",
+		how:    "`IMCHOST_WASM_DIR=out/wasm go test -run '^$' -bench 'Dispatch/native' -benchmem ./host/`"}
+	if cg, ok := find(rs, "host", "BenchmarkDispatch/native-config_get"); ok {
+		hs, _ := find(rs, "host", "BenchmarkDispatch/native-hash")
+		rn, _ := find(rs, "host", "BenchmarkDispatch/native-random")
+		a, b, c := cg.vals["ns/op"], hs.vals["ns/op"], rn.vals["ns/op"]
+		g.measured = fmt.Sprintf("%.1f ns, %.0f ns, %.0f ns", a, b, c)
+		g.met = yes(a <= 30.9 && b > 0 && b <= 188 && c > 0 && c <= 114)
+	}
+	goals = append(goals, g)
 	g = goal{what: "event-log parse + replay vs go-attestation (same logs, same check)",
-		target: "≥ 3× its throughput: all bundled logs' bytes over all their time",
+		target: "≥ 3× its throughput on every bundled log, and over all of them (their bytes over all their time) (issue 22)",
 		how:    "`go test -run '^$' -bench 'EventLog' -benchmem ./tpmhost/`"}
 	if ratios, sums := replayRatios(rs); len(ratios) > 0 {
 		lo, worst, geo := math.Inf(1), "", 0.0
@@ -289,7 +303,7 @@ func writeGoals(b *strings.Builder, rs []result) {
 		agg := sums[1] / sums[0]
 		g.measured = fmt.Sprintf("%.1f× over the %d logs together; per log %.1f× geometric mean, %.1f× at worst (%s)",
 			agg, len(ratios), geo, lo, worst)
-		g.met = yes(agg >= 3)
+		g.met = yes(agg >= 3 && lo >= 3)
 	}
 	goals = append(goals, g)
 	// Issue 23: IMA.
