@@ -36,14 +36,3 @@ func FuzzParseApkInstalled(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParseRPMHeader(f *testing.F) {
-	f.Add(firstBlob(f))
-	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 0})
-	f.Fuzz(func(t *testing.T, in []byte) {
-		p, err := ParseRPMHeader(in)
-		if err == nil && (p.Name == "" || p.Manager != RPM) {
-			t.Fatalf("parsed %+v", p)
-		}
-	})
-}

@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	rpmbdb "github.com/knqyf263/go-rpmdb/pkg/bdb"
 	_ "modernc.org/sqlite" // pure-Go SQLite (no cgo), registered as "sqlite"
 
+	"github.com/imchost/imchost/internal/inventory/rpmhdr"
 	"github.com/imchost/imchost/tpmhost"
 )
 
@@ -78,7 +78,7 @@ func readRPMSQLite(p string) ([]Package, error) {
 		if len(out) == MaxPackages {
 			return nil, fmt.Errorf("inventory: %s lists more than %d packages", p, MaxPackages)
 		}
-		pkg, err := ParseRPMHeader(blob)
+		pkg, err := parseRPMHeader(blob)
 		if err != nil {
 			return nil, fmt.Errorf("inventory: %s: %w", p, err)
 		}
@@ -122,7 +122,7 @@ func readRPMBDB(p string) ([]Package, error) {
 			first = fmt.Errorf("more than %d packages", MaxPackages)
 			continue
 		}
-		pkg, err := ParseRPMHeader(e.Value)
+		pkg, err := parseRPMHeader(e.Value)
 		if err != nil {
 			first = err
 			continue
@@ -135,5 +135,11 @@ func readRPMBDB(p string) ([]Package, error) {
 	return out, nil
 }
 
-// errRPMHeader wraps every malformed-header error.
-var errRPMHeader = errors.New("malformed rpm header")
+// parseRPMHeader is the package of one header blob (rpmhdr.Parse).
+func parseRPMHeader(blob []byte) (Package, error) {
+	p, err := rpmhdr.Parse(blob)
+	if err != nil {
+		return Package{}, err
+	}
+	return Package{Manager: RPM, Name: p.Name, Version: p.Version, Arch: p.Arch}, nil
+}

@@ -20,7 +20,7 @@ func readRPMNDB(p string) ([]Package, error) {
 	}
 	var out []Package
 	err = rpmndb.Walk(f, st.Size(), func(blob []byte) error {
-		pkg, err := ParseRPMHeader(blob)
+		pkg, err := parseRPMHeader(blob)
 		if err != nil {
 			return err
 		}

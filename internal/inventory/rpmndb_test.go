@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/imchost/imchost/internal/inventory/rpmhdr"
 	"github.com/imchost/imchost/internal/inventory/rpmndb"
 )
 
@@ -43,7 +44,7 @@ func TestReadRPMNDBFile(t *testing.T) {
 }
 
 func TestRPMNDBBoundsAgree(t *testing.T) {
-	if rpmndb.MaxPackages != MaxPackages || rpmndb.MaxBlob != 8+16*rpmMaxEntries+rpmMaxData {
-		t.Fatal("rpmndb's bounds differ from the inventory's")
+	if rpmndb.MaxPackages != MaxPackages || rpmndb.MaxBlob != 8+16*rpmhdr.MaxEntries+rpmhdr.MaxData {
+		t.Fatal("rpmndb's bounds differ from the inventory's and rpmhdr's")
 	}
 }
