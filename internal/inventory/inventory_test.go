@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/inventory/apk"
+	"github.com/imchost/imchost/internal/inventory/dpkg"
 )
 
 // listing reads a tab-separated listing printed by the package manager's
@@ -43,16 +46,21 @@ func TestReadDpkgMatchesDpkgQuery(t *testing.T) {
 	}
 }
 
-func TestParseDpkgStatusSkipsRemovedAndContinuations(t *testing.T) {
-	in := "Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n" +
-		"Package: held\nStatus: hold ok installed\nVersion: 2:1.0-1\nArchitecture: amd64\n" +
-		"Description: x\n Package: not-a-package\n"
-	got, err := ParseDpkgStatus([]byte(in))
-	if err != nil {
-		t.Fatal(err)
+// The parsers' own bounds are the inventory's.
+func TestBoundsAgree(t *testing.T) {
+	if dpkg.MaxPackages != MaxPackages || apk.MaxPackages != MaxPackages {
+		t.Fatal("dpkg's or apk's MaxPackages differs from the inventory's")
 	}
-	if len(got) != 1 || got[0] != (Package{Dpkg, "held", "2:1.0-1", "amd64"}) {
-		t.Fatalf("got %+v", got)
+}
+
+// A status file the parser refuses is reported with its path.
+func TestReadDpkgErrorNamesFile(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "var/lib/dpkg"), 0o755)
+	long := "Package: a\nDescription: " + strings.Repeat("x", 1<<20) + "\n"
+	os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), []byte(long), 0o644)
+	if _, err := Read(root); err == nil || !strings.Contains(err.Error(), filepath.Join(root, "var/lib/dpkg/status")) {
+		t.Fatalf("%v", err)
 	}
 }
 
