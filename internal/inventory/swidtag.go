@@ -1,13 +1,14 @@
 package inventory
 
 import (
-	"encoding/xml"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/imchost/imchost/internal/inventory/swidtag"
 )
 
 // SWIDTagDir is where distributions and vendors install ISO/IEC 19770-2
@@ -33,7 +34,7 @@ type SWIDTag struct {
 
 // ReadSWIDTags reads the *.swidtag files of root/usr/share/swidtag and its
 // subdirectories (one level), in name order. A file that is not a SWID tag
-// (no tagId) is skipped; a missing directory is no tags.
+// (swidtag.Parse) is skipped; a missing directory is no tags.
 func ReadSWIDTags(root string) ([]SWIDTag, error) {
 	base := filepath.Join(root, SWIDTagDir)
 	var files []string
@@ -75,40 +76,12 @@ func ReadSWIDTags(root string) ([]SWIDTag, error) {
 		if err != nil || total+len(b) > maxSWIDTagBytes {
 			continue
 		}
-		t, ok := ParseSWIDTag(b)
+		t, ok := swidtag.Parse(b)
 		if !ok {
 			continue
 		}
 		total += len(b)
-		t.Path, t.XML = rel, b
-		out = append(out, t)
+		out = append(out, SWIDTag{Path: rel, TagID: t.TagID, RegID: t.RegID, Name: t.Name, Version: t.Version, XML: b})
 	}
 	return out, nil
-}
-
-// ParseSWIDTag reads tagId, name, version and the tag creator's regid of a
-// SWID tag (ISO/IEC 19770-2:2015 SoftwareIdentity element).
-func ParseSWIDTag(b []byte) (SWIDTag, bool) {
-	var doc struct {
-		XMLName xml.Name `xml:"SoftwareIdentity"`
-		TagID   string   `xml:"tagId,attr"`
-		Name    string   `xml:"name,attr"`
-		Version string   `xml:"version,attr"`
-		Entity  []struct {
-			RegID string `xml:"regid,attr"`
-			Role  string `xml:"role,attr"`
-		} `xml:"Entity"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil || doc.TagID == "" {
-		return SWIDTag{}, false
-	}
-	t := SWIDTag{TagID: doc.TagID, Name: doc.Name, Version: doc.Version}
-	for _, e := range doc.Entity {
-		for _, r := range strings.Fields(e.Role) {
-			if r == "tagCreator" && t.RegID == "" {
-				t.RegID = e.RegID
-			}
-		}
-	}
-	return t, true
 }

@@ -41,14 +41,3 @@ func TestReadSWIDTagsSkipsFIFO(t *testing.T) {
 		t.Fatalf("%v %v", tags, err)
 	}
 }
-
-func FuzzParseSWIDTag(f *testing.F) {
-	if b, err := os.ReadFile("testdata/swidtag/usr/share/swidtag/invalid.unavailable/bash-4.4.23-4.fc30.x86_64.swidtag"); err == nil {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		if tag, ok := ParseSWIDTag(in); ok && tag.TagID == "" {
-			t.Fatal("a tag without a tagId")
-		}
-	})
-}
