@@ -21,9 +21,11 @@ import (
 // compile-warm the same from a filled file cache (decode, validate, read
 // the native code: every later start), instantiate a fresh instance with
 // _initialize (the data segments copied in; mem-KiB is its linear memory
-// afterwards). The files are $IMCHOST_BENCH_MODULES (comma-separated, e.g.
-// an old and a new build of the same module, measured interleaved with
-// -count), by default the shipped modules in ../out/wasm (make wasm).
+// afterwards). The files are $IMCHOST_BENCH_MODULES (comma-separated), by
+// default the shipped modules in ../out/wasm (make wasm). To compare two
+// builds side by side, list them alternately several times (old,new,old,
+// new,...): they run in that order (-count would repeat each in place),
+// the repeats named #01, #02.
 func BenchmarkModuleLoad(b *testing.B) {
 	var files []string
 	if env := os.Getenv("IMCHOST_BENCH_MODULES"); env != "" {
