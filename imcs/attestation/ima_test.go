@@ -66,30 +66,8 @@ func negotiate(t *testing.T, v *imv, bank tpmhost.Alg) []byte {
 // "sha256:<path>"); the IMV-side replay of all evidence equals the TPM's
 // PCRs and the quote verifies over PCR 10 included.
 func TestIMAEvidence(t *testing.T) {
-	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
-	rep, err := env.log.ReplayLocality(tpmhost.AlgSHA256, env.locality)
-	if err != nil {
-		t.Fatal(err)
-	}
-	boot := imagen.BootPCRs(rep)
-	o := imagen.Options{Entries: 400, BootPCRs: boot, Seed: 9, SigEvery: 3, ViolationEvery: 97}
-	path := filepath.Join(t.TempDir(), "binary_runtime_measurements")
-	if err := imagen.WriteFile(path, o); err != nil {
-		t.Fatal(err)
-	}
 	const quoted = 250
-	for i := 0; i <= quoted; i++ {
-		e := o.Entry(i)
-		for _, b := range []tpmhost.Alg{tpmhost.AlgSHA1, tpmhost.AlgSHA256} {
-			d, err := tpmhost.IMADigest(e, tpmhost.AlgSHA1, b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := env.tpm.ExtendPCR(b, 10, d); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	env, o, path := imaSetup(t, quoted, 97)
 	for _, tc := range []struct {
 		name  string
 		comps []patnc.ComponentName
@@ -186,15 +164,15 @@ func testLoggerTo(t testing.TB, b *strings.Builder) hclog.Logger {
 }
 
 // imaSetup is swtpm with the recorded boot log, an IMA list of 401
-// generated entries of which the first quoted+1 are extended into PCR 10.
-func imaSetup(t *testing.T, quoted int) (*tpmEnv, imagen.Options, string) {
+// generated entries (every violationEvery-th a violation; 0: none) of which
+// the first quoted+1 are extended into PCR 10.
+func imaSetup(t *testing.T, quoted, violationEvery int) (*tpmEnv, imagen.Options, string) {
 	env := newTPMEnv(t, useSwtpm, tpmhost.AKECCP256, recordedLog)
 	rep, err := env.log.ReplayLocality(tpmhost.AlgSHA256, env.locality)
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot := imagen.BootPCRs(rep)
-	o := imagen.Options{Entries: 400, BootPCRs: boot, Seed: 9, SigEvery: 3, ViolationEvery: 0}
+	o := imagen.Options{Entries: 400, BootPCRs: imagen.BootPCRs(rep), Seed: 9, SigEvery: 3, ViolationEvery: violationEvery}
 	path := filepath.Join(t.TempDir(), "binary_runtime_measurements")
 	if err := imagen.WriteFile(path, o); err != nil {
 		t.Fatal(err)
@@ -228,7 +206,7 @@ func TestIMAPDP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm module")
 	}
-	env, o, path := imaSetup(t, 250)
+	env, o, path := imaSetup(t, 250, 0)
 	attMod := builtModule(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "pdp.db")
