@@ -11,6 +11,7 @@ import (
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
 	"github.com/imchost/imchost/host/internal/wasmstop"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -120,7 +121,7 @@ func BenchmarkCompileWarm(b *testing.B) {
 // compile from the cache, check, probe, swap), alternating two modules.
 func BenchmarkReloadSwap(b *testing.B) {
 	path := filepath.Join(b.TempDir(), "imc.wasm")
-	copyFile(b, modPath("hello"), path)
+	testutil.CopyFile(b, modPath("hello"), path)
 	h, _ := newTestHost(b, IMCConfig{Name: "Vendor", Path: path, Grants: helloGrants})
 	ctx := context.Background()
 	if err := h.LoadIMCs(ctx); err != nil {
@@ -128,13 +129,13 @@ func BenchmarkReloadSwap(b *testing.B) {
 	}
 	srcs := []string{modPath("oversize"), modPath("hello")}
 	for _, s := range srcs { // compile both once, outside the measurement
-		copyFile(b, s, path)
+		testutil.CopyFile(b, s, path)
 		h.Reload(ctx, nil)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		copyFile(b, srcs[i%2], path)
+		testutil.CopyFile(b, srcs[i%2], path)
 		b.StartTimer()
 		if err := h.Reload(ctx, nil); err != nil {
 			b.Fatal(err)

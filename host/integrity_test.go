@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs"
 )
 
@@ -58,7 +59,7 @@ func TestCacheSubstitution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, other, osEntry)
+	testutil.CopyFile(t, other, osEntry)
 	os.Chmod(osEntry, 0o600)
 
 	logs, imc1, _ := startOn(t, cfg)

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/imchost/imchost/abi"
 	"github.com/imchost/imchost/capability"
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/internal/tpmtest"
 	"github.com/imchost/imchost/tpmhost"
 )
@@ -28,7 +29,7 @@ func TestModuleMeasurements(t *testing.T) {
 	dir := t.TempDir()
 	vendor, vendorPub := signingKey(t, dir, "vendor")
 	path := filepath.Join(dir, "imc.wasm")
-	copyFile(t, modPath("hello"), path)
+	testutil.CopyFile(t, modPath("hello"), path)
 	sign(t, vendor, path)
 	cfg := &Config{IMCs: []IMCConfig{
 		{Name: "Vendor \"A\"", Path: path, Grants: helloGrants},
@@ -72,7 +73,7 @@ func TestModuleMeasurements(t *testing.T) {
 	}
 	// A reload that swaps a version measures it; one that changes nothing
 	// does not.
-	copyFile(t, modPath("oversize"), path)
+	testutil.CopyFile(t, modPath("oversize"), path)
 	sign(t, vendor, path)
 	if err := h.Reload(context.Background(), nil); err != nil {
 		t.Fatal(err)

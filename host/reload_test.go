@@ -8,24 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imchost/imchost/internal/testutil"
 	"github.com/imchost/imchost/tnccs"
 )
-
-func copyFile(t testing.TB, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Write and rename, as an installer would, so a reader never sees half a file.
-	tmp := to + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, to); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestReload replaces a module while an exchange runs: the exchange ends on
 // the old version, the next connection gets the new one; a broken file is
@@ -33,7 +18,7 @@ func copyFile(t testing.TB, from, to string) {
 func TestReload(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "imc.wasm")
-	copyFile(t, modPath("hello"), path)
+	testutil.CopyFile(t, modPath("hello"), path)
 	h, logs := newTestHost(t, IMCConfig{Name: "Vendor", Path: path, Grants: helloGrants})
 	ctx := context.Background()
 	if err := h.LoadIMCs(ctx); err != nil {
@@ -49,7 +34,7 @@ func TestReload(t *testing.T) {
 
 	// Replace hello with another IMC (oversize: it answers the handshake
 	// with an error text) in the middle of connection 1.
-	copyFile(t, modPath("oversize"), path)
+	testutil.CopyFile(t, modPath("oversize"), path)
 	if err := h.Reload(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +125,7 @@ func TestReloadConfig(t *testing.T) {
 func TestWatch(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "imc.wasm")
-	copyFile(t, modPath("hello"), path)
+	testutil.CopyFile(t, modPath("hello"), path)
 	h, _ := newTestHost(t, IMCConfig{Name: "Vendor", Path: path, Grants: helloGrants})
 	ctx := context.Background()
 	if err := h.LoadIMCs(ctx); err != nil {
@@ -149,7 +134,7 @@ func TestWatch(t *testing.T) {
 	if err := h.Watch(); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, modPath("oversize"), path)
+	testutil.CopyFile(t, modPath("oversize"), path)
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if l := h.List(); len(l) == 1 && l[0].Version == 2 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 )
 
 // signingKey makes a key pair in dir and returns the private key and the
@@ -52,7 +54,7 @@ func TestSignatures(t *testing.T) {
 	vendor, vendorPub := signingKey(t, dir, "vendor")
 	other, otherPub := signingKey(t, dir, "other")
 	path := filepath.Join(dir, "imc.wasm")
-	copyFile(t, modPath("hello"), path)
+	testutil.CopyFile(t, modPath("hello"), path)
 	vendorKey, _ := ParseSigningKey(vendor)
 	vendorID := KeyID(vendorKey.Public().(ed25519.PublicKey))
 
@@ -131,7 +133,7 @@ func TestSignatures(t *testing.T) {
 			}
 		}
 		// A new build signed by another key: refused, version 1 serves.
-		copyFile(t, modPath("oversize"), path)
+		testutil.CopyFile(t, modPath("oversize"), path)
 		sign(t, other, path)
 		if err := h.Reload(ctx, nil); !errors.Is(err, ErrSignature) {
 			t.Fatalf("reload: %v", err)

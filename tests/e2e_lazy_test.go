@@ -53,7 +53,7 @@ func lazyIMCs(t *testing.T, env *tpmEnv, dir string) []host.IMCConfig {
 	imcs = append(imcs, cfg)
 	for i := range imcs {
 		local := filepath.Join(dir, filepath.Base(imcs[i].Path))
-		copyFile(t, local, imcs[i].Path)
+		testutil.CopyFile(t, imcs[i].Path, local)
 		imcs[i].Path = local
 	}
 	return imcs

@@ -55,17 +55,6 @@ func configTOML(imcs []host.IMCConfig, cacheDir string) string {
 	return b.String()
 }
 
-func copyFile(t testing.TB, dst, src string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // versions maps IMC names to their loaded version.
 func versions(h *host.Host) map[string]int {
 	out := map[string]int{}
@@ -87,7 +76,7 @@ func testHotReload(t *testing.T, env *tpmEnv) {
 	imcs := imcConfigs(t, env.logPath)
 	for i := range imcs {
 		local := filepath.Base(imcs[i].Path)
-		copyFile(t, filepath.Join(dir, local), imcs[i].Path)
+		testutil.CopyFile(t, imcs[i].Path, filepath.Join(dir, local))
 		imcs[i].Path = local
 	}
 	cfgPath := filepath.Join(dir, "config.toml")

@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/testutil"
 )
 
 var (
@@ -193,9 +195,9 @@ func TestPackageInstall(t *testing.T) {
 	// with the installed config: modules from /usr/lib/imchost/imcs/, the
 	// cache in /var/cache/imchost, the PDP's CA where the config says.
 	e := newCLIEnv(t)
-	copyFile(t, filepath.Join(root, "etc/imchost/pdp-ca.pem"), e.pdp.caPEM)
-	copyFile(t, filepath.Join(root, "tmp/eventlog"), e.logs)
-	copyFile(t, filepath.Join(root, "etc/os-release"), "/etc/os-release") // the base system's, which the OS IMC reads
+	testutil.CopyFile(t, e.pdp.caPEM, filepath.Join(root, "etc/imchost/pdp-ca.pem"))
+	testutil.CopyFile(t, e.logs, filepath.Join(root, "tmp/eventlog"))
+	testutil.CopyFile(t, "/etc/os-release", filepath.Join(root, "etc/os-release")) // the base system's, which the OS IMC reads
 	os.Chmod(filepath.Join(root, "etc/os-release"), 0o644)
 	os.Chmod(filepath.Join(root, "tmp/eventlog"), 0o644)
 	_, port, _ := net.SplitHostPort(e.pdp.addr)
@@ -260,13 +262,13 @@ func checkUnits(t *testing.T, root string) {
 		if target, err := os.Readlink(filepath.Join("/usr/lib/systemd/system", u.Name())); err == nil {
 			os.Symlink(target, dst)
 		} else {
-			copyFile(t, dst, filepath.Join("/usr/lib/systemd/system", u.Name()))
+			testutil.CopyFile(t, filepath.Join("/usr/lib/systemd/system", u.Name()), dst)
 		}
 	}
 	if _, err := os.Lstat(filepath.Join(root, "bin")); err != nil {
 		os.Symlink("usr/bin", filepath.Join(root, "bin"))
 	}
-	copyFile(t, filepath.Join(root, "usr/bin/kill"), "/usr/bin/kill")
+	testutil.CopyFile(t, "/usr/bin/kill", filepath.Join(root, "usr/bin/kill"))
 	os.Chmod(filepath.Join(root, "usr/bin/kill"), 0o755)
 
 	names := []string{"imchost.service", "imchost-pdp.service"}

@@ -355,13 +355,7 @@ func TestReloadKeys(t *testing.T) {
 		for _, name := range []string{"OS", "Attestation"} {
 			src, _ := strconv.Unquote(k["imc."+name+".path"])
 			dst := filepath.Join(dir, filepath.Base(src))
-			b, err := os.ReadFile(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			testutil.CopyFile(t, src, dst)
 			if code, _, errs := call("imc", "sign", "--key", prefix+".key", dst); code != exitOK {
 				t.Fatalf("sign: %s", errs)
 			}

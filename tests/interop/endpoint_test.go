@@ -115,9 +115,9 @@ func onOff(b bool) string {
 
 // imchostConfig writes config.toml for `imchost run`: the repository's
 // shipped config.toml (its [[imc]] grants and settings: what users get),
-// with the compilation cache in the user's cache directory, settings added to
-// the Attestation IMC's and [tnccs] values replaced by tnccs's.
-func imchostConfig(t *testing.T, dir string, attSettings map[string]string, tnccs map[string]any) string {
+// with the compilation cache in the user's cache directory, watching off,
+// then edited by edit (when not nil).
+func imchostConfig(t *testing.T, dir string, edit func(cfg map[string]any)) string {
 	t.Helper()
 	var cfg map[string]any
 	if _, err := toml.DecodeFile("../../config.toml", &cfg); err != nil {
@@ -125,28 +125,8 @@ func imchostConfig(t *testing.T, dir string, attSettings map[string]string, tncc
 	}
 	cfg["wasm"].(map[string]any)["cache_dir"] = wasmCache(dir)
 	cfg["wasm"].(map[string]any)["watch"] = false
-	if len(tnccs) > 0 {
-		sec, _ := cfg["tnccs"].(map[string]any)
-		if sec == nil {
-			sec = map[string]any{}
-			cfg["tnccs"] = sec
-		}
-		for k, v := range tnccs {
-			sec[k] = v
-		}
-	}
-	for _, imc := range cfg["imc"].([]map[string]any) {
-		if imc["name"] != "Attestation" {
-			continue
-		}
-		s, _ := imc["settings"].(map[string]any)
-		if s == nil {
-			s = map[string]any{}
-			imc["settings"] = s
-		}
-		for k, v := range attSettings {
-			s[k] = v
-		}
+	if edit != nil {
+		edit(cfg)
 	}
 	path := filepath.Join(dir, "config.toml")
 	f, err := os.Create(path)
@@ -160,6 +140,36 @@ func imchostConfig(t *testing.T, dir string, attSettings map[string]string, tncc
 	return path
 }
 
+// tomlTable is the table name of a decoded config.toml, added when
+// missing.
+func tomlTable(cfg map[string]any, name string) map[string]any {
+	sec, _ := cfg[name].(map[string]any)
+	if sec == nil {
+		sec = map[string]any{}
+		cfg[name] = sec
+	}
+	return sec
+}
+
+// imcEntry is the named IMC's [[imc]] entry of a decoded config.toml.
+func imcEntry(t *testing.T, cfg map[string]any, name string) map[string]any {
+	t.Helper()
+	for _, imc := range cfg["imc"].([]map[string]any) {
+		if imc["name"] == name {
+			return imc
+		}
+	}
+	t.Fatalf("no %s IMC in the configuration", name)
+	return nil
+}
+
+// setKeys sets the keys of kv in a decoded table.
+func setKeys[V any](table map[string]any, kv map[string]V) {
+	for k, v := range kv {
+		table[k] = v
+	}
+}
+
 // wasmCache is the modules' compilation cache: in the user's cache
 // directory, so that runs after the first do not compile them again.
 func wasmCache(fallback string) string {
@@ -167,18 +177,6 @@ func wasmCache(fallback string) string {
 		return filepath.Join(d, "imchost", "interop-wasm")
 	}
 	return filepath.Join(fallback, "wasm-cache")
-}
-
-// copyFile copies src to dst.
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func writeFile(t *testing.T, path, content string) string {

@@ -6,37 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/BurntSushi/toml"
 )
-
-// setAttestationFiles sets the Attestation IMC's [[imc]] files allowlist in
-// the config.toml at path.
-func setAttestationFiles(t *testing.T, path string, files []string) {
-	t.Helper()
-	var cfg map[string]any
-	if _, err := toml.DecodeFile(path, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, imc := range cfg["imc"].([]map[string]any) {
-		if imc["name"] == "Attestation" {
-			imc["files"] = files
-			found = true
-		}
-	}
-	if !found {
-		t.Fatal("no Attestation IMC in " + path)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // referenceFile adds to strongSwan's IMV database the file at path and two
 // policies for it: 'Reference <path>' (type 5, IMV_WORKITEM_FILE_REF_MEAS:

@@ -110,16 +110,19 @@ func imchostRun(t *testing.T, e *endpoint, port int, caFile string, o imRunOptio
 		o.logPath = e.logPath
 	}
 	dir := t.TempDir()
-	cfg := imchostConfig(t, dir, o.attSettings, o.tnccs)
-	if len(o.tpm) > 0 {
-		setTOML(t, cfg, "tpm", o.tpm)
-	}
-	if len(o.attFiles) > 0 {
-		setAttestationFiles(t, cfg, o.attFiles)
-	}
-	if len(o.swima) > 0 {
-		setIMCSettings(t, cfg, "SWIMA", o.swima)
-	}
+	cfg := imchostConfig(t, dir, func(cfg map[string]any) {
+		setKeys(tomlTable(cfg, "tnccs"), o.tnccs)
+		setKeys(tomlTable(cfg, "tpm"), o.tpm)
+		if len(o.attSettings) > 0 {
+			setKeys(tomlTable(imcEntry(t, cfg, "Attestation"), "settings"), o.attSettings)
+		}
+		if len(o.attFiles) > 0 {
+			imcEntry(t, cfg, "Attestation")["files"] = o.attFiles
+		}
+		if len(o.swima) > 0 {
+			setKeys(tomlTable(imcEntry(t, cfg, "SWIMA"), "settings"), o.swima)
+		}
+	})
 	if o.root == "" {
 		o.root = fixtureRoot(t, o.forwarding)
 	}

@@ -1,38 +1,10 @@
 package interop
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/BurntSushi/toml"
 )
-
-// setTOML sets keys of one table of the config file at path.
-func setTOML(t *testing.T, path, table string, kv map[string]any) {
-	t.Helper()
-	var cfg map[string]any
-	if _, err := toml.DecodeFile(path, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	sec, _ := cfg[table].(map[string]any)
-	if sec == nil {
-		sec = map[string]any{}
-		cfg[table] = sec
-	}
-	for k, v := range kv {
-		sec[k] = v
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestModuleReportToStrongSwan: with [tpm] module_pcr the host measures its
 // modules and appends the module report (a PA-TNC attribute without NOSKIP

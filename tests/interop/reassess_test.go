@@ -34,7 +34,7 @@ func TestCRETRYToStrongSwanPDP(t *testing.T) {
 	ss := startPDP(t, p, strongSwanSide, pdpOpts{})
 	bin, wasm := tools(t)
 	dir := t.TempDir()
-	cfg := imchostConfig(t, dir, nil, nil)
+	cfg := imchostConfig(t, dir, nil)
 	args := append([]string{bin, "run", "--config", cfg, "-c", "127.0.0.1", "-p", strconv.Itoa(ss.port), "--ca", ss.ca,
 		"--tpm", e.tpm.Spec, "--eventlog", e.logPath, "--root", fixtureRoot(t, false), "--wasm-dir", wasm,
 		"--timeout", "1m", "--debug", "2", "--interval", "1s", "--keep-session"}, saslArgs...)

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Side by side (issue 22): `imchost run` and strongSwan's pt-tls-client
@@ -112,10 +110,10 @@ func TestSideBySide(t *testing.T) {
 	// strongSwan's client runs its OS and Attestation IMCs (ssClient's
 	// tnc_config); imchost runs the same two, not the shipped SWIMA IMC.
 	res.IMCs = []string{"OS", "Attestation"}
-	imCfg := sameIMCs(t, imchostConfig(t, dir, nil, nil), res.IMCs, false)
+	imCfg := imchostConfig(t, dir, sameIMCs(t, res.IMCs, false))
 	// The base binary may predate config keys of this tree ([[imc]] lazy
 	// and prefetch): it runs without them.
-	baseCfg := sameIMCs(t, imchostConfig(t, t.TempDir(), nil, nil), res.IMCs, true)
+	baseCfg := imchostConfig(t, t.TempDir(), sameIMCs(t, res.IMCs, true))
 	root := fixtureRoot(t, false)
 	stats := filepath.Join(dir, "time.txt")
 	timed := func(argv ...string) []string {
@@ -285,37 +283,24 @@ func loadAvg() string {
 	return fmt.Sprint(strings.TrimSpace(string(b)))
 }
 
-// sameIMCs rewrites the config.toml at path to run only the IMCs named
-// (in its order), dropping every [[imc]] lazy and prefetch key when noLazy
-// is set, and
-// returns path.
-func sameIMCs(t *testing.T, path string, names []string, noLazy bool) string {
-	t.Helper()
-	var cfg map[string]any
-	if _, err := toml.DecodeFile(path, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	var keep []map[string]any
-	for _, imc := range cfg["imc"].([]map[string]any) {
-		if slices.Contains(names, imc["name"].(string)) {
-			if noLazy {
-				delete(imc, "lazy")
-				delete(imc, "prefetch")
+// sameIMCs is an imchostConfig edit that keeps only the IMCs named (in the
+// file's order), dropping every [[imc]] lazy and prefetch key when noLazy
+// is set.
+func sameIMCs(t *testing.T, names []string, noLazy bool) func(cfg map[string]any) {
+	return func(cfg map[string]any) {
+		var keep []map[string]any
+		for _, imc := range cfg["imc"].([]map[string]any) {
+			if slices.Contains(names, imc["name"].(string)) {
+				if noLazy {
+					delete(imc, "lazy")
+					delete(imc, "prefetch")
+				}
+				keep = append(keep, imc)
 			}
-			keep = append(keep, imc)
 		}
+		if len(keep) != len(names) {
+			t.Fatalf("want the IMCs %v, found %d of them", names, len(keep))
+		}
+		cfg["imc"] = keep
 	}
-	if len(keep) != len(names) {
-		t.Fatalf("%s: want the IMCs %v, found %d of them", path, names, len(keep))
-	}
-	cfg["imc"] = keep
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

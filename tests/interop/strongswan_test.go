@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/imchost/imchost/internal/testutil"
 )
 
 // ssPDPOptions shape a strongSwan PDP.
@@ -82,14 +84,14 @@ func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 	akca := filepath.Join(dir, "akca")
 	mkdirs(t, filepath.Join(sw, "x509"), filepath.Join(sw, "x509ca"), filepath.Join(sw, "private"), run, akca)
 	s.pki = newPDPPKI(t, dir, o.keys)
-	copyFile(t, s.pki.ca.file, filepath.Join(sw, "x509ca", "pdp-ca.pem"))
-	copyFile(t, s.pki.server.certFile, filepath.Join(sw, "x509", "pdp.pem"))
-	copyFile(t, s.pki.server.keyFile, filepath.Join(sw, "private", "pdp-key.pem"))
+	testutil.CopyFile(t, s.pki.ca.file, filepath.Join(sw, "x509ca", "pdp-ca.pem"))
+	testutil.CopyFile(t, s.pki.server.certFile, filepath.Join(sw, "x509", "pdp.pem"))
+	testutil.CopyFile(t, s.pki.server.keyFile, filepath.Join(sw, "private", "pdp-key.pem"))
 	if o.clientCA != "" {
-		copyFile(t, o.clientCA, filepath.Join(sw, "x509ca", "client-ca.pem"))
+		testutil.CopyFile(t, o.clientCA, filepath.Join(sw, "x509ca", "client-ca.pem"))
 	}
 	if o.akCA != "" {
-		copyFile(t, o.akCA, filepath.Join(akca, "ak-ca.pem"))
+		testutil.CopyFile(t, o.akCA, filepath.Join(akca, "ak-ca.pem"))
 	}
 	var secrets strings.Builder
 	for u, pw := range o.users {
@@ -281,10 +283,10 @@ func ssClient(t *testing.T, p peer, e *endpoint, port int, caFile string, o ssCl
 	}
 	sec := filepath.Join(dir, "security")
 	mkdirs(t, filepath.Join(sec, "tpm0"))
-	copyFile(t, o.logPath, filepath.Join(sec, "tpm0", "binary_bios_measurements"))
+	testutil.CopyFile(t, o.logPath, filepath.Join(sec, "tpm0", "binary_bios_measurements"))
 	if o.imaPath != "" {
 		mkdirs(t, filepath.Join(sec, "ima"))
-		copyFile(t, o.imaPath, filepath.Join(sec, "ima", "binary_runtime_measurements"))
+		testutil.CopyFile(t, o.imaPath, filepath.Join(sec, "ima", "binary_runtime_measurements"))
 	}
 	fwd := writeFile(t, filepath.Join(dir, "ip_forward"), onOff(o.forwarding))
 	tpmPort := e.tctiPort()

@@ -26,46 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/imchost/imchost/internal/testutil"
 )
-
-// setIMCSettings adds settings to the named IMC's [imc.settings] in the
-// config.toml at path.
-func setIMCSettings(t *testing.T, path, name string, settings map[string]string) {
-	t.Helper()
-	var cfg map[string]any
-	if _, err := toml.DecodeFile(path, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, imc := range cfg["imc"].([]map[string]any) {
-		if imc["name"] != name {
-			continue
-		}
-		found = true
-		s, _ := imc["settings"].(map[string]any)
-		if s == nil {
-			s = map[string]any{}
-			imc["settings"] = s
-		}
-		for k, v := range settings {
-			s[k] = v
-		}
-	}
-	if !found {
-		t.Fatalf("no %s IMC in %s", name, path)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := toml.NewEncoder(f).Encode(cfg); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // swimaMachine is an endpoint's software: a file-system root (this
 // machine's os-release, so that both clients form the same "Debian_12-x86_64"
@@ -313,7 +275,7 @@ func newSWCollector(t *testing.T, p peer, m *swimaMachine) *swCollector {
 		t.Fatal(err)
 	}
 	db.Close()
-	copyFile(t, testutil.Data("swima", "history.log"), c.history)
+	testutil.CopyFile(t, testutil.Data("swima", "history.log"), c.history)
 	c.conf = writeFile(t, filepath.Join(dir, "strongswan.conf"), fmt.Sprintf(`sw-collector {
 	load = random sqlite
 	database = sqlite://%s
