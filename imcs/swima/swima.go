@@ -234,7 +234,9 @@ func (s *SWIMAIMC) ConnectionChange(conn imc.ConnID, state abi.ConnState) error 
 // BeginHandshake implements imc.IMC: a new handshake within the session
 // (a retry) pushes the events since the last ones sent to a subscribed
 // IMV (RFC 8412 §3.6: a subscription is fulfilled whenever the inventory
-// changes).
+// changes), none at all included: a subscribed IMV may wait for the push
+// instead of asking again (strongSwan's imv-swima does, and without one
+// it has no verdict; its imc-swima pushes at every handshake too).
 func (s *SWIMAIMC) BeginHandshake(conn imc.ConnID) error {
 	if s.h == nil || s.osPart == "" {
 		return errors.New(`imc-swima: IMC "SWIMA" has not been initialized`)
@@ -246,15 +248,12 @@ func (s *SWIMAIMC) BeginHandshake(conn imc.ConnID) error {
 }
 
 // pushSubscription sends the subscribing IMV the events since the last
-// ones it got, if any.
+// ones it got (maybe none).
 func (s *SWIMAIMC) pushSubscription(conn imc.ConnID) error {
 	sub := s.sub
 	ev, err := s.collectEvents(sub.nextEID, sub.targets)
 	if err != nil {
 		return s.send(conn, sub.imv, []patnc.Attr{patnc.NewSWIMAError(patnc.ErrSWIMASubscriptionFulfil, sub.requestID, 0, err.Error())})
-	}
-	if len(ev.list) == 0 {
-		return nil
 	}
 	s.logf(abi.LogInfo, "SWIMA subscription %d: %d new event%s", sub.requestID, len(ev.list), plural(len(ev.list)))
 	sub.nextEID = ev.lastEID + 1
