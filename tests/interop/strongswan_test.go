@@ -71,6 +71,10 @@ INSERT INTO enforcements (policy, group_id, max_age)
 	WHERE name IN ('IP Forwarding Enabled', 'Default Factory Password Enabled', 'TPM BIOS Measurements');
 `
 
+// swimaPolicies are SWIDT policies besides data.sql's, by name: their
+// argument's flags ('R' identifiers only, 'S' subscribe, 'C' clear).
+var swimaPolicies = map[string]string{"SWID Tag IDs Subscription": "RS"}
+
 // startStrongSwanPDP starts charon with tnc-pdp and loads its credentials.
 func startStrongSwanPDP(t *testing.T, p peer, o ssPDPOptions) *ssPDP {
 	t.Helper()
@@ -217,6 +221,11 @@ func (s *ssPDP) createDB(t *testing.T) {
 		}
 	}
 	if s.swima != "" {
+		for name, arg := range swimaPolicies {
+			if _, err := db.Exec(`INSERT INTO policies (type, name, argument, rec_fail, rec_noresult) VALUES (15, ?, ?, 2, 2)`, name, arg); err != nil {
+				t.Fatal(err)
+			}
+		}
 		res, err := db.Exec(`INSERT INTO enforcements (policy, group_id, max_age)
 			SELECT id, 1, 0 FROM policies WHERE type = 15 AND name = ?`, s.swima)
 		if err != nil {

@@ -447,3 +447,61 @@ func TestSWIMASWCollector(t *testing.T) {
 		t.Errorf("after the events our PDP lists %q", ssIDs)
 	}
 }
+
+// TestSWIMASubscriptionToStrongSwanPDP: strongSwan's PDP with a SWIDT
+// policy whose argument is 'RS' subscribes to our SWIMA IMC's identifier
+// events (its first request carries the S flag); imchost run
+// --keep-session re-assesses with CRETRY in the same PB-TNC session, and
+// strongSwan's imv-swima, subscribed, asks nothing more: each later
+// handshake it evaluates what our IMC pushes under the subscription's
+// request ID. A package removed between the first and second assessment is
+// pushed as 1 event; the third assessment, with nothing changed, gets a
+// push of no events. (Before, our IMC pushed nothing when nothing had
+// changed, and strongSwan's SWIMA IMV gave no verdict on the third
+// assessment: "don't know".)
+func TestSWIMASubscriptionToStrongSwanPDP(t *testing.T) {
+	p := needPeer(t)
+	e := newEndpoint(t, bootLog)
+	m := newSWIMAMachine(t)
+	ss := startStrongSwanPDP(t, p, ssPDPOptions{users: defaultUser, swima: "SWID Tag IDs Subscription"})
+	bin, wasm := tools(t)
+	cfg := imchostConfig(t, t.TempDir(), func(cfg map[string]any) {
+		setKeys(tomlTable(imcEntry(t, cfg, "SWIMA"), "settings"), map[string]string{"state_dir": m.state})
+	})
+	args := append([]string{bin, "run", "--config", cfg, "-c", "127.0.0.1", "-p", fmt.Sprint(ss.port), "--ca", ss.pki.ca.file,
+		"--tpm", e.tpm.Spec, "--eventlog", e.logPath, "--root", m.root, "--wasm-dir", wasm,
+		"--timeout", "1m", "--debug", "2", "--interval", "2s", "--keep-session"}, saslArgs...)
+	c := start(t, "imchost run", nil, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if !c.await(ctx, regexp.MustCompile(`overall: `)) {
+		t.Fatalf("no first verdict:\n%s\nPDP:\n%s", c.output(), ss.log())
+	}
+	m.editStatus(t, func(s string) string { return dropStanza(s, "diffutils") })
+	ok := c.await(ctx, regexp.MustCompile(`(?s)(overall: [^\n]*\n.*){3}`))
+	c.stop()
+	out, log := c.Stdout.String(), ss.log()
+	if !ok {
+		t.Fatalf("no third verdict:\n%s\nPDP:\n%s", c.output(), log)
+	}
+	sub := regexp.MustCompile(`SWIMA subscription (\d+) requested`).FindStringSubmatch(log)
+	if sub == nil {
+		t.Fatalf("strongSwan's IMV did not subscribe:\n%s", log)
+	}
+	from := " from subscription " + sub[1]
+	want := []string{"allow - received 0 SW ID events and 0 SWID tags" + from,
+		"allow - received 1 SW ID event and 0 SWID tags" + from,
+		"allow - received 0 SW ID events and 0 SWID tags" + from}
+	if got := ssSWIDTResults(log); len(got) < 3 || strings.Join(got[:3], "|") != strings.Join(want, "|") {
+		t.Errorf("strongSwan's SWIDT results %q, want %q", got, want)
+	}
+	if n := strings.Count(log, "issues sw request"); n != 1 {
+		t.Errorf("strongSwan's IMV issued %d SW requests, want 1 (the subscription's)", n)
+	}
+	if n := strings.Count(out, `IMC 3 "SWIMA" from IMV 3: compliant`); n < 3 {
+		t.Errorf("%d compliant SWIMA verdicts in three assessments", n)
+	}
+	if t.Failed() {
+		t.Logf("imchost run:\n%s\nstrongSwan's PDP:\n%s", c.output(), log)
+	}
+}
