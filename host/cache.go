@@ -89,6 +89,8 @@ func cacheRule(rel string) (age time.Duration, ok bool) {
 		return cacheMaxAge, true
 	case strings.HasPrefix(name, ".wasmstop-"), strings.HasPrefix(name, ".probe-"):
 		return cacheTempAge, true
+	case strings.HasPrefix(name, stampPrefix):
+		return cacheMaxAge, true
 	case strings.HasPrefix(name, "imc-record-v"):
 		if !strings.HasPrefix(name, recordPrefix) {
 			return 0, true // another format's

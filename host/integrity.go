@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/imchost/imchost/host/internal/wasmstop"
@@ -138,7 +137,8 @@ func strictCache(dir string) error {
 					}
 				}
 			}
-		case name == cacheKeyName || strings.HasPrefix(name, "wasmstop-v") || strings.HasPrefix(name, "imc-record-v"):
+		case name == cacheKeyName || strings.HasPrefix(name, "wasmstop-v") || strings.HasPrefix(name, "imc-record-v") ||
+			strings.HasPrefix(name, stampPrefix):
 			if fi, err := e.Info(); err == nil {
 				if err := strictMode(p, fi, false); err != nil {
 					return err
@@ -330,7 +330,7 @@ func fileExists(p string) bool {
 }
 
 // nativeStamp is the MAC of one state of a native entry (fileStamp) whose
-// content MAC is mac: the second half of its sidecar.
+// content MAC is mac: what its stamp file holds.
 func nativeStamp(key []byte, name string, mac, stamp []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte("imchost native stamp\x00" + name + "\x00"))
@@ -343,9 +343,10 @@ func nativeStamp(key []byte, name string, mac, stamp []byte) []byte {
 // its sidecar before wazero reads it; an entry that fails is removed with
 // its sidecar, and the error says why.
 //
-// The sidecar holds the MAC over the entry's name and bytes and, after
-// it, a stamp: a MAC over that MAC and the state of the file it was
-// checked on (device, inode, size, modification and change time). While
+// The sidecar holds the MAC over the entry's name and bytes; a stamp file
+// in the cache directory (stampPath) a MAC over that MAC and the state of
+// the file it was checked on (device, inode, size, modification and change
+// time). While
 // the opened entry is in that very state, its bytes are the ones the MAC
 // was checked on, and reading the megabytes again is skipped (a quarter of
 // a warm start's CPU went there): any write to the file, a rename over it,
@@ -371,21 +372,19 @@ func checkNative(key []byte, p string) error {
 		if err := strictMode(p, fi, false); err != nil {
 			return err
 		}
-		side, err := os.ReadFile(p + ".mac")
+		want, err := os.ReadFile(p + ".mac")
 		if errors.Is(err, fs.ErrNotExist) {
 			return errors.New("has no MAC (not written by this host)")
 		}
 		if err != nil {
 			return err
 		}
-		if len(side) != sha256.Size && len(side) != 2*sha256.Size {
-			return errCacheEntry
-		}
 		name := filepath.Base(p)
-		want := side[:sha256.Size]
 		stamp, stamped := fileStamp(fi)
-		if stamped && len(side) == 2*sha256.Size && hmac.Equal(side[sha256.Size:], nativeStamp(key, name, want, stamp)) {
-			return nil // in the state its bytes were authenticated in
+		if stamped {
+			if have, err := readCacheFile(stampPath(p), 64); err == nil && hmac.Equal(have, nativeStamp(key, name, want, stamp)) {
+				return nil // in the state its bytes were authenticated in
+			}
 		}
 		got, err := nativeMAC(key, name, f)
 		if err != nil {
@@ -395,15 +394,26 @@ func checkNative(key []byte, p string) error {
 			return errCacheEntry
 		}
 		if stamped {
-			_ = writeCacheFile(p+".mac", ".mac-*.tmp", append(slices.Clip(want), nativeStamp(key, name, want, stamp)...))
+			_ = writeCacheFile(stampPath(p), ".wasmstop-*", nativeStamp(key, name, want, stamp))
 		}
 		return nil
 	}()
 	if err != nil {
 		_ = os.Remove(p)
 		_ = os.Remove(p + ".mac")
+		_ = os.Remove(stampPath(p))
 	}
 	return err
+}
+
+// stampPrefix starts the names of native entries' stamp files, kept in the
+// cache directory itself (not in wazero's directory, whose every file a
+// host of before the stamps takes for an entry or its MAC).
+const stampPrefix = "native-stamp-"
+
+// stampPath is the stamp file of the native entry p.
+func stampPath(p string) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(p)), stampPrefix+filepath.Base(p))
 }
 
 // sealNative writes the MAC sidecar of the native entry p if it has none
@@ -420,11 +430,12 @@ func sealNative(key []byte, p string) error {
 		return err
 	}
 	mac, err := nativeMAC(key, filepath.Base(p), f)
+	var stamp []byte
 	if err == nil {
 		var fi fs.FileInfo
 		if fi, err = f.Stat(); err == nil {
-			if stamp, ok := fileStamp(fi); ok {
-				mac = append(mac, nativeStamp(key, filepath.Base(p), mac, stamp)...)
+			if st, ok := fileStamp(fi); ok {
+				stamp = nativeStamp(key, filepath.Base(p), mac, st)
 			}
 		}
 	}
@@ -432,7 +443,13 @@ func sealNative(key []byte, p string) error {
 	if err != nil {
 		return err
 	}
-	return writeCacheFile(p+".mac", ".mac-*.tmp", mac)
+	if err := writeCacheFile(p+".mac", ".mac-*.tmp", mac); err != nil {
+		return err
+	}
+	if stamp != nil {
+		_ = writeCacheFile(stampPath(p), ".wasmstop-*", stamp)
+	}
+	return nil
 }
 
 // writeCacheFile writes a cache file whole under a temporary name (pattern,

@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-// TestNativeStamp: a native entry's MAC sidecar carries, after the MAC, the
-// stamp of the file state its bytes were authenticated in, and a start
-// whose entry is in that state skips reading it again. An entry edited in
+// TestNativeStamp: beside a native entry's MAC sidecar (32 bytes, as
+// hosts before the stamps read it) a stamp file holds the MAC of the file
+// state its bytes were authenticated in, and a start whose entry is in
+// that state skips reading it again. An entry edited in
 // place with its size and modification time put back (what a stamp of
 // those alone would miss) is read whole again, fails its MAC, is removed,
 // and the module is compiled again and runs as its file says; a stamp not
@@ -24,8 +25,11 @@ func TestNativeStamp(t *testing.T) {
 		t.Fatalf("native entries %v", natives)
 	}
 	for _, p := range natives {
-		if side, err := os.ReadFile(p + ".mac"); err != nil || len(side) != 64 {
-			t.Fatalf("%s.mac: %d bytes, %v; want the MAC and the stamp", p, len(side), err)
+		if side, err := os.ReadFile(p + ".mac"); err != nil || len(side) != 32 {
+			t.Fatalf("%s.mac: %d bytes, %v; want the MAC", p, len(side), err)
+		}
+		if st, err := os.ReadFile(stampPath(p)); err != nil || len(st) != 32 {
+			t.Fatalf("%s: %d bytes, %v; want the stamp", stampPath(p), len(st), err)
 		}
 	}
 	key, _, err := loadCacheKey(dir)
@@ -37,15 +41,15 @@ func TestNativeStamp(t *testing.T) {
 		t.Fatalf("untouched entry: %v", err)
 	}
 
-	side, _ := os.ReadFile(p + ".mac")
-	side[63] ^= 1
-	if err := os.WriteFile(p+".mac", side, 0o600); err != nil {
+	st, _ := os.ReadFile(stampPath(p))
+	st[31] ^= 1
+	if err := os.WriteFile(stampPath(p), st, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := checkNative(key, p); err != nil {
 		t.Fatalf("entry with a forged stamp: %v", err)
 	}
-	if renewed, _ := os.ReadFile(p + ".mac"); len(renewed) != 64 || bytes.Equal(renewed, side) || !bytes.Equal(renewed[:32], side[:32]) {
+	if renewed, _ := os.ReadFile(stampPath(p)); len(renewed) != 32 || bytes.Equal(renewed, st) {
 		t.Fatalf("the stamp was not renewed: %x", renewed)
 	}
 
@@ -67,14 +71,14 @@ func TestNativeStamp(t *testing.T) {
 	if err := checkNative(key, p); !errors.Is(err, errCacheEntry) {
 		t.Fatalf("entry edited in place, size and mtime as before: %v", err)
 	}
-	if fileExists(p) || fileExists(p+".mac") {
+	if fileExists(p) || fileExists(p+".mac") || fileExists(stampPath(p)) {
 		t.Fatal("the failing entry was not removed")
 	}
 	logs, imc1, h := startOn(t, cfg)
 	if len(imc1) != 1 || !isGreeting(imc1[0], 1) || len(h.List()) != 2 {
 		t.Fatalf("after the edit: IMC 1 sent %+v\n%s", imc1, logs)
 	}
-	if side, _ := os.ReadFile(p + ".mac"); len(side) != 64 {
-		t.Fatalf("recompiled entry sealed with %d bytes", len(side))
+	if st, _ := os.ReadFile(stampPath(p)); len(st) != 32 {
+		t.Fatalf("recompiled entry stamped with %d bytes", len(st))
 	}
 }
