@@ -300,6 +300,32 @@ func (c *swCollector) run(t *testing.T) {
 	}
 }
 
+// transaction appends to the history log the apt transaction the tests
+// make (tzdata upgraded, hello installed, bash removed: transaction) and
+// runs sw-collector.
+func (c *swCollector) transaction(t *testing.T) {
+	t.Helper()
+	f, err := os.OpenFile(c.history, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("\nStart-Date: 2025-07-01  09:30:00\nCommandline: apt-get install hello\n" +
+		"Install: hello:amd64 (2.10-3)\nUpgrade: tzdata:all (2025b-0+deb12u2, 2025c-0+deb12u1)\nRemove: bash:amd64 (5.2.15-2+b8)\n" +
+		"End-Date: 2025-07-01  09:30:02\n")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.run(t)
+}
+
+// transaction is the apt transaction of the tests on a dpkg status file:
+// tzdata upgraded, bash removed, hello installed.
+func transaction(s string) string {
+	s = strings.Replace(s, "Version: 2025b-0+deb12u2", "Version: 2025c-0+deb12u1", 1)
+	return dropStanza(s, "bash") + "\n" + helloStanza
+}
+
 // installed are the software identifiers the database lists installed.
 func (c *swCollector) installed(t *testing.T) []string {
 	t.Helper()
@@ -411,22 +437,8 @@ func TestSWIMASWCollector(t *testing.T) {
 	}
 
 	// One apt transaction: tzdata upgraded, hello installed, bash removed.
-	m.editStatus(t, func(s string) string {
-		s = strings.Replace(s, "Version: 2025b-0+deb12u2", "Version: 2025c-0+deb12u1", 1)
-		return dropStanza(s, "bash") + "\n" + helloStanza
-	})
-	f, err := os.OpenFile(c.history, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = f.WriteString("\nStart-Date: 2025-07-01  09:30:00\nCommandline: apt-get install hello\n" +
-		"Install: hello:amd64 (2.10-3)\nUpgrade: tzdata:all (2025b-0+deb12u2, 2025c-0+deb12u1)\nRemove: bash:amd64 (5.2.15-2+b8)\n" +
-		"End-Date: 2025-07-01  09:30:02\n")
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.run(t)
+	m.editStatus(t, transaction)
+	c.transaction(t)
 
 	ssIDs, ssEvents, _, imEvents := attest("after the apt transaction")
 	if !strings.Contains(ssPDP.log(), "requesting the software identifier events from EID 3") {
@@ -503,5 +515,54 @@ func TestSWIMASubscriptionToStrongSwanPDP(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("imchost run:\n%s\nstrongSwan's PDP:\n%s", c.output(), log)
+	}
+}
+
+// TestSWIMAEventsReference: strongSwan's PDP with the 'SWID Tag IDs'
+// policy, one apt transaction (tzdata upgraded, hello installed, bash
+// removed) on two endpoints with the same software: strongSwan's
+// pt-tls-client with imc-swima reading a sw-collector database (the
+// reference) and imchost run. Each first contact asks for the identifier
+// events from EID 1 (strongSwan's sw-collector has the installed packages
+// as creations under EID 1 and the history's upgrade under EID 2: 10
+// events; our record starts from a baseline: none). Once the IMV database
+// knows the reference's EID 2 (as strongTNC would record it), the events of
+// the transaction are 4 from both clients, each compliant.
+func TestSWIMAEventsReference(t *testing.T) {
+	p := needPeer(t)
+	ref, our := newEndpoint(t, bootLog), newEndpoint(t, bootLog)
+	refM, ourM := newSWIMAMachine(t), newSWIMAMachine(t)
+	c := newSWCollector(t, p, refM)
+	ss := startStrongSwanPDP(t, p, ssPDPOptions{users: defaultUser, swima: "SWID Tag IDs"})
+	client := ssClientOptions{args: saslArgs, swima: &ssSWIMA{swidDirectory: filepath.Join(refM.root, "usr", "share"), database: c.db}}
+	results := func() []string { return ssSWIDTResults(ss.log()) }
+
+	out := ssClient(t, p, ref, ss.port, ss.pki.ca.file, client)
+	checkVerdicts(t, "pt-tls-client", ssOutcome(out).verdicts, swimaCompliant)
+	o := ourM.run(t, our, ss.port, ss.pki.ca.file)
+	checkVerdicts(t, "imchost run", o.verdicts, swimaCompliant)
+	want := []string{"allow - received 10 SW ID events and 0 SWID tags", "allow - received 0 SW ID events and 0 SWID tags"}
+	if got := results(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("first contacts: strongSwan's SWIDT results %q, want %q\npt-tls-client:\n%s\nimchost run:\n%s\nPDP:\n%s", got, want, out, o.log, ss.log())
+	}
+	ss.exec(t, `INSERT INTO swid_events (device, epoch, eid, timestamp) SELECT id, 0, 2, '2025-06-02T08:14:51Z' FROM devices WHERE value = ?`, ref.ak.KeyID)
+
+	refM.editStatus(t, transaction)
+	ourM.editStatus(t, transaction)
+	c.transaction(t)
+
+	out = ssClient(t, p, ref, ss.port, ss.pki.ca.file, client)
+	checkVerdicts(t, "pt-tls-client", ssOutcome(out).verdicts, swimaCompliant)
+	o = ourM.run(t, our, ss.port, ss.pki.ca.file)
+	checkVerdicts(t, "imchost run", o.verdicts, swimaCompliant)
+	if !regexp.MustCompile(`issues sw request \d+ with earliest eid 3\n`).MatchString(ss.log()) {
+		t.Errorf("strongSwan's IMV did not ask the reference for the events from EID 3")
+	}
+	const four = "allow - received 4 SW ID events and 0 SWID tags"
+	if got := results(); len(got) != 4 || got[2] != four || got[3] != four {
+		t.Errorf("after the transaction: strongSwan's SWIDT results %q, want the reference's and ours %q", got, four)
+	}
+	if t.Failed() {
+		t.Logf("pt-tls-client:\n%s\nimchost run:\n%s\nPDP:\n%s", out, o.log, ss.log())
 	}
 }
