@@ -10,8 +10,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through pgx, registered as "pgx"
-	_ "modernc.org/sqlite"             // pure-Go SQLite driver, registered as "sqlite"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
 )
 
 // Store is the PDP's policy database: products, devices (keyed by the ITA
@@ -195,6 +194,9 @@ func openSQLite(path string) (Store, error) {
 }
 
 func openPostgres(url string) (Store, error) {
+	if !postgresBuilt {
+		return nil, fmt.Errorf("pdp: database %s: this program is built without PostgreSQL (build tag nopostgres); use a SQLite file", redactURL(url))
+	}
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("pdp: open database %s: %w", redactURL(url), err)
