@@ -118,7 +118,9 @@ func (c *Conn) Receive(ctx context.Context, m tnccs.PAMessage) {
 		}
 		delivered = true
 		if in.pending != nil {
-			if in = c.start(ctx, i); in == nil {
+			// Started, it subscribes for itself: a record out of date
+			// (start says so) must not deliver a type it did not ask for.
+			if in = c.start(ctx, i); in == nil || !in.accepts(t) {
 				continue
 			}
 		}
