@@ -3,16 +3,28 @@ package patnc
 import (
 	"bytes"
 	"math/rand/v2"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/testutil"
 )
 
 // FuzzParseMessage feeds whole PA-TNC messages to ParseMessage. Seeds are
-// the recorded strongSwan messages, one message per catalog type (so that
+// the recorded strongSwan messages (the attestation exchange and the
+// SWIMA messages of testdata/swima), one message per catalog type (so that
 // every attribute decoder is reachable) and the table cases.
 func FuzzParseMessage(f *testing.F) {
 	for _, v := range loadVectors(f) {
 		f.Add(v.msg)
+	}
+	for _, name := range []string{"strongswan-sw-id-inventory.hex", "strongswan-sw-id-events.hex"} {
+		b, err := os.ReadFile(testutil.Data("swima", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(mustHex(f, strings.TrimSpace(string(b))))
 	}
 	g := gen{rand.New(rand.NewPCG(5, 6))}
 	for _, typ := range allKnownTypes() {
