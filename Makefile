@@ -98,13 +98,15 @@ bench: test-deps build
 ## bench-strongswan: imchost run and strongSwan's pt-tls-client side by side
 ## (tests/interop TestSideBySide): the same endpoint, the same PDP (strongSwan's,
 ## then imchost's), interleaved, BENCHN runs each, into out/sidebyside.json
-## (make bench puts it in BENCHMARKS.md). Builds the peer first if needed.
+## and its section of BENCHMARKS.md (the rest stays; make bench rewrites it
+## all). Builds the peer first if needed.
 bench-strongswan: test-deps build
 	@command -v /usr/bin/time >/dev/null 2>&1 || { echo "installing time (apt-get)"; $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q time; }
 	@mkdir -p $(OUT)
 	prefix=$$(build/strongswan.sh) && IMCHOST_STRONGSWAN=$$prefix IMCHOST_BIN=$(OUT)/imchost IMCHOST_WASM_DIR=$(WASM_DIR) \
 		IMCHOST_SIDE_BY_SIDE=$(OUT)/sidebyside.json IMCHOST_SIDE_BY_SIDE_N=$(BENCHN) \
 		$(GO) test -count=1 -timeout 30m -run '^TestSideBySide$$' -v ./tests/interop/
+	$(GO) run ./internal/benchreport -sidebyside $(OUT)/sidebyside.json -sidebyside-only -o BENCHMARKS.md
 
 ## fleet-bench: the PDP's throughput/latency curve (internal/fleetbench):
 ## pdp serve on SQLite and on PostgreSQL at FLEET_SIZES endpoints, then one

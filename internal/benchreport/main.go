@@ -47,7 +47,21 @@ func main() {
 	fleetOnly := flag.Bool("fleet-only", false, "only replace the fleet section of -o (make fleet-bench)")
 	notesPath := flag.String("notes", "internal/benchreport/notes.md", "before/after comparisons measured by hand, printed under the key numbers")
 	sidePath := flag.String("sidebyside", "out/sidebyside.json", "tests/interop's TestSideBySide results (make bench-strongswan; the section says how to make it when missing)")
+	sideOnly := flag.Bool("sidebyside-only", false, "only replace the side-by-side section of -o (make bench-strongswan alone)")
 	flag.Parse()
+	if *sideOnly {
+		var b strings.Builder
+		if err := writeSideBySide(&b, *sidePath); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		if err := replaceSideBySide(*out, b.String()); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("benchreport: side-by-side section written to %s\n", *out)
+		return
+	}
 	fleet, err := fleetSection(*fleetPath, *fleetNotes)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)

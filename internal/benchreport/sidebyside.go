@@ -34,10 +34,35 @@ type sideSeries struct {
 
 const sideHow = "`make bench-strongswan` (needs the peer `make interop` builds; `BENCHN=N` runs per client)"
 
+// sideHeading begins the side-by-side section; the next level-2 heading
+// ends it.
+const sideHeading = "## Side by side with strongSwan's pt-tls-client (issue 22)\n"
+
+// replaceSideBySide puts section in place of the side-by-side section of
+// the report at path, leaving every other section as it is (a run of
+// make bench-strongswan alone); a report without one is an error.
+func replaceSideBySide(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(old)
+	i := strings.Index(s, sideHeading)
+	if i < 0 {
+		return fmt.Errorf("%s has no side-by-side section to replace", path)
+	}
+	rest := s[i+len(sideHeading):]
+	end := len(s)
+	if j := strings.Index(rest, "\n## "); j >= 0 {
+		end = i + len(sideHeading) + j + 1
+	}
+	return os.WriteFile(path, []byte(s[:i]+section+s[end:]), 0o644)
+}
+
 // writeSideBySide writes the side-by-side section from path; a missing file
 // says how to make it.
 func writeSideBySide(b *strings.Builder, path string) error {
-	fmt.Fprintf(b, "## Side by side with strongSwan's pt-tls-client (issue 22)\n\n")
+	fmt.Fprintf(b, "%s\n", sideHeading)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(b, "Not measured in this run: the strongSwan peer was not built. Reproduce: %s.\n\n", sideHow)
