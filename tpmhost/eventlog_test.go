@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -389,17 +390,29 @@ func referenceReplay(l *tpmhost.EventLog, bank tpmhost.Alg, locality uint8) (map
 // sameReplay fails t unless r has exactly the reference's PCRs and last events.
 func sameReplay(t *testing.T, r *tpmhost.Replay, pcrs map[int][]byte, last map[int]int) {
 	t.Helper()
-	if len(r.PCRs) != len(pcrs) || len(r.Last) != len(last) {
-		t.Fatalf("replay has %d PCRs, %d last events; reference %d, %d", len(r.PCRs), len(r.Last), len(pcrs), len(last))
+	idx := r.Indices()
+	if r.Len() != len(pcrs) || len(idx) != len(pcrs) || !slices.IsSorted(idx) {
+		t.Fatalf("replay has %d PCRs %v; reference %d", r.Len(), idx, len(pcrs))
+	}
+	for _, p := range idx {
+		if _, ok := pcrs[p]; !ok {
+			t.Fatalf("PCR %d is in the replay, not in the reference", p)
+		}
 	}
 	for p, v := range pcrs {
-		if !bytes.Equal(r.PCRs[p], v) {
-			t.Fatalf("PCR %d: %x, reference %x", p, r.PCRs[p], v)
+		if got, ok := r.PCR(p); !ok || !bytes.Equal(got, v) || !bytes.Equal(r.Value(p), v) {
+			t.Fatalf("PCR %d: %x (%v), reference %x", p, got, ok, v)
+		}
+	}
+	for p := range 1 << 10 { // the flat PCRs, a few beyond, and PCRs absent
+		s, ok := r.LastEvent(p)
+		if ws, wok := last[p]; ok != wok || s != ws {
+			t.Fatalf("PCR %d: last event %d (%v), reference %d (%v)", p, s, ok, ws, wok)
 		}
 	}
 	for p, s := range last {
-		if r.Last[p] != s {
-			t.Fatalf("PCR %d: last event %d, reference %d", p, r.Last[p], s)
+		if got, ok := r.LastEvent(p); !ok || got != s {
+			t.Fatalf("PCR %d: last event %d, reference %d", p, got, s)
 		}
 	}
 }
@@ -433,20 +446,42 @@ func TestReplayAnyPCRIndex(t *testing.T) {
 		}
 		pcrs, last := referenceReplay(l, tpmhost.AlgSHA1, loc)
 		sameReplay(t, r, pcrs, last)
-		if _, ok := r.PCRs[5]; ok {
+		if _, ok := r.PCR(5); ok {
 			t.Error("an EV_NO_ACTION event was extended")
 		}
 		// PCR 23 is the last of the flat buffer: clearing any other value
 		// to its capacity must leave it alone.
-		want := bytes.Clone(r.PCRs[23])
+		v23, _ := r.PCR(23)
+		want := bytes.Clone(v23)
 		for _, p := range r.Indices() {
 			if p != 23 {
-				v := r.PCRs[p]
+				v, _ := r.PCR(p)
 				clear(v[:cap(v)])
 			}
 		}
-		if !bytes.Equal(r.PCRs[23], want) {
+		if v23, _ := r.PCR(23); !bytes.Equal(v23, want) {
 			t.Error("PCR values share memory")
+		}
+		// Compare reports every differing PCR in ascending order, with the
+		// last event extended into it: flat, beyond 24, absent, negative.
+		r, _ = l.ReplayLocality(tpmhost.AlgSHA1, loc)
+		actual := map[int][]byte{}
+		order := []int{-7, -1, 0, 1, 5, 7, 23, 24, 30, 31, 0xffffffff}
+		for _, p := range order {
+			actual[p] = d(0x55)
+		}
+		mm := l.Compare(r, actual)
+		if len(mm) != len(order) {
+			t.Fatalf("%d mismatches, want %d", len(mm), len(order))
+		}
+		for i, m := range mm {
+			p := order[i]
+			if m.PCR != p || !bytes.Equal(m.Replayed, r.Value(p)) || !bytes.Equal(m.Actual, d(0x55)) {
+				t.Errorf("mismatch %d: PCR %d replayed %x, want PCR %d %x", i, m.PCR, m.Replayed, p, r.Value(p))
+			}
+			if s, ok := last[p]; ok != (m.LastEvent != nil) || ok && m.LastEvent.Seq != s {
+				t.Errorf("PCR %d: last event %v, reference %d (%v)", p, m.LastEvent, s, ok)
+			}
 		}
 	}
 }

@@ -39,7 +39,8 @@ func WritePCRs(w io.Writer, replays ...*Replay) error {
 	bw := bufio.NewWriter(w)
 	for _, r := range replays {
 		for _, p := range r.Indices() {
-			fmt.Fprintf(bw, "%s %d %x\n", r.Bank, p, r.PCRs[p])
+			v, _ := r.PCR(p)
+			fmt.Fprintf(bw, "%s %d %x\n", r.Bank, p, v)
 		}
 	}
 	return bw.Flush()

@@ -8,6 +8,7 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/bits"
 	"slices"
 
@@ -17,14 +18,32 @@ import (
 // Replay is the result of extending an event log's digests of one bank into
 // shadow PCRs, as the PTS verifier does (TPM 2.0 Part 1 §17, the PCR
 // extend rule; PFP §10.4.5.3 for the locality seed of PCR 0).
+//
+// The replayed PCRs are every PCR an event extended, plus PCR 0 if seeded
+// non-zero. Read them with PCR, Value, Indices and LastEvent. A Replay
+// keeps the platform's PCRs 0..23 in a flat array selected by a bitmask
+// (no map: a short log's replay is one allocation); an index beyond them,
+// which only a broken or hostile log names, goes to a map.
 type Replay struct {
 	Bank     Alg
-	Locality uint8          // PCR 0's starting value (its last byte)
-	PCRs     map[int][]byte // every PCR an event extended, plus PCR 0 if seeded non-zero
-	Last     map[int]int    // PCR → Seq of the last event extended into it (nil: none)
-	Skipped  []int          // Seq of events that carry no digest of Bank
+	Locality uint8 // PCR 0's starting value (its last byte)
+	Skipped  []int // Seq of events that carry no digest of Bank
 
-	inline [replayInline]byte // the PCR values of a replay of a few PCRs
+	size uint8  // Bank's digest size
+	have uint32 // bit p: PCR p (< fastPCRs) is in the replay
+	ext  uint32 // bit p: an event extended PCR p (< fastPCRs)
+	last [fastPCRs]int32
+	vals []byte             // the values of have's PCRs, ascending, size bytes each; nil: in inline
+	high map[int]replayHigh // PCRs ≥ fastPCRs
+
+	inline [replayInline]byte // the values, for a replay of a few PCRs
+}
+
+// replayHigh is a PCR of index fastPCRs or more: its value and the Seq of
+// the last event extended into it.
+type replayHigh struct {
+	val  []byte
+	last int
 }
 
 // replayInline is the room a Replay has for its PCR values before it
@@ -58,24 +77,26 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 	if h == 0 || !h.Available() {
 		return nil, fmt.Errorf("tpmhost: cannot replay bank %s: hash not available", bank)
 	}
+	if len(l.Events) > math.MaxInt32 {
+		return nil, fmt.Errorf("tpmhost: cannot replay %d events (at most %d)", len(l.Events), math.MaxInt32)
+	}
 	size := h.Size()
 	// The platform's PCRs (0..23, a few more on some TPMs) live in one
 	// buffer, a slot for each PCR the log extends (found by a first pass
 	// over the events, which costs little next to the hashing), and are
-	// extended in place; an index beyond them, which only a broken or
-	// hostile log names, goes to a map. A replay of a few PCRs keeps them
-	// in the Replay itself, so that a short log costs few allocations.
+	// extended in place; PCR p's slot is the number of slots below it. An
+	// index beyond them, which only a broken or hostile log names, goes to
+	// a map. A replay of a few PCRs keeps them in the Replay itself.
+	r := &Replay{Bank: bank, Locality: locality, size: uint8(size)}
 	var (
-		seed    uint32 // PCR 0 when seeded: reported even if no event extends it
-		last    [fastPCRs]int
 		other   map[uint32][]byte
 		olast   map[uint32]int
 		skipped []int
 	)
+	touched := uint32(0)
 	if locality != 0 {
-		seed = 1
+		touched = 1 // PCR 0 when seeded: reported even if no event extends it
 	}
-	touched := seed
 	for i := range l.Events {
 		ev := &l.Events[i]
 		if ev.Type == EvNoAction || ev.PCR >= fastPCRs {
@@ -85,21 +106,14 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 			touched |= 1 << ev.PCR
 		}
 	}
-	r := &Replay{Bank: bank, Locality: locality}
-	var (
-		slot [fastPCRs]int32 // PCR → its offset in buf
-		buf  []byte
-	)
+	// A short log's values stay in r.inline, which r.vals does not point
+	// to: a pointer into r itself would cost a write barrier and a scan.
+	var buf []byte
 	if need := bits.OnesCount32(touched) * size; need <= len(r.inline) {
 		buf = r.inline[:need:need]
 	} else {
 		buf = make([]byte, need)
-	}
-	for p, off := 0, int32(0); p < fastPCRs; p++ {
-		if touched&(1<<p) != 0 {
-			slot[p] = off
-			off += int32(size)
-		}
+		r.vals = buf
 	}
 	if locality != 0 {
 		buf[size-1] = locality // PCR 0's slot is the first
@@ -118,10 +132,10 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 		}
 		var pcr []byte
 		if ev.PCR < fastPCRs {
-			o := int(slot[ev.PCR])
+			o := bits.OnesCount32(touched&(1<<ev.PCR-1)) * size
 			pcr = buf[o : o+size]
 			seen |= 1 << ev.PCR
-			last[ev.PCR] = ev.Seq
+			r.last[ev.PCR] = int32(ev.Seq)
 		} else {
 			if other == nil {
 				other, olast = map[uint32][]byte{}, map[uint32]int{}
@@ -135,27 +149,49 @@ func (l *EventLog) ReplayLocality(bank Alg, locality uint8) (*Replay, error) {
 		extend(pcr, d)
 	}
 	r.Skipped = skipped
-	all := seed | seen
-	r.PCRs = make(map[int][]byte, bits.OnesCount32(all)+len(other))
-	if n := bits.OnesCount32(seen) + len(other); n > 0 {
-		r.Last = make(map[int]int, n)
-	}
-	for p := range fastPCRs {
-		if all&(1<<p) != 0 {
-			o := int(slot[p])
-			r.PCRs[p] = buf[o : o+size : o+size]
-		}
-		if seen&(1<<p) != 0 {
-			r.Last[p] = last[p]
-		}
-	}
+	r.have, r.ext = touched, seen
 	if other != nil {
+		r.high = make(map[int]replayHigh, len(other))
 		for p, v := range other {
-			r.PCRs[int(p)] = v
-			r.Last[int(p)] = olast[p]
+			r.high[int(p)] = replayHigh{val: v, last: olast[p]}
 		}
 	}
 	return r, nil
+}
+
+// PCR returns the replayed value of pcr and true if pcr is in the replay
+// (an event extended it, or it is PCR 0 seeded non-zero); nil and false
+// otherwise. The value is r's own: do not modify it.
+func (r *Replay) PCR(pcr int) ([]byte, bool) {
+	if uint(pcr) < fastPCRs {
+		if r.have&(1<<pcr) == 0 {
+			return nil, false
+		}
+		size := int(r.size)
+		o := bits.OnesCount32(r.have&(1<<pcr-1)) * size
+		if r.vals == nil {
+			return r.inline[o : o+size : o+size], true
+		}
+		return r.vals[o : o+size : o+size], true
+	}
+	h, ok := r.high[pcr]
+	return h.val, ok
+}
+
+// Len returns how many PCRs are in the replay (the length of Indices).
+func (r *Replay) Len() int { return bits.OnesCount32(r.have) + len(r.high) }
+
+// LastEvent returns the Seq of the last event extended into pcr, and false
+// if no event extended it.
+func (r *Replay) LastEvent(pcr int) (seq int, ok bool) {
+	if uint(pcr) < fastPCRs {
+		if r.ext&(1<<pcr) == 0 {
+			return 0, false
+		}
+		return int(r.last[pcr]), true
+	}
+	h, ok := r.high[pcr]
+	return h.last, ok
 }
 
 // extender returns the function that extends pcr in place with d:
@@ -211,7 +247,7 @@ func seedPCR(size int, locality uint8) []byte {
 // Value returns the replayed value of a PCR: the extended value, or the
 // reset value (zero, PCR 0 seeded) for a PCR no event touched.
 func (r *Replay) Value(pcr int) []byte {
-	if v, ok := r.PCRs[pcr]; ok {
+	if v, ok := r.PCR(pcr); ok {
 		return v
 	}
 	loc := uint8(0)
@@ -221,13 +257,19 @@ func (r *Replay) Value(pcr int) []byte {
 	return seedPCR(r.Bank.Hash().Size(), loc)
 }
 
-// Indices returns the PCRs of r.PCRs in ascending order.
+// Indices returns the PCRs in the replay in ascending order.
 func (r *Replay) Indices() []int {
-	var out []int
-	for p := range r.PCRs {
-		out = append(out, p)
+	out := make([]int, 0, r.Len())
+	for m := r.have; m != 0; m &= m - 1 {
+		out = append(out, bits.TrailingZeros32(m))
 	}
-	slices.Sort(out)
+	if len(r.high) > 0 {
+		n := len(out)
+		for p := range r.high {
+			out = append(out, p)
+		}
+		slices.Sort(out[n:])
+	}
 	return out
 }
 
@@ -256,21 +298,48 @@ func (m *Mismatch) String() string {
 // returns one Mismatch per differing PCR of actual, ascending.
 func (l *EventLog) Compare(r *Replay, actual map[int][]byte) []Mismatch {
 	var out []Mismatch
-	idx := make([]int, 0, len(actual))
-	for p := range actual {
-		idx = append(idx, p)
-	}
-	slices.Sort(idx)
-	for _, p := range idx {
+	check := func(p int, v []byte) {
 		want := r.Value(p)
-		if bytes.Equal(want, actual[p]) {
-			continue
+		if bytes.Equal(want, v) {
+			return
 		}
-		m := Mismatch{Bank: r.Bank, PCR: p, Replayed: want, Actual: actual[p]}
-		if seq, ok := r.Last[p]; ok && seq < len(l.Events) {
+		m := Mismatch{Bank: r.Bank, PCR: p, Replayed: want, Actual: v}
+		if seq, ok := r.LastEvent(p); ok && seq < len(l.Events) {
 			m.LastEvent = &l.Events[seq]
 		}
 		out = append(out, m)
+	}
+	// The platform's PCRs are found by looking them up in order (up to the
+	// last one actual has, a few lookups cost less than ranging over a
+	// map) and kept in a bitmask; others, which only a caller's mistake
+	// names, by ranging over actual and sorting.
+	var low uint32
+	n := 0
+	for p := 0; p < fastPCRs && n < len(actual); p++ {
+		if _, ok := actual[p]; ok {
+			low |= 1 << p
+			n++
+		}
+	}
+	var rest []int
+	if n < len(actual) {
+		for p := range actual {
+			if uint(p) >= fastPCRs {
+				rest = append(rest, p)
+			}
+		}
+		slices.Sort(rest)
+	}
+	i := 0
+	for ; i < len(rest) && rest[i] < 0; i++ {
+		check(rest[i], actual[rest[i]])
+	}
+	for m := low; m != 0; m &= m - 1 {
+		p := bits.TrailingZeros32(m)
+		check(p, actual[p])
+	}
+	for ; i < len(rest); i++ {
+		check(rest[i], actual[rest[i]])
 	}
 	return out
 }
