@@ -136,19 +136,29 @@ func TestReadRPMSysimageFirst(t *testing.T) {
 	checkRPM(t, root, "rpm-sqlite.qa")
 }
 
+// TestReadApk reads the hand-written Alpine records and the real
+// installed database apk-tools 2.12.9 wrote on a Wolfi machine (its first
+// twelve records, see testdata/README.md).
 func TestReadApk(t *testing.T) {
-	got, err := ReadApk("testdata/apk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := listing(t, "apk.expected")
-	if len(got) != len(want) {
-		t.Fatalf("got %+v", got)
-	}
-	for i, w := range want {
-		if got[i] != (Package{Apk, w[0], w[1], w[2]}) {
-			t.Errorf("package %d = %+v, want %q", i, got[i], w)
-		}
+	for _, c := range []struct{ root, listing string }{
+		{"testdata/apk", "apk.expected"},
+		{"testdata/apk-wolfi", "apk-wolfi.expected"},
+	} {
+		t.Run(c.root, func(t *testing.T) {
+			got, err := ReadApk(c.root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := listing(t, c.listing)
+			if len(got) != len(want) || len(want) == 0 {
+				t.Fatalf("got %+v", got)
+			}
+			for i, w := range want {
+				if got[i] != (Package{Apk, w[0], w[1], w[2]}) {
+					t.Errorf("package %d = %+v, want %q", i, got[i], w)
+				}
+			}
+		})
 	}
 }
 

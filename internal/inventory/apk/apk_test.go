@@ -77,8 +77,10 @@ func TestParseInstalledLimits(t *testing.T) {
 // ParseInstalled never panics; every package it returns has a name, and no
 // field spans a line or is longer than the input.
 func FuzzParseInstalled(f *testing.F) {
-	if b, err := os.ReadFile(fixture); err == nil {
-		f.Add(b)
+	for _, p := range []string{fixture, "../testdata/apk-wolfi/lib/apk/db/installed"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		pkgs, err := ParseInstalled(in)
