@@ -77,14 +77,15 @@ var rules = []layerRule{
 	{pkg: "sdk/fmtlite", goos: "wasip1", forbidden: guestHeavy},
 	{pkg: "abi", goos: "wasip1", forbidden: guestHeavy},
 	// The decoders of the package databases: the standard library only, in
-	// their tests too, so that their fuzz targets run at full speed (an
+	// their tests too (and invtest, their tests' standard-library-only helper), so that their fuzz targets run at full speed (an
 	// instrumented build carrying the pure-Go SQLite of internal/inventory
 	// ran 75 executions in 60 s).
-	{pkg: "internal/inventory/dpkg", allowOnly: []string{}, tests: true},
-	{pkg: "internal/inventory/apk", allowOnly: []string{}, tests: true},
-	{pkg: "internal/inventory/rpmhdr", allowOnly: []string{}, tests: true},
-	{pkg: "internal/inventory/rpmndb", allowOnly: []string{}, tests: true},
-	{pkg: "internal/inventory/swidtag", allowOnly: []string{}, tests: true},
+	{pkg: "internal/inventory/dpkg", allowOnly: []string{module + "/internal/inventory/invtest"}, tests: true},
+	{pkg: "internal/inventory/apk", allowOnly: []string{module + "/internal/inventory/invtest"}, tests: true},
+	{pkg: "internal/inventory/rpmhdr", allowOnly: []string{module + "/internal/inventory/invtest"}, tests: true},
+	{pkg: "internal/inventory/rpmndb", allowOnly: []string{module + "/internal/inventory/invtest"}, tests: true},
+	{pkg: "internal/inventory/swidtag", allowOnly: []string{module + "/internal/inventory/invtest"}, tests: true},
+	{pkg: "internal/inventory/invtest", allowOnly: []string{}},
 	{pkg: "pdp", forbidden: []string{"github.com/tetratelabs/wazero", module + "/host", module + "/imcs", module + "/cmd", module + "/internal/cli"}},
 	// The client leaves the TPM simulator (C code) to imchost-demo and the
 	// tests, so that it builds without cgo.

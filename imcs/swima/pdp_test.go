@@ -112,16 +112,8 @@ func testPDPSWIMA(t *testing.T, db string) {
 	if v := attest(t, m, db, policy); v.Result != pdp.Compliant || v.Recommendation != pdp.Allow {
 		t.Fatalf("first contact: %v %v %v", v.Result, v.Recommendation, v.Reasons)
 	}
-	st, err := pdp.OpenStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, d := storedDevice(t, db)
 	ctx := context.Background()
-	d, err := st.Device(ctx, "swima-test-device")
-	if err != nil || d == nil {
-		t.Fatalf("device %v %v", d, err)
-	}
 	pkgs, err := st.SWPackages(ctx, d.ID)
 	if err != nil || len(pkgs) != len(wantIDs(t)) {
 		t.Fatalf("stored %d packages (%v), want %d", len(pkgs), err, len(wantIDs(t)))
@@ -255,16 +247,8 @@ func TestPDPSWIMAIdentifiers(t *testing.T) {
 	if v := attest(t, m, db, policy); v.Result != pdp.Compliant || v.Recommendation != pdp.Allow {
 		t.Fatalf("first contact: %v %v %v", v.Result, v.Recommendation, v.Reasons)
 	}
-	st, err := pdp.OpenStore(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st, d := storedDevice(t, db)
 	ctx := context.Background()
-	d, err := st.Device(ctx, "swima-test-device")
-	if err != nil || d == nil {
-		t.Fatalf("device %v %v", d, err)
-	}
 	pkgs, err := st.SWPackages(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -292,4 +276,20 @@ func TestPDPSWIMAIdentifiers(t *testing.T) {
 	if err != nil || len(evs) != 2 || evs[1].SWID != "strongswan.org__Debian_12-x86_64-tzdata-2025c-0~deb12u1" || evs[1].Name != "" {
 		t.Fatalf("stored events %+v %v", evs, err)
 	}
+}
+
+// storedDevice opens the PDP's store at db (closed at the test's end) and
+// finds the test machine's device in it.
+func storedDevice(t *testing.T, db string) (pdp.Store, *pdp.Device) {
+	t.Helper()
+	st, err := pdp.OpenStore(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	d, err := st.Device(context.Background(), "swima-test-device")
+	if err != nil || d == nil {
+		t.Fatalf("device %v %v", d, err)
+	}
+	return st, d
 }

@@ -13,21 +13,14 @@ import (
 
 	"github.com/imchost/imchost/internal/inventory/apk"
 	"github.com/imchost/imchost/internal/inventory/dpkg"
+	"github.com/imchost/imchost/internal/inventory/invtest"
 )
 
 // listing reads a tab-separated listing printed by the package manager's
 // own tool (see testdata/README.md).
 func listing(t *testing.T, name string) [][]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]string
-	for line := range strings.Lines(string(b)) {
-		out = append(out, strings.Split(strings.TrimRight(line, "\n"), "\t"))
-	}
-	return out
+	return invtest.Listing(t, filepath.Join("testdata", name))
 }
 
 func TestReadDpkgMatchesDpkgQuery(t *testing.T) {

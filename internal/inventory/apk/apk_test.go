@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/inventory/invtest"
 )
 
 const fixture = "../testdata/apk/lib/apk/db/installed"
@@ -20,13 +22,8 @@ func TestParseInstalledFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := os.ReadFile("../testdata/apk.expected")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want []Package
-	for line := range strings.Lines(string(q)) {
-		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+	for _, f := range invtest.Listing(t, "../testdata/apk.expected") {
 		want = append(want, Package{f[0], f[1], f[2]})
 	}
 	if len(got) != len(want) || len(want) != 3 {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/imchost/imchost/internal/inventory/invtest"
 )
 
 const realStatus = "../testdata/dpkg/var/lib/dpkg/status"
@@ -20,13 +22,8 @@ func TestParseStatusMatchesDpkgQuery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := os.ReadFile("../testdata/dpkg.query")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want []Package
-	for line := range strings.Lines(string(q)) {
-		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")
+	for _, f := range invtest.Listing(t, "../testdata/dpkg.query") {
 		want = append(want, Package{f[0], f[1], f[2]})
 	}
 	if len(got) != len(want) || len(want) != 7 {
