@@ -6,31 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
+
+	"github.com/imchost/imchost/internal/sidebyside"
 )
-
-// sideBySide is tests/interop's TestSideBySide file (make bench-strongswan).
-type sideBySide struct {
-	When    string       `json:"when"`
-	CPU     string       `json:"cpu"`
-	Cores   int          `json:"cores"`
-	Runs    int          `json:"runs"`
-	LoadAvg []string     `json:"loadavg"`
-	Log     string       `json:"log"`
-	IMCs    []string     `json:"imcs"` // the IMCs both clients run
-	Pairs   []sideSeries `json:"pairs"`
-	Wrapper sideSeries   `json:"wrapper"`
-}
-
-type sideSeries struct {
-	Client       string    `json:"client"`
-	PDP          string    `json:"pdp"`
-	WallMS       []float64 `json:"wall_ms"`
-	CPUMS        []float64 `json:"cpu_ms"`
-	RSSKiB       []float64 `json:"rss_kib"`
-	FirstBatchMS []float64 `json:"first_batch_ms"`
-}
 
 const sideHow = "`make bench-strongswan` (needs the peer `make interop` builds; `BENCHN=N` runs per client)"
 
@@ -71,7 +50,7 @@ func writeSideBySide(b *strings.Builder, path string) error {
 	if err != nil {
 		return err
 	}
-	var s sideBySide
+	var s sidebyside.Result
 	if err := json.Unmarshal(data, &s); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -86,10 +65,10 @@ func writeSideBySide(b *strings.Builder, path string) error {
 	}
 	fmt.Fprintf(b, "to the same PDP, interleaved A B A B, %d runs each after one\n", s.Runs)
 	fmt.Fprintf(b, "unmeasured run of each; medians. Both log at level 1. Wall: from starting the client to its exit, as the\n")
-	fmt.Fprintf(b, "harness sees it, through the same wrapping (unshare, sh, GNU time: %.0f ms around `/bin/true`); CPU\n", median(s.Wrapper.WallMS))
+	fmt.Fprintf(b, "harness sees it, through the same wrapping (unshare, sh, GNU time: %.0f ms around `/bin/true`); CPU\n", sidebyside.Median(s.Wrapper.WallMS))
 	fmt.Fprintf(b, "(user + system) and peak RSS: GNU time's, the client's own; start → first batch: until the PDP logged\n")
 	fmt.Fprintf(b, "the client's first PB-TNC batch. Reproduce: %s.\n\n", sideHow)
-	byPDP := map[string][]sideSeries{}
+	byPDP := map[string][]sidebyside.Series{}
 	var pdps []string
 	for _, p := range s.Pairs {
 		if _, ok := byPDP[p.PDP]; !ok {
@@ -98,7 +77,7 @@ func writeSideBySide(b *strings.Builder, path string) error {
 		byPDP[p.PDP] = append(byPDP[p.PDP], p)
 	}
 	for _, pdp := range pdps {
-		var im, ss *sideSeries
+		var im, ss *sidebyside.Series
 		for i := range byPDP[pdp] {
 			switch byPDP[pdp][i].Client {
 			case "imchost":
@@ -112,7 +91,7 @@ func writeSideBySide(b *strings.Builder, path string) error {
 		}
 		fmt.Fprintf(b, "Against %s's PDP:\n\n| | imchost run | strongSwan pt-tls-client | imchost / strongSwan |\n|---|---|---|---|\n", pdp)
 		row := func(what string, a, c []float64, unit string, scale float64) {
-			ma, mc := median(a)/scale, median(c)/scale
+			ma, mc := sidebyside.Median(a)/scale, sidebyside.Median(c)/scale
 			ratio := "—"
 			if mc > 0 {
 				ratio = fmt.Sprintf("%.2f×", ma/mc)
@@ -135,17 +114,17 @@ func writeSideBySide(b *strings.Builder, path string) error {
 
 // writeSideGoals marks issue 22's goals measured side by side against
 // strongSwan's PDP.
-func writeSideGoals(b *strings.Builder, im, ss *sideSeries) {
+func writeSideGoals(b *strings.Builder, im, ss *sidebyside.Series) {
 	fmt.Fprintf(b, "| goal (issue 22, against strongSwan's PDP) | target | measured | met |\n|---|---|---|---|\n")
 	mark := func(ok bool) string { return map[bool]string{true: "**met**", false: "**not met**"}[ok] }
-	fb := median(im.FirstBatchMS)
+	fb := sidebyside.Median(im.FirstBatchMS)
 	fmt.Fprintf(b, "| start → first batch, warm | ≤ 100 ms | %.0f ms | %s |\n", fb, mark(fb <= 100))
-	w := median(im.WallMS) / median(ss.WallMS)
-	fmt.Fprintf(b, "| wall | ≤ 0.5× strongSwan's | %.2f× (%.0f vs %.0f ms) | %s |\n", w, median(im.WallMS), median(ss.WallMS), mark(w <= 0.5))
-	c := median(im.CPUMS) / median(ss.CPUMS)
-	fmt.Fprintf(b, "| CPU per one-shot attestation | ≤ 1.5× strongSwan's | %.2f× (%.0f vs %.0f ms) | %s |\n", c, median(im.CPUMS), median(ss.CPUMS), mark(c <= 1.5))
-	r := median(im.RSSKiB) / 1024
-	fmt.Fprintf(b, "| peak RSS | ≤ 40 MB | %.1f MiB (strongSwan's client %.1f MiB) | %s |\n\n", r, median(ss.RSSKiB)/1024, mark(r*1.048576 <= 40))
+	w := sidebyside.Median(im.WallMS) / sidebyside.Median(ss.WallMS)
+	fmt.Fprintf(b, "| wall | ≤ 0.5× strongSwan's | %.2f× (%.0f vs %.0f ms) | %s |\n", w, sidebyside.Median(im.WallMS), sidebyside.Median(ss.WallMS), mark(w <= 0.5))
+	c := sidebyside.Median(im.CPUMS) / sidebyside.Median(ss.CPUMS)
+	fmt.Fprintf(b, "| CPU per one-shot attestation | ≤ 1.5× strongSwan's | %.2f× (%.0f vs %.0f ms) | %s |\n", c, sidebyside.Median(im.CPUMS), sidebyside.Median(ss.CPUMS), mark(c <= 1.5))
+	r := sidebyside.Median(im.RSSKiB) / 1024
+	fmt.Fprintf(b, "| peak RSS | ≤ 40 MB | %.1f MiB (strongSwan's client %.1f MiB) | %s |\n\n", r, sidebyside.Median(ss.RSSKiB)/1024, mark(r*1.048576 <= 40))
 }
 
 func loadPart(l []string, i int) string {
@@ -156,18 +135,6 @@ func loadPart(l []string, i int) string {
 		return strings.Join(f[:3], " ")
 	}
 	return l[i]
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func minOf(v []float64) float64 {

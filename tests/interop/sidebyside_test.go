@@ -9,11 +9,12 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imchost/imchost/internal/sidebyside"
 )
 
 // Side by side (issue 22): `imchost run` and strongSwan's pt-tls-client
@@ -47,37 +48,8 @@ const (
 	timeBin = "/usr/bin/time"
 )
 
-// SideBySide is the file TestSideBySide writes (internal/benchreport reads
-// the same fields).
-type SideBySide struct {
-	When    string   `json:"when"`
-	CPU     string   `json:"cpu"`
-	Cores   int      `json:"cores"`
-	Runs    int      `json:"runs"`
-	LoadAvg []string `json:"loadavg"` // /proc/loadavg before and after
-	Log     string   `json:"log"`     // the boot log's file name
-	// IMCs both clients run (strongSwan's tnc_config, imchost's
-	// config.toml): the same set, so that the figures compare.
-	IMCs  []string     `json:"imcs"`
-	Pairs []sideSeries `json:"pairs"`
-	// Wrapper is the same wrapping (unshare, sh, GNU time) around
-	// /bin/true: the part of every wall time that is neither client.
-	Wrapper sideSeries `json:"wrapper"`
-}
-
 // baseSide is the imchost binary of envSideBySideBase.
 const baseSide side = "imchost-base"
-
-// sideSeries are the runs of one client against one PDP.
-type sideSeries struct {
-	Client string `json:"client"`
-	PDP    string `json:"pdp"`
-	// Per run, in run order: milliseconds, and the peak RSS in KiB.
-	WallMS       []float64 `json:"wall_ms"`
-	CPUMS        []float64 `json:"cpu_ms"`
-	RSSKiB       []float64 `json:"rss_kib"`
-	FirstBatchMS []float64 `json:"first_batch_ms"`
-}
 
 var (
 	// timeLine is GNU time's -f "%e %U %S %M" line.
@@ -103,7 +75,7 @@ func TestSideBySide(t *testing.T) {
 	}
 	p := needPeer(t)
 	bin, wasm := tools(t)
-	res := SideBySide{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPU: cpuModel(), Cores: runtime.NumCPU(),
+	res := sidebyside.Result{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), CPU: cpuModel(), Cores: runtime.NumCPU(),
 		Runs: n, Log: filepath.Base(bootLog), LoadAvg: []string{loadAvg()}}
 	e := newEndpoint(t, bootLog)
 	dir := t.TempDir()
@@ -177,9 +149,9 @@ func TestSideBySide(t *testing.T) {
 				t.Fatalf("%s client against %s's PDP, first run: %q\n%s\nPDP:\n%s", c, pdpSide, got.result, o, pdp.log())
 			}
 		}
-		series := map[side]*sideSeries{}
+		series := map[side]*sidebyside.Series{}
 		for _, c := range order {
-			series[c] = &sideSeries{Client: string(c), PDP: string(pdpSide)}
+			series[c] = &sidebyside.Series{Client: string(c), PDP: string(pdpSide)}
 		}
 		for i := 0; i < n; i++ {
 			for _, c := range order {
@@ -202,10 +174,10 @@ func TestSideBySide(t *testing.T) {
 		for _, c := range order {
 			res.Pairs = append(res.Pairs, *series[c])
 			t.Logf("%s client → %s PDP: wall %.0f ms, CPU %.0f ms, peak RSS %.1f MiB, first batch %.0f ms (medians of %d)",
-				c, pdpSide, median(series[c].WallMS), median(series[c].CPUMS), median(series[c].RSSKiB)/1024, median(series[c].FirstBatchMS), n)
+				c, pdpSide, sidebyside.Median(series[c].WallMS), sidebyside.Median(series[c].CPUMS), sidebyside.Median(series[c].RSSKiB)/1024, sidebyside.Median(series[c].FirstBatchMS), n)
 		}
 	}
-	res.Wrapper = sideSeries{Client: "wrapper only (/bin/true)"}
+	res.Wrapper = sidebyside.Series{Client: "wrapper only (/bin/true)"}
 	for i := 0; i < n; i++ {
 		start := time.Now()
 		c := startQuiet(t, "wrapper", nil, nsWrap(nil, timed("/bin/true")...)...)
@@ -254,18 +226,6 @@ func readTime(t *testing.T, path string) (cpuMS, rssKiB float64) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 // cpuModel is /proc/cpuinfo's first model name.
 func cpuModel() string {
