@@ -75,6 +75,10 @@ vet:
 	@# go.mod and go.sum say exactly what the code imports (nothing missing,
 	@# nothing left over): the diff go mod tidy would make must be empty.
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy" >&2; exit 1; }
+	@# Every Go file as gofmt writes it, whatever its build tags (vet only
+	@# reads the files of this GOOS).
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './out/*')); \
+		if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted (run gofmt -w)" >&2; exit 1; fi
 
 ## test: install test dependencies, build the modules, run every test
 test: test-deps build vet

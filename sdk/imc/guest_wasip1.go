@@ -189,7 +189,9 @@ func (wasmHost) SystemFacts() (abi.SystemFacts, error) {
 func (wasmHost) Packages() ([]abi.Package, error) {
 	return packages(wasmImport{abi.FnPackages, hostPackages}.call)
 }
-func (wasmHost) Report(r abi.Report) error { return report(wasmImport{abi.FnReport, hostReport}.call, r) }
+func (wasmHost) Report(r abi.Report) error {
+	return report(wasmImport{abi.FnReport, hostReport}.call, r)
+}
 func (wasmHost) TPMVersionInfo() (abi.TPMVersionInfo, error) {
 	return tpmVersionInfo(wasmImport{abi.FnTPMVersionInfo, hostTPMVersionInfo}.call)
 }
