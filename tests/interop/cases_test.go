@@ -130,6 +130,28 @@ func TestForwarding(t *testing.T) {
 	}
 }
 
+// checkRefused checks that the Attestation IMV (IMV 2) did not find what
+// (a tampered log, list or file) compliant and that access was not
+// allowed; with imchostExit, that imchost run exited 3 (the PDP refused).
+// On failure it logs the client's and the PDP's output.
+func checkRefused(t *testing.T, what string, o outcome, pdp anyPDP, imchostExit bool) {
+	t.Helper()
+	for _, v := range o.verdicts {
+		if v.imv == 2 && v.result == "compliant" {
+			t.Errorf("the Attestation IMV found %s compliant", what)
+		}
+	}
+	if !notAllowed(o.recommendation) {
+		t.Errorf("recommendation %q for %s", o.recommendation, what)
+	}
+	if imchostExit && o.code != 3 {
+		t.Errorf("imchost run exit %d, want 3 (the PDP refused)", o.code)
+	}
+	if t.Failed() {
+		t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
+	}
+}
+
 // notAllowed reports whether a recommendation denies or restricts access
 // (the names differ: strongSwan's client logs "Access Denied", imchost
 // prints "Access Denied" or "Quarantined").
@@ -149,20 +171,7 @@ func TestTamperedBootLog(t *testing.T) {
 		t.Run(pr.String(), func(t *testing.T) {
 			pdp := startPDP(t, p, pr.pdp, pdpOpts{})
 			o := attest(t, p, e, pr.client, pdp, clientOpts{logPath: bad})
-			for _, v := range o.verdicts {
-				if v.imv == 2 && v.result == "compliant" {
-					t.Errorf("the Attestation IMV found a tampered log compliant")
-				}
-			}
-			if !notAllowed(o.recommendation) {
-				t.Errorf("recommendation %q for a tampered boot log", o.recommendation)
-			}
-			if pr.client == imchostSide && o.code != 3 {
-				t.Errorf("imchost run exit %d, want 3 (the PDP refused)", o.code)
-			}
-			if t.Failed() {
-				t.Logf("client:\n%s\nPDP:\n%s", o.log, pdp.log())
-			}
+			checkRefused(t, "a tampered boot log", o, pdp, pr.client == imchostSide)
 		})
 	}
 }
