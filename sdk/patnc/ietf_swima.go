@@ -67,32 +67,52 @@ func (a *SWRequest) Type() Type { return TypeSWRequest }
 
 // MarshalValue implements Attr.
 func (a *SWRequest) MarshalValue(b *Builder) {
-	b.AddUint8(a.Flags & swReqFlags)
-	addUint24(b, TypeSWRequest, "software identifier count", uint32(len(a.SoftwareIDs)))
-	b.AddUint32(a.RequestID)
-	b.AddUint32(a.EarliestEID)
-	for _, id := range a.SoftwareIDs {
-		add16(b, TypeSWRequest, "software identifier", []byte(id))
-	}
+	addRequestFields(b, TypeSWRequest, a.Flags&swReqFlags, a.RequestID, a.EarliestEID, a.SoftwareIDs)
 }
 
 // UnmarshalValue implements Attr.
 func (a *SWRequest) UnmarshalValue(v []byte) error {
 	r := newReader(v)
-	var count uint32
-	if !r.s.ReadUint8(&a.Flags) || !r.s.ReadUint24(&count) || !r.s.ReadUint32(&a.RequestID) || !r.s.ReadUint32(&a.EarliestEID) {
+	if trunc, err := r.requestFields(&a.Flags, &a.RequestID, &a.EarliestEID, &a.SoftwareIDs); trunc {
 		return invalid(0, "value shorter than 12 bytes")
+	} else if err != nil {
+		return err
 	}
 	a.Flags &= swReqFlags
-	a.SoftwareIDs = make([]string, 0, capHint(uint64(count), len(r.s), 2))
+	return r.end()
+}
+
+// addRequestFields appends the fields of a SWIMA Request (RFC 8412 §5.7),
+// which a Subscription Status Response repeats for each subscription
+// (§5.12): flags, software identifier count, request ID, earliest EID,
+// then each software identifier with its 16-bit length.
+func addRequestFields(b *Builder, t Type, flags uint8, requestID, earliestEID uint32, ids []string) {
+	b.AddUint8(flags)
+	addUint24(b, t, "software identifier count", uint32(len(ids)))
+	b.AddUint32(requestID)
+	b.AddUint32(earliestEID)
+	for _, id := range ids {
+		add16(b, t, "software identifier", []byte(id))
+	}
+}
+
+// requestFields reads what addRequestFields writes; trunc reports that
+// the fixed 12 bytes are not all there (the caller names the refusal),
+// err a software identifier that does not fit.
+func (r *reader) requestFields(flags *uint8, requestID, earliestEID *uint32, ids *[]string) (trunc bool, err error) {
+	var count uint32
+	if !r.s.ReadUint8(flags) || !r.s.ReadUint24(&count) || !r.s.ReadUint32(requestID) || !r.s.ReadUint32(earliestEID) {
+		return true, nil
+	}
+	*ids = make([]string, 0, capHint(uint64(count), len(r.s), 2))
 	for i := uint32(0); i < count; i++ {
 		var id string
 		if err := r.string16(&id, "software identifier"); err != nil {
-			return err
+			return false, err
 		}
-		a.SoftwareIDs = append(a.SoftwareIDs, id)
+		*ids = append(*ids, id)
 	}
-	return r.end()
+	return false, nil
 }
 
 // SWRecord is one software record of an inventory or event (RFC 8412

@@ -71,13 +71,7 @@ func (a *SubscriptionStatusResponse) MarshalValue(b *Builder) {
 	b.AddUint8(0)
 	addUint24(b, t, "subscription record count", uint32(len(a.Subscriptions)))
 	for _, s := range a.Subscriptions {
-		b.AddUint8(s.Flags)
-		addUint24(b, t, "software identifier count", uint32(len(s.SoftwareIDs)))
-		b.AddUint32(s.RequestID)
-		b.AddUint32(s.EarliestEID)
-		for _, id := range s.SoftwareIDs {
-			add16(b, t, "software identifier", []byte(id))
-		}
+		addRequestFields(b, t, s.Flags, s.RequestID, s.EarliestEID, s.SoftwareIDs)
 	}
 }
 
@@ -94,17 +88,10 @@ func (a *SubscriptionStatusResponse) UnmarshalValue(v []byte) error {
 	for i := uint32(0); i < count; i++ {
 		at := r.off()
 		var s SubscriptionRecord
-		var ids uint32
-		if !r.s.ReadUint8(&s.Flags) || !r.s.ReadUint24(&ids) || !r.s.ReadUint32(&s.RequestID) || !r.s.ReadUint32(&s.EarliestEID) {
+		if trunc, err := r.requestFields(&s.Flags, &s.RequestID, &s.EarliestEID, &s.SoftwareIDs); trunc {
 			return short(at, "subscription record")
-		}
-		s.SoftwareIDs = make([]string, 0, capHint(uint64(ids), len(r.s), 2))
-		for j := uint32(0); j < ids; j++ {
-			var id string
-			if err := r.string16(&id, "software identifier"); err != nil {
-				return err
-			}
-			s.SoftwareIDs = append(s.SoftwareIDs, id)
+		} else if err != nil {
+			return err
 		}
 		a.Subscriptions = append(a.Subscriptions, s)
 	}
