@@ -198,9 +198,29 @@ func loadCacheKey(dir string) (key []byte, replaced, err error) {
 	return key, replaced, err
 }
 
+// openStrict opens a file of the compilation cache for reading: not
+// through a symbolic link, and only if it passes strictMode (this user's
+// or root's, writable by no one else). The caller checks its kind and
+// size on the FileInfo and closes the file.
+func openStrict(path string) (*os.File, fs.FileInfo, error) {
+	f, err := openNoFollow(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = strictMode(path, fi, false)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
 // readCacheKey reads and checks a key file.
 func readCacheKey(path string) ([]byte, error) {
-	f, err := openNoFollow(path)
+	f, fi, err := openStrict(path)
 	if err != nil {
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			return nil, fmt.Errorf("%w: '%s' is a symbolic link", errBadKey, path)
@@ -208,13 +228,6 @@ func readCacheKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := strictMode(path, fi, false); err != nil {
-		return nil, err
-	}
 	if !fi.Mode().IsRegular() || fi.Size() != cacheKeySize {
 		return nil, fmt.Errorf("%w: '%s' is not a file of %d bytes", errBadKey, path, cacheKeySize)
 	}
@@ -356,7 +369,7 @@ func nativeStamp(key []byte, name string, mac, stamp []byte) []byte {
 // (a disk's bit rot) is not caught by the stamp; wazero's CRC-32C over the
 // native code it reads catches it there.
 func checkNative(key []byte, p string) error {
-	f, err := openNoFollow(p)
+	f, fi, err := openStrict(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -365,13 +378,6 @@ func checkNative(key []byte, p string) error {
 			return err
 		}
 		defer f.Close()
-		fi, err := f.Stat()
-		if err != nil {
-			return err
-		}
-		if err := strictMode(p, fi, false); err != nil {
-			return err
-		}
 		want, err := os.ReadFile(p + ".mac")
 		if errors.Is(err, fs.ErrNotExist) {
 			return errors.New("has no MAC (not written by this host)")

@@ -158,18 +158,11 @@ func coversType(types []abi.MsgType, t abi.MsgType) bool {
 // readCacheFile reads a small cache file opened without following links,
 // that must pass strict modes, of at most max bytes.
 func readCacheFile(p string, max int64) ([]byte, error) {
-	f, err := openNoFollow(p)
+	f, fi, err := openStrict(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := strictMode(p, fi, false); err != nil {
-		return nil, err
-	}
 	if !fi.Mode().IsRegular() || fi.Size() > max {
 		return nil, fmt.Errorf("'%s' is not a regular file of at most %d bytes", p, max)
 	}

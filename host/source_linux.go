@@ -17,20 +17,13 @@ import (
 // else): only those can then change the bytes the caller authenticates in
 // the mapping before compiling them.
 func mapSource(path string, count *atomic.Int64) (*source, error) {
-	f, err := openNoFollow(path)
+	f, fi, err := openStrict(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	if !fi.Mode().IsRegular() || fi.Size() == 0 || fi.Size() > maxModuleSize {
 		return nil, fmt.Errorf("'%s' is not a regular file of 1 to %d bytes", path, maxModuleSize)
-	}
-	if err := strictMode(path, fi, false); err != nil {
-		return nil, err
 	}
 	b, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_PRIVATE)
 	if err != nil {
