@@ -724,7 +724,7 @@ func (a *attIMV) finish(res Result, rec Recommendation, reasons ...string) {
 	}
 	a.phase = phaseDone
 	a.v.Result, a.v.Recommendation, a.v.Reasons = res, rec, reasons
-	a.log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", AttestationIMVID, rec, res))
+	logDecision(a.log, AttestationIMVID, rec, res)
 }
 
 // sendAssessment queues the IETF Assessment Result for the Attestation IMC

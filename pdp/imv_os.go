@@ -227,7 +227,7 @@ func (o *osIMV) finish(res Result, rec Recommendation, reasons ...string) {
 	}
 	o.decided = true
 	o.v.Result, o.v.Recommendation, o.v.Reasons = res, rec, reasons
-	o.log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", OSIMVID, rec, res))
+	logDecision(o.log, OSIMVID, rec, res)
 }
 
 // fail ends the OS IMV with an error verdict (invalid message).
@@ -242,11 +242,23 @@ func (o *osIMV) sendAssessment() {
 		return
 	}
 	o.sent = true
-	attrs := []patnc.Attr{&patnc.AssessmentResult{Result: patnc.AssessmentResultCode(o.v.Result)}}
-	for _, r := range o.v.Remediation {
+	o.c.queue(outMsg{vendor: abi.PENIETF, subtype: abi.SubtypeOS, validator: OSIMVID, attrs: assessmentAttrs(o.v), final: true})
+}
+
+// assessmentAttrs are the IETF Assessment Result of v and a Remediation
+// Instructions attribute for each of its remediations (RFC 5792 §4.2.10,
+// §4.2.11).
+func assessmentAttrs(v IMVVerdict) []patnc.Attr {
+	attrs := []patnc.Attr{&patnc.AssessmentResult{Result: patnc.AssessmentResultCode(v.Result)}}
+	for _, r := range v.Remediation {
 		attrs = append(attrs, remediationAttr(r))
 	}
-	o.c.queue(outMsg{vendor: abi.PENIETF, subtype: abi.SubtypeOS, validator: OSIMVID, attrs: attrs, final: true})
+	return attrs
+}
+
+// logDecision logs an IMV's verdict as strongSwan's IMVs do.
+func logDecision(log hclog.Logger, imv uint16, rec Recommendation, res Result) {
+	log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", imv, rec, res))
 }
 
 // remediationAttr builds an IETF Remediation Instructions attribute: the

@@ -343,7 +343,7 @@ func (w *swIMV) finish(res Result, rec Recommendation, reasons ...string) {
 	}
 	w.decided = true
 	w.v.Result, w.v.Recommendation, w.v.Reasons = res, rec, reasons
-	w.log.Info(fmt.Sprintf("IMV %d provides recommendation '%s' and evaluation '%s'", SWIMAIMVID, rec, res))
+	logDecision(w.log, SWIMAIMVID, rec, res)
 }
 
 // sendAssessment queues the Assessment Result (+ Remediation
@@ -353,11 +353,7 @@ func (w *swIMV) sendAssessment() {
 		return
 	}
 	w.sent = true
-	attrs := []patnc.Attr{&patnc.AssessmentResult{Result: patnc.AssessmentResultCode(w.v.Result)}}
-	for _, r := range w.v.Remediation {
-		attrs = append(attrs, remediationAttr(r))
-	}
-	w.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeSWIMA, validator: SWIMAIMVID, attrs: attrs, final: true})
+	w.c.queue(outMsg{vendor: abi.PENIETF, subtype: subtypeSWIMA, validator: SWIMAIMVID, attrs: assessmentAttrs(w.v), final: true})
 }
 
 // solicit forces a decision: without an answer the IMV has none to give.
