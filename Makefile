@@ -83,6 +83,8 @@ vet:
 ## test: install test dependencies, build the modules, run every test
 test: test-deps build vet
 	IMCHOST_WASM_DIR=$(WASM_DIR) $(GO) test -race -timeout 45m ./...
+	@# the PDP as make run's demo builds it (tag nopostgres)
+	$(GO) test -count=1 -tags nopostgres -run '^TestOpenStoreNoPostgres$$' ./pdp/
 
 ## interop: strongSwan 5.9.8's TNC pieces (charon with tnc-pdp and the OS
 ## and Attestation IMVs, pt-tls-client with the IMCs), built once from

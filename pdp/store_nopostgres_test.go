@@ -10,7 +10,7 @@ import (
 // TestOpenStoreNoPostgres: a build without the PostgreSQL engine (the
 // demo's) refuses a postgres:// URL with an error that names the build
 // tag and does not echo the password; SQLite still opens.
-// Run with: go test -tags nopostgres -run TestOpenStoreNoPostgres ./pdp
+// make test runs it: go test -tags nopostgres -run TestOpenStoreNoPostgres ./pdp
 func TestOpenStoreNoPostgres(t *testing.T) {
 	_, err := OpenStore("postgres://imchost:secret@127.0.0.1:1/pdp?sslmode=disable")
 	if err == nil {
